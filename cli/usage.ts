@@ -1,0 +1,74 @@
+// Shared CLI plumbing: usage errors (exit 2), flag parsing helpers that name the flag.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { HexError, hexToBytes } from "../milenage/bytes.js";
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export interface Command {
+  /** one line for `gba --help` */
+  summary: string;
+  /** full help text, printed for `gba <cmd> --help` */
+  help: string;
+  run(argv: string[]): Promise<number | undefined> | number | undefined;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** parseArgs with strict checking; unknown flags and missing values become UsageErrors. */
+export type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export function parseFlags(
+  argv: string[],
+  options: Options,
+  allowPositionals = false,
+): { values: FlagValues; positionals: string[] } {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+  }
+}
+
+export function requireString(values: Record<string, unknown>, flag: string): string {
+  const v = values[flag];
+  if (typeof v !== "string" || v === "") throw new UsageError(`missing required flag --${flag}`);
+  return v;
+}
+
+/** Hex flag value with exact byte length (or any even length when bytes is undefined). */
+export function hexFlag(values: Record<string, unknown>, flag: string, bytes?: number): Uint8Array {
+  const v = requireString(values, flag);
+  try {
+    return hexToBytes(v, `--${flag}`, bytes);
+  } catch (err) {
+    if (err instanceof HexError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export function optionalHexFlag(values: Record<string, unknown>, flag: string, bytes?: number): Uint8Array | undefined {
+  return values[flag] === undefined ? undefined : hexFlag(values, flag, bytes);
+}
+
+/** Exactly one of two flags (e.g. --op / --opc). */
+export function oneOf(values: Record<string, unknown>, a: string, b: string): string {
+  const hasA = values[a] !== undefined;
+  const hasB = values[b] !== undefined;
+  if (hasA && hasB) throw new UsageError(`give either --${a} or --${b}, not both`);
+  if (!hasA && !hasB) throw new UsageError(`missing required flag --${a} or --${b}`);
+  return hasA ? a : b;
+}
+
+export function printJson(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
+}

@@ -1,0 +1,5 @@
+export * from "./aes.js";
+export * from "./aka.js";
+export * from "./bytes.js";
+export * from "./milenage.js";
+export * from "./sqn.js";
