@@ -1,0 +1,23 @@
+// What every NF's start function returns, so `gba up`, the per-NF commands and the scenario
+// runner can compose NFs without importing one NF from another.
+export interface RunningNf {
+  name: string;
+  /** URLs of the listeners, e.g. { zh: "http://127.0.0.1:7001", admin: ... } */
+  urls: Record<string, string>;
+  /** extra facts for the ready line, e.g. { fqdn } */
+  info?: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Closes NFs in reverse start order; errors are collected, not thrown half-way. */
+export async function closeAll(nfs: RunningNf[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const nf of [...nfs].reverse()) {
+    try {
+      await nf.close();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new AggregateError(errors, "some NFs failed to close");
+}

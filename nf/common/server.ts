@@ -1,0 +1,49 @@
+// Server bootstrap shared by every NF listener: limits, logging, ProblemDetails, listen → URL.
+import Fastify, { type FastifyInstance } from "fastify";
+import type { ListenConfig } from "./config.js";
+import { type LogLevel, loggerOptions } from "./log.js";
+import { installProblemHandlers } from "./problem.js";
+
+export interface NfServerOptions {
+  /** e.g. "hss-zh"; appears in every log line */
+  name: string;
+  logLevel: LogLevel;
+  /** maximum request body in bytes (default 64 KiB) */
+  bodyLimit?: number;
+  /** render errors as application/problem+json (JSON reference points); default true */
+  problemJson?: boolean;
+}
+
+/** Limits that keep slow or hostile clients from holding resources (see README "Limits"). */
+export const SERVER_LIMITS = {
+  bodyLimit: 64 * 1024,
+  maxHeaderSize: 16 * 1024,
+  /** whole request must arrive within this time (slowloris) */
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxParamLength: 256,
+} as const;
+
+export function createNfServer(opts: NfServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: loggerOptions(opts.name, opts.logLevel),
+    bodyLimit: opts.bodyLimit ?? SERVER_LIMITS.bodyLimit,
+    requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+    maxParamLength: SERVER_LIMITS.maxParamLength,
+    http: { maxHeaderSize: SERVER_LIMITS.maxHeaderSize },
+    disableRequestLogging: opts.logLevel !== "debug" && opts.logLevel !== "trace",
+    return503OnClosing: false,
+  });
+  if (opts.problemJson !== false) installProblemHandlers(app);
+  return app;
+}
+
+/** Listens and returns the base URL (http://host:port) with the port actually bound. */
+export async function listen(app: FastifyInstance, l: ListenConfig, scheme = "http"): Promise<string> {
+  await app.listen({ host: l.host, port: l.port });
+  const addr = app.server.address();
+  if (addr === null || typeof addr === "string") throw new Error("server has no TCP address");
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return `${scheme}://${host}:${addr.port}`;
+}
