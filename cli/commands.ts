@@ -4,4 +4,5 @@ import type { Command } from "./usage.js";
 
 export const commands: Record<string, () => Promise<Command>> = {
   calc: async () => (await import("./calc.js")).calc,
+  up: async () => (await import("./up.js")).up,
 };
