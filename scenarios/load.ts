@@ -1,0 +1,157 @@
+// Scenario files: YAML validated against scenarios/scenario.schema.json, with errors that
+// point at the line and the field, and cross-reference checks, all before anything starts.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ErrorObject } from "ajv";
+import { LineCounter, parseDocument } from "yaml";
+import type { Scenario } from "./types.js";
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid scenario\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ScenarioError";
+  }
+}
+
+/** The package root (where package.json is), from source (vitest) or from dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("package.json not found above the scenario loader");
+    dir = up;
+  }
+  return dir;
+}
+
+export const SCENARIO_SCHEMA_PATH = join(packageRoot(), "scenarios", "scenario.schema.json");
+
+let validator: ReturnType<Ajv["compile"]> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    validator = ajv.compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, "utf8")));
+  }
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+const STEPS = ["bootstrap", "keygen", "csr", "enrol", "verify", "tls-psk", "fetch", "wait"];
+
+function pointerToPath(pointer: string): Array<string | number> {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function fieldName(path: Array<string | number>): string {
+  return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "") || "(top level)";
+}
+
+/**
+ * Reads and validates a scenario file. Every problem is reported as
+ * `line L, column C: <field>: <message>`; nothing is started when any is found.
+ */
+export function loadScenario(file: string): Scenario & { baseDir: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ScenarioError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file = "<scenario>"): Scenario & { baseDir: string } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const { line, col } = lc.linePos(offset);
+    return `line ${line}, column ${col}`;
+  };
+  if (doc.errors.length) {
+    throw new ScenarioError(file, doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split("\n")[0]}`));
+  }
+  const data = doc.toJS() as unknown;
+  const locate = (path: Array<string | number>): string => {
+    for (let p = path; ; p = p.slice(0, -1)) {
+      const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
+      if (node?.range) return at(node.range[0]);
+      if (p.length === 0) return "line 1, column 1";
+    }
+  };
+
+  const problems: string[] = [];
+  // flow steps first: a precise "unknown step" beats the schema's oneOf noise
+  const flowPaths: Array<Array<string | number>> = [["flow"]];
+  const raw = data as { devices?: Array<{ flow?: unknown }> };
+  raw?.devices?.forEach?.((d, i) => {
+    if (d && typeof d === "object" && "flow" in d) flowPaths.push(["devices", i, "flow"]);
+  });
+  const badFlow = new Set<string>();
+  for (const fp of flowPaths) {
+    const flow = doc.getIn(fp) as unknown;
+    const items = (flow as { toJSON?: () => unknown })?.toJSON?.() ?? flow;
+    if (!Array.isArray(items)) continue;
+    items.forEach((step, i) => {
+      const name = typeof step === "string" ? step : step && typeof step === "object" ? Object.keys(step)[0] : undefined;
+      if (name === undefined || !STEPS.includes(name)) {
+        problems.push(`${locate([...fp, i])}: ${fieldName([...fp, i])}: unknown step ${JSON.stringify(name ?? step)} (known: ${STEPS.join(", ")})`);
+        badFlow.add(`/${[...fp, i].join("/")}`);
+      }
+    });
+  }
+
+  for (const e of validate(data)) {
+    if ([...badFlow].some((p) => e.instancePath.startsWith(p))) continue;
+    if (e.keyword === "oneOf" || e.keyword === "if") continue;
+    const path = pointerToPath(e.instancePath);
+    let msg = e.message ?? "invalid";
+    if (e.keyword === "additionalProperties") {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      path.push(extra);
+      msg = "unknown field";
+    }
+    else if (e.keyword === "enum") msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    else if (e.keyword === "required") msg = `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    problems.push(`${locate(path)}: ${fieldName(path)}: ${msg}`);
+  }
+  if (problems.length) throw new ScenarioError(file, dedupe(problems));
+
+  const scenario = data as Scenario;
+  const ids = new Set((scenario.subscribers?.inline ?? []).map((s) => s.id));
+  const hasCsv = scenario.subscribers?.csv !== undefined;
+  scenario.devices.forEach((d, i) => {
+    if (d.subscriber !== undefined && !ids.has(d.subscriber) && !hasCsv) {
+      problems.push(`${locate(["devices", i, "subscriber"])}: devices[${i}].subscriber: unknown subscriber "${d.subscriber}"`);
+    }
+    if (d.subscriber !== undefined && (d.count ?? 1) !== 1) {
+      problems.push(`${locate(["devices", i, "count"])}: devices[${i}].count: a group bound to one subscriber must have count 1`);
+    }
+  });
+  const names = new Set<string>();
+  scenario.devices.forEach((d, i) => {
+    if (names.has(d.name)) problems.push(`${locate(["devices", i, "name"])}: devices[${i}].name: duplicate device group "${d.name}"`);
+    names.add(d.name);
+  });
+  const load = scenario.load;
+  if (load) {
+    if (load.mode === "rate" && load.rate === undefined) problems.push(`${locate(["load"])}: load.rate: required when mode is "rate"`);
+    if (load.mode === "concurrency" && load.concurrency === undefined)
+      problems.push(`${locate(["load"])}: load.concurrency: required when mode is "concurrency"`);
+    if (load.durationSeconds === undefined && load.count === undefined)
+      problems.push(`${locate(["load"])}: load: give durationSeconds or count`);
+  }
+  if (problems.length) throw new ScenarioError(file, problems);
+  return { ...scenario, baseDir: dirname(resolve(file)) };
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,64 @@
+// Types of a scenario file (scenarios/scenario.schema.json is the authority).
+export type StepName = "bootstrap" | "keygen" | "csr" | "enrol" | "verify" | "tls-psk" | "fetch";
+export type FlowStep = StepName | { wait: number } | { fetch: { path: string; method?: string; expectStatus?: number } };
+
+export interface ScenarioSubscriber {
+  id: string;
+  imsi: string;
+  msisdn: string;
+  k?: string;
+  opc?: string;
+  op?: string;
+  sqn?: string;
+  uiccType?: "GBA" | "GBA_U";
+  keyLifetime?: number;
+}
+
+export interface ScenarioBinding {
+  vehicle: string;
+  obu: string;
+  msisdn: string;
+}
+
+export interface DeviceGroup {
+  name: string;
+  count?: number;
+  subscriber?: string;
+  uicc?: "GBA_ME" | "GBA_U";
+  tunnel?: "digest" | "tls-psk";
+  keyLifetime?: number;
+  sqnAhead?: number;
+  bindMsisdn?: string;
+  flow?: FlowStep[];
+  expect?: { outcome?: "success" | "denied"; status?: number; reason?: string; rebootstrap?: boolean; resync?: boolean };
+}
+
+export interface LoadPhase {
+  mode?: "rate" | "concurrency";
+  rate?: number;
+  concurrency?: number;
+  poisson?: boolean;
+  rampSeconds?: number;
+  durationSeconds?: number;
+  count?: number;
+  devices?: number;
+  tunnel?: "digest" | "tls-psk";
+}
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  topology?: { backend?: "inprocess" | "process" | "netns" | "container"; latencyMs?: number };
+  operator?: { bsfFqdn?: string; sessionLifetime?: number; algorithm?: "AKAv1-MD5" | "AKAv2-MD5"; mcc?: string; mnc?: string };
+  subscribers?: { csv?: string; inline?: ScenarioSubscriber[] };
+  bindings?: { csv?: string; inline?: ScenarioBinding[] };
+  devices: DeviceGroup[];
+  flow: FlowStep[];
+  load?: LoadPhase;
+  assertions?: {
+    successRatio?: number;
+    loadSuccessRatio?: number;
+    latency?: Array<{ step: string; percentile: 50 | 90 | 95 | 99; maxMs: number }>;
+    minRate?: number;
+  };
+}
