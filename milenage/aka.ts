@@ -29,8 +29,17 @@ export function generateAuthVector(m: Milenage, rand: Uint8Array, sqn: Uint8Arra
   return { rand: rand.slice(), xres: v.res, ck: v.ck, ik: v.ik, autn: buildAutn(sqn, v.ak, amf, v.macA) };
 }
 
+/** AUTN = SQN ⊕ AK ‖ AMF ‖ MAC-A (TS 33.102 §6.3.2). */
 export function buildAutn(sqn: Uint8Array, ak: Uint8Array, amf: Uint8Array, macA: Uint8Array): Uint8Array {
-  return concatBytes(xorBytes(sqn, ak), amf, macA);
+  if (sqn.length !== 6) throw new RangeError(`SQN must be 6 bytes, got ${sqn.length}`);
+  if (ak.length !== 6) throw new RangeError(`AK must be 6 bytes, got ${ak.length}`);
+  if (amf.length !== 2) throw new RangeError(`AMF must be 2 bytes, got ${amf.length}`);
+  if (macA.length !== 8) throw new RangeError(`MAC-A must be 8 bytes, got ${macA.length}`);
+  const autn = new Uint8Array(16);
+  for (let i = 0; i < 6; i++) autn[i] = sqn[i] ^ ak[i];
+  autn.set(amf, 6);
+  autn.set(macA, 8);
+  return autn;
 }
 
 export function splitAutn(autn: Uint8Array): { sqnXorAk: Uint8Array; amf: Uint8Array; mac: Uint8Array } {

@@ -1,5 +1,5 @@
 // MILENAGE algorithm set, 3GPP TS 35.206 §4 (f1, f1*, f2, f3, f4, f5, f5*), TS 35.205.
-import { type AesBackend, aes128Encryptor, type BlockEncryptor } from "./aes.js";
+import { type AesBackend, aes128Encryptor, aes128InPlace, type InPlaceBlockCipher } from "./aes.js";
 import { xorBytes } from "./bytes.js";
 
 /** Operator constants r1..r5 (rotation in bits, multiple of 8 here) and c1..c5 (16 bytes). */
@@ -20,19 +20,12 @@ export const DEFAULT_CONSTANTS: MilenageConstants = Object.freeze({
   c: [lsbConstant(0), lsbConstant(1), lsbConstant(2), lsbConstant(4), lsbConstant(8)] as const,
 });
 
+/** Dummy AMF used for MAC-S in AUTS (TS 33.102 §6.3.3: AMF* = 0x0000). */
+export const RESYNC_AMF: Uint8Array = new Uint8Array(2);
+
 export interface MilenageOptions {
   constants?: MilenageConstants;
   aes?: AesBackend;
-}
-
-/** Cyclic rotation towards the most significant bit (TS 35.206 §4.1 "rot(x, r)"). */
-function rot(x: Uint8Array, bits: number): Uint8Array {
-  if (bits % 8 !== 0) throw new RangeError(`rotation ${bits} is not a whole number of bytes`);
-  const shift = (bits / 8) % 16;
-  if (shift === 0) return x;
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = x[(i + shift) % 16];
-  return out;
 }
 
 function validateConstants(c: MilenageConstants): void {
@@ -46,6 +39,7 @@ function validateConstants(c: MilenageConstants): void {
 
 /** OPc = OP ⊕ E_K(OP) (TS 35.206 §4.1). */
 export function computeOpc(k: Uint8Array, op: Uint8Array, backend?: AesBackend): Uint8Array {
+  if (k.length !== 16) throw new RangeError(`K must be 16 bytes, got ${k.length}`);
   if (op.length !== 16) throw new RangeError(`OP must be 16 bytes, got ${op.length}`);
   return xorBytes(aes128Encryptor(k, backend)(op), op);
 }
@@ -65,18 +59,30 @@ export interface F2345 {
  * One subscriber's MILENAGE instance: K expanded once, OPc fixed.
  * TEMP = E_K(RAND ⊕ OPc); OUT1 = E_K(TEMP ⊕ rot(IN1 ⊕ OPc, r1) ⊕ c1) ⊕ OPc;
  * OUTk = E_K(rot(TEMP ⊕ OPc, rk) ⊕ ck) ⊕ OPc, k = 2..5 (TS 35.206 §4.1).
+ * rot(x, r) rotates towards the most significant bit: byte i of the result is byte
+ * (i + r/8) mod 16 of x. Intermediate values live in per-instance buffers (every method is
+ * synchronous, so calls never interleave); only the returned outputs are allocated.
  */
 export class Milenage {
   readonly opc: Uint8Array;
-  private readonly enc: BlockEncryptor;
-  private readonly constants: MilenageConstants;
+  private readonly aes: InPlaceBlockCipher;
+  /** c1..c5, copied so later changes by the caller cannot alter this instance */
+  private readonly c: Uint8Array[];
+  /** r1..r5 as byte rotations */
+  private readonly shift: number[];
+  private readonly temp = new Uint8Array(16);
+  /** TEMP ⊕ OPc, the input of OUT2..OUT5 before rotation */
+  private readonly tempXorOpc = new Uint8Array(16);
+  private readonly in1 = new Uint8Array(16);
 
   constructor(k: Uint8Array, opc: Uint8Array, options: MilenageOptions = {}) {
     if (k.length !== 16) throw new RangeError(`K must be 16 bytes, got ${k.length}`);
     if (opc.length !== 16) throw new RangeError(`OPc must be 16 bytes, got ${opc.length}`);
-    this.constants = options.constants ?? DEFAULT_CONSTANTS;
-    if (options.constants) validateConstants(this.constants);
-    this.enc = aes128Encryptor(k, options.aes);
+    const constants = options.constants ?? DEFAULT_CONSTANTS;
+    if (options.constants) validateConstants(constants);
+    this.c = constants.c.map((c) => c.slice());
+    this.shift = constants.r.map((r) => (r / 8) % 16);
+    this.aes = aes128InPlace(k, options.aes);
     this.opc = opc.slice();
   }
 
@@ -84,83 +90,124 @@ export class Milenage {
     return new Milenage(k, computeOpc(k, op, options.aes), options);
   }
 
-  private temp(rand: Uint8Array): Uint8Array {
-    if (rand.length !== 16) throw new RangeError(`RAND must be 16 bytes, got ${rand.length}`);
-    return this.enc(xorBytes(rand, this.opc));
-  }
-
-  /** OUT1 for f1 / f1*: IN1 = SQN ‖ AMF ‖ SQN ‖ AMF. */
-  private out1(temp: Uint8Array, sqn: Uint8Array, amf: Uint8Array): Uint8Array {
-    if (sqn.length !== 6) throw new RangeError(`SQN must be 6 bytes, got ${sqn.length}`);
-    if (amf.length !== 2) throw new RangeError(`AMF must be 2 bytes, got ${amf.length}`);
-    const in1 = new Uint8Array(16);
-    in1.set(sqn, 0);
-    in1.set(amf, 6);
-    in1.set(sqn, 8);
-    in1.set(amf, 14);
-    const x = rot(xorBytes(in1, this.opc), this.constants.r[0]);
-    for (let i = 0; i < 16; i++) x[i] ^= temp[i] ^ this.constants.c[0][i];
-    return xorBytes(this.enc(x), this.opc);
-  }
-
-  /** OUTk for k = 2..5. */
-  private outK(temp: Uint8Array, k: 2 | 3 | 4 | 5): Uint8Array {
-    const x = rot(xorBytes(temp, this.opc), this.constants.r[k - 1]);
-    const c = this.constants.c[k - 1];
-    for (let i = 0; i < 16; i++) x[i] ^= c[i]; // x is a fresh array (xorBytes, rot)
-    return xorBytes(this.enc(x), this.opc);
-  }
-
   /** f1 (MAC-A) and f1* (MAC-S): first and second half of OUT1. */
   f1Both(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): { macA: Uint8Array; macS: Uint8Array } {
-    const out1 = this.out1(this.temp(rand), sqn, amf);
-    return { macA: out1.slice(0, 8), macS: out1.slice(8, 16) };
+    this.computeTemp(rand);
+    this.encryptOut1(sqn, amf);
+    return { macA: this.take(0, 8), macS: this.take(8, 8) };
   }
 
   /** f1: network authentication code MAC-A. */
   f1(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): Uint8Array {
-    return this.f1Both(rand, sqn, amf).macA;
+    this.computeTemp(rand);
+    this.encryptOut1(sqn, amf);
+    return this.take(0, 8);
   }
 
   /** f1*: resynchronisation authentication code MAC-S. */
   f1star(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): Uint8Array {
-    return this.f1Both(rand, sqn, amf).macS;
+    this.computeTemp(rand);
+    this.encryptOut1(sqn, amf);
+    return this.take(8, 8);
   }
 
   /** f2 (RES = OUT2[64..127]), f3 (CK = OUT3), f4 (IK = OUT4), f5 (AK = OUT2[0..47]). */
   f2345(rand: Uint8Array): F2345 {
-    return this.f2345FromTemp(this.temp(rand));
+    this.computeTemp(rand);
+    return this.f2345FromTemp();
   }
 
   /** f5*: resynchronisation anonymity key AK* = OUT5[0..47]. */
   f5star(rand: Uint8Array): Uint8Array {
-    return this.outK(this.temp(rand), 5).slice(0, 6);
+    this.computeTemp(rand);
+    this.encryptOutK(5);
+    return this.take(0, 6);
   }
 
   /** Everything an authentication vector needs, with TEMP computed once (5 AES blocks). */
   vector(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): F2345 & { macA: Uint8Array; macS: Uint8Array } {
-    const temp = this.temp(rand);
-    const out1 = this.out1(temp, sqn, amf);
-    return { ...this.f2345FromTemp(temp), macA: out1.slice(0, 8), macS: out1.slice(8, 16) };
+    this.computeTemp(rand);
+    this.encryptOut1(sqn, amf);
+    const macA = this.take(0, 8);
+    const macS = this.take(8, 8);
+    const { res, ck, ik, ak } = this.f2345FromTemp();
+    return { res, ck, ik, ak, macA, macS };
   }
 
   /** f1* and f5* together, as AUTS build and verify need (3 AES blocks). */
   resync(rand: Uint8Array, sqnMs: Uint8Array): { macS: Uint8Array; akStar: Uint8Array } {
-    const temp = this.temp(rand);
-    const out1 = this.out1(temp, sqnMs, RESYNC_AMF);
-    return { macS: out1.slice(8, 16), akStar: this.outK(temp, 5).slice(0, 6) };
+    this.computeTemp(rand);
+    this.encryptOut1(sqnMs, RESYNC_AMF);
+    const macS = this.take(8, 8);
+    this.encryptOutK(5);
+    return { macS, akStar: this.take(0, 6) };
   }
 
   /** f5 alone (AK), as the USIM needs it before it can read SQN (TS 33.102 §6.3.3). */
   f5(rand: Uint8Array): Uint8Array {
-    return this.outK(this.temp(rand), 2).slice(0, 6);
+    this.computeTemp(rand);
+    this.encryptOutK(2);
+    return this.take(0, 6);
   }
 
-  private f2345FromTemp(temp: Uint8Array): F2345 {
-    const out2 = this.outK(temp, 2);
-    return { res: out2.slice(8, 16), ak: out2.slice(0, 6), ck: this.outK(temp, 3), ik: this.outK(temp, 4) };
+  private f2345FromTemp(): F2345 {
+    this.encryptOutK(2);
+    const res = this.take(8, 8);
+    const ak = this.take(0, 6);
+    this.encryptOutK(3);
+    const ck = this.take(0, 16);
+    this.encryptOutK(4);
+    return { res, ck, ik: this.take(0, 16), ak };
+  }
+
+  /** TEMP = E_K(RAND ⊕ OPc). */
+  private computeTemp(rand: Uint8Array): void {
+    if (rand.length !== 16) throw new RangeError(`RAND must be 16 bytes, got ${rand.length}`);
+    const { block } = this.aes;
+    const { opc, temp, tempXorOpc } = this;
+    for (let i = 0; i < 16; i++) block[i] = rand[i] ^ opc[i];
+    this.aes.encrypt();
+    for (let i = 0; i < 16; i++) {
+      temp[i] = block[i];
+      tempXorOpc[i] = block[i] ^ opc[i];
+    }
+  }
+
+  /** Leaves E_K(TEMP ⊕ rot(IN1 ⊕ OPc, r1) ⊕ c1) in the cipher block; IN1 = SQN ‖ AMF ‖ SQN ‖ AMF. */
+  private encryptOut1(sqn: Uint8Array, amf: Uint8Array): void {
+    if (sqn.length !== 6) throw new RangeError(`SQN must be 6 bytes, got ${sqn.length}`);
+    if (amf.length !== 2) throw new RangeError(`AMF must be 2 bytes, got ${amf.length}`);
+    const in1 = this.in1;
+    for (let i = 0; i < 6; i++) in1[i] = in1[i + 8] = sqn[i];
+    in1[6] = in1[14] = amf[0];
+    in1[7] = in1[15] = amf[1];
+    const { block } = this.aes;
+    const { opc, temp } = this;
+    const c = this.c[0];
+    const s = this.shift[0];
+    for (let i = 0; i < 16; i++) {
+      const j = (i + s) & 15;
+      block[i] = in1[j] ^ opc[j] ^ temp[i] ^ c[i];
+    }
+    this.aes.encrypt();
+  }
+
+  /** Leaves E_K(rot(TEMP ⊕ OPc, rk) ⊕ ck) in the cipher block, k = 2..5. */
+  private encryptOutK(k: 2 | 3 | 4 | 5): void {
+    const { block } = this.aes;
+    const x = this.tempXorOpc;
+    const c = this.c[k - 1];
+    const s = this.shift[k - 1];
+    for (let i = 0; i < 16; i++) block[i] = x[(i + s) & 15] ^ c[i];
+    this.aes.encrypt();
+  }
+
+  /** Bytes from..from+length of OUTk = cipher block ⊕ OPc, as a fresh array. */
+  private take(from: number, length: number): Uint8Array {
+    const { block } = this.aes;
+    const opc = this.opc;
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = block[from + i] ^ opc[from + i];
+    return out;
   }
 }
-
-/** Dummy AMF used for MAC-S in AUTS (TS 33.102 §6.3.3: AMF* = 0x0000). */
-export const RESYNC_AMF: Uint8Array = new Uint8Array(2);

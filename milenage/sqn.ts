@@ -11,6 +11,9 @@ export interface SqnLayout {
 
 export const DEFAULT_IND_BITS = 5;
 
+/** Δ = 2^28 as suggested in TS 33.102 Annex C.2.1 */
+export const DEFAULT_DELTA = 2 ** 28;
+
 export function sqnToBytes(sqn: number): Uint8Array {
   if (!Number.isSafeInteger(sqn) || sqn < 0 || sqn > SQN_MAX) throw new RangeError(`SQN ${sqn} out of 0..2^48-1`);
   const out = new Uint8Array(6);
@@ -61,14 +64,16 @@ export function nextSqn(seqHe: number, ind: number, indBits = DEFAULT_IND_BITS):
 }
 
 /**
- * HE reaction to a synchronisation failure (TS 33.102 §6.3.5, Annex C.3.4): with SQN_MS
- * recovered from a verified AUTS, the next SQN the HE would generate must be acceptable to
- * the USIM; if SEQ_HE is not above SEQ_MS the HE adopts SEQ_MS, so the next vector carries
- * SEQ_MS + 1. Returns the SEQ_HE to persist (never lower than the current one).
+ * HE reaction to a synchronisation failure (TS 33.102 §6.3.5): with SQN_MS recovered from a
+ * verified AUTS, the HE keeps SQN_HE if the next sequence number generated from it would be
+ * accepted by the USIM, otherwise it resets SQN_HE to SQN_MS (next vector: SEQ_MS + 1).
+ * "Accepted" (Annex C.2.1, C.2.2) as far as the HE can tell from SQN_MS alone: the next SEQ is
+ * above SEQ_MS (so above every array entry) and at most Δ above it. Returns the SEQ_HE to persist.
  */
-export function resyncSeqHe(seqHe: number, sqnMs: number, indBits = DEFAULT_IND_BITS): number {
+export function resyncSeqHe(seqHe: number, sqnMs: number, indBits = DEFAULT_IND_BITS, delta = DEFAULT_DELTA): number {
   const { seq: seqMs } = splitSqn(sqnMs, indBits);
-  return seqHe > seqMs ? seqHe : seqMs;
+  const next = seqHe + 1;
+  return next > seqMs && next - seqMs <= delta ? seqHe : seqMs;
 }
 
 // ---------------------------------------------------------------- USIM side (Annex C.2)
@@ -80,9 +85,6 @@ export interface FreshnessPolicy {
   /** L: age limit, reject when SEQ_MS − SEQ ≥ L (Annex C.2.2, optional); undefined disables it. */
   ageLimit?: number;
 }
-
-/** Δ = 2^28 as suggested in TS 33.102 Annex C.2.1 */
-export const DEFAULT_DELTA = 2 ** 28;
 
 export const DEFAULT_FRESHNESS: FreshnessPolicy = Object.freeze({ indBits: DEFAULT_IND_BITS, delta: DEFAULT_DELTA });
 
@@ -102,12 +104,16 @@ export function newSqnArray(indBits = DEFAULT_IND_BITS, initialSqn = 0): UsimSqn
   return arr;
 }
 
-/** SQN_MS: the highest previously accepted sequence number, SEQ_MS ‖ its IND (Annex C.2.2). */
+/**
+ * SQN_MS: "the highest previously accepted sequence number anywhere in the array" (Annex C.2.2),
+ * SEQ_MS ‖ its IND; of entries sharing the highest SEQ the highest IND gives the highest SQN.
+ * 0 while nothing has been accepted.
+ */
 export function highestSqn(arr: UsimSqnArray): number {
   let best = 0;
   let bestInd = 0;
   for (let i = 0; i < arr.seq.length; i++) {
-    if (arr.seq[i] > best) {
+    if (arr.seq[i] > 0 && arr.seq[i] >= best) {
       best = arr.seq[i];
       bestInd = i;
     }
