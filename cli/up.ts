@@ -13,6 +13,18 @@ export function urlOf(started: RunningNf[], nf: string, listener: string): strin
 /** The NFs of `gba up`, in start order; each starter wires itself to the URLs of those before it. */
 export const UP_STARTERS: Array<() => Promise<Starter>> = [
   // one line per NF; later NFs read the URLs of earlier ones with urlOf()
+  async () => {
+    const { startBsf } = await import("../nf/bsf/index.js");
+    return (cfg, started) => startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl } });
+  },
+  async () => {
+    const { startNaf } = await import("../nf/naf/index.js");
+    return (cfg, started) => startNaf({ ...cfg, naf: { ...cfg.naf, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.naf.bsfUrl } });
+  },
+  async () => {
+    const { startEca } = await import("../nf/eca/index.js");
+    return (cfg, started) => startEca({ ...cfg, eca: { ...cfg.eca, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.eca.bsfUrl } });
+  },
 ];
 
 export const up: Command = {

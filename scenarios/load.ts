@@ -5,7 +5,15 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parseDocument } from "yaml";
-import type { Scenario } from "./types.js";
+import { readBindingsCsv, readSubscribersCsv } from "./csv.js";
+import type { Scenario, ScenarioBinding, ScenarioSubscriber } from "./types.js";
+
+/** A validated scenario with the rows of its CSV files (already checked). */
+export type LoadedScenario = Scenario & {
+  baseDir: string;
+  csvSubscribers: ScenarioSubscriber[];
+  csvBindings: ScenarioBinding[];
+};
 
 export class ScenarioError extends Error {
   constructor(
@@ -58,7 +66,7 @@ function fieldName(path: Array<string | number>): string {
  * Reads and validates a scenario file. Every problem is reported as
  * `line L, column C: <field>: <message>`; nothing is started when any is found.
  */
-export function loadScenario(file: string): Scenario & { baseDir: string } {
+export function loadScenario(file: string): LoadedScenario {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -68,7 +76,7 @@ export function loadScenario(file: string): Scenario & { baseDir: string } {
   return parseScenario(text, file);
 }
 
-export function parseScenario(text: string, file = "<scenario>"): Scenario & { baseDir: string } {
+export function parseScenario(text: string, file = "<scenario>"): LoadedScenario {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -76,7 +84,10 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario & { b
     return `line ${line}, column ${col}`;
   };
   if (doc.errors.length) {
-    throw new ScenarioError(file, doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split("\n")[0]}`));
+    throw new ScenarioError(
+      file,
+      doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split("\n")[0]}`),
+    );
   }
   const data = doc.toJS() as unknown;
   const locate = (path: Array<string | number>): string => {
@@ -90,7 +101,8 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario & { b
   const problems: string[] = [];
   // flow steps first: a precise "unknown step" beats the schema's oneOf noise
   const flowPaths: Array<Array<string | number>> = [["flow"]];
-  const raw = data as { devices?: Array<{ flow?: unknown }> };
+  const raw = data as { devices?: Array<{ flow?: unknown }>; load?: { flow?: unknown } };
+  if (raw?.load && typeof raw.load === "object" && "flow" in raw.load) flowPaths.push(["load", "flow"]);
   raw?.devices?.forEach?.((d, i) => {
     if (d && typeof d === "object" && "flow" in d) flowPaths.push(["devices", i, "flow"]);
   });
@@ -102,7 +114,9 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario & { b
     items.forEach((step, i) => {
       const name = typeof step === "string" ? step : step && typeof step === "object" ? Object.keys(step)[0] : undefined;
       if (name === undefined || !STEPS.includes(name)) {
-        problems.push(`${locate([...fp, i])}: ${fieldName([...fp, i])}: unknown step ${JSON.stringify(name ?? step)} (known: ${STEPS.join(", ")})`);
+        problems.push(
+          `${locate([...fp, i])}: ${fieldName([...fp, i])}: unknown step ${JSON.stringify(name ?? step)} (known: ${STEPS.join(", ")})`,
+        );
         badFlow.add(`/${[...fp, i].join("/")}`);
       }
     });
@@ -117,18 +131,39 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario & { b
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
       path.push(extra);
       msg = "unknown field";
-    }
-    else if (e.keyword === "enum") msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-    else if (e.keyword === "required") msg = `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    } else if (e.keyword === "enum")
+      msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    else if (e.keyword === "required")
+      msg = `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
     problems.push(`${locate(path)}: ${fieldName(path)}: ${msg}`);
   }
   if (problems.length) throw new ScenarioError(file, dedupe(problems));
 
   const scenario = data as Scenario;
-  const ids = new Set((scenario.subscribers?.inline ?? []).map((s) => s.id));
-  const hasCsv = scenario.subscribers?.csv !== undefined;
+  const baseDir = dirname(resolve(file));
+  const csvSubscribers = readCsvOf(
+    scenario.subscribers?.csv,
+    baseDir,
+    ["subscribers", "csv"],
+    readSubscribersCsv,
+    locate,
+    problems,
+  );
+  const csvBindings = readCsvOf(scenario.bindings?.csv, baseDir, ["bindings", "csv"], readBindingsCsv, locate, problems);
+  const ids = new Set<string>();
+  const inline = scenario.subscribers?.inline ?? [];
+  inline.forEach((s, i) => {
+    const at = (f: string) => `${locate(["subscribers", "inline", i, f])}: subscribers.inline[${i}].${f}`;
+    if (ids.has(s.id)) problems.push(`${at("id")}: duplicate subscriber "${s.id}"`);
+    ids.add(s.id);
+    if (s.op !== undefined && s.opc !== undefined) problems.push(`${at("op")}: give op or opc, not both`);
+    if (s.k !== undefined && s.op === undefined && s.opc === undefined)
+      problems.push(`${at("k")}: a subscriber with k needs op or opc`);
+    if (s.k === undefined && (s.op !== undefined || s.opc !== undefined)) problems.push(`${at("k")}: op/opc given without k`);
+  });
+  for (const s of csvSubscribers) ids.add(s.id);
   scenario.devices.forEach((d, i) => {
-    if (d.subscriber !== undefined && !ids.has(d.subscriber) && !hasCsv) {
+    if (d.subscriber !== undefined && !ids.has(d.subscriber)) {
       problems.push(`${locate(["devices", i, "subscriber"])}: devices[${i}].subscriber: unknown subscriber "${d.subscriber}"`);
     }
     if (d.subscriber !== undefined && (d.count ?? 1) !== 1) {
@@ -137,19 +172,47 @@ export function parseScenario(text: string, file = "<scenario>"): Scenario & { b
   });
   const names = new Set<string>();
   scenario.devices.forEach((d, i) => {
-    if (names.has(d.name)) problems.push(`${locate(["devices", i, "name"])}: devices[${i}].name: duplicate device group "${d.name}"`);
+    if (names.has(d.name))
+      problems.push(`${locate(["devices", i, "name"])}: devices[${i}].name: duplicate device group "${d.name}"`);
     names.add(d.name);
   });
   const load = scenario.load;
   if (load) {
-    if (load.mode === "rate" && load.rate === undefined) problems.push(`${locate(["load"])}: load.rate: required when mode is "rate"`);
+    if (load.mode === "rate" && load.rate === undefined)
+      problems.push(`${locate(["load"])}: load.rate: required when mode is "rate"`);
     if (load.mode === "concurrency" && load.concurrency === undefined)
       problems.push(`${locate(["load"])}: load.concurrency: required when mode is "concurrency"`);
     if (load.durationSeconds === undefined && load.count === undefined)
       problems.push(`${locate(["load"])}: load: give durationSeconds or count`);
   }
+  scenario.assertions?.latency?.forEach((l, i) => {
+    if (!STEPS.includes(l.step) || l.step === "wait") {
+      problems.push(
+        `${locate(["assertions", "latency", i, "step"])}: assertions.latency[${i}].step: unknown step ${JSON.stringify(l.step)} (known: ${STEPS.filter((s) => s !== "wait").join(", ")})`,
+      );
+    }
+    if (l.phase === "load" && !load)
+      problems.push(
+        `${locate(["assertions", "latency", i, "phase"])}: assertions.latency[${i}].phase: the scenario has no load phase`,
+      );
+  });
   if (problems.length) throw new ScenarioError(file, problems);
-  return { ...scenario, baseDir: dirname(resolve(file)) };
+  return { ...scenario, baseDir, csvSubscribers, csvBindings };
+}
+
+/** Rows of a CSV file named by the scenario (relative to the scenario file); problems carry the YAML line too. */
+function readCsvOf<T>(
+  name: string | undefined,
+  baseDir: string,
+  path: Array<string | number>,
+  read: (file: string) => { rows: T[]; problems: string[] },
+  locate: (path: Array<string | number>) => string,
+  problems: string[],
+): T[] {
+  if (name === undefined) return [];
+  const r = read(resolve(baseDir, name));
+  for (const p of r.problems) problems.push(`${locate(path)}: ${fieldName(path)}: ${p}`);
+  return r.rows;
 }
 
 function dedupe(xs: string[]): string[] {

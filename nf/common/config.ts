@@ -184,7 +184,8 @@ export function mergeConfig<T>(base: T, override: unknown, path = ""): T {
     if (!Array.isArray(override)) throw new ConfigError(`${path}: expected a list`);
     return override as T;
   }
-  if (typeof base !== typeof override) throw new ConfigError(`${path}: expected a ${typeof base}, got ${JSON.stringify(override)}`);
+  if (typeof base !== typeof override)
+    throw new ConfigError(`${path}: expected a ${typeof base}, got ${JSON.stringify(override)}`);
   return override as T;
 }
 

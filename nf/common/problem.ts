@@ -29,7 +29,13 @@ export class ProblemError extends Error {
   }
 
   toProblem(): ProblemDetails {
-    return { title: STATUS_TITLES[this.status] ?? "Error", status: this.status, detail: this.message, cause: this.cause_, ...this.extra };
+    return {
+      title: STATUS_TITLES[this.status] ?? "Error",
+      status: this.status,
+      detail: this.message,
+      cause: this.cause_,
+      ...this.extra,
+    };
   }
 }
 
@@ -74,7 +80,12 @@ function problemFromFastifyError(err: FastifyError): ProblemDetails | undefined 
   }
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { title: "Payload Too Large", status: 413, detail: "request body exceeds the size limit", cause: "PAYLOAD_TOO_LARGE" };
+      return {
+        title: "Payload Too Large",
+        status: 413,
+        detail: "request body exceeds the size limit",
+        cause: "PAYLOAD_TOO_LARGE",
+      };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return { title: "Unsupported Media Type", status: 415, detail: err.message, cause: "UNSUPPORTED_MEDIA_TYPE" };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
@@ -112,7 +123,12 @@ export function installProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, { title: "Internal Server Error", status: 500, cause: "SYSTEM_FAILURE" });
   });
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, { title: "Not Found", status: 404, detail: `no resource ${req.method} ${req.url.split("?")[0]}`, cause: "RESOURCE_URI_STRUCTURE_NOT_FOUND" }),
+    sendProblem(reply, {
+      title: "Not Found",
+      status: 404,
+      detail: `no resource ${req.method} ${req.url.split("?")[0]}`,
+      cause: "RESOURCE_URI_STRUCTURE_NOT_FOUND",
+    }),
   );
 }
 
