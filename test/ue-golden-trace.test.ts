@@ -1,0 +1,133 @@
+// Golden trace: one bootstrapping against the real HSS and BSF with every random source and clock
+// pinned, printed by the trace printer `gba ue ... --trace --show-keys` uses, compared line by
+// line with test/golden/bootstrap-trace.txt.
+//
+// Pinning: the NFs are composed in this process with injected deps (HSS: RAND, clock; BSF:
+// opaque, clock; UE: cnonce, clock). Inputs are 35.208 test set 1 (K, OPc, RAND, SQN ff9bb4d0b607,
+// AMF b9b9) so RAND/AUTN/RES/CK/IK/B-TID/Ks_NAF are the values of spec/gba-digest.md §2.8,
+// which the test also checks on their own. Volatile text (ports, the HTTP Date header) is
+// normalised. Regenerate after an intended change with UPDATE_GOLDEN=1 and review the diff.
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { UA_ID, uaIdForTls } from "../gba/ua-id.js";
+import { hexToBytes } from "../milenage/bytes.js";
+import { akaInsightFromKeys } from "../ue/middleware/aka-insight.js";
+import { GbaMiddleware } from "../ue/middleware/gba-middleware.js";
+import { TextTracer } from "../ue/trace.js";
+import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
+import { UsimClient } from "../ue/usim/usim-client.js";
+import { newUsimState } from "../ue/usim/usim-state.js";
+import { IMPI, IMSI, K, OPC } from "./helpers/ue-fake-network.js";
+import { type Network, startNetwork } from "./helpers/ue-network.js";
+
+const GOLDEN = new URL("./golden/bootstrap-trace.txt", import.meta.url);
+const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
+const clock = () => T0;
+/** 35.208 test set 1 */
+const RAND = hexToBytes("23553cbe9637a89d218ae64dae47bf35");
+/** SEQ_HE / SQN_MS one below test set 1's SQN ff9bb4d0b607 (IND 7) */
+const SQN_BEFORE = 0xff9bb4d0b5e7;
+
+/** Bytes n, n+1, ... for every call: deterministic and different per call site. */
+function counterBytes(start: number) {
+  let next = start;
+  return (n: number) => Uint8Array.from({ length: n }, () => next++ & 0xff);
+}
+
+function hssRandom() {
+  const fallback = counterBytes(0x40);
+  let randGiven = false;
+  return (n: number) => {
+    if (n === 16 && !randGiven) {
+      randGiven = true;
+      return RAND.slice();
+    }
+    return fallback(n);
+  };
+}
+
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function pinnedRun(showKeys: boolean): Promise<string> {
+  const n: Network = await startNetwork({
+    hssDeps: { clock, randomBytes: hssRandom() },
+    bsfDeps: { clock, randomBytes: counterBytes(0xa0) },
+    tweak: (cfg) => {
+      cfg.hss.zhInd = 7;
+    },
+  });
+  stops.push(() => n.close());
+  await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI, sqn: SQN_BEFORE.toString(16).padStart(12, "0") });
+  await patchAmf(n);
+  const usim = new SimulatedUsim(newUsimState({ k: K, opc: OPC, imsi: IMSI, sqn: SQN_BEFORE }));
+  const lines: string[] = [];
+  const mw = await GbaMiddleware.open({
+    usim: new UsimClient(usim),
+    bsfUrl: n.bsf.urls.ub,
+    deps: { clock, randomBytes: counterBytes(0x10) },
+    tracer: new TextTracer((l) => lines.push(l), { showKeys }),
+    akaInsight: akaInsightFromKeys(K, OPC),
+  });
+  await mw.bootstrap();
+  await mw.getKsNaf("naf.example.com", UA_ID.HTTP_DIGEST);
+  await mw.getKsNaf("naf.example.com", uaIdForTls(0x008c));
+  await mw.powerDown();
+  return normalise(`${lines.join("\n")}\n`);
+}
+
+/** AMF b9b9 as in test set 1 (the HSS default is 8000). */
+async function patchAmf(n: Network): Promise<void> {
+  const res = await fetch(`${n.hss.urls.admin}/subscribers/${encodeURIComponent(IMPI)}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ amf: "b9b9" }),
+  });
+  if (res.status !== 200) throw new Error(`PATCH amf: ${res.status} ${await res.text()}`);
+}
+
+function normalise(trace: string): string {
+  return trace.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<port>").replace(/^date: .*$/gm, "date: <date>");
+}
+
+const KEY_LINE = /^(RES|CK|IK|password|Ks|Ks_NAF|Ks_ext_NAF):(\s+).*$/gm;
+
+/** spec/gba-digest.md §2.8 (computed there by three independent codings) */
+const SPEC = {
+  autn: "55f328b43577b9b94a9ffac354dfafb3",
+  res: "a54211d5e3ba50bf",
+  ck: "b40ba9a3c58b2a05bbf0d987b21bf8cb",
+  ik: "f769bcd751044604127672711c6d3441",
+  btid: "I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org",
+  ksNafDigest: "ae9ecc3c7c17692c1d44d6d68d53a3b1624a706039753ba991e8293f3cfdec08",
+  ksNafPsk: "05112d2905d40510ca915560e135686355bdcdfa47c730dc9ff991e5049626db",
+};
+
+describe("golden bootstrap trace (pinned RAND, SQN and clocks)", () => {
+  it("--show-keys: matches test/golden/bootstrap-trace.txt and the §2.8 values", async () => {
+    const trace = await pinnedRun(true);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(GOLDEN, trace);
+    const line = (label: string, value: string) =>
+      expect(trace).toMatch(new RegExp(`^${label}:\\s+${value.replace(/[/+]/g, "\\$&")}$`, "m"));
+    line("RAND", "23553cbe9637a89d218ae64dae47bf35");
+    line("AUTN", SPEC.autn);
+    line("SQN", "ff9bb4d0b607");
+    line("AMF", "b9b9");
+    line("RES", SPEC.res);
+    line("CK", SPEC.ck);
+    line("IK", SPEC.ik);
+    line("Ks", SPEC.ck + SPEC.ik);
+    line("B-TID", SPEC.btid);
+    expect(trace.match(/^Ks_NAF:\s+(\S+)$/gm)?.map((l) => l.split(/\s+/)[1])).toEqual([SPEC.ksNafDigest, SPEC.ksNafPsk]);
+    expect(trace).toBe(readFileSync(GOLDEN, "utf8"));
+  });
+
+  it("without --show-keys: the same trace with every key value [redacted], and no key anywhere", async () => {
+    const trace = await pinnedRun(false);
+    const golden = readFileSync(GOLDEN, "utf8");
+    expect(trace).toBe(golden.replace(KEY_LINE, "$1:$2[redacted]"));
+    for (const secret of [SPEC.res, SPEC.ck, SPEC.ik, SPEC.ksNafDigest, SPEC.ksNafPsk]) expect(trace).not.toContain(secret);
+  });
+});

@@ -1,0 +1,12 @@
+// Simulation only: what the USIM sees of an AKA challenge (SQN, AMF), for traces. The ME alone
+// cannot compute SQN (it needs AK = f5_K(RAND), TS 33.102 §6.3.3), so this takes K and OPc,
+// which only a simulated USIM's state file can give.
+import { xorBytes } from "../../milenage/bytes.js";
+import { Milenage } from "../../milenage/milenage.js";
+import type { AkaInsight } from "./gba-middleware.js";
+
+export function akaInsightFromKeys(k: Uint8Array, opc: Uint8Array): AkaInsight {
+  const m = new Milenage(k, opc);
+  // TS 33.102 §6.3.2: AUTN = SQN ⊕ AK ‖ AMF ‖ MAC (the GBA_U MAC* leaves the first 8 octets alone)
+  return (rand, autn) => ({ sqn: xorBytes(autn.subarray(0, 6), m.f2345(rand).ak), amf: autn.slice(6, 8) });
+}
