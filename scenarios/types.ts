@@ -29,6 +29,8 @@ export interface DeviceGroup {
   keyLifetime?: number;
   sqnAhead?: number;
   bindMsisdn?: string;
+  /** the device clock runs this far behind the network's (it keeps a B-TID the BSF has expired) */
+  clockLagSeconds?: number;
   flow?: FlowStep[];
   expect?: { outcome?: "success" | "denied"; status?: number; reason?: string; rebootstrap?: boolean; resync?: boolean };
 }
@@ -43,6 +45,16 @@ export interface LoadPhase {
   count?: number;
   devices?: number;
   tunnel?: "digest" | "tls-psk";
+  uicc?: "GBA_ME" | "GBA_U";
+  flow?: FlowStep[];
+}
+
+export interface LatencyBound {
+  step: string;
+  /** samples of which phase; default: the load phase when it ran, else the functional one */
+  phase?: "functional" | "load";
+  percentile: 50 | 90 | 95 | 99;
+  maxMs: number;
 }
 
 export interface Scenario {
@@ -53,12 +65,14 @@ export interface Scenario {
   subscribers?: { csv?: string; inline?: ScenarioSubscriber[] };
   bindings?: { csv?: string; inline?: ScenarioBinding[] };
   devices: DeviceGroup[];
+  /** OBUs shared among the groups that set no count */
+  deviceCount?: number;
   flow: FlowStep[];
   load?: LoadPhase;
   assertions?: {
     successRatio?: number;
     loadSuccessRatio?: number;
-    latency?: Array<{ step: string; percentile: 50 | 90 | 95 | 99; maxMs: number }>;
+    latency?: LatencyBound[];
     minRate?: number;
   };
 }

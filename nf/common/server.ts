@@ -1,5 +1,5 @@
 // Server bootstrap shared by every NF listener: limits, logging, ProblemDetails, listen → URL.
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { ListenConfig } from "./config.js";
 import { type LogLevel, loggerOptions } from "./log.js";
 import { installProblemHandlers } from "./problem.js";
@@ -30,9 +30,9 @@ export function createNfServer(opts: NfServerOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? SERVER_LIMITS.bodyLimit,
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
-    maxParamLength: SERVER_LIMITS.maxParamLength,
+    routerOptions: { maxParamLength: SERVER_LIMITS.maxParamLength },
     http: { maxHeaderSize: SERVER_LIMITS.maxHeaderSize },
-    disableRequestLogging: opts.logLevel !== "debug" && opts.logLevel !== "trace",
+    logController: new LogController({ disableRequestLogging: opts.logLevel !== "debug" && opts.logLevel !== "trace" }),
     return503OnClosing: false,
   });
   if (opts.problemJson !== false) installProblemHandlers(app);

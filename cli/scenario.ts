@@ -1,0 +1,138 @@
+// `gba scenario run|validate`: scenario files (YAML, scenarios/scenario.schema.json).
+import { ScenarioError } from "../scenarios/load.js";
+import { ProvisioningError } from "../scenarios/errors.js";
+import { BACKENDS, type Backend, TopologyError } from "../scenarios/topology/types.js";
+import { type Command, parseFlags, requireString, UsageError } from "./usage.js";
+
+const HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load|--no-load]
+                          [--report FILE] [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep]
+       gba scenario validate FILE
+
+run       provisions a fresh test bed in a temporary directory (subscribers into the HSS,
+          vehicle bindings into the ECA, one simulated USIM per OBU), starts the NFs, runs
+          every OBU's flow (functional phase), then the load phase, and prints one row per OBU
+          and the figures. Exit 0 only when every assertion holds, 1 when one fails,
+          2 when the file is invalid (nothing is started then).
+  --backend B         inprocess (default): every NF in this process on ephemeral ports
+                      process: each NF as a \`gba hss|bsf|naf|eca\` child process
+                      netns: each NF and the UEs in their own network namespace (Linux, root)
+                      container: needs Docker or podman (skipped with one line without)
+  --devices N         OBUs shared among the device groups without a count (scenario deviceCount)
+  --load / --no-load  run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
+  --report FILE       JSON report: per-step counts and latency percentiles, load figures,
+                      failures with their reasons, assertions (no key material)
+  --diagram FILE      Mermaid sequence diagram of one OBU's flow (the first, or --diagram-device)
+  --quiet             no live progress and no per-OBU table: the figures and the verdict only
+  --keep              keep the temporary directory (data, USIM files, NF logs) and print it
+validate  checks FILE against the schema and its references; problems name line and field.`;
+
+function positiveInt(flag: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^[1-9][0-9]*$/.test(String(v)) || n > 100_000)
+    throw new UsageError(`--${flag}: expected a whole number 1..100000, got "${String(v)}"`);
+  return n;
+}
+
+function scenarioFile(positionals: string[]): string {
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `one FILE expected, got ${positionals.join(" ")}` : "missing FILE");
+  return positionals[0];
+}
+
+async function validate(argv: string[]): Promise<number> {
+  const { positionals } = parseFlags(argv, {}, true);
+  const file = scenarioFile(positionals);
+  const { loadScenario } = await import("../scenarios/load.js");
+  const s = loadScenario(file);
+  process.stdout.write(`${file}: valid scenario "${s.name}" (${s.devices.length} device groups)\n`);
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      backend: { type: "string" },
+      devices: { type: "string" },
+      load: { type: "boolean" },
+      "no-load": { type: "boolean" },
+      report: { type: "string" },
+      diagram: { type: "string" },
+      "diagram-device": { type: "string" },
+      quiet: { type: "boolean" },
+      keep: { type: "boolean" },
+    },
+    true,
+  );
+  const file = scenarioFile(positionals);
+  const backend = values.backend as string | undefined;
+  if (backend !== undefined && !BACKENDS.includes(backend as Backend)) {
+    throw new UsageError(`--backend: "${backend}" is not one of ${BACKENDS.join(", ")}`);
+  }
+  if (values.load && values["no-load"]) throw new UsageError("give --load or --no-load, not both");
+  for (const f of ["report", "diagram", "diagram-device"]) if (values[f] !== undefined) requireString(values, f);
+  const { runScenario } = await import("../scenarios/run.js");
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write("\ngba scenario: interrupted, stopping (Ctrl-C again to quit at once)\n");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  try {
+    return await runScenario(file, {
+      backend: backend as Backend | undefined,
+      devices: positiveInt("devices", values.devices),
+      load: values.load ? true : values["no-load"] ? false : undefined,
+      report: values.report as string | undefined,
+      diagram: values.diagram as string | undefined,
+      diagramDevice: values["diagram-device"] as string | undefined,
+      quiet: values.quiet === true,
+      keep: values.keep === true,
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      tty: process.stderr.isTTY === true,
+      signal: stop.signal,
+    });
+  } catch (err) {
+    if (err instanceof TopologyError) {
+      process.stderr.write(`gba scenario: ${err.message}\n`);
+      return 1;
+    }
+    // the scenario's subscribers or bindings contradict each other: found before any NF starts
+    if (err instanceof ProvisioningError) {
+      process.stderr.write(`gba scenario: ${file}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}
+
+export const scenario: Command = {
+  summary: "run or validate a scenario file (test bed + OBU flows + load phase + assertions)",
+  help: HELP,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    try {
+      if (sub === "run") return await run(rest);
+      if (sub === "validate") return await validate(rest);
+    } catch (err) {
+      if (err instanceof ScenarioError) {
+        process.stderr.write(`gba scenario: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    throw new UsageError(
+      sub === undefined ? "missing subcommand: run or validate" : `unknown subcommand "${sub}": run or validate`,
+    );
+  },
+};

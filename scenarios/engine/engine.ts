@@ -1,0 +1,132 @@
+// The UE population: the functional phase (every planned OBU runs its flow once, a bounded
+// number at a time) and then the load phase (arrivals driven by load/driver.ts over a pool of
+// OBUs). Reports everything as events; runs in the runner's process or in a worker process.
+import { join } from "node:path";
+import { driveLoad, type LoadPlan } from "../load/driver.js";
+import type { PlannedDevice } from "../plan.js";
+import { DeviceRuntime } from "./device.js";
+import { DiagramRecorder, type OriginMap } from "./diagram-recorder.js";
+import type { Emit, Endpoints, FlowResult, Phase } from "./events.js";
+
+export interface EngineInput {
+  endpoints: Endpoints;
+  devices: PlannedDevice[];
+  loadDevices: PlannedDevice[];
+  /** USIM state files are <usimDir>/<OBU>.json */
+  usimDir: string;
+  /** OBUs of the functional phase running at the same time */
+  parallel: number;
+  load?: LoadPlan;
+  /** OBU whose functional flow is recorded for the sequence diagram */
+  diagramObu?: string;
+}
+
+export function usimFileOf(usimDir: string, obu: string): string {
+  return join(usimDir, `${obu}.json`);
+}
+
+function originsOf(ep: Endpoints): OriginMap {
+  const o = (url: string) => new URL(url).origin;
+  return [
+    { origin: o(ep.bsfUb), nf: "BSF" },
+    { origin: o(ep.nafHttp), nf: "NAF" },
+    { origin: o(ep.nafTlsPsk), nf: "NAF" },
+    { origin: o(ep.ecaHttp), nf: "ECA" },
+    { origin: o(ep.ecaTlsPsk), nf: "ECA" },
+  ];
+}
+
+function totalWait(d: PlannedDevice): number {
+  return d.flow.reduce((sum, s) => sum + (typeof s === "object" && "wait" in s ? s.wait : 0), 0);
+}
+
+/** Opens a device; a failure to open becomes the device's failed flow instead of an exception. */
+async function openOrFail(
+  d: PlannedDevice,
+  input: EngineInput,
+  phase: Phase,
+  t0: number,
+  diagram?: DiagramRecorder,
+): Promise<DeviceRuntime | FlowResult> {
+  try {
+    return await DeviceRuntime.open(d, input.endpoints, usimFileOf(input.usimDir, d.obu), diagram);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return {
+      obu: d.obu,
+      phase,
+      outcome: "failed",
+      failure: { step: "open", cause: e.code ?? e.name, message: e.message },
+      steps: [],
+      ms: 0,
+      bootstraps: 0,
+      rebootstraps: 0,
+      resyncs: 0,
+      startedAt: performance.now() - t0,
+      endedAt: performance.now() - t0,
+    };
+  }
+}
+
+async function functionalPhase(input: EngineInput, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const queue = [...input.devices].sort((a, b) => totalWait(b) - totalWait(a));
+  emit({ t: "phase", phase: "functional", state: "start", devices: queue.length });
+  const t0 = performance.now();
+  const worker = async () => {
+    for (let d = queue.shift(); d !== undefined && !signal?.aborted; d = queue.shift()) {
+      const diagram = d.obu === input.diagramObu ? new DiagramRecorder(originsOf(input.endpoints)) : undefined;
+      const rt = await openOrFail(d, input, "functional", t0, diagram);
+      if (!(rt instanceof DeviceRuntime)) {
+        emit({ t: "flow", result: rt });
+        continue;
+      }
+      const device = d;
+      try {
+        const result = await rt.runFlow(d.flow, "functional", t0, (s) =>
+          emit({ t: "step", phase: "functional", obu: device.obu, step: s.step, ms: s.ms, ok: s.ok }),
+        );
+        emit({ t: "flow", result });
+      } finally {
+        await rt.close();
+      }
+      if (diagram) emit({ t: "diagram", obu: d.obu, items: diagram.items });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.parallel) }, worker));
+  emit({ t: "phase", phase: "functional", state: "end", devices: input.devices.length });
+}
+
+async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const t0 = performance.now();
+  const runtimes: DeviceRuntime[] = [];
+  try {
+    for (const d of input.loadDevices) {
+      const rt = await openOrFail(d, input, "load", t0);
+      if (rt instanceof DeviceRuntime) runtimes.push(rt);
+      else emit({ t: "flow", result: rt });
+    }
+    emit({ t: "phase", phase: "load", state: "start", devices: runtimes.length });
+    if (runtimes.length === 0) throw new Error("no device of the load pool could be opened");
+    const start = performance.now();
+    const outcome = await driveLoad(
+      plan,
+      runtimes,
+      async (rt) => {
+        const result = await rt.runFlow(rt.d.flow, "load", start, (s) =>
+          emit({ t: "step", phase: "load", obu: rt.d.obu, step: s.step, ms: s.ms, ok: s.ok }),
+        );
+        emit({ t: "flow", result });
+      },
+      signal,
+    );
+    emit({ t: "load-done", outcome });
+    emit({ t: "phase", phase: "load", state: "end", devices: runtimes.length });
+  } finally {
+    await Promise.allSettled(runtimes.map((r) => r.close()));
+  }
+}
+
+export async function runEngine(input: EngineInput, emit: Emit, signal?: AbortSignal): Promise<void> {
+  await functionalPhase(input, emit, signal);
+  if (input.load && input.loadDevices.length > 0 && !signal?.aborted) await loadPhase(input, input.load, emit, signal);
+}

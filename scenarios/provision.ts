@@ -1,0 +1,53 @@
+// Provisioning of a run's data root before any NF starts: subscribers into the HSS store (the
+// same checked bulk import as `gba provision import`), vehicle bindings into the ECA's registry
+// (as `gba provision vehicle import`). Stores, not APIs, so every topology backend (also NFs in
+// network namespaces, whose admin listeners the runner cannot reach) starts from the same data.
+import { bytesToHex } from "../milenage/bytes.js";
+import { sqnToBytes } from "../milenage/sqn.js";
+import type { GbaConfig } from "../nf/common/config.js";
+import { EcaStore } from "../nf/eca/registry.js";
+import { checkRows, writeRows } from "../nf/hss/bulk.js";
+import { HssStore } from "../nf/hss/store.js";
+import { ProvisioningError } from "./errors.js";
+import type { SubscriberSecret } from "./plan.js";
+import type { ScenarioBinding } from "./types.js";
+
+export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret[]): Promise<number> {
+  const store = HssStore.open(cfg.data, { indBits: cfg.hss.indBits });
+  try {
+    const rows = subscribers.map((s) => ({
+      label: s.impi,
+      input: {
+        impi: s.impi,
+        imsi: s.imsi,
+        msisdn: s.msisdn,
+        k: bytesToHex(s.k),
+        opc: bytesToHex(s.opc),
+        sqn: bytesToHex(sqnToBytes(s.sqn)),
+        uiccType: s.uiccType,
+        ...(s.keyLifetime !== undefined ? { lifeTime: s.keyLifetime } : {}),
+      },
+    }));
+    const { valid, errors } = checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf });
+    if (errors.length)
+      throw new ProvisioningError(`HSS refused subscribers: ${errors.map((e) => `${e.label}: ${e.reason}`).join("; ")}`);
+    return await writeRows(store, valid);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function provisionEca(cfg: GbaConfig, bindings: ScenarioBinding[]): Promise<number> {
+  const store = EcaStore.open(cfg.data);
+  try {
+    const r = await store.addBindings(
+      bindings.map((b) => ({ vehicleId: b.vehicle, obuId: b.obu, msisdn: b.msisdn })),
+      new Date(),
+    );
+    return r.added;
+  } catch (err) {
+    throw new ProvisioningError(`ECA refused bindings: ${(err as Error).message}`);
+  } finally {
+    await store.close();
+  }
+}

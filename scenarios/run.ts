@@ -1,0 +1,173 @@
+// `gba scenario run`: validate the scenario, plan the OBUs, write their USIMs and provision the
+// HSS and the ECA in a temporary data root, start the topology, run the UE population
+// (functional phase, then load phase), stop everything, and judge the run.
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { defaultConfig, type GbaConfig } from "../nf/common/config.js";
+import { renderMermaid } from "./diagram.js";
+import { type EngineInput, runEngine } from "./engine/engine.js";
+import type { EngineEvent } from "./engine/events.js";
+import type { LoadPlan } from "./load/driver.js";
+import { type LoadedScenario, loadScenario } from "./load.js";
+import { buildPlan, type Plan } from "./plan.js";
+import { Progress } from "./progress.js";
+import { provisionEca, provisionHss } from "./provision.js";
+import { buildReport, deviceRow, renderSummary } from "./report.js";
+import { Results } from "./results.js";
+import { preflight, startBackend } from "./topology/index.js";
+import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
+import type { LoadPhase } from "./types.js";
+import { writeUsims } from "./usims.js";
+import { makeWorkDir, markKept, sweepStaleWorkDirs } from "./workdir.js";
+import { checkAssertions, judgeDevice, loadFigures } from "./verdict.js";
+
+export interface RunOptions {
+  backend?: Backend;
+  /** OBUs shared among the groups without a count (overrides deviceCount) */
+  devices?: number;
+  /** true: run the load phase (a default one if the scenario has none); false: skip it */
+  load?: boolean;
+  report?: string;
+  diagram?: string;
+  /** OBU whose flow goes into the diagram (default: the first) */
+  diagramDevice?: string;
+  quiet?: boolean;
+  /** keep the temporary directory (data, USIMs, logs) */
+  keep?: boolean;
+  out: (s: string) => void;
+  err: (s: string) => void;
+  tty: boolean;
+  signal?: AbortSignal;
+}
+
+/** Used by --load when the scenario has no load phase. */
+export const DEFAULT_LOAD: LoadPhase = { mode: "rate", rate: 5, durationSeconds: 5 };
+const FUNCTIONAL_PARALLEL = 8;
+const LOAD_GRACE_SECONDS = 20;
+
+export function loadPlanOf(l: LoadPhase): LoadPlan {
+  const mode = l.mode ?? (l.rate === undefined && l.concurrency !== undefined ? "concurrency" : "rate");
+  return {
+    mode,
+    rate: l.rate ?? DEFAULT_LOAD.rate,
+    concurrency: l.concurrency ?? 1,
+    poisson: l.poisson ?? false,
+    rampSeconds: l.rampSeconds ?? 0,
+    durationSeconds: l.durationSeconds,
+    count: l.count,
+    graceSeconds: LOAD_GRACE_SECONDS,
+    seed: 1,
+  };
+}
+
+/** The NFs' configuration for this run: its data root and the scenario's operator settings. */
+export function runConfig(s: LoadedScenario, plan: Plan, dataDir: string, backend: Backend): GbaConfig {
+  const cfg = defaultConfig();
+  cfg.data = dataDir;
+  // in one process NF logs would interleave with the progress; child processes log to files
+  cfg.logLevel = backend === "inprocess" ? "silent" : "info";
+  cfg.bsf.fqdn = plan.bsfFqdn;
+  if (s.operator?.sessionLifetime !== undefined) cfg.bsf.sessionLifetime = s.operator.sessionLifetime;
+  if (s.operator?.algorithm !== undefined) cfg.bsf.algorithm = s.operator.algorithm;
+  return cfg;
+}
+
+export async function runScenario(file: string, o: RunOptions): Promise<number> {
+  const t0 = performance.now();
+  const startedAt = new Date();
+  const s = loadScenario(file);
+  const backend = o.backend ?? s.topology?.backend ?? "inprocess";
+  const scenario: LoadedScenario = o.load === true && !s.load ? { ...s, load: DEFAULT_LOAD } : s;
+  const plan = buildPlan(scenario, { devices: o.devices, load: o.load });
+  if (o.diagramDevice !== undefined && !plan.devices.some((d) => d.obu === o.diagramDevice)) {
+    throw new RangeError(
+      `--diagram-device: no OBU ${o.diagramDevice} in this run (${plan.devices[0]?.obu} .. ${plan.devices.at(-1)?.obu})`,
+    );
+  }
+  const loadPlan = scenario.load && plan.loadDevices.length > 0 ? loadPlanOf(scenario.load) : undefined;
+  try {
+    await preflight(backend);
+  } catch (err) {
+    if (!(err instanceof TopologyUnavailable)) throw err;
+    o.out(`${err.message}\n`);
+    return 0;
+  }
+
+  const info = (line: string) => {
+    if (!o.quiet) o.err(`${line}\n`);
+  };
+  for (const dir of await sweepStaleWorkDirs()) info(`removed ${dir}, left by a run that was killed`);
+  const workDir = await makeWorkDir();
+  const results = new Results();
+  let deployment: Deployment | undefined;
+  let progress: Progress | undefined;
+  try {
+    const cfg = runConfig(scenario, plan, join(workDir, "data"), backend);
+    const usimDir = join(workDir, "usim");
+    const all = [...plan.devices, ...plan.loadDevices];
+    await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
+    const subs = await provisionHss(cfg, plan.subscribers);
+    const bound = await provisionEca(cfg, plan.bindings);
+    info(
+      `${plan.name}: ${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}, ` +
+        `${subs} subscribers and ${bound} vehicle bindings provisioned, backend ${backend}`,
+    );
+    deployment = await startBackend(backend, { cfg, workDir, latencyMs: scenario.topology?.latencyMs ?? 0, info });
+    const input: EngineInput = {
+      endpoints: deployment.endpoints,
+      devices: plan.devices,
+      loadDevices: plan.loadDevices,
+      usimDir,
+      parallel: FUNCTIONAL_PARALLEL,
+      load: loadPlan,
+      diagramObu: o.diagram ? (o.diagramDevice ?? plan.devices[0]?.obu) : undefined,
+    };
+    if (!o.quiet) {
+      progress = new Progress(results, {
+        write: o.err,
+        tty: o.tty,
+        loadSeconds: loadPlan?.durationSeconds,
+        loadCount: loadPlan?.count,
+      });
+      progress.start();
+    }
+    const emit = (e: EngineEvent) => {
+      results.add(e);
+      if (e.t === "phase" && e.state === "end") progress?.phaseDone();
+    };
+    const signal = o.signal ?? new AbortController().signal;
+    if (deployment.runUe) await deployment.runUe(input, emit, signal);
+    else await runEngine(input, emit, signal);
+  } finally {
+    progress?.stop();
+    await deployment?.stop().catch((err: unknown) => o.err(`gba scenario: stopping the topology: ${(err as Error).message}\n`));
+    if (o.keep) {
+      await markKept(workDir);
+      o.err(`gba scenario: kept ${workDir} (data, USIM state files with K: delete it when done)\n`);
+    } else await rm(workDir, { recursive: true, force: true });
+  }
+
+  const flows = new Map(results.functional.flows.map((f) => [f.obu, f]));
+  const judged = plan.devices.map((d) => ({ d, f: flows.get(d.obu), verdict: judgeDevice(d, flows.get(d.obu)) }));
+  const load = loadPlan ? loadFigures(results, loadPlan) : undefined;
+  const assertions = checkAssertions(scenario, judged, results, load);
+  if (o.signal?.aborted) assertions.push({ name: "interrupted", ok: false, detail: "the run was interrupted" });
+  const report = buildReport({
+    plan,
+    file,
+    backend,
+    startedAt,
+    wallMs: performance.now() - t0,
+    rows: judged.map((j) => deviceRow(j.d, j.f, j.verdict)),
+    results,
+    load,
+    assertions,
+  });
+  o.out(`${renderSummary(report, plan, !o.quiet)}\n`);
+  if (o.report) await writeFile(o.report, `${JSON.stringify(report, null, 2)}\n`);
+  if (o.diagram) {
+    if (results.diagram) await writeFile(o.diagram, renderMermaid(results.diagram.obu, results.diagram.items));
+    else o.err("gba scenario: no flow was recorded for the diagram (the OBU did not run)\n");
+  }
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+// `inprocess`: HSS, BSF, NAF and ECA in the runner's process on ephemeral loopback ports, started
+// in dependency order through their start functions (HSS, then BSF with the HSS's Zh URL, then
+// NAF and ECA with the BSF's Zn URL). With latencyMs each NF is reached through a delaying proxy.
+import { type GbaConfig, withEphemeralPorts } from "../../nf/common/config.js";
+import { closeAll, type RunningNf } from "../../nf/common/nf.js";
+import { type Deployment, endpointsFrom, type TopologyContext } from "./types.js";
+import { wiredConfig, NF_ORDER, type NfName, type ReadyUrls, frontWithDelay } from "./process.js";
+
+type Start = (cfg: GbaConfig) => Promise<RunningNf>;
+
+const START: Record<NfName, () => Promise<Start>> = {
+  hss: async () => (await import("../../nf/hss/index.js")).startHss,
+  bsf: async () => (await import("../../nf/bsf/index.js")).startBsf,
+  naf: async () => (await import("../../nf/naf/index.js")).startNaf,
+  eca: async () => (await import("../../nf/eca/index.js")).startEca,
+};
+
+export async function startInprocess(ctx: TopologyContext): Promise<Deployment> {
+  const cfg = withEphemeralPorts(ctx.cfg);
+  const started: RunningNf[] = [];
+  const seen: ReadyUrls = {};
+  try {
+    for (const nf of NF_ORDER) {
+      const start = await START[nf]();
+      const running = await start(wiredConfig(cfg, nf, seen));
+      started.push(running);
+      const front = await frontWithDelay(running.urls, ctx.latencyMs);
+      if (front.close) started.push({ name: `${nf} delay`, urls: {}, close: front.close });
+      seen[nf] = front.urls;
+    }
+  } catch (err) {
+    await closeAll(started).catch(() => undefined);
+    throw err;
+  }
+  if (ctx.latencyMs > 0) ctx.info(`inprocess: ${ctx.latencyMs} ms one-way delay in front of every NF listener`);
+  return {
+    backend: "inprocess",
+    endpoints: endpointsFrom(seen, cfg),
+    stop: () => closeAll(started),
+  };
+}

@@ -1,0 +1,64 @@
+// What a topology backend gives the runner: where the UE reaches the NFs, optionally its own
+// way of running the UE population (netns: inside the UE namespace), and a stop that always
+// cleans up.
+import type { GbaConfig } from "../../nf/common/config.js";
+import type { EngineInput } from "../engine/engine.js";
+import type { Emit, Endpoints } from "../engine/events.js";
+
+export type Backend = "inprocess" | "process" | "netns" | "container";
+export const BACKENDS: readonly Backend[] = ["inprocess", "process", "netns", "container"];
+
+export interface TopologyContext {
+  /** provisioned data root, operator settings applied */
+  cfg: GbaConfig;
+  /** the run's temporary directory: config files and logs go here */
+  workDir: string;
+  /** added one-way latency on every reference point (netns: user-space proxies) */
+  latencyMs: number;
+  /** one informative line (goes to the progress stream) */
+  info: (line: string) => void;
+}
+
+export interface Deployment {
+  backend: Backend;
+  endpoints: Endpoints;
+  /** where the NF logs are, when they are files */
+  logDir?: string;
+  /** runs the UE population somewhere else than in the runner's process */
+  runUe?: (input: EngineInput, emit: Emit, signal: AbortSignal) => Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The backend cannot run here; the run is skipped with this one line. */
+export class TopologyUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TopologyUnavailable";
+  }
+}
+
+/** The backend could not start (not root, an NF exited, ...). */
+export class TopologyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TopologyError";
+  }
+}
+
+export function endpointsFrom(ready: Record<string, Record<string, string>>, cfg: GbaConfig): Endpoints {
+  const need = (nf: string, key: string): string => {
+    const v = ready[nf]?.[key];
+    if (typeof v !== "string") throw new TopologyError(`${nf} did not report its ${key} URL`);
+    return v;
+  };
+  return {
+    bsfUb: need("bsf", "ub"),
+    bsfFqdn: cfg.bsf.fqdn,
+    nafHttp: need("naf", "http"),
+    nafTlsPsk: need("naf", "tlsPsk"),
+    nafFqdn: cfg.naf.fqdn,
+    ecaHttp: need("eca", "url"),
+    ecaTlsPsk: need("eca", "tlsPsk"),
+    ecaFqdn: cfg.eca.fqdn,
+  };
+}

@@ -1,0 +1,199 @@
+// How the runner judges each OBU against its expectation, records a flow for the Mermaid
+// diagram without key material, and shows progress without a terminal.
+import { describe, expect, it } from "vitest";
+import { renderMermaid } from "../scenarios/diagram.js";
+import { DiagramRecorder } from "../scenarios/engine/diagram-recorder.js";
+import type { FlowResult } from "../scenarios/engine/events.js";
+import type { PlannedDevice } from "../scenarios/plan.js";
+import { Progress } from "../scenarios/progress.js";
+import { Results } from "../scenarios/results.js";
+import { judgeDevice } from "../scenarios/verdict.js";
+
+function device(expect: PlannedDevice["expect"]): PlannedDevice {
+  return {
+    obu: "OBU-0001",
+    vehicle: "VIN-0001",
+    group: "g",
+    uicc: "GBA_ME",
+    tunnel: "digest",
+    imsi: "001010000000001",
+    mncLength: 2,
+    impi: "001010000000001@ims.mnc001.mcc001.3gppnetwork.org",
+    msisdn: "4915100000001",
+    flow: ["bootstrap", "keygen", "csr", "enrol", "verify"],
+    expect,
+    clockLagMs: 0,
+    load: false,
+  };
+}
+
+function flow(p: Partial<FlowResult>): FlowResult {
+  return {
+    obu: "OBU-0001",
+    phase: "functional",
+    outcome: "success",
+    steps: [],
+    ms: 10,
+    bootstraps: 1,
+    rebootstraps: 0,
+    resyncs: 0,
+    startedAt: 0,
+    endedAt: 10,
+    ...p,
+  };
+}
+
+const denied = (status: number, cause: string) =>
+  flow({ outcome: "denied", failure: { step: "enrol", status, cause, message: `POST /enrol answered ${status}` } });
+
+describe("judging an OBU against its expectation", () => {
+  it("success expected", () => {
+    expect(judgeDevice(device({ outcome: "success" }), flow({}))).toEqual({
+      asDesigned: true,
+      outcome: "enrolled",
+      why: undefined,
+    });
+    const j = judgeDevice(device({ outcome: "success" }), denied(403, "MSISDN_MISMATCH"));
+    expect(j).toMatchObject({ asDesigned: false, outcome: "refused 403 MSISDN_MISMATCH", why: "expected success" });
+    expect(judgeDevice(device({ outcome: "success" }), undefined)).toMatchObject({ asDesigned: false, outcome: "did not run" });
+  });
+
+  it("a refusal expected: outcome, status and cause must all match", () => {
+    const e = { outcome: "denied" as const, status: 403, reason: "MSISDN_MISMATCH" };
+    expect(judgeDevice(device(e), denied(403, "MSISDN_MISMATCH")).asDesigned).toBe(true);
+    expect(judgeDevice(device(e), denied(403, "OBU_UNKNOWN")).why).toBe("expected cause MSISDN_MISMATCH");
+    expect(judgeDevice(device(e), denied(401, "MSISDN_MISMATCH")).why).toBe("expected status 403");
+    expect(judgeDevice(device(e), flow({})).why).toBe("expected a refusal");
+    const crashed = flow({
+      outcome: "failed",
+      failure: { step: "enrol", cause: "ECONNREFUSED", message: "connect ECONNREFUSED" },
+    });
+    expect(judgeDevice(device(e), crashed)).toMatchObject({ asDesigned: false, outcome: "failed at enrol: ECONNREFUSED" });
+  });
+
+  it("a re-bootstrap or a resync expected must have happened", () => {
+    const again = device({ outcome: "success", rebootstrap: true });
+    expect(judgeDevice(again, flow({ bootstraps: 2, rebootstraps: 1 }))).toMatchObject({
+      asDesigned: true,
+      outcome: "enrolled after re-bootstrap",
+    });
+    expect(judgeDevice(again, flow({})).why).toBe("expected a re-bootstrap after the NAF refused the B-TID");
+    const resync = device({ outcome: "success", resync: true });
+    expect(judgeDevice(resync, flow({ resyncs: 1 }))).toMatchObject({ asDesigned: true, outcome: "enrolled after resync" });
+    expect(judgeDevice(resync, flow({})).asDesigned).toBe(false);
+    expect(judgeDevice(device({ outcome: "success", resync: false }), flow({ resyncs: 1 })).why).toBe(
+      "expected no resynchronisation",
+    );
+  });
+});
+
+describe("sequence diagram", () => {
+  const origins = [
+    { origin: "http://127.0.0.1:8080", nf: "BSF" as const },
+    { origin: "http://127.0.0.1:9090", nf: "ECA" as const },
+  ];
+  const ks = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+  it("records Ub, AKA and Ua without key values, and infers Zh and Zn", () => {
+    const r = new DiagramRecorder(origins);
+    r.value("IMPI", "001010000000001@ims.mnc001.mcc001.3gppnetwork.org");
+    r.value("mode", "GBA_ME");
+    r.step("bootstrap");
+    r.message({
+      iface: "Ub",
+      direction: "request",
+      url: "http://127.0.0.1:8080/",
+      startLine: "GET / HTTP/1.1",
+      headers: [["authorization", 'Digest username="x", realm="bsf", nonce="", uri="/", response=""']],
+    });
+    r.message({
+      iface: "Ub",
+      direction: "response",
+      url: "http://127.0.0.1:8080/",
+      startLine: "HTTP/1.1 401 Unauthorized",
+      headers: [["www-authenticate", 'Digest realm="bsf", nonce="abc", algorithm=AKAv1-MD5, qop="auth-int"']],
+    });
+    r.value("RAND", "0123");
+    r.value("AUTN", "4567");
+    r.value("RES", new Uint8Array(8).fill(0xab), "key");
+    r.value("CK", ks.slice(0, 32), "key");
+    r.value("Ks", ks, "key");
+    r.value("password", "c2VjcmV0", "key");
+    r.step("enrol");
+    r.message({
+      iface: "Ua",
+      direction: "request",
+      url: "http://127.0.0.1:9090/enrol",
+      startLine: "POST /enrol HTTP/1.1",
+      headers: [
+        [
+          "authorization",
+          `Digest username="btid@bsf", realm="3GPP-bootstrapping@eca", response="${ks.slice(0, 32)}", qop=auth-int`,
+        ],
+      ],
+    });
+    r.message({
+      iface: "Ua",
+      direction: "response",
+      url: "http://127.0.0.1:9090/enrol",
+      startLine: "HTTP/1.1 200 OK",
+      headers: [],
+    });
+    r.annotate("PKCS#10 request; CN=OBU-0001 <P-256>");
+    const m = renderMermaid("OBU-0001", r.items);
+
+    expect(m.split("\n").slice(0, 3)).toEqual([
+      "sequenceDiagram",
+      "  title OBU OBU-0001: GBA bootstrapping and IoT.04 enrolment",
+      "  autonumber",
+    ]);
+    expect(m).toContain(
+      "  participant USIM as USIM\n  participant UE as UE (device middleware)\n  participant BSF as BSF\n  participant HSS as HSS\n  participant ECA as ECA (NAF)\n",
+    );
+    expect(m).toContain(
+      "  Note over USIM,ECA: step bootstrap\n  UE->>BSF: GET / Authorization: Digest username=IMPI (TS 24.109 A.3)\n  BSF->>HSS: Zh generate-auth-data, GUSS\n",
+    );
+    expect(m).toContain("  UE->>USIM: AUTHENTICATE (3G context) RAND, AUTN\n  USIM-->>UE: RES, CK, IK\n");
+    expect(m).toContain(
+      "  UE->>ECA: POST /enrol Authorization: Digest username=B-TID, qop=auth-int\n  ECA->>BSF: Zn bootstrapping-info-retrieval (B-TID, NAF_Id)\n",
+    );
+    expect(m).toContain("  ECA-->>UE: 200 OK\n");
+    // Mermaid entity codes for # and ;, no raw < >
+    expect(m).toContain("  Note over UE: PKCS#35;10 request#59; CN=OBU-0001 (P-256)\n");
+    for (const secret of [ks, ks.slice(0, 32), "abababab", "c2VjcmV0"]) expect(m.toLowerCase()).not.toContain(secret);
+  });
+
+  it("a Zn exchange is drawn once per B-TID and NAF (the NAF caches the key)", () => {
+    const r = new DiagramRecorder(origins);
+    for (let i = 0; i < 2; i++) {
+      r.message({
+        iface: "Ua",
+        direction: "request",
+        url: "http://127.0.0.1:9090/x",
+        startLine: "GET /x HTTP/1.1",
+        headers: [["authorization", 'Digest username="b1@bsf", qop=auth']],
+      });
+    }
+    expect(renderMermaid("o", r.items).match(/Zn bootstrapping-info-retrieval/g)).toHaveLength(1);
+  });
+});
+
+describe("progress without a terminal", () => {
+  it("prints a line per interval with per-step counts, then the load bar", () => {
+    const lines: string[] = [];
+    const results = new Results();
+    const p = new Progress(results, { write: (s) => lines.push(s), tty: false, loadSeconds: 4 });
+    p.tick();
+    expect(lines).toEqual([]);
+    results.add({ t: "phase", phase: "functional", state: "start", devices: 2 });
+    results.add({ t: "step", phase: "functional", obu: "OBU-0001", step: "bootstrap", ms: 5, ok: true });
+    results.add({ t: "flow", result: flow({}) });
+    p.tick();
+    p.tick();
+    expect(lines).toEqual(["functional 1/2 OBUs │ bootstrap 1 │ ok 1 refused 0 failed 0\n"]);
+    results.add({ t: "phase", phase: "load", state: "start", devices: 4 });
+    results.add({ t: "flow", result: flow({ phase: "load" }) });
+    p.tick();
+    expect(lines[1]).toMatch(/^load \[░{24}\] +0% 0\.\d\/4\.0 s │ flows 1 ok 1 failed 0 │ 0\.0 enrol\/s\n$/);
+  });
+});
