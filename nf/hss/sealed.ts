@@ -1,0 +1,35 @@
+// Subscriber secrets at rest: AES-256-GCM (@noble/ciphers) under the master key, a random
+// 12-byte nonce per sealed value (NIST SP 800-38D §8.2.2), the IMPI as additional
+// authenticated data so a sealed K‖OPc cannot be moved to another subscriber's record.
+// The nonce comes from the OS CSPRNG, never from the injectable deps.randomBytes: a test that
+// pins randomness must not make two records share a GCM nonce under one key.
+import { randomBytes } from "node:crypto";
+import { gcm } from "@noble/ciphers/aes.js";
+
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const utf8 = new TextEncoder();
+
+export function aadOf(label: string): Uint8Array {
+  return utf8.encode(label);
+}
+
+/** nonce ‖ ciphertext ‖ tag */
+export function seal(masterKey: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
+  const ct = gcm(masterKey, nonce, aad).encrypt(plaintext);
+  const out = new Uint8Array(NONCE_BYTES + ct.length);
+  out.set(nonce, 0);
+  out.set(ct, NONCE_BYTES);
+  return out;
+}
+
+/** The plaintext, or undefined when the tag does not verify (wrong key, wrong AAD, tampering). */
+export function unseal(masterKey: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) return undefined;
+  try {
+    return gcm(masterKey, sealed.subarray(0, NONCE_BYTES), aad).decrypt(sealed.subarray(NONCE_BYTES));
+  } catch {
+    return undefined;
+  }
+}

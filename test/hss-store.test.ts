@@ -1,0 +1,296 @@
+// The HSS store on its own: secrets sealed at rest (searched as bytes in the LMDB file), the
+// master key (file mode, wrong key, missing key), records that cannot be swapped, the SQN
+// layout, the validator, the CSV reader and the LRU.
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { hexToBytes } from "../milenage/bytes.js";
+import { computeOpc } from "../milenage/milenage.js";
+import { ConfigError } from "../nf/common/config.js";
+import { StoreError } from "../nf/common/store.js";
+import { checkRows, writeRows } from "../nf/hss/bulk.js";
+import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";
+import { Lru } from "../nf/hss/lru.js";
+import { HssStore } from "../nf/hss/store.js";
+import { defaultGuss, validateCreate } from "../nf/hss/subscriber.js";
+import { newSub, tempData } from "./hss-fixtures.js";
+
+const CTX = { defaultAmf: "8000" };
+const open: HssStore[] = [];
+function openStore(data: string, opts: Parameters<typeof HssStore.open>[1] = {}): HssStore {
+  const s = HssStore.open(data, { env: {}, ...opts });
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close().catch(() => {});
+});
+
+async function provision(store: HssStore, input: Record<string, unknown>): Promise<void> {
+  const v = validateCreate(input, CTX);
+  if (!v.ok) throw new Error(v.errors.join("; "));
+  await store.create([store.seal(v.value)], [v.value.sqn]);
+}
+
+function contains(haystack: Buffer, needle: Uint8Array | string): boolean {
+  return haystack.indexOf(typeof needle === "string" ? Buffer.from(needle, "latin1") : Buffer.from(needle)) >= 0;
+}
+
+describe("secrets at rest", () => {
+  it("the LMDB file holds no K, OP or OPc (binary, lower or upper hex) of any subscriber, but does hold the IMPIs", async () => {
+    const data = tempData();
+    const store = openStore(data);
+    const subs = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? newSub() : { ...newSub(), op: newSub().k, opc: undefined }));
+    for (const s of subs) await provision(store, s);
+    await store.close();
+    open.pop();
+    const file = readFileSync(join(data, "hss", "store.mdb"));
+    for (const s of subs) {
+      expect(contains(file, s.impi)).toBe(true);
+      const opc = s.op ? computeOpc(hexToBytes(s.k), hexToBytes(s.op)) : hexToBytes(s.opc!);
+      const secrets = [hexToBytes(s.k), opc, ...(s.op ? [hexToBytes(s.op)] : [])];
+      for (const secret of secrets) {
+        const hex = Buffer.from(secret).toString("hex");
+        expect(contains(file, secret)).toBe(false);
+        expect(contains(file, hex)).toBe(false);
+        expect(contains(file, hex.toUpperCase())).toBe(false);
+        // half a key is still key material
+        expect(contains(file, secret.subarray(0, 8))).toBe(false);
+      }
+    }
+  });
+
+  it("a sealed K‖OPc moved to another subscriber's record does not decrypt (AAD = IMPI)", async () => {
+    const store = openStore(tempData());
+    const a = newSub();
+    const b = newSub();
+    await provision(store, a);
+    await provision(store, b);
+    const ra = store.get(a.impi)!;
+    const rb = store.get(b.impi)!;
+    expect(Buffer.from(store.secretsOf(rb).k).toString("hex")).toBe(b.k);
+    expect(() => store.secretsOf({ ...rb, secret: ra.secret })).toThrow(/do not decrypt/);
+    const flipped = Uint8Array.from(rb.secret);
+    flipped[20] ^= 1;
+    expect(() => store.secretsOf({ ...rb, secret: flipped })).toThrow(/do not decrypt/);
+  });
+});
+
+describe("master key", () => {
+  it("is created as <data>/hss/master.key with mode 0600 and 64 hex digits on first open", async () => {
+    const data = tempData();
+    openStore(data);
+    const path = join(data, "hss", "master.key");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("a wrong key (GBA_MASTER_KEY) fails at open with a clear error; the right one opens", async () => {
+    const data = tempData();
+    const store = openStore(data);
+    const sub = newSub();
+    await provision(store, sub);
+    await store.close();
+    open.pop();
+    const right = readFileSync(join(data, "hss", "master.key"), "utf8").trim();
+    const wrong = `${right.slice(0, 63)}${right[63] === "0" ? "1" : "0"}`;
+    expect(() => HssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(StoreError);
+    expect(() => HssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(/master key does not match this store/);
+    const ok = openStore(data, { env: { GBA_MASTER_KEY: right.toUpperCase() } });
+    expect(Buffer.from(ok.secretsOf(ok.get(sub.impi)!).k).toString("hex")).toBe(sub.k);
+  });
+
+  it("GBA_MASTER_KEY that is not 64 hex digits is a configuration error", () => {
+    expect(() => HssStore.open(tempData(), { env: { GBA_MASTER_KEY: "abcd" } })).toThrow(ConfigError);
+    expect(() => HssStore.open(tempData(), { env: { GBA_MASTER_KEY: "zz".repeat(32) } })).toThrow(/not a hex digit/);
+  });
+
+  it("a store with subscribers whose key file is gone is refused, not given a fresh key", async () => {
+    const data = tempData();
+    const store = openStore(data);
+    await provision(store, newSub());
+    await store.close();
+    open.pop();
+    rmSync(join(data, "hss", "master.key"));
+    expect(() => HssStore.open(data, { env: {} })).toThrow(/no master key: set GBA_MASTER_KEY or restore/);
+  });
+
+  it("a key file with garbage is refused with its path", () => {
+    const data = tempData();
+    openStore(data);
+    writeFileSync(join(data, "hss", "master.key"), "not a key\n");
+    expect(() => HssStore.open(data, { env: {} })).toThrow(/master\.key/);
+  });
+});
+
+describe("SQN layout", () => {
+  it("keeps the IND length it was created with and refuses another", async () => {
+    const data = tempData();
+    const store = openStore(data, { indBits: 4 });
+    expect(store.indBits).toBe(4);
+    await store.close();
+    open.pop();
+    expect(() => HssStore.open(data, { env: {}, indBits: 5 })).toThrow(/created with hss\.indBits 4/);
+    expect(openStore(data).indBits).toBe(4);
+  });
+
+  it("--sqn sets SEQ_HE from SEQ ‖ IND", async () => {
+    const store = openStore(tempData());
+    const sub = newSub();
+    await provision(store, { ...sub, sqn: "000000000fe3" }); // 0xfe3 = SEQ 127, IND 3
+    expect(store.seqHe(store.get(sub.impi)!)).toBe(127);
+  });
+});
+
+describe("validateCreate", () => {
+  const base = () => ({ impi: "a@b.example", k: "00".repeat(16), opc: "11".repeat(16) });
+  const table: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["wrong hex in k", { k: "zz".repeat(16) }, /^k: .*not a hex digit/],
+    ["short k", { k: "00".repeat(15) }, /^k: expected 16 bytes/],
+    ["both op and opc", { op: "22".repeat(16) }, /give either op or opc, not both/],
+    ["neither op nor opc", { opc: undefined }, /one of them is required/],
+    ["missing impi", { impi: undefined }, /^impi: missing/],
+    ["IMPI with a space", { impi: "a b@c" }, /^impi: must be/],
+    ["IMPI shaped like a ueId", { impi: "imsi-001010000000001" }, /must not look like/],
+    ["IMSI with letters", { imsi: "00101abc" }, /^imsi: must be 5\.\.15 digits/],
+    ["MSISDN too long", { msisdn: "1234567890123456" }, /^msisdn: /],
+    ["bad IMPU", { impus: ["mailto:x@y"] }, /^impus\.0: /],
+    ["bad uiccType", { uiccType: "GBA_X" }, /^uiccType: must be one of GBA, GBA_U/],
+    ["odd AMF", { amf: "800" }, /^amf: odd number/],
+    ["unknown field", { ki: "00" }, /^ki: unknown field/],
+    ["k as a number", { k: 5 }, /^k: must be string/],
+    [
+      "r constant not a byte multiple",
+      { milenage: { r: [64, 0, 32, 64, 95], c: Array(5).fill("00".repeat(16)) } },
+      /milenage\.r\.4/,
+    ],
+  ];
+  it.each(table)("refuses %s, naming the field", (_, change, msg) => {
+    const input: Record<string, unknown> = { ...base(), ...change };
+    for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+    const v = validateCreate(input, CTX);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.errors.join("\n")).toMatch(msg);
+  });
+
+  it("converts OP to OPc (TS 35.206 §4.1) and records that OP was given", () => {
+    const k = hexToBytes("465b5ce8b199b49faa5f0a2ee238a6bc");
+    const v = validateCreate(
+      { impi: "a@b.example", k: "465b5ce8b199b49faa5f0a2ee238a6bc", op: "cdc202d5123e20f62b6d676ac72cb318" },
+      CTX,
+    );
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    // TS 35.208 test set 1: OPc = cd63cb71954a9f4e48a5994e37a02baf
+    expect(Buffer.from(v.value.opc).toString("hex")).toBe("cd63cb71954a9f4e48a5994e37a02baf");
+    expect(v.value.keyInput).toBe("OP");
+    expect(v.value.k).toEqual(k);
+  });
+
+  it("adds tel:+MSISDN when there is no tel: IMPU, and sip:<IMPI> when no IMPU is given", () => {
+    const v = validateCreate({ ...base(), msisdn: "+4915112345678" }, CTX);
+    expect(v.ok && v.value.impus).toEqual(["sip:a@b.example", "tel:+4915112345678"]);
+    expect(v.ok && v.value.msisdn).toBe("4915112345678");
+    const w = validateCreate({ ...base(), msisdn: "4915112345678", impus: ["sip:x@y", "tel:+49000"] }, CTX);
+    expect(w.ok && w.value.impus).toEqual(["sip:x@y", "tel:+49000"]);
+  });
+
+  it("default GUSS: PKI portal USS naming every IMPU, UICC key choice for GBA_U", () => {
+    const g = defaultGuss({ impus: ["sip:a@b", "tel:+4912345"], uiccType: "GBA_U", lifeTime: 7200 });
+    expect(g).toEqual({
+      bsfInfo: { uiccType: "GBA_U", lifeTime: 7200 },
+      ussList: [
+        { uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:a@b" }, { ueId: "tel:+4912345" }], keyChoice: "UICC_BASED_KEY" } },
+      ],
+    });
+  });
+});
+
+describe("CSV", () => {
+  it("reads quotes, doubled quotes, CRLF, a BOM and quoted newlines, with the line each record starts on", () => {
+    const text = '\ufeffa,b\r\n"x,1","say ""hi"""\r\n"multi\nline",z\n\nlast,1';
+    expect([...csvRecords(text)]).toEqual([
+      { line: 1, fields: ["a", "b"] },
+      { line: 2, fields: ["x,1", 'say "hi"'] },
+      { line: 3, fields: ["multi\nline", "z"] },
+      { line: 5, fields: [""] },
+      { line: 6, fields: ["last", "1"] },
+    ]);
+  });
+
+  it("maps columns (any order, ';' between IMPUs, empty = absent) and reports header problems on line 1", () => {
+    const { rows, errors } = parseSubscriberCsv(
+      "k,impi,impu,opc\n" + `${"00".repeat(16)},a@b,sip:a@b; tel:+4912345,${"11".repeat(16)}\n`,
+    );
+    expect(errors).toEqual([]);
+    expect(rows).toEqual([
+      {
+        label: "line 2",
+        csv: true,
+        input: { k: "00".repeat(16), impi: "a@b", impus: ["sip:a@b", "tel:+4912345"], opc: "11".repeat(16) },
+      },
+    ]);
+    const bad = parseSubscriberCsv("impi,kk,impi\n");
+    expect(bad.errors).toHaveLength(1);
+    expect(bad.errors[0].label).toBe("line 1");
+    expect(bad.errors[0].reason).toMatch(/unknown column "kk".*column "impi" appears twice.*no column "k"/);
+  });
+
+  it("checks every line: reasons in CSV column names, duplicates within the file and against the store", async () => {
+    const store = openStore(tempData());
+    const existing = newSub({ imsi: "001010000000099" });
+    await provision(store, existing);
+    const k = "00".repeat(16);
+    const o = "11".repeat(16);
+    const csv = [
+      "impi,imsi,msisdn,impu,k,op,opc,amf,sqn,uicc_type",
+      `ok1@x,001010000000001,,,${k},,${o},,,GBA`,
+      `bad-hex@x,,,,${"g".repeat(32)},,${o},,,`,
+      `both@x,,,,${k},${o},${o},,,`,
+      `neither@x,,,,${k},,,,,`,
+      `ok1@x,,,,${k},,${o},,,`,
+      `${existing.impi},,,,${k},,${o},,,`,
+      `imsi-taken@x,001010000000099,,,${k},,${o},,,`,
+      `uicc@x,,,,${k},,${o},,,USIM`,
+      `short@x,,,,${k}`,
+      `,,,,${k},,${o},,,`,
+      `impu@x,,,bogus,${k},,${o},,,`,
+    ].join("\n");
+    const parsed = parseSubscriberCsv(csv);
+    const checked = checkRows(parsed.rows, store, CTX);
+    const all = [...parsed.errors, ...checked.errors].sort((a, b) => Number(a.label.slice(5)) - Number(b.label.slice(5)));
+    expect(checked.valid.map((d) => d.impi)).toEqual(["ok1@x"]);
+    const byLine = Object.fromEntries(all.map((e) => [e.label, e.reason]));
+    expect(Object.keys(byLine).sort()).toEqual(
+      ["line 10", "line 11", "line 12", "line 3", "line 4", "line 5", "line 6", "line 7", "line 8", "line 9"].sort(),
+    );
+    expect(byLine["line 3"]).toMatch(/^k: .*not a hex digit/);
+    expect(byLine["line 4"]).toMatch(/not both/);
+    expect(byLine["line 5"]).toMatch(/one of them is required/);
+    expect(byLine["line 6"]).toMatch(/impi: ok1@x repeats line 2/);
+    expect(byLine["line 7"]).toMatch(/already provisioned/);
+    expect(byLine["line 8"]).toMatch(/imsi: 001010000000099 belongs to/);
+    expect(byLine["line 9"]).toMatch(/^uicc_type: must be one of GBA, GBA_U/);
+    expect(byLine["line 10"]).toMatch(/expected 10 fields, got 5/);
+    expect(byLine["line 11"]).toMatch(/^impi: missing/);
+    expect(byLine["line 12"]).toMatch(/^impu: /);
+    expect(store.count()).toBe(1);
+    expect(await writeRows(store, checked.valid)).toBe(1);
+    expect(store.count()).toBe(2);
+  });
+});
+
+describe("Lru", () => {
+  it("drops the least recently used entry beyond its capacity", () => {
+    const l = new Lru<string, number>(2);
+    l.set("a", 1);
+    l.set("b", 2);
+    expect(l.get("a")).toBe(1);
+    l.set("c", 3);
+    expect(l.get("b")).toBeUndefined();
+    expect(l.get("a")).toBe(1);
+    expect(l.get("c")).toBe(3);
+    expect(l.size).toBe(2);
+    expect(() => new Lru(0)).toThrow(RangeError);
+  });
+});

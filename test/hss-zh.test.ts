@@ -1,0 +1,290 @@
+// Zh against a real HSS on ephemeral ports: vectors checked by the USIM side of milenage/
+// (checkAutn), SQN = SEQ ‖ IND with the Zh IND, resynchronisation from a USIM that is ahead,
+// a forged AUTS refused, the GUSS as Nhss_gbaSDM, ueId forms, malformed bodies, and 200
+// concurrent requests for one subscriber.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildAuts } from "../milenage/aka.js";
+import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { Milenage } from "../milenage/milenage.js";
+import { joinSqn, splitSqn, sqnToBytes } from "../milenage/sqn.js";
+import type { RunningNf } from "../nf/common/nf.js";
+import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, startTestHss, type TestSub, TestUsim, type ZhAv } from "./hss-fixtures.js";
+
+let hss: RunningNf;
+let zh: string;
+let admin: string;
+const ZH_IND = 3;
+
+beforeAll(async () => {
+  ({ hss, zh, admin } = await startTestHss((c) => {
+    c.hss.zhInd = ZH_IND;
+  }));
+});
+afterAll(async () => {
+  await hss?.close();
+});
+
+async function provision(sub: TestSub & Record<string, unknown>): Promise<void> {
+  const res = await jsonRequest("POST", `${admin}/subscribers`, sub);
+  expect(res.status, res.text).toBe(201);
+}
+
+describe("generate-auth-data", () => {
+  it("hands out vectors the USIM accepts: RES = XRES, same CK/IK, SQN = (SEQ_HE+1) ‖ zhInd", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    for (let i = 1; i <= 5; i++) {
+      const res = await fetchAv(zh, sub.impi);
+      expect(res.status).toBe(200);
+      expect(res.body.impi).toBe(sub.impi);
+      const av = res.body["3gAkaAv"] as ZhAv;
+      for (const f of ["rand", "autn", "ck", "ik"] as const) expect(av[f]).toMatch(/^[0-9a-f]{32}$/);
+      expect(av.xres).toMatch(/^[0-9a-f]{16}$/);
+      const r = usim.authenticate(av);
+      expect(r.kind).toBe("success");
+      if (r.kind !== "success") return;
+      expect(bytesToHex(r.res)).toBe(av.xres);
+      expect(bytesToHex(r.ck)).toBe(av.ck);
+      expect(bytesToHex(r.ik)).toBe(av.ik);
+      expect(bytesToHex(r.amf)).toBe("8000");
+      expect(usim.sqnOf(av)).toBe(joinSqn(i, ZH_IND));
+    }
+  });
+
+  it("works with OP provisioned (converted to OPc) and with IMSI / MSISDN ueIds", async () => {
+    const base = newSub({ imsi: "001019876543210", msisdn: "491701234567" });
+    const sub = { ...base, op: base.opc, opc: undefined };
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    for (const ueId of [sub.impi, "imsi-001019876543210", "msisdn-491701234567"]) {
+      const res = await fetchAv(zh, ueId);
+      expect(res.status).toBe(200);
+      expect(res.body.impi).toBe(sub.impi);
+      expect(usim.authenticate(res.body["3gAkaAv"]).kind).toBe("success");
+    }
+  });
+
+  it("uses operator r/c constants when provisioned (TS 35.206 §4.1)", async () => {
+    const sub = newSub();
+    const c = Array.from({ length: 5 }, () => newSub().k);
+    const r = [8, 16, 24, 40, 120];
+    await provision({ ...sub, milenage: { r, c } });
+    const constants = { r: r as [number, number, number, number, number], c: c.map((x) => hexToBytes(x)) as never };
+    const av = (await fetchAv(zh, sub.impi)).body["3gAkaAv"];
+    expect(new TestUsim(sub).authenticate(av).kind).toBe("mac-failure");
+    expect(new TestUsim(sub, 5, 0, { constants }).authenticate(av).kind).toBe("success");
+  });
+
+  it("uses the injectable RAND source", async () => {
+    const pinned = Uint8Array.from({ length: 16 }, (_, i) => i * 3);
+    const other = await startTestHss(undefined, { randomBytes: (n) => pinned.slice(0, n) });
+    try {
+      const sub = newSub();
+      const r = await jsonRequest("POST", `${other.admin}/subscribers`, sub);
+      expect(r.status).toBe(201);
+      const res = await fetchAv(other.zh, sub.impi);
+      expect(res.body["3gAkaAv"].rand).toBe(bytesToHex(pinned));
+      // the AV matches MILENAGE run independently on the card side with that RAND
+      const m = new Milenage(hexToBytes(sub.k), hexToBytes(sub.opc));
+      expect(res.body["3gAkaAv"].xres).toBe(bytesToHex(m.f2345(pinned).res));
+    } finally {
+      await other.hss.close();
+    }
+  });
+
+  it("unknown ueId: 404 USER_NOT_FOUND as problem+json, on both operations", async () => {
+    for (const [method, url] of [
+      ["POST", avUrl(zh, "nobody@ims.example")],
+      ["GET", gussUrl(zh, "nobody@ims.example")],
+      ["POST", avUrl(zh, "imsi-00101000000000")],
+      ["GET", gussUrl(zh, "msisdn-4900000")],
+    ] as const) {
+      const res = await jsonRequest(method, url, method === "POST" ? {} : undefined);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(res.body.cause).toBe("USER_NOT_FOUND");
+    }
+  });
+
+  it("200 concurrent requests for one subscriber yield 200 distinct SQNs, all fresh to the USIM in SQN order", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    const answers = await Promise.all(Array.from({ length: 200 }, () => fetchAv(zh, sub.impi)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const avs = answers.map((a) => a.body["3gAkaAv"] as ZhAv);
+    const sqns = avs.map((av) => usim.sqnOf(av));
+    expect(new Set(sqns).size).toBe(200);
+    expect(sqns.map((s) => splitSqn(s).ind).every((ind) => ind === ZH_IND)).toBe(true);
+    expect([...sqns].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => joinSqn(i + 1, ZH_IND)));
+    const inOrder = avs.map((av, i) => ({ av, sqn: sqns[i] })).sort((a, b) => a.sqn - b.sqn);
+    for (const { av } of inOrder) expect(usim.authenticate(av).kind).toBe("success");
+  });
+});
+
+describe("resynchronisation (TS 33.102 §6.3.5)", () => {
+  it("a USIM ahead sends AUTS; the HSS adopts SQN_MS and the next vector is accepted", async () => {
+    const sub = newSub();
+    await provision(sub);
+    // the card has accepted SEQ 1000 at the Zh IND already (Annex C.2.2 checks per IND)
+    const usim = new TestUsim(sub, 5, joinSqn(1000, ZH_IND));
+    const first = (await fetchAv(zh, sub.impi)).body["3gAkaAv"] as ZhAv;
+    const failed = usim.authenticate(first);
+    expect(failed.kind).toBe("sync-failure");
+    if (failed.kind !== "sync-failure") return;
+    const res = await fetchAv(zh, sub.impi, {
+      authenticationScheme: "DIGEST_AKAV1_MD5",
+      resynchronizationInfo: { rand: first.rand.toUpperCase(), auts: bytesToHex(failed.auts) },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const av = res.body["3gAkaAv"] as ZhAv;
+    expect(usim.sqnOf(av)).toBe(joinSqn(1001, ZH_IND));
+    expect(usim.authenticate(av).kind).toBe("success");
+    const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
+    expect(diag.body.failures).toHaveLength(1);
+    expect(diag.body.failures[0]).toMatchObject({
+      check: "MAC-S",
+      outcome: "sqn-ms-adopted",
+      sqnMs: bytesToHex(sqnToBytes(joinSqn(1000, ZH_IND))),
+      sqnHe: bytesToHex(sqnToBytes(joinSqn(1, ZH_IND))),
+      nextSqn: bytesToHex(sqnToBytes(joinSqn(1001, ZH_IND))),
+      rand: first.rand,
+    });
+    expect(JSON.stringify(diag.body)).not.toContain(sub.k);
+  });
+
+  it("an AUTS from a card behind the HSS keeps SEQ_HE", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    for (let i = 0; i < 3; i++) await fetchAv(zh, sub.impi);
+    const rand = hexToBytes("00112233445566778899aabbccddeeff");
+    const auts = buildAuts(usim.m, rand, sqnToBytes(joinSqn(1, 0)));
+    const res = await fetchAv(zh, sub.impi, { resynchronizationInfo: { rand: bytesToHex(rand), auts: bytesToHex(auts) } });
+    expect(res.status).toBe(200);
+    expect(usim.sqnOf(res.body["3gAkaAv"])).toBe(joinSqn(4, ZH_IND));
+    const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
+    expect(diag.body.failures[0].outcome).toBe("sqn-he-kept");
+  });
+
+  it("a forged AUTS (other key) is 403 AUTHENTICATION_REJECTED naming MAC-S; SEQ_HE does not move", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    await fetchAv(zh, sub.impi);
+    const forger = new Milenage(hexToBytes(newSub().k), hexToBytes(sub.opc));
+    const rand = hexToBytes("ffeeddccbbaa99887766554433221100");
+    const forged = buildAuts(forger, rand, sqnToBytes(joinSqn(5000, 0)));
+    const res = await fetchAv(zh, sub.impi, { resynchronizationInfo: { rand: bytesToHex(rand), auts: bytesToHex(forged) } });
+    expect(res.status).toBe(403);
+    expect(res.body.cause).toBe("AUTHENTICATION_REJECTED");
+    expect(res.body.detail).toMatch(/MAC-S/);
+    const next = await fetchAv(zh, sub.impi);
+    expect(usim.sqnOf(next.body["3gAkaAv"])).toBe(joinSqn(2, ZH_IND));
+    const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
+    expect(diag.body.failures).toHaveLength(1);
+    expect(diag.body.failures[0]).toMatchObject({
+      check: "MAC-S",
+      outcome: "rejected",
+      sqnHe: bytesToHex(sqnToBytes(joinSqn(1, ZH_IND))),
+    });
+  });
+
+  it("keeps the last 20 failures", async () => {
+    const sub = newSub();
+    await provision(sub);
+    for (let i = 0; i < 23; i++) {
+      const res = await fetchAv(zh, sub.impi, {
+        resynchronizationInfo: { rand: "00".repeat(16), auts: i.toString(16).padStart(28, "0") },
+      });
+      expect(res.status).toBe(403);
+    }
+    const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
+    expect(diag.body.failures).toHaveLength(20);
+  });
+});
+
+describe("subscriber-data (Nhss_gbaSDM)", () => {
+  it("returns the default GUSS with the IMPUs and tel:+MSISDN as ueIds, no empty flags", async () => {
+    const sub = newSub({ msisdn: "4930123456" });
+    await provision({ ...sub, impus: ["sip:alice@ims.example"], uiccType: "GBA_U", lifeTime: 7200 });
+    const res = await jsonRequest("GET", gussUrl(zh, sub.impi));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      guss: {
+        bsfInfo: { uiccType: "GBA_U", lifeTime: 7200 },
+        ussList: [
+          {
+            uss: {
+              gsId: 1,
+              gsType: 1,
+              ueIds: [{ ueId: "sip:alice@ims.example" }, { ueId: "tel:+4930123456" }],
+              keyChoice: "UICC_BASED_KEY",
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it("returns a provisioned GUSS as given", async () => {
+    const sub = newSub();
+    const guss = {
+      bsfInfo: { uiccType: "GBA", lifeTime: 600 },
+      ussList: [
+        {
+          uss: {
+            gsId: 7,
+            gsType: 1,
+            ueIds: [{ ueId: "sip:x@y" }],
+            nafGroup: "vehicles",
+            flags: [{ flag: 1 }],
+            keyChoice: "ME_BASED_KEY",
+          },
+        },
+      ],
+    };
+    await provision({ ...sub, guss });
+    const res = await jsonRequest("GET", gussUrl(zh, sub.impi));
+    expect(res.body).toEqual({ guss });
+  });
+});
+
+describe("malformed requests: 400 naming the field, nothing issued", () => {
+  const table: Array<[string, unknown, RegExp]> = [
+    ["rand too short", { resynchronizationInfo: { rand: "00", auts: "00".repeat(14) } }, /rand/],
+    ["auts not hex", { resynchronizationInfo: { rand: "00".repeat(16), auts: "zz".repeat(14) } }, /auts/],
+    ["auts missing", { resynchronizationInfo: { rand: "00".repeat(16) } }, /auts/],
+    ["rand as a number", { resynchronizationInfo: { rand: 1234, auts: "00".repeat(14) } }, /rand/],
+    ["unknown scheme", { authenticationScheme: "AKAv9" }, /authenticationScheme/],
+    ["body is a list", [], /body/],
+    ["not JSON", "{nope", /JSON/],
+  ];
+  it.each(table)("%s", async (_, body, field) => {
+    const sub = newSub();
+    await provision(sub);
+    const res = await fetchAv(zh, sub.impi, body);
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(field);
+    const usim = new TestUsim(sub);
+    const next = await fetchAv(zh, sub.impi);
+    expect(usim.sqnOf(next.body["3gAkaAv"])).toBe(joinSqn(1, ZH_IND));
+  });
+
+  it("an empty body is 400, a missing content type 415, GBA_Digest 501", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const empty = await fetch(avUrl(zh, sub.impi), { method: "POST", headers: { "content-type": "application/json" } });
+    expect(empty.status).toBe(400);
+    const text = await fetch(avUrl(zh, sub.impi), {
+      method: "POST",
+      headers: { "content-type": "application/xml" },
+      body: "<x/>",
+    });
+    expect(text.status).toBe(415);
+    const digest = await fetchAv(zh, sub.impi, { authenticationScheme: "DIGEST_HTTP" });
+    expect(digest.status).toBe(501);
+    expect(digest.body.cause).toBe("UNSUPPORTED_AUTHENTICATION_SCHEME");
+  });
+});
