@@ -1,0 +1,126 @@
+// `gba provision vehicle ...`: the VehicleMan binding registry of the Enrolment CA (GSMA IoT.04
+// scenario 7: vehicle ID ↔ OBU device ID ↔ MSISDN), kept in the ECA's store under <data>/eca/.
+import { readFileSync } from "node:fs";
+import { ConfigError, loadConfig } from "../nf/common/config.js";
+import { describeFsError, StoreError } from "../nf/common/store.js";
+import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
+import { BindingError, EcaStore } from "../nf/eca/registry.js";
+import { parseFlags, printJson, requireString, UsageError } from "./usage.js";
+
+export const VEHICLE_HELP = `usage: gba provision vehicle <what> [options]
+
+  add --vehicle ID --obu ID --msisdn N   bind an OBU (device ID) and its SIM's MSISDN to a vehicle
+  import FILE.csv                        header vehicle_id,obu_id,msisdn; every line or none is
+                                         added, and every bad line is reported
+  list                                   the bindings (JSON)
+  certificates                           the enrolment certificates issued so far (JSON)
+
+IDs: 1..64 characters A-Z a-z 0-9 . : - (the vehicle ID becomes the certificate subject
+serialNumber). MSISDN: 5..15 digits, optionally with a leading +. An OBU is bound to one
+vehicle and one MSISDN; a vehicle may carry several OBUs. Adding a binding that is already
+there unchanged is not an error.
+
+options:
+  --data DIR      data root; the registry is in DIR/eca/ (default .gba-data)
+  --config FILE   config file (its "data" is used when --data is not given)`;
+
+/** Understood but refused (exit 1), like `gba provision`. */
+class Refused extends Error {}
+
+const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" } } as const;
+
+function dataRoot(values: Record<string, unknown>): string {
+  if (typeof values.data === "string") return values.data;
+  try {
+    return loadConfig(values.config as string | undefined).data;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>): Promise<number> {
+  const store = EcaStore.open(data);
+  try {
+    printJson(await run(store));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function listing(data: string, read: (store: EcaStore) => unknown[]): Promise<number> {
+  const store = EcaStore.openReadOnly(data);
+  try {
+    printJson(store ? read(store) : []);
+    return 0;
+  } finally {
+    await store?.close();
+  }
+}
+
+type Sub = (argv: string[]) => Promise<number> | number;
+
+const subs: Record<string, Sub> = {
+  add(argv) {
+    const { values } = parseFlags(argv, {
+      ...STORE_FLAGS,
+      vehicle: { type: "string" },
+      obu: { type: "string" },
+      msisdn: { type: "string" },
+    });
+    const row = {
+      vehicleId: requireString(values, "vehicle"),
+      obuId: requireString(values, "obu"),
+      msisdn: requireString(values, "msisdn"),
+    };
+    return addRows(dataRoot(values), async (store) => ({
+      ...(await store.addBindings([row], new Date())),
+      binding: store.bindingOf(row.obuId),
+    }));
+  },
+  import(argv) {
+    const { values, positionals } = parseFlags(argv, STORE_FLAGS, true);
+    if (positionals.length !== 1) throw new UsageError("import needs exactly one FILE.csv");
+    let text: string;
+    try {
+      text = readFileSync(positionals[0], "utf8");
+    } catch (err) {
+      throw new Refused(`cannot read ${positionals[0]}: ${describeFsError(err)}`);
+    }
+    const { rows, lines, problems } = parseBindingsCsv(text);
+    return addRows(dataRoot(values), (store) => store.addBindings(rows, new Date(), lines, problems));
+  },
+  list(argv) {
+    const { values } = parseFlags(argv, STORE_FLAGS);
+    return listing(dataRoot(values), (store) => store.listBindings());
+  },
+  certificates(argv) {
+    const { values } = parseFlags(argv, STORE_FLAGS);
+    return listing(dataRoot(values), (store) => store.listCertificates());
+  },
+};
+
+/** Runs `gba provision vehicle <what> ...`; binding and store problems exit 1 with every reason on stderr. */
+export async function provisionVehicle(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (what === undefined || what === "--help" || what === "-h") {
+    process.stdout.write(`${VEHICLE_HELP}\n`);
+    return what === undefined ? 2 : 0;
+  }
+  const sub = subs[what];
+  if (!sub) throw new UsageError(`unknown vehicle command "${what}": one of ${Object.keys(subs).join(", ")}`);
+  try {
+    return await sub(rest);
+  } catch (err) {
+    if (err instanceof BindingError) {
+      process.stderr.write(`gba provision vehicle ${what}: nothing written:\n${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof StoreError || err instanceof Refused) {
+      process.stderr.write(`gba provision vehicle ${what}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
