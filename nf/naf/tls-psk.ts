@@ -1,0 +1,446 @@
+// Ua over PSK-TLS (TS 33.222 §5.4, TS 24.109 §5.3.3): psk_identity_hint "3GPP-bootstrapping",
+// psk_identity "3GPP-bootstrapping." B-TID, PSK = Ks_(ext)_NAF for NAF_Id = FQDN ‖ Ua id, where
+// the Ua id is 01 00 01 yy zz (negotiated TLS 1.2 PSK suite) or 01 00 00 00 07 (TLS 1.3 external
+// PSK, TS 33.222 §5.4.0.2). Authenticated sockets are handed to the Fastify app's HTTP server;
+// their requests carry request.gba from the TLS session.
+//
+// node's pskCallback is synchronous and the key comes from the BSF over Zn (async), so the
+// listener reads the identity off the wire before OpenSSL needs the key:
+//  - TLS 1.3: the identity is in the ClientHello (pre_shared_key). The raw socket is read until
+//    the ClientHello is complete, the key is fetched, then the bytes are put back (unshift) and
+//    the socket is handed to node's TLS unchanged (no copy in JS afterwards).
+//  - TLS 1.2: the identity only arrives in the ClientKeyExchange, after the server's first
+//    flight. The socket goes through a small gate (a Duplex) that holds the client's second
+//    flight until the key is fetched. Which suite the server will pick is decided up front from
+//    the ClientHello (server preference order) and the connection goes to a TLS server that
+//    offers only that suite, so the PSK callback knows the Ua id without asking node for the
+//    cipher (getCipher() is empty while the callback runs).
+import net from "node:net";
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+import { constants as cryptoConstants } from "node:crypto";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { PSK_IDENTITY_HINT, parsePskIdentity } from "../../gba/btid.js";
+import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
+import { bytesToHex } from "../../milenage/bytes.js";
+import { type CipherSuite, isEcdhePsk, TLS12_PSK_SUITES } from "./cipher-suites.js";
+import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
+import {
+  ALERT,
+  type ClientHello,
+  fatalAlert,
+  HANDSHAKE_CLIENT_HELLO,
+  HANDSHAKE_CLIENT_KEY_EXCHANGE,
+  HandshakeReader,
+  parseClientHello,
+  pskIdentityOfClientKeyExchange,
+  TLS13,
+} from "./tls-records.js";
+import { BsfUnavailable, BtidUnknown, NafNotAuthorized, type ZnAnswer, type ZnClient, type ZnClientHandle } from "./zn-client.js";
+
+export interface TlsPskListenerOptions {
+  /** NAF FQDN in NAF_Id */
+  fqdn: string;
+  zn: ZnClient;
+  host: string;
+  port: number;
+  /** OpenSSL names of the TLS 1.2 PSK suites to offer, in preference order (default TLS12_PSK_SUITES) */
+  tls12Suites?: string[];
+  /** offer TLS 1.3 external PSK (default true) */
+  tls13?: boolean;
+  /** the whole handshake, Zn lookup included, must finish within this time (default 10000 ms) */
+  handshakeTimeoutMs?: number;
+  log?: FastifyBaseLogger;
+}
+
+export interface TlsPskListener {
+  /** https://host:port */
+  url: string;
+  close(): Promise<void>;
+}
+
+interface TlsSession {
+  identity: GbaIdentity;
+  expiresAt: number;
+}
+
+const sessions = new WeakMap<object, TlsSession>();
+
+/** The GBA identity of a socket accepted by a TLS-PSK listener, or undefined for any other socket. */
+export function tlsPskSessionOf(socket: object | null | undefined): TlsSession | undefined {
+  return socket ? sessions.get(socket) : undefined;
+}
+
+/** Groups OpenSSL offers for ECDHE by default (x25519, P-256, x448, P-521, P-384). */
+const ECDHE_GROUPS = new Set([0x001d, 0x0017, 0x001e, 0x0019, 0x0018]);
+const MAX_IDENTITIES_TRIED = 4;
+const MAX_HELD = 64 * 1024;
+
+/** The suite OpenSSL will negotiate with server preference, or undefined when none is shared. */
+export function chooseTls12Suite(hello: ClientHello, suites: readonly CipherSuite[]): CipherSuite | undefined {
+  const offered = new Set(hello.cipherSuites);
+  const groupsOk = hello.supportedGroups === undefined || hello.supportedGroups.some((g) => ECDHE_GROUPS.has(g));
+  return suites.find((s) => offered.has(s.code) && (groupsOk || !isEcdhePsk(s)));
+}
+
+/** Pins Zn answers for connections whose handshake is under way, keyed by Ua id and psk_identity. */
+class Pins {
+  private readonly map = new Map<string, { answer: ZnAnswer; refs: number }>();
+
+  /** Returns the function that releases the pin (idempotent). */
+  pin(uaHex: string, identity: string, answer: ZnAnswer): () => void {
+    const key = `${uaHex}|${identity}`;
+    const e = this.map.get(key);
+    if (e && e.answer === answer) e.refs++;
+    else this.map.set(key, { answer, refs: (e?.refs ?? 0) + 1 });
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const cur = this.map.get(key);
+      if (cur && --cur.refs <= 0) this.map.delete(key);
+    };
+  }
+
+  get(uaHex: string, identity: string): ZnAnswer | undefined {
+    return this.map.get(`${uaHex}|${identity}`)?.answer;
+  }
+}
+
+/**
+ * Holds the client's bytes after the ClientHello until the TLS 1.2 ClientKeyExchange (which names
+ * the PSK identity) has been read and `onIdentity` has settled, then becomes a plain pass-through.
+ */
+class HandshakeGate extends Duplex {
+  private readonly reader = new HandshakeReader(MAX_HELD);
+  private state: "scan" | "hold" | "open" = "scan";
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    private readonly sock: net.Socket,
+    clientHello: Buffer,
+    /** undefined: go on; a number: end with that alert; a promise of either while Zn is asked */
+    private readonly onIdentity: (identity: string) => number | undefined | Promise<number | undefined>,
+  ) {
+    super({ allowHalfOpen: false });
+    this.push(clientHello);
+    sock.on("data", (c: Buffer) => this.fromClient(c));
+    sock.on("end", () => this.push(null));
+    sock.on("close", () => this.destroy());
+    sock.resume();
+  }
+
+  private fromClient(chunk: Buffer): void {
+    if (this.state === "open") {
+      if (!this.push(chunk)) this.sock.pause();
+      return;
+    }
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes > MAX_HELD) {
+      this.destroy();
+      return;
+    }
+    if (this.state === "hold") return;
+    let msg: ReturnType<HandshakeReader["next"]>;
+    try {
+      this.reader.push(chunk);
+      msg = this.reader.next();
+    } catch {
+      this.release(); // not ours to judge: OpenSSL answers malformed records with the right alert
+      return;
+    }
+    if (msg === undefined) {
+      if (this.reader.blocked) this.release();
+      return;
+    }
+    let identity: string;
+    try {
+      if (msg.type !== HANDSHAKE_CLIENT_KEY_EXCHANGE) throw new Error("no ClientKeyExchange");
+      identity = pskIdentityOfClientKeyExchange(msg.body);
+    } catch {
+      this.release();
+      return;
+    }
+    this.state = "hold";
+    const decided = this.onIdentity(identity);
+    if (decided instanceof Promise)
+      decided.then(
+        (alert) => this.settle(alert),
+        () => this.destroy(),
+      );
+    else this.settle(decided);
+  }
+
+  private settle(alert: number | undefined): void {
+    if (alert === undefined) this.release();
+    else {
+      this.sock.end(fatalAlert(alert));
+      this.destroy();
+    }
+  }
+
+  private release(): void {
+    if (this.destroyed) return;
+    this.state = "open";
+    const held = this.held;
+    this.held = [];
+    for (const c of held) if (!this.push(c)) this.sock.pause();
+  }
+
+  override _read(): void {
+    if (this.sock.isPaused()) this.sock.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.sock.write(chunk, cb);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this.sock.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.sock.write(chunks[i].chunk);
+    this.sock.write(chunks[chunks.length - 1].chunk, cb);
+    this.sock.uncork();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.sock.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.sock.destroy();
+    cb(err);
+  }
+}
+
+function alertFor(err: unknown): number | undefined {
+  if (err instanceof BtidUnknown) return undefined; // OpenSSL / the caller answers unknown_psk_identity
+  if (err instanceof NafNotAuthorized) return ALERT.ACCESS_DENIED;
+  return ALERT.INTERNAL_ERROR;
+}
+
+function describe(err: unknown): string {
+  return err instanceof BtidUnknown || err instanceof NafNotAuthorized || err instanceof BsfUnavailable
+    ? err.message
+    : String(err);
+}
+
+/**
+ * Starts the TLS-PSK listener for `app`: every authenticated connection is served by the app's
+ * routes (the same hooks and handlers as plain HTTP), with request.gba set by the plugin.
+ * Call it once the app is ready (after `await app.ready()` or `app.listen()`).
+ */
+export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskListenerOptions): Promise<TlsPskListener> {
+  const log = opts.log ?? app.log;
+  const handshakeTimeout = opts.handshakeTimeoutMs ?? 10_000;
+  const suites = opts.tls12Suites
+    ? opts.tls12Suites.map((name) => {
+        const s = TLS12_PSK_SUITES.find((x) => x.openssl === name);
+        if (!s)
+          throw new RangeError(
+            `unknown TLS 1.2 PSK suite "${name}"; known: ${TLS12_PSK_SUITES.map((x) => x.openssl).join(", ")}`,
+          );
+        return s;
+      })
+    : TLS12_PSK_SUITES;
+  const pins = new Pins();
+  const common = {
+    pskIdentityHint: PSK_IDENTITY_HINT,
+    handshakeTimeout,
+    // no resumption: every connection proves Ks_NAF through the PSK callback
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+  };
+
+  function pskServer(uaId: Uint8Array, options: tls.TlsOptions): tls.Server {
+    const uaHex = bytesToHex(uaId);
+    const server = tls.createServer({
+      ...common,
+      ...options,
+      pskCallback(socket: tls.TLSSocket, identity: string) {
+        const answer = pins.get(uaHex, identity);
+        if (answer === undefined) return null; // → unknown_psk_identity (RFC 4279 §2)
+        sessions.set(socket, { identity: identityFrom(answer, "tls-psk", meKeyKind(answer)), expiresAt: answer.expiresAt });
+        return Buffer.from(answer.meKeyMaterial);
+      },
+    });
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      // only a handshake that went through the PSK callback has a session (TLS 1.3 reports
+      // external PSKs as "reused", so isSessionReused() cannot tell resumption apart)
+      if (!sessions.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      app.server.emit("connection", socket);
+    });
+    server.on("tlsClientError", (err) => log.debug({ err: err.message }, "TLS-PSK handshake failed"));
+    return server;
+  }
+
+  const tls12 = new Map<number, tls.Server>();
+  for (const s of suites) {
+    tls12.set(s.code, pskServer(uaIdForTls(s.code), { minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ciphers: s.openssl }));
+  }
+  const tls13 =
+    opts.tls13 === false
+      ? undefined
+      : // TS 33.222 §5.4.0.2; node's PSK callback gives the key a SHA-256 hash, so SHA-256 suites only
+        pskServer(UA_ID.TLS13_PSK, {
+          minVersion: "TLSv1.3",
+          maxVersion: "TLSv1.3",
+          ciphers: "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256",
+        });
+
+  // a ZnClientHandle answers cache hits synchronously: no promise on the warm path
+  const cached =
+    typeof (opts.zn as Partial<ZnClientHandle>).cached === "function"
+      ? (opts.zn as ZnClientHandle).cached.bind(opts.zn)
+      : undefined;
+
+  /** Pins the key for `identity`: true when it was already cached, a promise when Zn is asked. */
+  function pinKey(identity: string, uaId: Uint8Array, release: (fn: () => void) => void): true | Promise<void> {
+    const btid = parsePskIdentity(identity);
+    if (btid === undefined) return Promise.reject(new BtidUnknown("psk_identity is not 3GPP-bootstrapping.<B-TID>"));
+    const hit = cached?.(btid, opts.fqdn, uaId);
+    if (hit) {
+      release(pins.pin(bytesToHex(uaId), identity, hit));
+      return true;
+    }
+    try {
+      return opts.zn.lookup(btid, opts.fqdn, uaId).then((answer) => {
+        release(pins.pin(bytesToHex(uaId), identity, answer));
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  function viaTls13(
+    sock: net.Socket,
+    first: Buffer,
+    hello: ClientHello,
+    server: tls.Server,
+    release: (fn: () => void) => void,
+  ): void {
+    const ids = hello.pskIdentities.filter((i) => parsePskIdentity(i) !== undefined).slice(0, MAX_IDENTITIES_TRIED);
+    const handOver = () => {
+      if (sock.destroyed) return;
+      sock.unshift(first);
+      server.emit("connection", sock);
+    };
+    const first0 = ids.length > 0 ? pinKey(ids[0], UA_ID.TLS13_PSK, release) : undefined;
+    if (first0 === true) {
+      handOver();
+      return;
+    }
+    (async () => {
+      let last: unknown;
+      for (const [i, id] of ids.entries()) {
+        try {
+          await (i === 0 ? first0 : pinKey(id, UA_ID.TLS13_PSK, release));
+          return undefined;
+        } catch (err) {
+          last = err;
+          if (!(err instanceof BtidUnknown)) break;
+        }
+      }
+      log.info(
+        { reason: last === undefined ? "no 3GPP-bootstrapping psk_identity offered" : describe(last) },
+        "TLS 1.3 PSK refused",
+      );
+      return (last === undefined ? undefined : alertFor(last)) ?? ALERT.UNKNOWN_PSK_IDENTITY;
+    })().then((alert) => {
+      if (alert === undefined) handOver();
+      else if (!sock.destroyed) sock.end(fatalAlert(alert));
+    });
+  }
+
+  function viaTls12(
+    sock: net.Socket,
+    first: Buffer,
+    suite: CipherSuite,
+    server: tls.Server,
+    release: (fn: () => void) => void,
+  ): void {
+    const uaId = uaIdForTls(suite.code);
+    const gate = new HandshakeGate(sock, first, (identity) => {
+      const refused = (err: unknown) => {
+        log.info({ reason: describe(err), suite: suite.openssl }, "TLS 1.2 PSK refused");
+        return alertFor(err);
+      };
+      const pinned = pinKey(identity, uaId, release);
+      return pinned === true ? undefined : pinned.then(() => undefined, refused);
+    });
+    server.emit("connection", gate);
+  }
+
+  function route(sock: net.Socket, first: Buffer, hello: ClientHello, release: (fn: () => void) => void): void {
+    if (tls13 && hello.supportedVersions.includes(TLS13) && hello.pskIdentities.length > 0) {
+      viaTls13(sock, first, hello, tls13, release);
+      return;
+    }
+    const suite = chooseTls12Suite(hello, suites);
+    const server = suite && tls12.get(suite.code);
+    if (!suite || !server) {
+      sock.end(fatalAlert(ALERT.HANDSHAKE_FAILURE));
+      return;
+    }
+    viaTls12(sock, first, suite, server, release);
+  }
+
+  const sockets = new Set<net.Socket>();
+  const raw = net.createServer({ noDelay: true }, (sock) => {
+    sockets.add(sock);
+    const releases: Array<() => void> = [];
+    sock.once("close", () => {
+      sockets.delete(sock);
+      for (const r of releases) r();
+    });
+    sock.on("error", (err) => log.debug({ err: err.message }, "TLS-PSK connection error"));
+    const timer = setTimeout(() => sock.destroy(), handshakeTimeout);
+    const reader = new HandshakeReader();
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      let hello: ClientHello;
+      try {
+        reader.push(chunk);
+        const msg = reader.next();
+        if (msg === undefined) {
+          if (reader.blocked) sock.destroy();
+          return;
+        }
+        if (msg.type !== HANDSHAKE_CLIENT_HELLO) throw new Error("first handshake message is not a ClientHello");
+        hello = parseClientHello(msg.body);
+      } catch (err) {
+        log.debug({ err: (err as Error).message }, "TLS-PSK: not a TLS ClientHello");
+        sock.destroy();
+        return;
+      }
+      sock.off("data", onData);
+      sock.pause();
+      clearTimeout(timer); // from here node's handshakeTimeout and the Zn timeout apply
+      route(sock, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), hello, (fn) => releases.push(fn));
+    };
+    sock.on("data", onData);
+  });
+  await new Promise<void>((resolve, reject) => {
+    raw.once("error", reject);
+    raw.listen(opts.port, opts.host, () => {
+      raw.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = raw.address() as net.AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    url: `https://${host}:${addr.port}`,
+    close() {
+      return new Promise<void>((resolve) => {
+        raw.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}

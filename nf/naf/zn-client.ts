@@ -1,0 +1,250 @@
+// Zn client (TS 29.309 Nbsp_GBA BootstrappingInfoRetrieval; TS 33.220 §4.5.3): the NAF asks the
+// BSF for the NAF-specific key of a B-TID. Answers are cached per (B-TID, NAF_Id) until the key
+// expires, and concurrent lookups of one pair share one request.
+import { Pool } from "undici";
+import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
+import { type Clock, systemDeps } from "../common/deps.js";
+
+export const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+
+/** A BootstrappingInfoResponse (TS 29.309 §6.1.6.2.3) with the keys decoded. */
+export interface ZnAnswer {
+  btid: string;
+  nafFqdn: string;
+  /** Ua security protocol id the key was derived for (TS 33.220 H.3) */
+  uaId: Uint8Array;
+  /** Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U), 32 octets */
+  meKeyMaterial: Uint8Array;
+  /** Ks_int_NAF, only for a GBA_U subscriber and a GBA_U-aware NAF */
+  uiccKeyMaterial?: Uint8Array;
+  impi: string;
+  ussList: unknown[];
+  gbaType: string;
+  keyExpiryTime: string;
+  /** keyExpiryTime in ms since the epoch */
+  expiresAt: number;
+  bootstrappingInfoCreationTime?: string;
+}
+
+export interface ZnClient {
+  lookup(btid: string, nafFqdn: string, uaId: Uint8Array): Promise<ZnAnswer>;
+}
+
+/** 404 on Zn: unknown, expired or superseded B-TID (Diameter 5403) → the UE must bootstrap again. */
+export class BtidUnknown extends Error {
+  readonly code = "BTID_UNKNOWN";
+  constructor(message = "the BSF does not know this B-TID (unknown or expired)") {
+    super(message);
+    this.name = "BtidUnknown";
+  }
+}
+
+/** 403 on Zn: the BSF does not hand this key to this NAF (TS 33.220 §4.4.3, Diameter 5402). */
+export class NafNotAuthorized extends Error {
+  readonly code = "NAF_NOT_AUTHORIZED";
+  constructor(message = "the BSF does not authorise this NAF for this B-TID") {
+    super(message);
+    this.name = "NafNotAuthorized";
+  }
+}
+
+/** The BSF could not be asked: unreachable, timed out, refused our token, or answered garbage. */
+export class BsfUnavailable extends Error {
+  readonly code = "BSF_UNAVAILABLE";
+  constructor(message: string) {
+    super(message);
+    this.name = "BsfUnavailable";
+  }
+}
+
+export interface ZnClientOptions {
+  /** BSF Zn base URL (apiRoot), e.g. http://127.0.0.1:8081 */
+  bsfUrl: string;
+  /** bearer token this NAF presents on Zn */
+  token: string;
+  /** whole-request timeout in ms (default 2000) */
+  timeoutMs?: number;
+  /** TS 29.309: gbaUAware (the NAF can use Ks_int_NAF) */
+  gbaUAware?: boolean;
+  /** TS 29.309: GAA service identifiers to ask USSs for */
+  gsIds?: number[];
+  /** maximum cached answers (default 100000); the oldest go first */
+  maxEntries?: number;
+  /** connections to the BSF (default 16) */
+  connections?: number;
+  clock?: Clock;
+}
+
+export interface ZnClientHandle extends ZnClient {
+  /** the cached answer when it is still valid, without asking the BSF */
+  cached(btid: string, nafFqdn: string, uaId: Uint8Array): ZnAnswer | undefined;
+  close(): Promise<void>;
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+function cacheKey(btid: string, nafFqdn: string, uaHex: string): string {
+  return `${uaHex}\n${nafFqdn}\n${btid}`;
+}
+
+/** Validates a BootstrappingInfoResponse body; throws BsfUnavailable naming the bad field. */
+function parseAnswer(body: unknown, btid: string, nafFqdn: string, uaId: Uint8Array): ZnAnswer {
+  const bad = (what: string) => new BsfUnavailable(`the BSF answered an invalid BootstrappingInfoResponse: ${what}`);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw bad("not a JSON object");
+  const b = body as Record<string, unknown>;
+  if (typeof b.meKeyMaterial !== "string" || !HEX64.test(b.meKeyMaterial)) throw bad("meKeyMaterial is not 64 hex digits");
+  if (b.uiccKeyMaterial !== undefined && (typeof b.uiccKeyMaterial !== "string" || !HEX64.test(b.uiccKeyMaterial))) {
+    throw bad("uiccKeyMaterial is not 64 hex digits");
+  }
+  if (typeof b.keyExpiryTime !== "string") throw bad("keyExpiryTime missing");
+  const expiresAt = Date.parse(b.keyExpiryTime);
+  if (Number.isNaN(expiresAt)) throw bad("keyExpiryTime is not an RFC 3339 date-time");
+  if (typeof b.impi !== "string" || b.impi === "") throw bad("impi missing");
+  if (b.ussList !== undefined && !Array.isArray(b.ussList)) throw bad("ussList is not a list");
+  if (b.bootstrappingInfoCreationTime !== undefined && typeof b.bootstrappingInfoCreationTime !== "string") {
+    throw bad("bootstrappingInfoCreationTime is not a string");
+  }
+  try {
+    return {
+      btid,
+      nafFqdn,
+      uaId: uaId.slice(),
+      meKeyMaterial: hexToBytes(b.meKeyMaterial, "meKeyMaterial", 32),
+      uiccKeyMaterial: typeof b.uiccKeyMaterial === "string" ? hexToBytes(b.uiccKeyMaterial, "uiccKeyMaterial", 32) : undefined,
+      impi: b.impi,
+      ussList: (b.ussList as unknown[] | undefined) ?? [],
+      gbaType: typeof b.gbaType === "string" ? b.gbaType : "3G_GBA",
+      keyExpiryTime: b.keyExpiryTime,
+      expiresAt,
+      bootstrappingInfoCreationTime: b.bootstrappingInfoCreationTime as string | undefined,
+    };
+  } catch (err) {
+    if (err instanceof HexError) throw bad(err.message);
+    throw err;
+  }
+}
+
+/** Creates a Zn client over an undici Pool to the BSF's Zn listener. */
+export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
+  let base: URL;
+  try {
+    base = new URL(opts.bsfUrl);
+  } catch {
+    throw new RangeError(`BSF Zn URL "${opts.bsfUrl}" is not a URL`);
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:")
+    throw new RangeError(`BSF Zn URL must be http(s), got ${base.protocol}`);
+  const path = `${base.pathname.replace(/\/+$/, "")}${ZN_PATH}`;
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const maxEntries = opts.maxEntries ?? 100_000;
+  const clock = opts.clock ?? systemDeps.clock;
+  const pool = new Pool(base.origin, {
+    connections: opts.connections ?? 16,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+  });
+  const cache = new Map<string, ZnAnswer>();
+  const inFlight = new Map<string, Promise<ZnAnswer>>();
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json, application/problem+json",
+    authorization: `Bearer ${opts.token}`,
+  };
+
+  async function ask(btid: string, nafFqdn: string, uaId: Uint8Array, uaHex: string): Promise<ZnAnswer> {
+    // TS 29.309 §6.1.6.2.2 BootstrappingInfoRequest
+    const request: Record<string, unknown> = { btId: btid, nafId: { nafFqdn, uaSecProtId: uaHex } };
+    if (opts.gbaUAware !== undefined) request.gbaUAware = opts.gbaUAware;
+    if (opts.gsIds?.length) request.gsIds = opts.gsIds;
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await pool.request({
+        method: "POST",
+        path,
+        headers,
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string };
+      const why =
+        e.name === "TimeoutError" || e.code?.includes("TIMEOUT")
+          ? `no answer within ${timeoutMs} ms`
+          : (e.code ?? e.message ?? "request failed");
+      throw new BsfUnavailable(`Zn request to ${base.origin} failed: ${why}`);
+    }
+    let body: unknown;
+    try {
+      const text = await res.body.text();
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    switch (res.statusCode) {
+      case 200:
+        return parseAnswer(body, btid, nafFqdn, uaId);
+      case 404:
+        throw new BtidUnknown();
+      case 403:
+        throw new NafNotAuthorized();
+      case 401:
+        throw new BsfUnavailable("the BSF refused this NAF's Zn token (401): check naf.znToken against bsf.nafs");
+      default: {
+        const detail = (body as { detail?: unknown } | undefined)?.detail;
+        throw new BsfUnavailable(`the BSF answered ${res.statusCode}${typeof detail === "string" ? `: ${detail}` : ""}`);
+      }
+    }
+  }
+
+  function cached(btid: string, nafFqdn: string, uaId: Uint8Array): ZnAnswer | undefined {
+    const key = cacheKey(btid, nafFqdn, bytesToHex(uaId));
+    const hit = cache.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.expiresAt > clock()) return hit;
+    cache.delete(key);
+    return undefined;
+  }
+
+  function store(key: string, answer: ZnAnswer): void {
+    if (answer.expiresAt <= clock()) return;
+    cache.delete(key);
+    while (cache.size >= maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+    cache.set(key, answer);
+  }
+
+  return {
+    cached,
+    lookup(btid, nafFqdn, uaId) {
+      const uaHex = bytesToHex(uaId);
+      const key = cacheKey(btid, nafFqdn, uaHex);
+      const hit = cache.get(key);
+      if (hit !== undefined) {
+        if (hit.expiresAt > clock()) return Promise.resolve(hit);
+        cache.delete(key);
+      }
+      const pending = inFlight.get(key);
+      if (pending) return pending;
+      const p = ask(btid, nafFqdn, uaId, uaHex).then(
+        (answer) => {
+          inFlight.delete(key);
+          // a key already expired on arrival is as good as an unknown B-TID (TS 24.109 §5.2.5)
+          if (answer.expiresAt <= clock()) throw new BtidUnknown("the BSF returned a key that has already expired");
+          store(key, answer);
+          return answer;
+        },
+        (err: unknown) => {
+          inFlight.delete(key);
+          throw err;
+        },
+      );
+      inFlight.set(key, p);
+      return p;
+    },
+    close: () => pool.close(),
+  };
+}
