@@ -13,6 +13,7 @@ export function urlOf(started: RunningNf[], nf: string, listener: string): strin
 /** The NFs of `gba up`, in start order; each starter wires itself to the URLs of those before it. */
 export const UP_STARTERS: Array<() => Promise<Starter>> = [
   // one line per NF; later NFs read the URLs of earlier ones with urlOf()
+  async () => (await import("../nf/hss/index.js")).hssStarter,
   async () => {
     const { startBsf } = await import("../nf/bsf/index.js");
     return (cfg, started) => startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl } });

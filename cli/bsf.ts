@@ -1,0 +1,59 @@
+// `gba bsf`: the BSF alone (Ub and Zn listeners), talking Zh to an HSS given by URL.
+import type { GbaConfig } from "../nf/common/config.js";
+import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
+import { type Command, UsageError } from "./usage.js";
+
+const ALGORITHMS = new Set<GbaConfig["bsf"]["algorithm"]>(["AKAv1-MD5", "AKAv2-MD5"]);
+
+function httpUrl(flag: string, v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--${flag}: "${v}" is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--${flag}: expected an http:// or https:// URL`);
+  return v;
+}
+
+export const bsf: Command = {
+  summary: "start the BSF alone (Ub bootstrapping, Zn key retrieval)",
+  help: `usage: gba bsf [options]
+
+Starts the BSF (TS 33.220): Ub on bsf.ub (GET / with HTTP Digest AKA, TS 24.109), Zn on
+bsf.zn (POST /nbsp-gba/v1/bootstrapping-info-retrieval, TS 29.309), and asks the HSS for
+vectors and GUSS over Zh at bsf.hssUrl. Prints one ready line on stdout:
+  {"ready":true,"bsf":{"ub":URL,"zn":URL,"fqdn":NAME}}
+Bootstrap sessions and pending challenges are kept in DATA/bsf/.
+
+bsf options:
+  --hss URL             Zh base URL of the HSS (overrides bsf.hssUrl, default http://127.0.0.1:7001)
+  --fqdn NAME           BSF FQDN: Ub realm and B-TID suffix (overrides bsf.fqdn)
+  --algorithm ALG       AKAv1-MD5 (default) or AKAv2-MD5 (overrides bsf.algorithm)
+
+Other settings (config file, section "bsf"): sessionLifetime (s, when the GUSS names none),
+nonceTtl (s), zhTimeoutMs, nafs (the NAFs allowed on Zn: id, token, fqdns, group, gbaUAware).
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { cfg, values } = configFromFlags(argv, {
+      hss: { type: "string" },
+      fqdn: { type: "string" },
+      algorithm: { type: "string" },
+    });
+    if (values.hss !== undefined) cfg.bsf.hssUrl = httpUrl("hss", values.hss as string);
+    if (values.fqdn !== undefined) {
+      const fqdn = values.fqdn as string;
+      if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(fqdn))
+        throw new UsageError(`--fqdn: "${fqdn}" is not a DNS name`);
+      cfg.bsf.fqdn = fqdn;
+    }
+    if (values.algorithm !== undefined) {
+      const alg = values.algorithm as GbaConfig["bsf"]["algorithm"];
+      if (!ALGORITHMS.has(alg)) throw new UsageError(`--algorithm: "${alg}" is not AKAv1-MD5 or AKAv2-MD5`);
+      cfg.bsf.algorithm = alg;
+    }
+    const { startBsf } = await import("../nf/bsf/index.js");
+    return runNfs([(c) => startBsf(c)], cfg, standardReadyLine);
+  },
+};

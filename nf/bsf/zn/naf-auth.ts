@@ -1,0 +1,32 @@
+// Zn client authentication: only configured NAFs may ask (TS 33.220 §4.4.3, §4.5.3: "the BSF
+// shall verify that the NAF is authorised"). Each NAF presents its bearer token; tokens are
+// compared as SHA-256 digests in constant time so neither content nor length leaks by timing.
+import { createHash } from "node:crypto";
+import { constantTimeEqual } from "../../../milenage/bytes.js";
+import type { ZnClientConfig } from "../../common/config.js";
+
+const sha256 = (s: string): Uint8Array => new Uint8Array(createHash("sha256").update(s, "utf8").digest());
+
+export class NafRegistry {
+  private readonly entries: Array<{ digest: Uint8Array; naf: ZnClientConfig; fqdns: Set<string> }>;
+
+  constructor(nafs: readonly ZnClientConfig[]) {
+    this.entries = nafs.map((naf) => ({ digest: sha256(naf.token), naf, fqdns: new Set(naf.fqdns.map((f) => f.toLowerCase())) }));
+  }
+
+  /** The NAF owning the bearer token of an Authorization header, or undefined. Compares against every entry. */
+  authenticate(authorization: string | undefined): ZnClientConfig | undefined {
+    if (authorization === undefined) return undefined;
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+    if (m === null) return undefined;
+    const digest = sha256(m[1]);
+    let found: ZnClientConfig | undefined;
+    for (const e of this.entries) if (constantTimeEqual(e.digest, digest) && found === undefined) found = e.naf;
+    return found;
+  }
+
+  /** A NAF may ask only for its own NAF_Id (TS 33.220 §4.4.3); DNS names compare case-insensitively. */
+  mayAskFor(naf: ZnClientConfig, nafFqdn: string): boolean {
+    return this.entries.find((x) => x.naf === naf)?.fqdns.has(nafFqdn.toLowerCase()) ?? false;
+  }
+}

@@ -1,0 +1,60 @@
+// Zn HTTP binding shaped as TS 29.309 Nbsp_GBA: POST /nbsp-gba/v1/bootstrapping-info-retrieval.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { ZnClientConfig } from "../../common/config.js";
+import { ProblemError } from "../../common/problem.js";
+import { BSF_CAUSE } from "../causes.js";
+import type { NafRegistry } from "./naf-auth.js";
+import type { ZnProcedures } from "./procedures.js";
+import {
+  type BootstrappingInfoRequest,
+  bootstrappingInfoRequestSchema,
+  bootstrappingInfoResponseSchema,
+  strictValidatorCompiler,
+} from "./schema.js";
+
+export const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    znNaf?: ZnClientConfig;
+  }
+}
+
+export function registerZnRoutes(app: FastifyInstance, procedures: ZnProcedures, nafs: NafRegistry): void {
+  app.decorateRequest("znNaf", undefined);
+
+  app.route<{ Body: BootstrappingInfoRequest }>({
+    method: "POST",
+    url: ZN_PATH,
+    schema: { body: bootstrappingInfoRequestSchema, response: { 200: bootstrappingInfoResponseSchema } },
+    validatorCompiler: strictValidatorCompiler,
+    // authenticate before the body is read or validated
+    onRequest: async (req: FastifyRequest) => {
+      const naf = nafs.authenticate(req.headers.authorization);
+      if (naf === undefined) {
+        req.log.info("Zn request without a known NAF token refused");
+        throw new ProblemError(
+          401,
+          BSF_CAUSE.NAF_NOT_AUTHENTICATED,
+          "a configured NAF bearer token is required (Authorization: Bearer <token>)",
+          {},
+          { "www-authenticate": 'Bearer realm="nbsp-gba"' },
+        );
+      }
+      req.znNaf = naf;
+    },
+    handler: async (req) => {
+      const naf = req.znNaf as ZnClientConfig;
+      try {
+        const res = procedures.retrieve(naf, req.body);
+        req.log.debug({ naf: naf.id, btid: req.body.btId, nafFqdn: req.body.nafId.nafFqdn }, "Zn key material delivered");
+        return res;
+      } catch (err) {
+        if (err instanceof ProblemError && err.status === 403) {
+          req.log.warn({ naf: naf.id, nafFqdn: req.body.nafId.nafFqdn }, "NAF asked for another NAF's key");
+        }
+        throw err;
+      }
+    },
+  });
+}

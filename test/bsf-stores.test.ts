@@ -1,0 +1,265 @@
+// BSF building blocks without HTTP: challenge and session stores on LMDB (including two
+// processes sharing one environment), NAF registry, USS filtering, User-Agent product tokens.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkBsfConfig } from "../nf/bsf/index.js";
+import { ConfigError, defaultConfig } from "../nf/common/config.js";
+import { openNfStore } from "../nf/common/store.js";
+import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
+import { ChallengeStore, type PendingChallenge } from "../nf/bsf/ub/challenge-store.js";
+import { productTokens } from "../nf/bsf/ub/routes.js";
+import { NafRegistry } from "../nf/bsf/zn/naf-auth.js";
+import { relevantUss } from "../nf/bsf/zn/procedures.js";
+import type { Guss } from "../nf/bsf/zh-client.js";
+
+const GUSS: Guss = {
+  bsfInfo: { uiccType: "GBA" },
+  ussList: [
+    { uss: { gsId: 1, gsType: 1, nafGroup: "pki" } },
+    { uss: { gsId: 2, gsType: 4 } },
+    { uss: { gsId: 3, nafGroup: "other" } },
+  ],
+};
+
+function challenge(impi: string, expiresAt: number): PendingChallenge {
+  return {
+    impi,
+    rand: new Uint8Array(16).fill(1),
+    xres: new Uint8Array(8).fill(2),
+    ck: new Uint8Array(16).fill(3),
+    ik: new Uint8Array(16).fill(4),
+    algorithm: "AKAv1-MD5",
+    opaque: "00",
+    guss: GUSS,
+    expiresAt,
+  };
+}
+
+function session(btid: string, impi: string, expiresAt: number): BootstrapSession {
+  return {
+    btid,
+    impi,
+    ks: new Uint8Array(32).fill(9),
+    rand: new Uint8Array(16),
+    createdAt: 0,
+    expiresAt,
+    uiccType: "GBA",
+    guss: GUSS,
+  };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "bsf-stores-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("ChallengeStore", () => {
+  it("gives a nonce out once; later takes see it spent, without key material", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new ChallengeStore(root, 60_000);
+    await store.put("n1", challenge("a", 10_000));
+    const first = await store.take("n1", 5_000);
+    expect(first.kind).toBe("fresh");
+    expect(await store.take("n1", 5_000)).toEqual({ kind: "spent" });
+    expect(await store.take("n2", 5_000)).toEqual({ kind: "unknown" });
+    const raw = root.openDB({ name: "ub-challenges" }).get("n1") as Record<string, unknown>;
+    expect(raw).toEqual({ state: "spent", impi: "a", expiresAt: 10_000 });
+    await root.close();
+  });
+
+  it("reports an expired nonce as stale, once", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new ChallengeStore(root, 60_000);
+    await store.put("n1", challenge("a", 10_000));
+    expect((await store.take("n1", 10_000)).kind).toBe("stale");
+    expect((await store.take("n1", 10_001)).kind).toBe("spent");
+    await root.close();
+  });
+
+  it("of many concurrent takes of one nonce exactly one wins", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new ChallengeStore(root, 60_000);
+    await store.put("n1", challenge("a", 10_000));
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.take("n1", 1)));
+    expect(results.filter((r) => r.kind === "fresh")).toHaveLength(1);
+    await root.close();
+  });
+
+  it("sweeps expired challenges after their tombstone time", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new ChallengeStore(root, 1_000);
+    await store.put("old", challenge("a", 10_000));
+    await store.put("new", challenge("b", 50_000));
+    expect(await store.purgeExpired(10_999)).toBe(0);
+    expect(await store.purgeExpired(11_000)).toBe(1);
+    expect(await store.take("old", 0)).toEqual({ kind: "unknown" });
+    expect((await store.take("new", 0)).kind).toBe("fresh");
+    await root.close();
+  });
+
+  it("two processes sharing the environment never both win a nonce", async () => {
+    const modulePath = resolve("dist/nf/bsf/ub/challenge-store.js");
+    const storePath = resolve("dist/nf/common/store.js");
+    expect(existsSync(modulePath), "run `npx tsc -p .` first").toBe(true);
+    const n = 1500;
+    const root = openNfStore(dir, "bsf");
+    const store = new ChallengeStore(root, 60_000);
+    await Promise.all(Array.from({ length: n }, (_, i) => store.put(`n${i}`, challenge("a", 1e15))));
+    // both sides run this walker (the child gets its source), 4 takes in flight, starting together
+    const takeAll = async (s: Pick<ChallengeStore, "take">, count: number): Promise<number[]> => {
+      const won: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < count) {
+            const i = next++;
+            if ((await s.take(`n${i}`, 1)).kind === "fresh") won.push(i);
+          }
+        }),
+      );
+      return won;
+    };
+    const childCode = `
+      const { ChallengeStore } = await import(${JSON.stringify(modulePath)});
+      const { openNfStore } = await import(${JSON.stringify(storePath)});
+      const root = openNfStore(${JSON.stringify(dir)}, "bsf");
+      const s = new ChallengeStore(root, 60000);
+      process.stdout.write("ready\\n");
+      await new Promise((r) => process.stdin.once("data", r));
+      const won = await (${takeAll.toString()})(s, ${n});
+      process.stdout.write(JSON.stringify(won));
+      await root.close();
+      process.exit(0);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", childCode], { stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    const ready = new Promise<void>((r) =>
+      child.stdout.on("data", (c) => {
+        out += c;
+        if (out.startsWith("ready\n")) r();
+      }),
+    );
+    await Promise.race([ready, new Promise((_, reject) => child.on("close", (c) => reject(new Error(`child exited ${c}`))))]);
+    child.stdin.write("go\n");
+    const mine = await takeAll(store, n);
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    clearTimeout(watchdog);
+    expect(code).toBe(0);
+    const theirs = JSON.parse(out.slice("ready\n".length)) as number[];
+    expect(mine.length + theirs.length).toBe(n);
+    expect(new Set([...mine, ...theirs]).size).toBe(n);
+    console.log(`cross-process takes: this process won ${mine.length}, the other ${theirs.length}`);
+    await root.close();
+  });
+});
+
+describe("SessionStore", () => {
+  it("a new bootstrap of the same IMPI supersedes the old B-TID (TS 33.220 §4.5.2)", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new SessionStore(root);
+    expect(await store.create(session("b1@bsf", "alice", 10_000))).toBeUndefined();
+    expect(await store.create(session("b2@bsf", "bob", 10_000))).toBeUndefined();
+    expect(await store.create(session("b3@bsf", "alice", 20_000))).toBe("b1@bsf");
+    expect(store.get("b1@bsf", 0)).toBeUndefined();
+    expect(store.get("b3@bsf", 0)?.impi).toBe("alice");
+    expect(store.get("b2@bsf", 0)?.impi).toBe("bob");
+    await root.close();
+  });
+
+  it("expired sessions read as absent and are removed on read", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new SessionStore(root);
+    await store.create(session("b1@bsf", "alice", 10_000));
+    expect(store.get("b1@bsf", 9_999)).toBeDefined();
+    expect(store.get("b1@bsf", 10_000)).toBeUndefined();
+    await root.committed;
+    expect(root.openDB({ name: "sessions" }).get("b1@bsf")).toBeUndefined();
+    expect(root.openDB({ name: "sessions-by-impi" }).get("alice")).toBeUndefined();
+    await root.close();
+  });
+
+  it("the sweep removes exactly the expired sessions", async () => {
+    const root = openNfStore(dir, "bsf");
+    const store = new SessionStore(root);
+    await store.create(session("b1@bsf", "alice", 10_000));
+    await store.create(session("b2@bsf", "bob", 30_000));
+    expect(await store.purgeExpired(9_999)).toBe(0);
+    expect(await store.purgeExpired(20_000)).toBe(1);
+    expect(root.openDB({ name: "sessions" }).get("b1@bsf")).toBeUndefined();
+    expect(store.get("b2@bsf", 20_000)?.impi).toBe("bob");
+    expect(await store.purgeExpired(30_000)).toBe(1);
+    expect(root.openDB({ name: "sessions" }).get("b2@bsf")).toBeUndefined();
+    await root.close();
+  });
+});
+
+describe("NafRegistry", () => {
+  const reg = new NafRegistry([
+    { id: "a", token: "token-a", fqdns: ["naf.example.org"], gbaUAware: true },
+    { id: "b", token: "token-b-longer", fqdns: ["other.example.org"] },
+  ]);
+  it("finds the NAF by bearer token and refuses anything else", () => {
+    expect(reg.authenticate("Bearer token-a")?.id).toBe("a");
+    expect(reg.authenticate("bearer   token-b-longer")?.id).toBe("b");
+    expect(reg.authenticate(undefined)).toBeUndefined();
+    expect(reg.authenticate("Bearer token-c")).toBeUndefined();
+    expect(reg.authenticate("Basic dG9rZW4tYQ==")).toBeUndefined();
+    expect(reg.authenticate("Bearer")).toBeUndefined();
+    expect(reg.authenticate("Bearer token-a extra")).toBeUndefined();
+  });
+  it("lets a NAF ask only for its own FQDN, case-insensitively", () => {
+    const a = reg.authenticate("Bearer token-a")!;
+    expect(reg.mayAskFor(a, "naf.example.org")).toBe(true);
+    expect(reg.mayAskFor(a, "NAF.Example.ORG")).toBe(true);
+    expect(reg.mayAskFor(a, "other.example.org")).toBe(false);
+  });
+});
+
+describe("relevantUss (TS 33.220 §4.4.6)", () => {
+  const naf = (group?: string) => ({ id: "n", token: "t", fqdns: [], group });
+  it("filters by requested GSIDs and by NAF group", () => {
+    expect(relevantUss(GUSS, naf("pki"), undefined).map((u) => u.uss.gsId)).toEqual([1, 2]);
+    expect(relevantUss(GUSS, naf(), undefined).map((u) => u.uss.gsId)).toEqual([2]);
+    expect(relevantUss(GUSS, naf("pki"), [1]).map((u) => u.uss.gsId)).toEqual([1]);
+    expect(relevantUss(GUSS, naf("pki"), [3]).map((u) => u.uss.gsId)).toEqual([]);
+    expect(relevantUss(GUSS, naf("other"), []).map((u) => u.uss.gsId)).toEqual([2, 3]);
+  });
+});
+
+describe("User-Agent product tokens (TS 24.109 A.3)", () => {
+  it("finds 3gpp-gba-tmpi and 3gpp-gba-uicc as whole tokens", () => {
+    expect(productTokens("Bootstrapping Client Agent; Release-6; 3gpp-gba-tmpi")).toEqual(["3gpp-gba-tmpi"]);
+    expect(productTokens("GBA-service; 0.1; 3gpp-gba-uicc")).toEqual(["3gpp-gba-uicc"]);
+    expect(productTokens("x 3GPP-GBA-TMPI 3gpp-gba-uicc")).toEqual(["3gpp-gba-tmpi", "3gpp-gba-uicc"]);
+    expect(productTokens("3gpp-gba-tmpix")).toEqual([]);
+    expect(productTokens(undefined)).toEqual([]);
+  });
+});
+
+describe("checkBsfConfig", () => {
+  const base = () => structuredClone(defaultConfig().bsf);
+  it("accepts the defaults", () => expect(() => checkBsfConfig(base())).not.toThrow());
+  const cases: Array<[string, (b: ReturnType<typeof base>) => void, RegExp]> = [
+    ["bad fqdn", (b) => (b.fqdn = "bsf example"), /bsf\.fqdn/],
+    ["hssUrl not a URL", (b) => (b.hssUrl = "localhost:7001x y"), /bsf\.hssUrl/],
+    ["hssUrl not http", (b) => (b.hssUrl = "ftp://h/"), /bsf\.hssUrl/],
+    ["algorithm", (b) => (b.algorithm = "MD5" as "AKAv1-MD5"), /bsf\.algorithm/],
+    ["nonceTtl 0", (b) => (b.nonceTtl = 0), /bsf\.nonceTtl/],
+    ["sessionLifetime fractional", (b) => (b.sessionLifetime = 1.5), /bsf\.sessionLifetime/],
+    ["short NAF token", (b) => (b.nafs[0].token = "x"), /bsf\.nafs\.0\.token/],
+    ["shared NAF token", (b) => (b.nafs[1].token = b.nafs[0].token), /bsf\.nafs\.1\.token/],
+    ["NAF without FQDNs", (b) => (b.nafs[0].fqdns = []), /bsf\.nafs\.0\.fqdns/],
+  ];
+  for (const [name, mutate, message] of cases) {
+    it(`refuses ${name}`, () => {
+      const b = base();
+      mutate(b);
+      expect(() => checkBsfConfig(b)).toThrow(ConfigError);
+      expect(() => checkBsfConfig(b)).toThrow(message);
+    });
+  }
+});

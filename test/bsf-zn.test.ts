@@ -1,0 +1,216 @@
+// Zn (TS 29.309 Nbsp_GBA shape) end to end: a UE bootstraps over Ub, a NAF asks Zn for its key.
+// NAF keys are recomputed here with node:crypto (TS 33.220 B.2, B.3), independently of gba/keys.
+import { createHmac } from "node:crypto";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack, type TestSubscriber, testSubscriber } from "./helpers/bsf-stack.js";
+import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
+
+const ZN = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+const NAF_TOKEN = "naf-zn-token";
+const NAF_FQDN = "naf.example.org";
+const ECA_TOKEN = "eca-zn-token";
+const DIGEST_UA = "0100000002";
+
+/** TS 33.220 B.2/B.3 written out: HMAC-SHA-256(Ks, FC ‖ P0 ‖ L0 ‖ RAND ‖ 0010 ‖ IMPI ‖ L2 ‖ NAF_Id ‖ L3). */
+function nafKey(label: "gba-me" | "gba-u", ks: Uint8Array, rand: Uint8Array, impi: string, fqdn: string, uaHex: string): string {
+  const param = (b: Buffer) => Buffer.concat([b, Buffer.from([b.length >> 8, b.length & 0xff])]);
+  const s = Buffer.concat([
+    Buffer.from([0x01]),
+    param(Buffer.from(label, "utf8")),
+    param(Buffer.from(rand)),
+    param(Buffer.from(impi, "utf8")),
+    param(Buffer.concat([Buffer.from(fqdn, "utf8"), Buffer.from(uaHex, "hex")])),
+  ]);
+  return createHmac("sha256", ks).update(s).digest("hex");
+}
+
+async function zn(s: Stack, body: unknown, token: string | null = NAF_TOKEN, contentType = "application/json") {
+  const headers: Record<string, string> = { "content-type": contentType };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const r = await request(`${s.bsf.urls.zn}${ZN}`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+describe("Zn", () => {
+  let s: Stack;
+  const bootstrap = async (extra: Partial<TestSubscriber> = {}): Promise<{ sub: TestSubscriber; b: Bootstrapped }> => {
+    const sub = testSubscriber(extra);
+    await s.provision(sub);
+    const ue = new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc, gbaU: sub.uiccType === "GBA_U" });
+    return { sub, b: await ue.bootstrap(s.bsf.urls.ub, s.cfg.bsf.fqdn) };
+  };
+
+  beforeAll(async () => {
+    s = await startStack((cfg) => {
+      cfg.bsf.nafs = [
+        { id: "naf", token: NAF_TOKEN, fqdns: [NAF_FQDN], gbaUAware: true, group: "vehicles" },
+        { id: "eca", token: ECA_TOKEN, fqdns: ["eca.vehicleman.example"], gbaUAware: false },
+      ];
+    });
+  });
+  afterAll(() => s.close());
+
+  it("gives a NAF Ks_NAF for a GBA_ME subscriber, with expiry, creation time, IMPI, gbaType", async () => {
+    const { sub, b } = await bootstrap();
+    const r = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } });
+    expect(r.status).toBe(200);
+    expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", b.ks, b.rand, sub.impi, NAF_FQDN, DIGEST_UA));
+    expect(r.body.uiccKeyMaterial).toBeUndefined();
+    expect(r.body.impi).toBe(sub.impi);
+    expect(r.body.gbaType).toBe("3G_GBA");
+    expect(r.body.keyExpiryTime).toBe(`${b.lifetime.toISOString().slice(0, 19)}Z`);
+    expect(r.body.bootstrappingInfoCreationTime).toBe(`${new Date(s.clock.now).toISOString().slice(0, 19)}Z`);
+    // no NAF group, no GSIDs asked: the subscriber's whole USS list, as the HSS holds it
+    const guss = await request(`${s.hss.urls.zh}/nhss-gba-sdm/v1/${encodeURIComponent(sub.impi)}/subscriber-data`);
+    expect(r.body.ussList).toEqual(((await guss.body.json()) as { guss: { ussList: unknown } }).guss.ussList);
+  });
+
+  it("derives per Ua security protocol id (TS 33.220 H.3)", async () => {
+    const { sub, b } = await bootstrap();
+    const psk = "010001008c";
+    const r = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: psk.toUpperCase() } });
+    expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", b.ks, b.rand, sub.impi, NAF_FQDN, psk));
+  });
+
+  it("gives a GBA_U subscriber's NAFs Ks_ext_NAF, and Ks_int_NAF only to a GBA_U-aware NAF that asks", async () => {
+    const { sub, b } = await bootstrap({ uiccType: "GBA_U" });
+    const ext = nafKey("gba-me", b.ks, b.rand, sub.impi, NAF_FQDN, DIGEST_UA);
+    const int = nafKey("gba-u", b.ks, b.rand, sub.impi, NAF_FQDN, DIGEST_UA);
+    const aware = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gbaUAware: true });
+    expect(aware.body.meKeyMaterial).toBe(ext);
+    expect(aware.body.uiccKeyMaterial).toBe(int);
+    const notAsking = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gbaUAware: false });
+    expect(notAsking.body.meKeyMaterial).toBe(ext);
+    expect(notAsking.body.uiccKeyMaterial).toBeUndefined();
+    // a NAF not configured as GBA_U-aware gets the ME key only, even when it claims awareness
+    const eca = await zn(
+      s,
+      { btId: b.btid, nafId: { nafFqdn: "eca.vehicleman.example", uaSecProtId: DIGEST_UA }, gbaUAware: true },
+      ECA_TOKEN,
+    );
+    expect(eca.body.meKeyMaterial).toBe(nafKey("gba-me", b.ks, b.rand, sub.impi, "eca.vehicleman.example", DIGEST_UA));
+    expect(eca.body.uiccKeyMaterial).toBeUndefined();
+  });
+
+  it("filters the USS list by requested GSIDs and NAF group; the GUSS lifetime wins", async () => {
+    const ussList = [
+      {
+        uss: {
+          gsId: 1,
+          gsType: 1,
+          ueIds: [{ ueId: "sip:alice@example.org" }],
+          nafGroup: "vehicles",
+          flags: [{ flag: 1 }],
+          keyChoice: "ME_BASED_KEY" as const,
+        },
+      },
+      { uss: { gsId: 2, gsType: 1, ueIds: [{ ueId: "sip:alice@example.org" }], nafGroup: "elsewhere" } },
+      { uss: { gsId: 4, gsType: 4, ueIds: [{ ueId: "tel:+15550100" }] } },
+    ];
+    const { b } = await bootstrap({ lifeTime: 120, ussList });
+    expect(b.lifetime.getTime()).toBe(Math.floor(s.clock.now / 1000) * 1000 + 120_000);
+    const all = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } });
+    expect(all.body.ussList).toEqual([ussList[0], ussList[2]]);
+    const one = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gsIds: [4] });
+    expect(one.body.ussList).toEqual([ussList[2]]);
+    const other = await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gsIds: [2] });
+    expect(other.body.ussList).toEqual([]);
+  });
+
+  it("refuses a NAF asking for another NAF's key with 403 NAF_NOT_AUTHORIZED", async () => {
+    const { b } = await bootstrap();
+    const r = await zn(s, { btId: b.btid, nafId: { nafFqdn: "eca.vehicleman.example", uaSecProtId: DIGEST_UA } });
+    expect(r.status).toBe(403);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(r.body.cause).toBe("NAF_NOT_AUTHORIZED");
+    expect(JSON.stringify(r.body)).not.toMatch(/[0-9a-f]{64}/);
+  });
+
+  it("refuses requests without or with an unknown bearer token with 401", async () => {
+    const { b } = await bootstrap();
+    const body = { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } };
+    for (const token of [null, "wrong", `${NAF_TOKEN}x`, NAF_TOKEN.slice(0, -1)]) {
+      const r = await zn(s, body, token);
+      expect(r.status).toBe(401);
+      expect(r.body.cause).toBe("NAF_NOT_AUTHENTICATED");
+      expect(r.headers["www-authenticate"]).toMatch(/^Bearer/);
+    }
+  });
+
+  it("answers an unknown B-TID with 404 BTID_NOT_FOUND", async () => {
+    const r = await zn(s, {
+      btId: `${Buffer.alloc(16, 3).toString("base64")}@${s.cfg.bsf.fqdn}`,
+      nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA },
+    });
+    expect(r.status).toBe(404);
+    expect(r.body.cause).toBe("BTID_NOT_FOUND");
+  });
+
+  it("answers an expired B-TID with 404 (injected clock), and the sweep removes it", async () => {
+    const { b } = await bootstrap();
+    const body = { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } };
+    expect((await zn(s, body)).status).toBe(200);
+    const saved = s.clock.now;
+    s.clock.now = b.lifetime.getTime() - 1;
+    expect((await zn(s, body)).status).toBe(200);
+    s.clock.now = b.lifetime.getTime();
+    const r = await zn(s, body);
+    expect(r.status).toBe(404);
+    expect(r.body.cause).toBe("BTID_NOT_FOUND");
+    await s.bsf.sweep();
+    // gone from the store, not merely hidden by the clock
+    s.clock.now = saved;
+    expect((await zn(s, body)).status).toBe(404);
+  });
+
+  it("invalidates the old B-TID when the same IMPI bootstraps again (TS 33.220 §4.5.2)", async () => {
+    const sub = testSubscriber();
+    await s.provision(sub);
+    const ue = new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc });
+    const first = await ue.bootstrap(s.bsf.urls.ub, s.cfg.bsf.fqdn);
+    const second = await ue.bootstrap(s.bsf.urls.ub, s.cfg.bsf.fqdn);
+    expect(second.btid).not.toBe(first.btid);
+    const nafId = { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA };
+    expect((await zn(s, { btId: first.btid, nafId })).status).toBe(404);
+    const r = await zn(s, { btId: second.btid, nafId });
+    expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", second.ks, second.rand, sub.impi, NAF_FQDN, DIGEST_UA));
+  });
+
+  describe("schema validation names the field", () => {
+    const btId = `${Buffer.alloc(16, 1).toString("base64")}@bsf.example`;
+    const cases: Array<[string, unknown, RegExp]> = [
+      ["missing btId", { nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } }, /btId/],
+      ["missing nafId", { btId }, /nafId/],
+      ["missing uaSecProtId", { btId, nafId: { nafFqdn: NAF_FQDN } }, /uaSecProtId/],
+      ["uaSecProtId of 9 digits", { btId, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: "010000000" } }, /uaSecProtId/],
+      ["uaSecProtId not hex", { btId, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: "01000000zz" } }, /uaSecProtId/],
+      ["organisation 00 with a protocol", { btId, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: "0000000001" } }, /uaSecProtId/],
+      ["gbaUAware as a string", { btId, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gbaUAware: "true" }, /gbaUAware/],
+      ["gsIds with a negative", { btId, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA }, gsIds: [-1] }, /gsIds/],
+      ["btId without @", { btId: "abc", nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } }, /btId/],
+      ["nafFqdn with a space", { btId, nafId: { nafFqdn: "naf example", uaSecProtId: DIGEST_UA } }, /nafFqdn/],
+    ];
+    for (const [name, body, field] of cases) {
+      it(name, async () => {
+        const r = await zn(s, body);
+        expect(r.status).toBe(400);
+        expect(r.body.detail).toMatch(field);
+        expect(r.body.cause).toMatch(/^MANDATORY_IE_/);
+      });
+    }
+    it("not JSON", async () => {
+      const r = await zn(s, "{btId:");
+      expect(r.status).toBe(400);
+    });
+    it("wrong content type", async () => {
+      const r = await zn(s, "btId=x", NAF_TOKEN, "application/x-www-form-urlencoded");
+      expect(r.status).toBe(415);
+    });
+  });
+});
