@@ -89,7 +89,13 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
       doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split("\n")[0]}`),
     );
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    // an alias without its anchor, or too many aliases (YAML "billion laughs"), throws here
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new ScenarioError(file, [`YAML: ${(err as Error).message.split("\n")[0]}`]);
+  }
   const locate = (path: Array<string | number>): string => {
     for (let p = path; ; p = p.slice(0, -1)) {
       const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;

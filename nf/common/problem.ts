@@ -1,6 +1,7 @@
 // ProblemDetails (RFC 9457 / TS 29.571 §5.2.4.1) for the JSON reference points and admin API.
 import createError from "@fastify/error";
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { storeWriteFailure } from "./store.js";
 
 export const PROBLEM_JSON = "application/problem+json";
 
@@ -54,8 +55,10 @@ const STATUS_TITLES: Record<number, string> = {
   429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
+  501: "Not Implemented",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  507: "Insufficient Storage",
 };
 
 export function sendProblem(reply: FastifyReply, p: ProblemDetails): FastifyReply {
@@ -109,7 +112,7 @@ function problemFromFastifyError(err: FastifyError): ProblemDetails | undefined 
  * is logged with its stack (never with request bodies) and answered 500 without detail.
  */
 export function installProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | ProblemError, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | ProblemError, req, reply) => {
     if (err instanceof ProblemError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       return sendProblem(reply, err.toProblem());
@@ -118,6 +121,18 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (p) {
       req.log.info({ cause: p.cause, detail: p.detail }, "request refused");
       return sendProblem(reply, p);
+    }
+    // nothing was committed: the disk is full (RFC 4918 §11.5 507) or the store cannot be written
+    const store = await storeWriteFailure(err);
+    if (store) {
+      req.log.error({ cause: store.code, detail: store.message }, "store write failed");
+      const full = store.code === "ENOSPC";
+      return sendProblem(reply, {
+        title: full ? "Insufficient Storage" : "Service Unavailable",
+        status: full ? 507 : 503,
+        detail: store.message,
+        cause: full ? "INSUFFICIENT_STORAGE" : "STORE_UNAVAILABLE",
+      });
     }
     req.log.error({ err }, "unexpected error");
     return sendProblem(reply, { title: "Internal Server Error", status: 500, cause: "SYSTEM_FAILURE" });

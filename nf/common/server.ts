@@ -20,6 +20,8 @@ export const SERVER_LIMITS = {
   maxHeaderSize: 16 * 1024,
   /** whole request must arrive within this time (slowloris) */
   requestTimeoutMs: 10_000,
+  /** how often Node checks that timeout (its default, 30 s, lets a slow client stay 40 s) */
+  timeoutCheckIntervalMs: 1_000,
   keepAliveTimeoutMs: 5_000,
   maxParamLength: 256,
 } as const;
@@ -31,7 +33,7 @@ export function createNfServer(opts: NfServerOptions): FastifyInstance {
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: SERVER_LIMITS.maxParamLength },
-    http: { maxHeaderSize: SERVER_LIMITS.maxHeaderSize },
+    http: { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, connectionsCheckingInterval: SERVER_LIMITS.timeoutCheckIntervalMs },
     logController: new LogController({ disableRequestLogging: opts.logLevel !== "debug" && opts.logLevel !== "trace" }),
     return503OnClosing: false,
   });

@@ -207,12 +207,14 @@ export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
   }
 
   function store(key: string, answer: ZnAnswer): void {
-    if (answer.expiresAt <= clock()) return;
+    const now = clock();
+    if (answer.expiresAt <= now) return;
     cache.delete(key);
-    while (cache.size >= maxEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
+    // oldest first: expired answers always go (a superseded B-TID is never asked for again),
+    // live ones only to make room
+    for (const [k, a] of cache) {
+      if (a.expiresAt > now && cache.size < maxEntries) break;
+      cache.delete(k);
     }
     cache.set(key, answer);
   }
