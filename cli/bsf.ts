@@ -1,5 +1,6 @@
 // `gba bsf`: the BSF alone (Ub and Zn listeners), talking Zh to an HSS given by URL.
 import type { GbaConfig } from "../nf/common/config.js";
+import { asWorker, isClusterWorker, runPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Command, UsageError } from "./usage.js";
 
@@ -30,6 +31,9 @@ bsf options:
   --hss URL             Zh base URL of the HSS (overrides bsf.hssUrl, default http://127.0.0.1:7001)
   --fqdn NAME           BSF FQDN: Ub realm and B-TID suffix (overrides bsf.fqdn)
   --algorithm ALG       AKAv1-MD5 (default) or AKAv2-MD5 (overrides bsf.algorithm)
+${WORKERS_HELP}
+                        BSF workers keep nothing per process: pending challenges and sessions are
+                        in DATA/bsf/, so a challenge may be answered on any worker
 
 Other settings (config file, section "bsf"): sessionLifetime (s, when the GUSS names none),
 nonceTtl (s), zhTimeoutMs, nafs (the NAFs allowed on Zn: id, token, fqdns, group, gbaUAware).
@@ -40,7 +44,9 @@ ${COMMON_HELP}`,
       hss: { type: "string" },
       fqdn: { type: "string" },
       algorithm: { type: "string" },
+      workers: { type: "string" },
     });
+    const workers = workersFlag(values.workers);
     if (values.hss !== undefined) cfg.bsf.hssUrl = httpUrl("hss", values.hss as string);
     if (values.fqdn !== undefined) {
       const fqdn = values.fqdn as string;
@@ -53,7 +59,9 @@ ${COMMON_HELP}`,
       if (!ALGORITHMS.has(alg)) throw new UsageError(`--algorithm: "${alg}" is not AKAv1-MD5 or AKAv2-MD5`);
       cfg.bsf.algorithm = alg;
     }
+    if (workers > 1 && !isClusterWorker()) return runPrimary("bsf", workers);
     const { startBsf } = await import("../nf/bsf/index.js");
-    return runNfs([(c) => startBsf(c)], cfg, standardReadyLine);
+    const run = runNfs([(c) => startBsf(c)], cfg, standardReadyLine);
+    return workers > 1 ? asWorker(run) : run;
   },
 };

@@ -3,6 +3,7 @@
 import type { Command } from "./usage.js";
 
 export const commands: Record<string, () => Promise<Command>> = {
+  bench: async () => (await import("./bench.js")).bench,
   bsf: async () => (await import("./bsf.js")).bsf,
   calc: async () => (await import("./calc.js")).calc,
   eca: async () => (await import("./eca.js")).eca,

@@ -1,6 +1,9 @@
 // `gba naf`: the NAF alone (Ua over HTTP Digest and PSK-TLS), asking a BSF over Zn; optionally an
 // authenticating reverse proxy in front of an existing service.
+import { randomBytes } from "node:crypto";
+import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
 import type { GbaConfig } from "../nf/common/config.js";
+import { asWorker, isClusterWorker, runPrimary, sharedFromPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Command, UsageError } from "./usage.js";
 
@@ -48,6 +51,9 @@ naf options:
   --upstream URL        proxy every authenticated request to this service (overrides naf.upstream)
   --digest-algorithm A  MD5 (default, TS 24.109) or SHA-256 (RFC 7616)
   --realms R            gba-me (default), gba-u or both (TS 24.109 §5.2.4)
+${WORKERS_HELP}
+                        NAF workers share one nonce secret and keep nonce-counts in
+                        DATA/naf/nonce-counts.mdb, so a Digest replayed to another worker is refused
 
 Other settings (config file, section "naf"): http and tlsPsk listeners, nonceTtl (s).
 
@@ -60,7 +66,9 @@ ${COMMON_HELP}`,
       upstream: { type: "string" },
       "digest-algorithm": { type: "string" },
       realms: { type: "string" },
+      workers: { type: "string" },
     });
+    const workers = workersFlag(values.workers);
     if (values.bsf !== undefined) cfg.naf.bsfUrl = httpUrl("bsf", values.bsf as string);
     if (values.upstream !== undefined) cfg.naf.upstream = httpUrl("upstream", values.upstream as string);
     if (values["zn-token"] !== undefined) {
@@ -85,7 +93,11 @@ ${COMMON_HELP}`,
       if (!REALMS.has(r)) throw new UsageError(`--realms: "${r}" is not gba-me, gba-u or both`);
       cfg.naf.realms = r;
     }
+    if (workers > 1 && !isClusterWorker()) return runPrimary("naf", workers, { nonceSecret: bytesToHex(randomBytes(32)) });
     const { startNaf } = await import("../nf/naf/index.js");
-    return runNfs([(c) => startNaf(c)], cfg, standardReadyLine);
+    if (workers === 1) return runNfs([(c) => startNaf(c)], cfg, standardReadyLine);
+    const shared = await sharedFromPrimary();
+    const nonceSecret = hexToBytes(shared.nonceSecret, "nonceSecret", 32);
+    return asWorker(runNfs([(c) => startNaf(c, undefined, { nonceSecret })], cfg, standardReadyLine));
   },
 };

@@ -8,6 +8,8 @@ export interface Throughput {
   opsPerSec: number;
   samples: number[];
   operations: number;
+  /** timed seconds over all samples */
+  seconds: number;
 }
 
 export interface MeasureOptions {
@@ -43,17 +45,24 @@ export function measureAll<K extends string>(fns: Record<K, () => unknown>, opti
   for (const name of names) runFor(fns[name], options.warmupMs ?? Math.min(500, options.durationMs / 4));
   const rates = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
   const operations = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
+  const seconds = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
   for (let s = 0; s < samples; s++) {
     for (const name of names) {
       const r = runFor(fns[name], options.durationMs / samples);
       rates[name].push(r.operations / r.seconds);
       operations[name] += r.operations;
+      seconds[name] += r.seconds;
     }
   }
   const result = {} as Record<K, Throughput>;
   for (const name of names) {
     const sorted = [...rates[name]].sort((a, b) => a - b);
-    result[name] = { opsPerSec: sorted[Math.floor(sorted.length / 2)], samples: rates[name], operations: operations[name] };
+    result[name] = {
+      opsPerSec: sorted[Math.floor(sorted.length / 2)],
+      samples: rates[name],
+      operations: operations[name],
+      seconds: seconds[name],
+    };
   }
   return result;
 }

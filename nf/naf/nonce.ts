@@ -57,12 +57,25 @@ export function createNonceIssuer(o: {
   };
 }
 
+export type NonceUse = "ok" | "replay" | "stale";
+
+/** Where the highest nonce-count of each nonce in use is kept (RFC 7616 §3.4, §5.4). */
+export interface NonceCounts {
+  /**
+   * "ok" and records nc when it is above every nc seen with this nonce; "replay" or "stale"
+   * otherwise. A promise when the counts live outside this process.
+   */
+  use(nonce: string, issuedAt: number, nc: number): NonceUse | Promise<NonceUse>;
+  /** The check result for a nonce already in use (its HMAC was verified on first use), else undefined. */
+  known(nonce: string): NonceCheck | undefined;
+}
+
 /**
- * Highest nonce-count seen per nonce (RFC 7616 §5.4 replay protection). Entries expire with their
+ * Highest nonce-count seen per nonce, in this process's memory. Entries expire with their
  * nonce. When full, the oldest entry is dropped and every nonce issued up to it counts as stale
  * from then on, so memory stays bounded without ever accepting a replay.
  */
-export class NonceCounter {
+export class NonceCounter implements NonceCounts {
   private readonly seen = new Map<string, { nc: number; issuedAt: number }>();
   private floor = Number.NEGATIVE_INFINITY;
 
@@ -72,8 +85,7 @@ export class NonceCounter {
     private readonly clock: Clock,
   ) {}
 
-  /** "ok" and records nc when it is above every nc seen with this nonce; "replay" or "stale" otherwise. */
-  use(nonce: string, issuedAt: number, nc: number): "ok" | "replay" | "stale" {
+  use(nonce: string, issuedAt: number, nc: number): NonceUse {
     const entry = this.seen.get(nonce);
     if (entry !== undefined) {
       if (nc <= entry.nc) return "replay";
@@ -86,7 +98,6 @@ export class NonceCounter {
     return "ok";
   }
 
-  /** The check result for a nonce already in use (its HMAC was verified on first use), else undefined. */
   known(nonce: string): NonceCheck | undefined {
     const e = this.seen.get(nonce);
     if (e === undefined) return undefined;

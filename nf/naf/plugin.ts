@@ -47,7 +47,7 @@ import {
   GbaUriMismatch,
 } from "./errors.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
-import { createNonceIssuer, NonceCounter } from "./nonce.js";
+import { createNonceIssuer, NonceCounter, type NonceCounts, type NonceUse } from "./nonce.js";
 import { tlsPskSessionOf } from "./tls-psk.js";
 import type { ZnAnswer, ZnClient, ZnClientHandle } from "./zn-client.js";
 
@@ -68,6 +68,8 @@ export interface GbaNafOptions {
   nonceSecret?: Uint8Array;
   /** most nonces tracked for nonce-count replay at once (default 100000) */
   maxTrackedNonces?: number;
+  /** where nonce-counts are kept (default: this process's memory, maxTrackedNonces entries) */
+  nonceCounts?: NonceCounts;
   deps?: Partial<NfDeps>;
 }
 
@@ -153,7 +155,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     clock: deps.clock,
     randomBytes: deps.randomBytes,
   });
-  const counter = new NonceCounter(nonceTtl * 1000, opts.maxTrackedNonces ?? 100_000, deps.clock);
+  const counter = opts.nonceCounts ?? new NonceCounter(nonceTtl * 1000, opts.maxTrackedNonces ?? 100_000, deps.clock);
   const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
 
   // TS 24.109 §5.2.4: 3GPP-bootstrapping@ selects Ks_(ext)_NAF, 3GPP-bootstrapping-uicc@ Ks_int_NAF;
@@ -203,7 +205,13 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     return ha1;
   }
 
-  function finish(request: FastifyRequest, reply: FastifyReply, s: DigestState, body: Uint8Array | undefined): void {
+  /** Verifies the response, then counts the nonce; a promise only when the counts are kept out of process. */
+  function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    s: DigestState,
+    body: Uint8Array | undefined,
+  ): Promise<void> | undefined {
     const expected = digestResponseFromHa1(s.ha1, {
       algorithm: s.algorithm,
       nonce: s.nonce,
@@ -216,14 +224,18 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     });
     if (!digestEquals(expected, s.response)) throw challenge(reply, new GbaBadDigest());
     // counted only once the response is proven, so a forger cannot burn a UE's nonce-counts
+    const counted = (use: NonceUse): undefined => {
+      if (use === "replay") throw challenge(reply, new GbaNonceCountReplay(s.nc));
+      if (use === "stale") throw challenge(reply, new GbaStaleNonce(), true);
+      s.awaitingBody = false;
+      request.gba = s.identity;
+      return undefined;
+    };
     const use = counter.use(s.nonce, s.issuedAt, Number.parseInt(s.nc, 16));
-    if (use === "replay") throw challenge(reply, new GbaNonceCountReplay(s.nc));
-    if (use === "stale") throw challenge(reply, new GbaStaleNonce(), true);
-    s.awaitingBody = false;
-    request.gba = s.identity;
+    return typeof use === "string" ? counted(use) : use.then(counted);
   }
 
-  /** Authenticates synchronously when the Zn answer is cached; returns a promise only while Zn is asked. */
+  /** Authenticates synchronously when the Zn answer is cached and the nonce-counts are in memory; else a promise. */
   function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
     const tlsSession = tlsPskSessionOf(request.raw.socket);
     if (tlsSession) {
@@ -260,7 +272,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     const username = cred.username;
     const uaId = uaIdOf(request);
 
-    const proceed = (answer: ZnAnswer): void => {
+    const proceed = (answer: ZnAnswer): Promise<void> | undefined => {
       const uicc = realm === realmUicc;
       const key = uicc ? answer.uiccKeyMaterial : answer.meKeyMaterial;
       if (key === undefined) throw new GbaNoUiccKey();
@@ -278,14 +290,11 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
         awaitingBody: qop === "auth-int" && hasBody(request),
       };
       (request as WithState)[kDigest] = state;
-      if (!state.awaitingBody) finish(request, reply, state, undefined);
+      return state.awaitingBody ? undefined : finish(request, reply, state, undefined);
     };
 
     const hit = cachedAnswer?.(username, fqdn, uaId);
-    if (hit !== undefined) {
-      proceed(hit);
-      return undefined;
-    }
+    if (hit !== undefined) return proceed(hit);
     try {
       parseBtid(username);
     } catch (err) {
@@ -341,18 +350,17 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
       done(null, payload);
       return;
     }
-    readAll(payload, bodyLimit).then((body) => {
-      try {
-        finish(request, reply, s, body);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      const replay = new PassThrough() as PassThrough & { receivedEncodedLength?: number };
-      replay.receivedEncodedLength = body.length;
-      replay.end(body);
-      done(null, replay);
-    }, done);
+    readAll(payload, bodyLimit)
+      .then(async (body) => {
+        await finish(request, reply, s, body);
+        return body;
+      })
+      .then((body) => {
+        const replay = new PassThrough() as PassThrough & { receivedEncodedLength?: number };
+        replay.receivedEncodedLength = body.length;
+        replay.end(body);
+        done(null, replay);
+      }, done);
   });
 
   // TS 24.109 §5.2.2, RFC 7616 §3.5: Authentication-Info with rspauth (over the response body for auth-int).

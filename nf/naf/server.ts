@@ -2,13 +2,14 @@
 // app, in front of either `GET /whoami` or an upstream application (authentication proxy).
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { GbaConfig } from "../common/config.js";
-import type { NfDeps } from "../common/deps.js";
+import { type NfDeps, systemDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";
 import { sendProblem } from "../common/problem.js";
 import { createNfServer, listen } from "../common/server.js";
 import { isGbaError } from "./errors.js";
 import { gbaNaf } from "./plugin.js";
 import { registerGbaProxy } from "./proxy.js";
+import { SharedNonceCounts } from "./shared-nonce-counts.js";
 import { createTlsPskListener } from "./tls-psk.js";
 import { createZnClient } from "./zn-client.js";
 
@@ -56,8 +57,18 @@ export function registerWhoami(scope: FastifyInstance): void {
   });
 }
 
+/**
+ * One of several NAF worker processes on a host (`gba naf --workers N`): every worker verifies
+ * the nonces any of them issued (one HMAC secret, drawn by the primary) and sees every
+ * nonce-count any of them accepted (SharedNonceCounts under cfg.data), so a Digest answer
+ * replayed to another worker is still refused.
+ */
+export interface NafWorkerOptions {
+  nonceSecret: Uint8Array;
+}
+
 /** Starts the NAF: HTTP (Digest) and TLS-PSK listeners; proxy to cfg.naf.upstream or serve /whoami. */
-export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<RunningNf> {
+export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>, worker?: NafWorkerOptions): Promise<RunningNf> {
   const n = cfg.naf;
   const zn = createZnClient({
     bsfUrl: n.bsfUrl,
@@ -66,6 +77,7 @@ export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
     gbaUAware: n.realms !== "gba-me",
     clock: deps?.clock,
   });
+  const shared = worker && SharedNonceCounts.open(cfg.data, n.nonceTtl, deps?.clock ?? systemDeps.clock);
   const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT });
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
@@ -75,6 +87,8 @@ export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
       digestAlgorithm: n.digestAlgorithm,
       realms: n.realms,
       nonceTtl: n.nonceTtl,
+      nonceSecret: worker?.nonceSecret,
+      nonceCounts: shared,
       deps,
     });
     if (n.upstream) await registerGbaProxy(scope, n.upstream);
@@ -85,6 +99,7 @@ export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
     http = await listen(app, n.http);
   } catch (err) {
     await zn.close();
+    await shared?.close();
     throw err;
   }
   let tlsPsk: Awaited<ReturnType<typeof createTlsPskListener>>;
@@ -93,6 +108,7 @@ export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
   } catch (err) {
     await app.close();
     await zn.close();
+    await shared?.close();
     throw err;
   }
   return {
@@ -103,6 +119,7 @@ export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
       await tlsPsk.close();
       await app.close();
       await zn.close();
+      await shared?.close();
     },
   };
 }

@@ -1,0 +1,114 @@
+// HSS: AVs/s over Zh (TS 29.562 generate-auth-data; one durable LMDB commit per vector, batched
+// per event turn) against a bare JSON route in the same run, and AV latency with a small and a
+// large subscriber store. Each request names a random subscriber, so with the large store the
+// key cache mostly misses and reads spread over the whole file. Throughput is taken at
+// saturation; latency is compared at one fixed offered load both stores carry (--rate, default
+// half the lower saturation rate), where it shows service time rather than queueing.
+// Targets: AV/s ÷ bare req/s reported (no target: an AV pays a flushed commit);
+// p99(large) ÷ p99(small) ≤ 1.2.
+import type autocannon from "autocannon";
+import { str } from "./lib/child.js";
+import { cachedStore, hssChildEnv } from "./lib/hss-store.js";
+import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { machineInfo } from "./lib/machine.js";
+import { type BenchOptions, roundPlan } from "./lib/options.js";
+import { type BenchResult, compare, goal, type Measurement } from "./lib/result.js";
+import { Rig } from "./lib/rig.js";
+import { benchImpi } from "./lib/ue-load.js";
+
+export const P99_RATIO_TARGET = 1.2;
+
+function zhLoad(url: string, subscribers: number, o: BenchOptions, seconds: number, rate?: number): autocannon.Options {
+  return {
+    url,
+    connections: o.connections,
+    duration: seconds,
+    overallRate: rate,
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        setupRequest: (req) => ({
+          ...req,
+          path: `/nhss-gba-ueau/v1/${encodeURIComponent(benchImpi(Math.floor(Math.random() * subscribers)))}/security-information/generate-auth-data`,
+        }),
+      },
+    ],
+  };
+}
+
+export async function benchHss(o: BenchOptions): Promise<BenchResult> {
+  const machine = machineInfo();
+  const small = await cachedStore(o.storeDir, o.smallStore, o.log);
+  const large = await cachedStore(o.storeDir, o.largeStore, o.log);
+  const rig = new Rig();
+  try {
+    const hss = async (data: string) =>
+      str((await rig.gba(["hss", "--ephemeral-ports", "--log-level", "warn", "--data", data], hssChildEnv())).info, "hss", "zh");
+    const bare = await rig.target("bare-zh");
+    const systems = [
+      { url: bare, n: o.smallStore },
+      { url: await hss(small), n: o.smallStore },
+      { url: await hss(large), n: o.largeStore },
+    ];
+    const run =
+      (s: { url: string; n: number }, rate?: number) =>
+      (seconds: number): Promise<Sample> =>
+        runAutocannon({ opts: zhLoad(s.url, s.n, o, seconds, rate) });
+    o.log(`hss: bare route, ${o.smallStore} and ${o.largeStore} subscribers at saturation, ${o.durationS} s each`);
+    const sat = await interleave(
+      systems.map((s) => run(s)),
+      roundPlan(o),
+    );
+    const [bareM, smallM, largeM] = sat.map((x, i) =>
+      toMeasurement(
+        i === 0 ? "bare Fastify JSON route (Zh path)" : `HSS Zh, ${systems[i].n.toLocaleString("en-US")} subscribers`,
+        i === 0 ? "request" : "AV",
+        x,
+      ),
+    );
+    const rate = o.rate ?? Math.max(1, Math.round(Math.min(smallM.perSec, largeM.perSec) / 2));
+    o.log(`hss: both stores at ${rate} AV/s`);
+    const fixed = await interleave(
+      systems.slice(1).map((s) => run(s, rate)),
+      { ...roundPlan(o), warmupSeconds: 0 },
+    );
+    const at = (m: Measurement, n: number) => ({
+      ...m,
+      label: `HSS Zh, ${n.toLocaleString("en-US")} subscribers, ${rate} AV/s offered`,
+    });
+    const fSmall = at(toMeasurement("", "AV", fixed[0]), o.smallStore);
+    const fLarge = at(toMeasurement("", "AV", fixed[1]), o.largeStore);
+    const p99Ratio = (fLarge.latencyMs?.p99 ?? 0) / (fSmall.latencyMs?.p99 || Number.NaN);
+    return {
+      bench: "hss",
+      title: "HSS Zh authentication vectors (durable SQN) and AV latency vs store size",
+      target: "built-in",
+      machine,
+      config: {
+        durationS: o.durationS,
+        rounds: o.rounds,
+        connections: o.connections,
+        smallStore: o.smallStore,
+        largeStore: o.largeStore,
+        fixedRate: rate,
+      },
+      comparisons: [
+        compare("hss Zh", smallM, bareM, { ratioOf: "AV/s ÷ bare req/s" }),
+        compare(`hss Zh ${o.largeStore.toLocaleString("en-US")} subs`, largeM, bareM, { ratioOf: "AV/s ÷ bare req/s" }),
+        {
+          name: "hss AV p99 large vs small",
+          subject: fLarge,
+          baseline: fSmall,
+          ratioOf: `p99 ${o.largeStore.toLocaleString("en-US")} ÷ p99 ${o.smallStore.toLocaleString("en-US")} subscribers at ${rate} AV/s`,
+          ratio: p99Ratio,
+          goal: goal("max", P99_RATIO_TARGET, p99Ratio),
+        },
+      ],
+      facts: { "p99 ratio at saturation": (largeM.latencyMs?.p99 ?? 0) / (smallM.latencyMs?.p99 || Number.NaN) },
+    };
+  } finally {
+    await rig.close();
+  }
+}

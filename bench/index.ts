@@ -1,0 +1,53 @@
+// The benchmarks of `gba bench`, each loaded when it runs.
+import type { BenchOptions } from "./lib/options.js";
+import type { BenchResult } from "./lib/result.js";
+
+export interface Bench {
+  summary: string;
+  /** takes --target (an external node) */
+  external: boolean;
+  run(o: BenchOptions): Promise<BenchResult>;
+}
+
+export const BENCHES: Record<string, Bench> = {
+  ub: {
+    summary: "Ub bootstraps/s (2 Ub + Zh) vs a bare route answering like the BSF ÷ 3",
+    external: true,
+    run: async (o) => (await import("./ub.js")).benchUb(o),
+  },
+  zn: {
+    summary: "Zn key lookups/s vs a bare Fastify JSON route",
+    external: true,
+    run: async (o) => (await import("./zn.js")).benchZn(o),
+  },
+  ua: {
+    summary: "Digest requests/s through the NAF proxy vs a bare @fastify/http-proxy",
+    external: true,
+    run: async (o) => (await import("./ua.js")).benchUa(o),
+  },
+  "tls-psk": {
+    summary: "TLS-PSK handshakes/s (TLS 1.2 and 1.3) vs node:tls with a fixed PSK",
+    external: true,
+    run: async (o) => (await import("./tls-psk.js")).benchTlsPsk(o),
+  },
+  enrol: {
+    summary: "IoT.04 enrolments/s (Digest + CSR → certificate) vs the ECA routes behind a stub authentication",
+    external: true,
+    run: async (o) => (await import("./enrol.js")).benchEnrol(o),
+  },
+  milenage: {
+    summary: "MILENAGE AV/s vs the raw AES-128 blocks an AV needs",
+    external: false,
+    run: async (o) => (await import("./milenage.js")).benchMilenage(o),
+  },
+  hss: {
+    summary: "HSS Zh AV/s vs a bare JSON route; AV p99 with a large vs a small subscriber store",
+    external: false,
+    run: async (o) => (await import("./hss.js")).benchHss(o),
+  },
+  sessions: {
+    summary: "BSF RSS and LMDB size per 100,000 live bootstrap sessions",
+    external: false,
+    run: async (o) => (await import("./sessions.js")).benchSessions(o),
+  },
+};

@@ -1,0 +1,141 @@
+// Load generation shared by the benchmarks: autocannon runs and closed loops of async
+// operations, both reduced to Samples (successes, failures by cause, every latency), merged
+// into one Measurement per system across interleaved rounds, so load from elsewhere on the
+// machine hits the subject and its baseline alike.
+import { setTimeout as sleep } from "node:timers/promises";
+import autocannon from "autocannon";
+import { LatencyRecorder } from "./latency.js";
+import type { Measurement } from "./result.js";
+
+export interface Sample {
+  ok: number;
+  errors: Map<string, number>;
+  seconds: number;
+  latency: LatencyRecorder;
+}
+
+export function newSample(): Sample {
+  return { ok: 0, errors: new Map(), seconds: 0, latency: new LatencyRecorder() };
+}
+
+export function countError(s: Sample, cause: string): void {
+  s.errors.set(cause, (s.errors.get(cause) ?? 0) + 1);
+}
+
+/** Short cause of a failed operation: an errno code, an error name, or the message's start. */
+export function causeOf(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (typeof e?.code === "string") return e.code;
+  if (typeof e?.message === "string" && e.message !== "") return e.message.slice(0, 60);
+  return typeof e?.name === "string" ? e.name : String(err).slice(0, 60);
+}
+
+export function toMeasurement(label: string, unit: string, samples: Sample[]): Measurement {
+  const latency = new LatencyRecorder();
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let seconds = 0;
+  for (const s of samples) {
+    ok += s.ok;
+    seconds += s.seconds;
+    latency.addAll(s.latency);
+    for (const [k, v] of s.errors) errors[k] = (errors[k] ?? 0) + v;
+  }
+  return {
+    label,
+    unit,
+    perSec: seconds > 0 ? ok / seconds : 0,
+    ok,
+    errors,
+    seconds,
+    latencyMs: latency.count ? latency.summary() : undefined,
+    histogram: latency.count ? latency.histogram() : undefined,
+  };
+}
+
+/** How a response status counts: a success, an expected intermediate answer (a 401 challenge), or a failure. */
+export type Classify = (status: number) => "ok" | "step" | "error";
+export const ok2xx: Classify = (s) => (s >= 200 && s < 300 ? "ok" : "error");
+
+export interface AutocannonRun {
+  /** or a function of the sample, for requests that record their own outcomes in it */
+  opts: autocannon.Options | ((s: Sample) => autocannon.Options);
+  classify?: Classify;
+  /** false when the caller records latencies itself (e.g. per bootstrap, across two requests) */
+  recordLatency?: boolean;
+}
+
+export async function runAutocannon(run: AutocannonRun): Promise<Sample> {
+  const s = newSample();
+  const opts = typeof run.opts === "function" ? run.opts(s) : run.opts;
+  const classify = run.classify ?? ok2xx;
+  const record = run.recordLatency !== false;
+  const started = performance.now();
+  await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+    instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+      const c = classify(status);
+      if (c === "ok") {
+        s.ok++;
+        if (record) s.latency.add(ms);
+      } else if (c === "error") countError(s, `HTTP ${status}`);
+    });
+    instance.on("reqError", (err: unknown) => countError(s, causeOf(err)));
+  });
+  s.seconds = (performance.now() - started) / 1000;
+  return s;
+}
+
+/**
+ * `concurrency` loops each running `op` back to back for `seconds` (or, with `rate`, starting
+ * ops on a fixed schedule of `rate` per second over all loops); an op that throws counts as a
+ * failure by cause. For work autocannon cannot drive (TLS handshakes).
+ */
+export async function runClosedLoop(
+  op: () => Promise<void>,
+  concurrency: number,
+  seconds: number,
+  rate?: number,
+): Promise<Sample> {
+  const s = newSample();
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let issued = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        if (rate !== undefined) {
+          const due = start + (issued++ * 1000) / rate;
+          if (due >= end) break;
+          if (due > performance.now()) await sleep(due - performance.now());
+        }
+        const t0 = performance.now();
+        try {
+          await op();
+          s.ok++;
+          s.latency.add(performance.now() - t0);
+        } catch (err) {
+          countError(s, causeOf(err));
+        }
+      }
+    }),
+  );
+  s.seconds = (performance.now() - start) / 1000;
+  return s;
+}
+
+/**
+ * Runs every system's sample in turn, `rounds` times over (A B A B ...), after one untimed
+ * warm-up of each; returns the samples per system in the order given.
+ */
+export async function interleave(
+  systems: Array<(seconds: number) => Promise<Sample>>,
+  o: { seconds: number; rounds: number; warmupSeconds: number },
+): Promise<Sample[][]> {
+  if (o.warmupSeconds > 0) for (const run of systems) await run(o.warmupSeconds);
+  const out: Sample[][] = systems.map(() => []);
+  for (let r = 0; r < o.rounds; r++) {
+    for (const [i, run] of systems.entries()) out[i].push(await run(o.seconds / o.rounds));
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+// Everything a benchmark starts (child processes, temporary data roots), stopped and removed
+// together however the benchmark ends; and our own NFs as users run them: `gba naf`, `gba eca`,
+// `gba hss`, `gba bsf`, each in its own process.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultConfig } from "../../nf/common/config.js";
+import { type Child, startGba, startTarget, stopAll, str } from "./child.js";
+import { hssChildEnv, provisionBenchSubscribers } from "./hss-store.js";
+
+export class Rig {
+  private readonly children: Child[] = [];
+  private readonly dirs: string[] = [];
+
+  async target(kind: string, args: string[] = []): Promise<string> {
+    const c = await startTarget(kind, args);
+    this.children.push(c);
+    return str(c.info, "url");
+  }
+
+  async gba(args: string[], env?: NodeJS.ProcessEnv): Promise<Child> {
+    const c = await startGba(args, env);
+    this.children.push(c);
+    return c;
+  }
+
+  tmp(prefix: string): string {
+    const d = mkdtempSync(join(tmpdir(), `gba-bench-${prefix}-`));
+    this.dirs.push(d);
+    return d;
+  }
+
+  async close(): Promise<void> {
+    await stopAll(this.children.splice(0));
+    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+const QUIET = ["--ephemeral-ports", "--log-level", "warn"];
+const workerFlags = (workers: number) => (workers > 1 ? ["--workers", String(workers)] : []);
+
+/** `gba naf` with a stub BSF (the bench subscriber); proxy to `upstream` or serve /whoami. */
+export async function ownNaf(
+  rig: Rig,
+  o: { workers: number; upstream?: string },
+): Promise<{ http: string; tlsPsk: string; fqdn: string; child: Child }> {
+  const zn = await rig.target("zn-stub");
+  const child = await rig.gba([
+    "naf",
+    ...QUIET,
+    "--data",
+    rig.tmp("naf"),
+    "--bsf",
+    zn,
+    ...(o.upstream ? ["--upstream", o.upstream] : []),
+    ...workerFlags(o.workers),
+  ]);
+  return {
+    http: str(child.info, "naf", "http"),
+    tlsPsk: str(child.info, "naf", "tlsPsk"),
+    fqdn: str(child.info, "naf", "fqdn"),
+    child,
+  };
+}
+
+/** `gba eca` with a stub BSF, its data root prepared by `prepare` (bindings) before it starts. */
+export async function ownEca(rig: Rig, prepare: (dataRoot: string) => Promise<void>): Promise<{ url: string; child: Child }> {
+  const zn = await rig.target("zn-stub");
+  const data = rig.tmp("eca");
+  await prepare(data);
+  const config = join(data, "bench-config.json");
+  writeFileSync(config, JSON.stringify({ eca: { bsfUrl: zn } }));
+  const child = await rig.gba(["eca", ...QUIET, "--data", data, "--config", config]);
+  return { url: str(child.info, "eca", "url"), child };
+}
+
+export interface OwnStack {
+  ub: string;
+  zn: string;
+  /** Ub realm (BSF FQDN) */
+  fqdn: string;
+  /** a NAF the BSF knows: its Zn token and FQDN (default configuration) */
+  znToken: string;
+  nafFqdn: string;
+  /** the data root: <data>/hss/ and <data>/bsf/ */
+  data: string;
+  bsf: Child;
+  hss: Child;
+}
+
+/** `gba hss` with bench subscribers 0..n-1 and `gba bsf` (N workers) on one fresh data root. */
+export async function ownStack(rig: Rig, o: { subscribers: number; workers: number }): Promise<OwnStack> {
+  const data = rig.tmp("stack");
+  await provisionBenchSubscribers(data, o.subscribers);
+  const hss = await rig.gba(["hss", ...QUIET, "--data", data], hssChildEnv());
+  const bsf = await rig.gba(["bsf", ...QUIET, "--data", data, "--hss", str(hss.info, "hss", "zh"), ...workerFlags(o.workers)]);
+  const naf = defaultConfig().bsf.nafs[0];
+  return {
+    ub: str(bsf.info, "bsf", "ub"),
+    zn: str(bsf.info, "bsf", "zn"),
+    fqdn: str(bsf.info, "bsf", "fqdn"),
+    znToken: naf.token,
+    nafFqdn: naf.fqdns[0],
+    data,
+    bsf,
+    hss,
+  };
+}

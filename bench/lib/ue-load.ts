@@ -1,0 +1,162 @@
+// The UE side of Ub bootstraps for load generation: USIM check (milenage/ checkAutn) and the
+// Digest AKA answer (gba/digest) per subscriber, each subscriber's SQN array kept between runs.
+// Subscribers are the deterministic bench subscribers (our own HSS), or real ones for an
+// external BSF: simulated USIM files (`gba usim new`) or the HSS import CSV.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { request } from "undici";
+import {
+  akav1Password,
+  akav2Password,
+  digestResponse,
+  formatCredentials,
+  parseAkaNonce,
+  parseDigestChallenge,
+} from "../../gba/digest/index.js";
+import { checkAutn } from "../../milenage/aka.js";
+import { hexToBytes } from "../../milenage/bytes.js";
+import { computeOpc, Milenage } from "../../milenage/milenage.js";
+import { newSqnArray, type UsimSqnArray } from "../../milenage/sqn.js";
+import { parseSubscriberCsv } from "../../nf/hss/csv.js";
+import { impiFromImsi } from "../../ue/impi.js";
+import { loadUsimStateFile, saveUsimStateFile } from "../../ue/usim/state-file.js";
+import { BenchSetupError } from "./options.js";
+
+export interface BenchSubscriber {
+  impi: string;
+  k: Uint8Array;
+  opc: Uint8Array;
+}
+
+const derive = (label: string, i: number) =>
+  new Uint8Array(createHash("sha256").update(`${label}-${i}`).digest().subarray(0, 16));
+
+/** IMPI of bench subscriber i (IMSI-style, TS 23.003 §13.3), without deriving its keys. */
+export const benchImpi = (i: number): string => `00101${String(i).padStart(10, "0")}@ims.mnc001.mcc001.3gppnetwork.org`;
+
+/** Deterministic bench subscriber number i. */
+export function benchSubscriber(i: number): BenchSubscriber {
+  return { impi: benchImpi(i), k: derive("k", i), opc: derive("opc", i) };
+}
+
+export class BenchUe {
+  private readonly m: Milenage;
+  private seq = 0;
+
+  constructor(
+    readonly sub: BenchSubscriber,
+    /** TS 33.102 Annex C array of SEQ_MS per IND; read it back to save a USIM's state */
+    public array: UsimSqnArray = newSqnArray(),
+  ) {
+    this.m = new Milenage(sub.k, sub.opc);
+  }
+
+  /** TS 24.109 A.3 first request. */
+  initialAuthorization(realm: string): string {
+    return formatCredentials({ username: this.sub.impi, realm, nonce: "", uri: "/", response: "" });
+  }
+
+  /** TS 24.109 A.4 answer to a WWW-Authenticate challenge, or undefined when the USIM refuses it. */
+  answer(wwwAuthenticate: string): string | undefined {
+    const ch = parseDigestChallenge(wwwAuthenticate)[0];
+    if (ch === undefined) return undefined;
+    const { rand, autn } = parseAkaNonce(ch.nonce);
+    const { result, array } = checkAutn(this.m, this.array, rand, autn);
+    if (result.kind !== "success") return undefined;
+    this.array = array;
+    const algorithm = ch.algorithm as "AKAv1-MD5" | "AKAv2-MD5";
+    const password = algorithm === "AKAv2-MD5" ? akav2Password(result.res, result.ik, result.ck) : akav1Password(result.res);
+    const cnonce = (++this.seq).toString(16).padStart(8, "0");
+    const nc = "00000001";
+    const common = { username: this.sub.impi, realm: ch.realm, nonce: ch.nonce, uri: "/", nc, cnonce, qop: "auth-int" as const };
+    const response = digestResponse({ ...common, algorithm, password, method: "GET" });
+    return formatCredentials({ ...common, response, algorithm, opaque: ch.opaque });
+  }
+}
+
+/** UEs handed to one exchange at a time, so each subscriber's SQN sequence stays in order. */
+export class UePool {
+  private readonly free: BenchUe[];
+  private readonly out = new Set<BenchUe>();
+  constructor(ues: BenchUe[]) {
+    this.free = [...ues];
+  }
+  take(): BenchUe {
+    const ue = this.free.shift();
+    if (ue === undefined) throw new Error("UE pool empty: more connections than subscribers");
+    this.out.add(ue);
+    return ue;
+  }
+  give(ue: BenchUe): void {
+    if (this.out.delete(ue)) this.free.push(ue);
+  }
+  /** After a load run has stopped: UEs whose exchange was cut off are free again. */
+  reclaim(): void {
+    for (const ue of this.out) this.free.push(ue);
+    this.out.clear();
+  }
+}
+
+/** One full bootstrap over undici (used to prepare sessions); resolves to the B-TID. */
+export async function bootstrapOnce(ubUrl: string, realm: string, ue: BenchUe): Promise<string> {
+  const first = await request(ubUrl, { headers: { authorization: ue.initialAuthorization(realm) } });
+  await first.body.dump();
+  const challenge = first.headers["www-authenticate"];
+  if (first.statusCode !== 401 || typeof challenge !== "string")
+    throw new Error(`Ub: expected a 401 challenge, got ${first.statusCode}`);
+  const answer = ue.answer(challenge);
+  if (answer === undefined) throw new Error(`the USIM of ${ue.sub.impi} refused the BSF's challenge (AUTN)`);
+  const ok = await request(ubUrl, { headers: { authorization: answer } });
+  const body = await ok.body.text();
+  if (ok.statusCode !== 200) throw new Error(`Ub: expected 200, got ${ok.statusCode} ${body.slice(0, 200)}`);
+  const m = /<btid>([^<]+)<\/btid>/.exec(body);
+  if (m === null) throw new Error("Ub: no <btid> in the 200 body");
+  return m[1];
+}
+
+export interface ExternalUes {
+  ues: BenchUe[];
+  /** writes the SQN arrays of USIM files back, so the cards stay in step with the HSS */
+  save(): Promise<void>;
+}
+
+/** UEs for an external BSF: --usim files (GBA_ME use of their K/OPc and SQN array) and --subscribers CSV. */
+export async function externalUes(usims: string[], csv: string | undefined): Promise<ExternalUes> {
+  const ues: BenchUe[] = [];
+  const files: Array<{ path: string; ue: BenchUe; state: Awaited<ReturnType<typeof loadUsimStateFile>> }> = [];
+  for (const path of usims) {
+    const state = await loadUsimStateFile(path);
+    const ue = new BenchUe({ impi: impiFromImsi(state.imsi, state.mncLength), k: state.k, opc: state.opc }, state.sqn);
+    files.push({ path, ue, state });
+    ues.push(ue);
+  }
+  if (csv !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(csv, "utf8");
+    } catch (err) {
+      throw new BenchSetupError(`--subscribers: cannot read ${csv}: ${(err as Error).message}`);
+    }
+    const { rows, errors } = parseSubscriberCsv(text);
+    if (errors.length)
+      throw new BenchSetupError(`--subscribers ${csv}: ${errors.map((e) => `${e.label}: ${e.reason}`).join("; ")}`);
+    for (const { label, input } of rows) {
+      const r = input as { impi?: string; k?: string; opc?: string; op?: string };
+      try {
+        const k = hexToBytes(r.k ?? "", "k", 16);
+        const opc = r.opc !== undefined ? hexToBytes(r.opc, "opc", 16) : computeOpc(k, hexToBytes(r.op ?? "", "op", 16));
+        ues.push(new BenchUe({ impi: r.impi ?? "", k, opc }));
+      } catch (err) {
+        throw new BenchSetupError(`--subscribers ${csv} ${label}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (ues.length === 0)
+    throw new BenchSetupError("an external BSF needs subscribers: --usim FILE (repeatable) or --subscribers CSV");
+  return {
+    ues,
+    save: async () => {
+      for (const f of files) await saveUsimStateFile(f.path, { ...f.state, sqn: f.ue.array });
+    },
+  };
+}
