@@ -67,6 +67,20 @@ async function challengeOf(app: FastifyInstance, url = "/whoami") {
   return parseChallenge(res.headers["www-authenticate"] as string);
 }
 
+/** A qop=auth answer to challenge `c` for GET /whoami with nc 1: the common case of these tests. */
+function answerWhoami(c: { realm: string; nonce: string }, username: string, password: string) {
+  return answerChallenge({
+    username,
+    password,
+    realm: c.realm,
+    nonce: c.nonce,
+    method: "GET",
+    uri: "/whoami",
+    qop: "auth",
+    nc: 1,
+  });
+}
+
 describe("challenge (TS 24.109 §5.2.4)", () => {
   it("answers a request without credentials with 401 and a Digest challenge for the NAF FQDN", async () => {
     const app = await naf();
@@ -101,16 +115,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const s = zn.addSession();
     const key = zn.keyFor(s, NAF_FQDN, "0100000002");
     const c = await challengeOf(app);
-    const a = answerChallenge({
-      username: s.btid,
-      password: b64(key),
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, s.btid, b64(key));
     const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
@@ -221,16 +226,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const app = await naf();
     const s = zn.addSession();
     const c = await challengeOf(app);
-    const a = answerChallenge({
-      username: s.btid,
-      password: b64(new Uint8Array(32).fill(9)),
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, s.btid, b64(new Uint8Array(32).fill(9)));
     const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_DIGEST");
@@ -243,16 +239,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const s = zn.addSession();
     const otherKey = zn.keyFor(s, OTHER_NAF_FQDN, "0100000002");
     const c = await challengeOf(app);
-    const a = answerChallenge({
-      username: s.btid,
-      password: b64(otherKey),
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, s.btid, b64(otherKey));
     const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_DIGEST");
@@ -330,16 +317,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const app = await naf();
     const before = zn.requests.length;
     const c = await challengeOf(app);
-    const a = answerChallenge({
-      username: "alice",
-      password: "x",
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, "alice", "x");
     const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_BTID");
@@ -352,16 +330,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const key = b64(zn.keyFor(s, NAF_FQDN, "0100000002"));
     const c = await challengeOf(app);
     now += 61_000;
-    const a = answerChallenge({
-      username: s.btid,
-      password: key,
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, s.btid, key);
     const stale = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(stale.statusCode).toBe(401);
     expect(stale.json().cause).toBe("FST_GBA_STALE_NONCE");
@@ -429,16 +398,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const count = () => zn.requests.filter((r) => r.btId === s.btid).length;
     const once = async () => {
       const c = await challengeOf(app);
-      const a = answerChallenge({
-        username: s.btid,
-        password: key,
-        realm: c.realm,
-        nonce: c.nonce,
-        method: "GET",
-        uri: "/whoami",
-        qop: "auth",
-        nc: 1,
-      });
+      const a = answerWhoami(c, s.btid, key);
       return app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     };
     const [r1, r2] = await Promise.all([once(), once()]);
@@ -499,16 +459,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const app = await naf({ bsfUrl: "http://127.0.0.1:1" });
     const s = zn.addSession();
     const c = await challengeOf(app);
-    const a = answerChallenge({
-      username: s.btid,
-      password: "x",
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, s.btid, "x");
     const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("5");
