@@ -142,6 +142,20 @@ export async function fetchAv(zh: string, ueId: string, body: unknown = {}): Pro
   return jsonRequest("POST", avUrl(zh, ueId), body);
 }
 
+/**
+ * One vector while the HSS may be killed at any moment: undefined once the process is gone
+ * (connection error or a non-200), so a load worker stops at the first answer that never
+ * arrived whole.
+ */
+export async function fetchAvUntilGone(zh: string, ueId: string): Promise<ZhAv | undefined> {
+  try {
+    const res = await fetchAv(zh, ueId);
+    return res.status === 200 ? (res.body["3gAkaAv"] as ZhAv) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

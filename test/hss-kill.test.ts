@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { splitSqn } from "../milenage/sqn.js";
 import { HssStore } from "../nf/hss/store.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
-import { fetchAv, newSub, spawnHss, stopProcess, TestUsim, tempData, type ZhAv } from "./hss-fixtures.js";
+import { fetchAv, fetchAvUntilGone, newSub, spawnHss, stopProcess, TestUsim, tempData } from "./hss-fixtures.js";
 
 const ROUNDS = 10;
 const CONCURRENCY = 24;
@@ -36,14 +36,8 @@ describe("SIGKILL during load", () => {
       const worker = async (w: number) => {
         const i = w % subs.length;
         for (;;) {
-          let av: ZhAv;
-          try {
-            const res = await fetchAv(hss.zh, subs[i].impi);
-            if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-            av = res.body["3gAkaAv"];
-          } catch {
-            return; // the process is gone; this answer never arrived whole
-          }
+          const av = await fetchAvUntilGone(hss.zh, subs[i].impi);
+          if (!av) return; // the process is gone: this answer never arrived whole
           issued[i].push(usims[i].sqnOf(av));
           answered++;
         }

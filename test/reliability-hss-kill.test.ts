@@ -9,7 +9,17 @@ import { splitSqn } from "../milenage/sqn.js";
 import { HssStore } from "../nf/hss/store.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
-import { fetchAv, jsonRequest, newSub, spawnHss, stopProcess, type TestSub, TestUsim, type ZhAv } from "./hss-fixtures.js";
+import {
+  fetchAv,
+  fetchAvUntilGone,
+  jsonRequest,
+  newSub,
+  spawnHss,
+  stopProcess,
+  type TestSub,
+  TestUsim,
+  type ZhAv,
+} from "./hss-fixtures.js";
 
 const KILLS = 20;
 const SUBSCRIBERS = 6;
@@ -46,14 +56,8 @@ describe("HSS SIGKILL under Zh load", () => {
       const zhWorker = async (w: number) => {
         const i = w % subs.length;
         for (;;) {
-          let av: ZhAv;
-          try {
-            const res = await fetchAv(hss.zh, subs[i].impi);
-            if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-            av = res.body["3gAkaAv"];
-          } catch {
-            return; // the process is gone: this answer never arrived whole
-          }
+          const av = await fetchAvUntilGone(hss.zh, subs[i].impi);
+          if (!av) return; // the process is gone: this answer never arrived whole
           issued[i].push({ av, sqn: usims[i].sqnOf(av), round });
           answered++;
         }
