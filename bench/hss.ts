@@ -5,10 +5,12 @@
 // saturation; latency is compared at one fixed offered load both stores carry (--rate, default
 // half the lower saturation rate), where it shows service time rather than queueing.
 // Targets: AV/s ÷ bare req/s reported (no target: an AV pays a flushed commit);
-// p99(large) ÷ p99(small) ≤ 1.2.
+// p99(large) ÷ p99(small) ≤ 1.2. The SEQ_HE journal's checkpoint (a periodic commit folding up
+// to CHECKPOINT_CHUNK entries, nf/hss/sqn-journal.ts) is timed on the large store afterwards.
 import type autocannon from "autocannon";
 import { str } from "./lib/child.js";
-import { cachedStore, hssChildEnv } from "./lib/hss-store.js";
+import { CHECKPOINT_CHUNK } from "../nf/hss/index.js";
+import { cachedStore, hssChildEnv, timeCheckpoint } from "./lib/hss-store.js";
 import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, roundPlan } from "./lib/options.js";
@@ -81,6 +83,8 @@ export async function benchHss(o: BenchOptions): Promise<BenchResult> {
     const fSmall = at(toMeasurement("", "AV", fixed[0]), o.smallStore);
     const fLarge = at(toMeasurement("", "AV", fixed[1]), o.largeStore);
     const p99Ratio = (fLarge.latencyMs?.p99 ?? 0) / (fSmall.latencyMs?.p99 || Number.NaN);
+    // what the vectors above left in the SEQ_HE journal, folded as the HSS's checkpoint does
+    const fold = await timeCheckpoint(large, CHECKPOINT_CHUNK);
     return {
       bench: "hss",
       title: "HSS Zh authentication vectors (durable SQN) and AV latency vs store size",
@@ -106,7 +110,11 @@ export async function benchHss(o: BenchOptions): Promise<BenchResult> {
           goal: goal("max", P99_RATIO_TARGET, p99Ratio),
         },
       ],
-      facts: { "p99 ratio at saturation": (largeM.latencyMs?.p99 ?? 0) / (smallM.latencyMs?.p99 || Number.NaN) },
+      facts: {
+        "p99 ratio at saturation": (largeM.latencyMs?.p99 ?? 0) / (smallM.latencyMs?.p99 || Number.NaN),
+        [`SEQ_HE checkpoint, ${o.largeStore.toLocaleString("en-US")} subs: entries folded in one commit`]: fold.entries,
+        "SEQ_HE checkpoint commit ms": Math.round(fold.ms * 10) / 10,
+      },
     };
   } finally {
     await rig.close();

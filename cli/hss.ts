@@ -28,6 +28,9 @@ configuration (--config FILE, key: default):
   hss.indBits                       5: IND length of SQN = SEQ || IND (TS 33.102 Annex C); fixed per store
   hss.zhInd                         1: IND of the vectors handed out over Zh
   hss.defaultAmf                    8000: AMF of subscribers provisioned without one
+  hss.sqnCheckpointSeconds          60: each new SEQ_HE is journaled; this often the journal is
+                                    folded into the per-subscriber table (also at stop)
+  hss.sqnLogMax                     100000: journal entries that start a checkpoint early
 
 environment:
   GBA_MASTER_KEY    64 hex digits: the AES-256-GCM key sealing K and OPc; without it the key is

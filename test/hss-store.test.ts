@@ -4,13 +4,15 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { gcm } from "@noble/ciphers/aes.js";
+import { concatBytes, hexToBytes } from "../milenage/bytes.js";
 import { computeOpc } from "../milenage/milenage.js";
 import { ConfigError } from "../nf/common/config.js";
 import { StoreError } from "../nf/common/store.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";
 import { Lru } from "../nf/hss/lru.js";
+import { aadOf, seal, unseal } from "../nf/hss/sealed.js";
 import { HssStore } from "../nf/hss/store.js";
 import { defaultGuss, validateCreate } from "../nf/hss/subscriber.js";
 import { newSub, tempData } from "./hss-fixtures.js";
@@ -73,6 +75,41 @@ describe("secrets at rest", () => {
     const flipped = Uint8Array.from(rb.secret);
     flipped[20] ^= 1;
     expect(() => store.secretsOf({ ...rb, secret: flipped })).toThrow(/do not decrypt/);
+  });
+});
+
+describe("sealing: AES-256-GCM, @noble/ciphers seals, node:crypto opens", () => {
+  // McGrew & Viega, The Galois/Counter Mode of Operation, test case 16 (AES-256, 96-bit IV, AAD)
+  const K = hexToBytes("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+  const IV = hexToBytes("cafebabefacedbaddecaf888");
+  const A = hexToBytes("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+  const P = hexToBytes(
+    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+  );
+  const CT = hexToBytes(
+    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662" +
+      "76fc6ece0f4e1768cddf8853bb2d551b",
+  );
+
+  it("the sealing cipher gives the published ciphertext and tag", () => {
+    expect(Buffer.from(gcm(K, IV, A).encrypt(P)).toString("hex")).toBe(Buffer.from(CT).toString("hex"));
+  });
+
+  it("unseal opens the published vector (nonce ‖ ciphertext ‖ tag) and refuses any changed byte or AAD", () => {
+    const sealed = concatBytes(IV, CT);
+    expect(Buffer.from(unseal(K, A, sealed) as Uint8Array).toString("hex")).toBe(Buffer.from(P).toString("hex"));
+    for (const i of [0, 12, sealed.length - 1]) {
+      const bad = sealed.slice();
+      bad[i] ^= 1;
+      expect(unseal(K, A, bad)).toBeUndefined();
+    }
+    expect(unseal(K, A.subarray(1), sealed)).toBeUndefined();
+    expect(unseal(K, A, sealed.subarray(0, 27))).toBeUndefined();
+  });
+
+  it("what seal writes, unseal reads back", () => {
+    const plain = hexToBytes("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    expect(unseal(K, aadOf("impi"), seal(K, aadOf("impi"), plain))).toEqual(plain);
   });
 });
 

@@ -54,3 +54,18 @@ export async function cachedStore(cacheDir: string, n: number, log: (line: strin
   writeFileSync(marker, `${n}\n`);
   return data;
 }
+
+/**
+ * Folds up to `max` journaled SEQ_HE entries of the store under dataRoot (the bench's HSS may be
+ * running on it: LMDB is multi-process); resolves to how many and how long the commit took.
+ */
+export async function timeCheckpoint(dataRoot: string, max: number): Promise<{ entries: number; ms: number }> {
+  const store = HssStore.open(dataRoot, { env: STORE_ENV });
+  try {
+    const t0 = performance.now();
+    const entries = await store.checkpointSqn(max);
+    return { entries, ms: performance.now() - t0 };
+  } finally {
+    await store.close();
+  }
+}

@@ -37,6 +37,10 @@ export interface GbaConfig {
     zhInd: number;
     /** AMF used for new subscribers that do not name one */
     defaultAmf: string;
+    /** seconds between SEQ_HE checkpoints (the journal folded into the per-subscriber table) */
+    sqnCheckpointSeconds: number;
+    /** a checkpoint starts early once this many SEQ_HE entries are journaled */
+    sqnLogMax: number;
   };
   bsf: {
     ub: ListenConfig;
@@ -111,6 +115,8 @@ export function defaultConfig(): GbaConfig {
       indBits: 5,
       zhInd: 1,
       defaultAmf: "8000",
+      sqnCheckpointSeconds: 60,
+      sqnLogMax: 100_000,
     },
     bsf: {
       ub: { host: LOOPBACK, port: p.bsfUb },

@@ -18,8 +18,16 @@ export function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/** SEQ_HE journal entries folded per checkpoint commit */
+export const CHECKPOINT_CHUNK = 20_000;
+/** how often the journal length is looked at */
+const CHECKPOINT_POLL_MS = 1000;
+
 function checkConfig(cfg: GbaConfig): void {
   const { admin, defaultAmf } = cfg.hss;
+  for (const key of ["sqnCheckpointSeconds", "sqnLogMax"] as const) {
+    if (!Number.isInteger(cfg.hss[key]) || cfg.hss[key] <= 0) throw new ConfigError(`hss.${key}: must be a positive integer`);
+  }
   if (admin.token !== undefined && (typeof admin.token !== "string" || admin.token.length < 16)) {
     throw new ConfigError("hss.admin.token: must be a string of at least 16 characters");
   }
@@ -43,6 +51,7 @@ export async function startHss(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
   const store = HssStore.open(cfg.data, { indBits: h.indBits, clock: d.clock });
   const zh = createNfServer({ name: "hss-zh", logLevel: cfg.logLevel });
   const admin = createNfServer({ name: "hss-admin", logLevel: cfg.logLevel });
+  let checkpoints: { stop(): Promise<void> } | undefined;
   try {
     let auc: Auc;
     try {
@@ -53,6 +62,7 @@ export async function startHss(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
     }
     registerZhRoutes(zh, store, auc);
     registerAdminRoutes(admin, store, { defaultAmf: h.defaultAmf, token: h.admin.token });
+    checkpoints = sqnCheckpoints(store, h, d.clock, (err) => zh.log.error({ err }, "SEQ_HE checkpoint failed"));
     const urls = { zh: await listen(zh, h.zh), admin: await listen(admin, h.admin) };
     zh.log.info(
       { subscribers: store.count(), indBits: store.indBits, zhInd: h.zhInd, masterKey: store.keySource, ...urls },
@@ -63,14 +73,55 @@ export async function startHss(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
       urls,
       async close() {
         await Promise.all([zh.close(), admin.close()]);
+        await checkpoints?.stop();
         await store.close();
       },
     };
   } catch (err) {
     await Promise.allSettled([zh.close(), admin.close()]);
+    await checkpoints?.stop().catch(() => {});
     await store.close();
     throw err;
   }
+}
+
+/**
+ * Folds the SEQ_HE journal into the per-subscriber table every hss.sqnCheckpointSeconds, early
+ * when hss.sqnLogMax entries are waiting, and completely at stop. One fold at a time.
+ */
+function sqnCheckpoints(
+  store: HssStore,
+  h: GbaConfig["hss"],
+  clock: () => number,
+  onError: (err: unknown) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let last = clock();
+  const fold = (): Promise<void> => {
+    running ??= (async () => {
+      try {
+        while ((await store.checkpointSqn(CHECKPOINT_CHUNK)) === CHECKPOINT_CHUNK);
+      } catch (err) {
+        onError(err);
+      } finally {
+        last = clock();
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (store.sqnLogLength >= h.sqnLogMax || (store.sqnLogLength > 0 && clock() - last >= h.sqnCheckpointSeconds * 1000))
+      void fold();
+  }, CHECKPOINT_POLL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await fold();
+    },
+  };
 }
 
 /** `gba up` starter: the HSS comes first and needs no other NF's URL. */

@@ -1,9 +1,11 @@
 // Subscriber secrets at rest: AES-256-GCM (@noble/ciphers) under the master key, a random
 // 12-byte nonce per sealed value (NIST SP 800-38D §8.2.2), the IMPI as additional
 // authenticated data so a sealed K‖OPc cannot be moved to another subscriber's record.
+// Opening uses node:crypto's AES-256-GCM (OpenSSL): the same algorithm and format, ~5× faster
+// per record than @noble/ciphers, which matters when the key cache misses on every vector.
 // The nonce comes from the OS CSPRNG, never from the injectable deps.randomBytes: a test that
 // pins randomness must not make two records share a GCM nonce under one key.
-import { randomBytes } from "node:crypto";
+import { createDecipheriv, randomBytes } from "node:crypto";
 import { gcm } from "@noble/ciphers/aes.js";
 
 const NONCE_BYTES = 12;
@@ -28,7 +30,13 @@ export function seal(masterKey: Uint8Array, aad: Uint8Array, plaintext: Uint8Arr
 export function unseal(masterKey: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
   if (sealed.length < NONCE_BYTES + TAG_BYTES) return undefined;
   try {
-    return gcm(masterKey, sealed.subarray(0, NONCE_BYTES), aad).decrypt(sealed.subarray(NONCE_BYTES));
+    const d = createDecipheriv("aes-256-gcm", masterKey, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+    d.setAAD(aad);
+    d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    const head = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    const tail = d.final();
+    const plain = tail.length === 0 ? head : Buffer.concat([head, tail]);
+    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
   } catch {
     return undefined;
   }

@@ -1,13 +1,13 @@
 // The HSS store: one LMDB environment in <data>/hss/ (nf/common/store.ts), shared by the HSS
 // process and `gba provision` (LMDB is multi-process). Named databases:
 //   subscribers  IMPI → SubscriberRecord (K ‖ OPc sealed, nf/hss/sealed.ts)
-//   sqnById      sqnId (uint32) → SEQ_HE, a small record of its own (TS 33.102 Annex C.1.1);
-//                compact integer keys keep the pages one batch of vectors dirties few
-//                (a random-subscriber load touches one leaf per vector)
+//   sqnById      sqnId (uint32) → SEQ_HE as of the last checkpoint (TS 33.102 Annex C.1.1)
+//   sqnLog       log position → [sqnId, SEQ_HE]: every SEQ_HE written since (nf/hss/sqn-journal.ts)
 //   imsi         IMSI → IMPI      msisdn  MSISDN → IMPI  (TS 29.562 ueId forms)
 //   authFailures IMPI → the last AUTH_FAILURES_KEPT failures (diagnostics)
 //   meta         "keyCheck" (proves the master key), "layout" (SQN IND length),
-//                "nextSqnId" (never reused, so a removed subscriber's SQN cannot leak to a new one)
+//                "nextSqnId" (never reused, so a removed subscriber's SQN cannot leak to a new one),
+//                "sqnLogFolded" (the last log position folded into sqnById)
 import { randomBytes } from "node:crypto";
 import type { Database, RootDatabase } from "lmdb";
 import { bytesToHex, concatBytes, constantTimeEqual } from "../../milenage/bytes.js";
@@ -17,6 +17,7 @@ import { nfDataDir, openNfStore, StoreError } from "../common/store.js";
 import { Lru } from "./lru.js";
 import { loadMasterKey } from "./master-key.js";
 import { aadOf, seal, unseal } from "./sealed.js";
+import { SqnJournal } from "./sqn-journal.js";
 import {
   constantsOf,
   type SubscriberData,
@@ -82,6 +83,7 @@ export class HssStore {
   private readonly root: RootDatabase;
   private readonly subs: Database<SubscriberRecord, string>;
   private readonly sqn: Database<number, number>;
+  private readonly journal: SqnJournal;
   private readonly imsi: Database<string, string>;
   private readonly msisdn: Database<string, string>;
   private readonly failures: Database<AuthFailure[], string>;
@@ -99,6 +101,7 @@ export class HssStore {
     this.msisdn = this.root.openDB({ name: "msisdn" });
     this.failures = this.root.openDB({ name: "authFailures" });
     this.meta = this.root.openDB({ name: "meta" });
+    this.journal = new SqnJournal(this.sqn, this.root.openDB({ name: "sqnLog" }), this.meta);
     this.cache = new Lru(opts.cacheSize ?? 10_000);
     this.clock = opts.clock ?? Date.now;
     try {
@@ -161,7 +164,7 @@ export class HssStore {
   }
 
   seqHe(r: Pick<SubscriberRecord, "sqnId">): number {
-    return this.sqn.get(r.sqnId) ?? 0;
+    return this.journal.seqHe(r.sqnId);
   }
 
   /** What the admin API and the CLI show (never K or OPc). */
@@ -239,7 +242,20 @@ export class HssStore {
 
   /** Inside write(): the new SEQ_HE of one subscriber. */
   putSeqHe(r: Pick<SubscriberRecord, "sqnId">, seqHe: number): void {
-    this.sqn.put(r.sqnId, seqHe);
+    this.journal.append(r.sqnId, seqHe);
+  }
+
+  /** SEQ_HE entries written since the last checkpoint. */
+  get sqnLogLength(): number {
+    return this.journal.pending;
+  }
+
+  /**
+   * Folds up to `max` of the oldest SEQ_HE log entries into the per-subscriber table (one
+   * durable commit); resolves to how many were folded.
+   */
+  checkpointSqn(max: number): Promise<number> {
+    return this.write(() => this.journal.fold(max));
   }
 
   /** Inside write(): one more diagnostics entry, the oldest dropped beyond AUTH_FAILURES_KEPT. */
@@ -340,7 +356,7 @@ export class HssStore {
       const conflicts = this.conflictsOf(record, impi);
       if (conflicts.length > 0) throw new ExistsError(conflicts);
       this.putRecord(record, prev);
-      if (v.value.sqn !== undefined) this.sqn.put(record.sqnId, this.seqOf(v.value.sqn));
+      if (v.value.sqn !== undefined) this.journal.append(record.sqnId, this.seqOf(v.value.sqn));
       return { kind: "ok" as const, record };
     });
   }

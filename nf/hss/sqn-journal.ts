@@ -1,0 +1,84 @@
+// SEQ_HE per subscriber (TS 33.102 Annex C.1.1), written as a journal. Every new SEQ_HE is
+// appended to `sqnLog` (key: the next log position) in the transaction that issues the vector,
+// instead of rewriting the subscriber's own entry in `sqnById`: an append dirties the same
+// right-most pages whoever the subscriber is, so a commit costs the same with 1,000 or
+// 1,000,000 subscribers. A checkpoint folds the oldest entries into `sqnById` in one sorted
+// write and deletes them; `meta.sqnLogFolded` records how far.
+// Each process holds the entries not yet folded in memory (sqnId → latest) and, before it
+// reads, applies what other processes (`gba provision`, another HSS) appended since.
+import type { Database } from "lmdb";
+
+const FOLDED = "sqnLogFolded";
+
+type LogEntry = [sqnId: number, seqHe: number];
+
+export class SqnJournal {
+  /** sqnId → the latest unfolded entry for it */
+  private readonly tail = new Map<number, { pos: number; seqHe: number }>();
+  /** the last log position applied to `tail` */
+  private seen = 0;
+  private folded = 0;
+
+  constructor(
+    private readonly base: Database<number, number>,
+    private readonly log: Database<LogEntry, number>,
+    private readonly meta: Database<unknown, string>,
+  ) {}
+
+  /** Entries appended and not yet folded (as far as this process has seen). */
+  get pending(): number {
+    return this.seen - this.folded;
+  }
+
+  /** Applies checkpoints and appends of every process, as the current transaction sees them. */
+  catchUp(): void {
+    const folded = (this.meta.get(FOLDED) as number | undefined) ?? 0;
+    if (folded > this.folded) {
+      for (const [id, e] of this.tail) if (e.pos <= folded) this.tail.delete(id);
+      this.folded = folded;
+      if (this.seen < folded) this.seen = folded;
+    }
+    for (const { key, value } of this.log.getRange({ start: this.seen + 1 })) {
+      this.tail.set(value[0], { pos: key, seqHe: value[1] });
+      this.seen = key;
+    }
+  }
+
+  seqHe(sqnId: number): number {
+    this.catchUp();
+    return this.tail.get(sqnId)?.seqHe ?? this.base.get(sqnId) ?? 0;
+  }
+
+  /** Inside a write transaction: the subscriber's new SEQ_HE (an advance, a resync or an operator's set). */
+  append(sqnId: number, seqHe: number): void {
+    this.catchUp();
+    const pos = this.seen + 1;
+    this.log.put(pos, [sqnId, seqHe]);
+    this.tail.set(sqnId, { pos, seqHe });
+    this.seen = pos;
+  }
+
+  /**
+   * Inside a write transaction: folds up to `max` of the oldest entries into `sqnById` (an entry
+   * of a removed subscriber is dropped) and deletes them. Returns how many were folded.
+   */
+  fold(max: number): number {
+    this.catchUp();
+    const latest = new Map<number, number>();
+    let last = this.folded;
+    for (const { key, value } of this.log.getRange({ start: this.folded + 1, limit: max })) {
+      latest.set(value[0], value[1]);
+      last = key;
+    }
+    if (last === this.folded) return 0;
+    for (const id of [...latest.keys()].sort((a, b) => a - b)) {
+      if (this.base.doesExist(id)) this.base.put(id, latest.get(id) as number);
+    }
+    for (let pos = this.folded + 1; pos <= last; pos++) this.log.remove(pos);
+    this.meta.put(FOLDED, last);
+    for (const [id, e] of this.tail) if (e.pos <= last) this.tail.delete(id);
+    const n = last - this.folded;
+    this.folded = last;
+    return n;
+  }
+}
