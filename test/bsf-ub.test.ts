@@ -215,21 +215,41 @@ describe("Ub with AKAv1-MD5", () => {
     expect(again.nonce).not.toBe(bogus.nonce);
   });
 
-  it("answers an unknown IMPI with the same 403 body as a wrong password", async () => {
+  it("challenges an unknown IMPI like a known one and refuses every answer with the wrong-password 403", async () => {
+    const { ue: known } = await newUe();
     const stranger = new MiniUe({
       impi: "999990000000000@ims.mnc999.mcc999.3gppnetwork.org",
       k: new Uint8Array(16),
       opc: new Uint8Array(16),
     });
-    const r = await ubGet(s.bsf.urls.ub, stranger.initialAuthorization(s.cfg.bsf.fqdn));
-    expect(r.status).toBe(403);
-    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(r.body)).toEqual({
+    const shape = (h: string) => h.replace(/nonce="[^"]*"/, "nonce").replace(/opaque="[^"]*"/, "opaque");
+    const mine = await ubGet(s.bsf.urls.ub, known.initialAuthorization(s.cfg.bsf.fqdn));
+    const theirs = await ubGet(s.bsf.urls.ub, stranger.initialAuthorization(s.cfg.bsf.fqdn));
+    // the first answer does not tell whether the subscriber exists
+    expect(theirs.status).toBe(401);
+    expect(shape(theirs.headers["www-authenticate"])).toBe(shape(mine.headers["www-authenticate"]));
+    expect(theirs.body).toBe(mine.body);
+    const ch = parseDigestChallenge(theirs.headers["www-authenticate"])[0];
+    expect(Buffer.from(ch.nonce, "base64")).toHaveLength(32);
+    const rejected = {
       title: "Forbidden",
       status: 403,
       detail: "authentication failed",
       cause: "AUTHENTICATION_REJECTED",
-    });
+    };
+    const answer = await ubGet(s.bsf.urls.ub, stranger.answerAuthorization(ch, new Uint8Array(8)).header);
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toEqual(rejected);
+    // nor does a resynchronisation on a fresh decoy
+    const again = parseDigestChallenge(
+      (await ubGet(s.bsf.urls.ub, stranger.initialAuthorization(s.cfg.bsf.fqdn))).headers["www-authenticate"],
+    )[0];
+    const resync = await ubGet(
+      s.bsf.urls.ub,
+      stranger.answerAuthorization(again, new Uint8Array(0), { auts: new Uint8Array(14).fill(1) }).header,
+    );
+    expect(resync.status).toBe(403);
+    expect(JSON.parse(resync.body)).toEqual(rejected);
   });
 
   describe("clear 4xx for bad requests", () => {

@@ -13,6 +13,7 @@ import { sqnToBytes } from "../milenage/sqn.js";
 import { defaultConfig, type GbaConfig } from "../nf/common/config.js";
 import { type RunningBsf, startBsf } from "../nf/bsf/index.js";
 import { createZhClient, ZhError } from "../nf/bsf/zh-client.js";
+import { parseDigestChallenge } from "../gba/digest/index.js";
 import { MiniUe, ubGet } from "./helpers/mini-ue.js";
 
 const IMPI = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
@@ -222,9 +223,12 @@ describe("BSF Ub when the HSS fails", () => {
     });
   }
 
-  it("answers 403 for an unknown user with the body of a wrong password", async () => {
+  it("challenges a user the HSS does not know and answers the reply with the body of a wrong password", async () => {
     hss.mode = "404";
-    const r = await ubGet(bsf.urls.ub, ue().initialAuthorization(cfg.bsf.fqdn));
+    const first = await ubGet(bsf.urls.ub, ue().initialAuthorization(cfg.bsf.fqdn));
+    expect(first.status).toBe(401);
+    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const r = await ubGet(bsf.urls.ub, ue().answerAuthorization(ch, new Uint8Array(8)).header);
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body)).toEqual({
       title: "Forbidden",
@@ -232,5 +236,12 @@ describe("BSF Ub when the HSS fails", () => {
       detail: "authentication failed",
       cause: "AUTHENTICATION_REJECTED",
     });
+  });
+
+  it("answers 403 at once when the HSS rejects the request", async () => {
+    hss.mode = "403";
+    const r = await ubGet(bsf.urls.ub, ue().initialAuthorization(cfg.bsf.fqdn));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body).cause).toBe("AUTHENTICATION_REJECTED");
   });
 });

@@ -20,6 +20,8 @@ export interface PendingChallenge {
   guss: Guss;
   /** ms since the epoch after which the nonce is stale */
   expiresAt: number;
+  /** a challenge for an IMPI the HSS does not know: random values, no answer succeeds */
+  decoy?: true;
 }
 
 type Stored = ({ state: "pending" } & PendingChallenge) | { state: "spent"; impi: string; expiresAt: number };

@@ -83,6 +83,8 @@ function hssUnavailable(): ProblemError {
   );
 }
 
+const DECOY_GUSS: Awaited<ReturnType<ZhClient["subscriberData"]>> = { bsfInfo: { uiccType: "GBA" }, ussList: [] };
+
 function isAlgorithm(a: string): a is UbAlgorithm {
   return a === "AKAv1-MD5" || a === "AKAv2-MD5";
 }
@@ -98,14 +100,18 @@ export class UbProcedures {
     const { bsf, gbaU, zh, challenges, deps } = this.ctx;
     let av: Awaited<ReturnType<ZhClient["generateAuthData"]>>;
     let guss: Awaited<ReturnType<ZhClient["subscriberData"]>>;
+    let decoy = false;
     try {
       [av, guss] = await Promise.all([zh.generateAuthData(impi, opts.resync), zh.subscriberData(impi)]);
     } catch (err) {
       if (err instanceof ZhError) {
         if (err.kind === "UNAVAILABLE") throw hssUnavailable();
-        throw authenticationRejected();
-      }
-      throw err;
+        // An unknown IMPI gets a challenge like any other, made of random values that no answer
+        // matches, so it ends in the same 403 as a wrong password and the first answer does not
+        // tell whether the subscriber exists. A rejected AUTS is refused at once.
+        if (err.kind !== "USER_UNKNOWN" || opts.resync) throw authenticationRejected();
+        [av, guss, decoy] = [this.decoyVector(), DECOY_GUSS, true];
+      } else throw err;
     }
     const gbaUChallenge = guss.bsfInfo.uiccType === "GBA_U" && gbaU.autnStar;
     const autn = gbaUChallenge ? toAutnStar(av.autn, av.ik) : av.autn;
@@ -122,6 +128,7 @@ export class UbProcedures {
       opaque,
       guss,
       expiresAt: deps.clock() + bsf.nonceTtl * 1000,
+      ...(decoy ? { decoy: true as const } : {}),
     });
     const wwwAuthenticate = formatChallenge({
       realm: bsf.fqdn,
@@ -132,6 +139,11 @@ export class UbProcedures {
       stale: opts.stale,
     });
     return { kind: "challenge", wwwAuthenticate, impi };
+  }
+
+  private decoyVector(): Awaited<ReturnType<ZhClient["generateAuthData"]>> {
+    const r = this.ctx.deps.randomBytes;
+    return { rand: r(16), autn: r(16), xres: r(8), ck: r(16), ik: r(16) };
   }
 
   /** Dispatches an Authorization header: first request, answer, or resynchronisation. */
@@ -202,6 +214,7 @@ export class UbProcedures {
 
   /** H(A1) when username, algorithm, opaque and the request-digest all match the challenge (constant-time compare). */
   private verifiedHa1(c: PendingChallenge, creds: DigestCredentials, req: UbRequest): string | undefined {
+    if (c.decoy) return undefined;
     if (creds.username !== c.impi || creds.algorithm !== c.algorithm || creds.opaque !== c.opaque) return undefined;
     const password = c.algorithm === "AKAv1-MD5" ? akav1Password(c.xres) : akav2Password(c.xres, c.ik, c.ck);
     const ha1 = digestHa1({ algorithm: c.algorithm, username: c.impi, realm: this.ctx.bsf.fqdn, password, nonce: creds.nonce });
@@ -263,7 +276,7 @@ export class UbProcedures {
       throw new ProblemError(403, BSF_CAUSE.NONCE_ALREADY_USED, "this nonce was already answered; start a new bootstrapping");
     }
     const c = taken.challenge;
-    if (creds.username !== c.impi) throw authenticationRejected();
+    if (creds.username !== c.impi || c.decoy) throw authenticationRejected();
     return this.challenge(c.impi, { resync: { rand: c.rand, auts } });
   }
 }
