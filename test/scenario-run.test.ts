@@ -4,10 +4,11 @@
 // the container backend skips with one line. Checks the table, the JSON report, the diagram,
 // that no key material leaks, and that nothing (process, namespace) is left behind.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { detectContainerRuntime } from "../scenarios/topology/container.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 
@@ -289,14 +290,19 @@ describe("gba scenario run: IoT.04 OBU enrolment", () => {
   }, 60_000);
 
   it("the container backend skips with exactly one line when no container runtime answers", async () => {
+    const runtime = await detectContainerRuntime();
+    if (!("looked" in runtime)) {
+      // the real run is test/scenario-container.test.ts's
+      console.log(`container skip line NOT checked: a ${runtime.kind} runtime answers at ${runtime.where}`);
+      return;
+    }
     const r = await gba(["scenario", "run", DEMO, "--backend", "container"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     const lines = r.stdout.split("\n").filter(Boolean);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^container backend: .*, skipped$/);
-    const socket = ["/var/run/docker.sock", "/run/docker.sock"].some((p) => existsSync(p));
-    if (!socket) expect(lines[0]).toContain("container backend: no container runtime found (");
+    expect(lines[0]).toContain("container backend: no container runtime found (");
     expect(readdirSync(r.tmp)).toEqual([]);
   }, 30_000);
 

@@ -1,5 +1,5 @@
 // The topology backends by name, and what each must check before anything is provisioned.
-import { checkContainerBackend } from "./container.js";
+import { checkContainerBackend, startContainers } from "./container.js";
 import { startInprocess } from "./inprocess.js";
 import { checkNetnsBackend, startNetns } from "./netns.js";
 import { startProcesses } from "./process.js";
@@ -20,6 +20,6 @@ export function startBackend(backend: Backend, ctx: TopologyContext): Promise<De
     case "netns":
       return startNetns(ctx);
     case "container":
-      return checkContainerBackend();
+      return startContainers(ctx);
   }
 }
