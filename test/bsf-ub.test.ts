@@ -38,6 +38,9 @@ function authInfoParams(h: string): Record<string, string> {
   return out;
 }
 
+/** the one 403 body of a wrong password, an unknown IMPI and a rejected AUTS */
+const REJECTED = { title: "Forbidden", status: 403, detail: "authentication failed", cause: "AUTHENTICATION_REJECTED" };
+
 const ANNEX_C_BODY = (btid: string, lifetime: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<BootstrappingInfo xmlns="uri:3gpp-gba">\n<btid>${btid}</btid>\n<lifetime>${lifetime}</lifetime>\n</BootstrappingInfo>\n`;
 
@@ -52,6 +55,13 @@ describe("Ub with AKAv1-MD5", () => {
     const sub = testSubscriber(extra);
     await s.provision(sub);
     return { sub, ue: new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc, gbaU: sub.uiccType === "GBA_U" }) };
+  };
+
+  /** a provisioned UE and the challenge to its first request */
+  const challenged = async () => {
+    const { ue } = await newUe();
+    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
+    return { ue, ch: parseDigestChallenge(first.headers["www-authenticate"])[0] };
   };
 
   it("challenges the first request exactly as TS 24.109 A.3 and RFC 3310 describe", async () => {
@@ -128,9 +138,7 @@ describe("Ub with AKAv1-MD5", () => {
   });
 
   it("refuses a forged AUTS with 403", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     const forged = ue.answerAuthorization(ch, new Uint8Array(0), { auts: new Uint8Array(14).fill(0x5a) });
     const r = await ubGet(s.bsf.urls.ub, forged.header);
     expect(r.status).toBe(403);
@@ -138,17 +146,10 @@ describe("Ub with AKAv1-MD5", () => {
   });
 
   it("answers a wrong RES with 403 and spends the nonce", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     const wrong = await ubGet(s.bsf.urls.ub, ue.answerAuthorization(ch, new Uint8Array(8).fill(1)).header);
     expect(wrong.status).toBe(403);
-    expect(JSON.parse(wrong.body)).toEqual({
-      title: "Forbidden",
-      status: 403,
-      detail: "authentication failed",
-      cause: "AUTHENTICATION_REJECTED",
-    });
+    expect(JSON.parse(wrong.body)).toEqual(REJECTED);
     // the right RES on the same nonce no longer works
     const rand = Buffer.from(ch.nonce, "base64").subarray(0, 16);
     const aka = ue.authenticate(rand, Buffer.from(ch.nonce, "base64").subarray(16, 32));
@@ -159,9 +160,7 @@ describe("Ub with AKAv1-MD5", () => {
   });
 
   it("refuses a replayed answer and keeps the B-TID of the first run", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     const nonce = Buffer.from(ch.nonce, "base64");
     const aka = ue.authenticate(nonce.subarray(0, 16), nonce.subarray(16, 32));
     if (aka.kind !== "ok") throw new Error("USIM refused");
@@ -175,9 +174,7 @@ describe("Ub with AKAv1-MD5", () => {
   });
 
   it("answers an expired nonce with a right digest by 401 stale=true and a fresh challenge", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     const nonce = Buffer.from(ch.nonce, "base64");
     const aka = ue.authenticate(nonce.subarray(0, 16), nonce.subarray(16, 32));
     if (aka.kind !== "ok") throw new Error("USIM refused");
@@ -195,18 +192,14 @@ describe("Ub with AKAv1-MD5", () => {
   });
 
   it("answers an expired nonce with a wrong digest by 403, not stale", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     s.clock.now += (s.cfg.bsf.nonceTtl + 1) * 1000;
     const r = await ubGet(s.bsf.urls.ub, ue.answerAuthorization(ch, new Uint8Array(8)).header);
     expect(r.status).toBe(403);
   });
 
   it("answers a nonce it never issued with a fresh challenge (stale absent)", async () => {
-    const { ue } = await newUe();
-    const first = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
-    const ch = parseDigestChallenge(first.headers["www-authenticate"])[0];
+    const { ue, ch } = await challenged();
     const bogus = { ...ch, nonce: Buffer.alloc(32, 7).toString("base64") };
     const r = await ubGet(s.bsf.urls.ub, ue.answerAuthorization(bogus, new Uint8Array(8)).header);
     expect(r.status).toBe(401);
@@ -231,15 +224,9 @@ describe("Ub with AKAv1-MD5", () => {
     expect(theirs.body).toBe(mine.body);
     const ch = parseDigestChallenge(theirs.headers["www-authenticate"])[0];
     expect(Buffer.from(ch.nonce, "base64")).toHaveLength(32);
-    const rejected = {
-      title: "Forbidden",
-      status: 403,
-      detail: "authentication failed",
-      cause: "AUTHENTICATION_REJECTED",
-    };
     const answer = await ubGet(s.bsf.urls.ub, stranger.answerAuthorization(ch, new Uint8Array(8)).header);
     expect(answer.status).toBe(403);
-    expect(JSON.parse(answer.body)).toEqual(rejected);
+    expect(JSON.parse(answer.body)).toEqual(REJECTED);
     // nor does a resynchronisation on a fresh decoy
     const again = parseDigestChallenge(
       (await ubGet(s.bsf.urls.ub, stranger.initialAuthorization(s.cfg.bsf.fqdn))).headers["www-authenticate"],
@@ -249,7 +236,7 @@ describe("Ub with AKAv1-MD5", () => {
       stranger.answerAuthorization(again, new Uint8Array(0), { auts: new Uint8Array(14).fill(1) }).header,
     );
     expect(resync.status).toBe(403);
-    expect(JSON.parse(resync.body)).toEqual(rejected);
+    expect(JSON.parse(resync.body)).toEqual(REJECTED);
   });
 
   describe("clear 4xx for bad requests", () => {
