@@ -13,13 +13,14 @@ import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
 import { ownStack, Rig } from "./lib/rig.js";
-import { BenchUe, benchSubscriber, externalUes, UePool } from "./lib/ue-load.js";
+import { LoadUe } from "../ue/load-ue.js";
+import { benchSubscriber, externalUes, UePool } from "./lib/ue-load.js";
 
 export const UB_TARGET = 0.8;
 export const REQUESTS_PER_BOOTSTRAP = 3;
 
 interface Ctx {
-  ue?: BenchUe;
+  ue?: LoadUe;
   challenge?: string;
   t0?: number;
 }
@@ -45,7 +46,7 @@ export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autoc
       path: "/",
       setupRequest: (req, context) => {
         const ctx = context as Ctx;
-        const ue = ctx.ue as BenchUe;
+        const ue = ctx.ue as LoadUe;
         const answer = ctx.challenge === undefined ? undefined : ue.answer(ctx.challenge);
         if (answer === undefined) {
           countError(s, ctx.challenge === undefined ? "no challenge" : "USIM refused AUTN");
@@ -57,7 +58,7 @@ export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autoc
       onResponse: (status, _body, context) => {
         const ctx = context as Ctx;
         if (status === 200) s.latency.add(performance.now() - (ctx.t0 as number));
-        pool.give(ctx.ue as BenchUe);
+        pool.give(ctx.ue as LoadUe);
       },
     },
   ];
@@ -71,7 +72,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
     const bare = await rig.target("bare-ub");
     let ub: string;
     let realm: string;
-    let ues: BenchUe[];
+    let ues: LoadUe[];
     if (o.target) {
       const ext = await externalUes(o.usims, o.subscribers);
       ues = ext.ues;
@@ -80,7 +81,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       realm = new URL(o.target).hostname;
     } else {
       const stack = await ownStack(rig, { subscribers: o.connections * 2, workers: o.workers });
-      ues = Array.from({ length: o.connections * 2 }, (_, i) => new BenchUe(benchSubscriber(i)));
+      ues = Array.from({ length: o.connections * 2 }, (_, i) => new LoadUe(benchSubscriber(i)));
       ub = stack.ub;
       realm = stack.fqdn;
     }
@@ -102,7 +103,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       return s;
     };
     // the bare route gets the first request of a bootstrap; its answer is the 200 of the second
-    const initial = new BenchUe(benchSubscriber(0)).initialAuthorization(realm);
+    const initial = new LoadUe(benchSubscriber(0)).initialAuthorization(realm);
     const baseline = (seconds: number) =>
       runAutocannon({
         opts: {

@@ -10,7 +10,8 @@ import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, BenchSetupError, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
 import { ownStack, Rig } from "./lib/rig.js";
-import { BenchUe, benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
+import { LoadUe } from "../ue/load-ue.js";
+import { benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
 
 export const ZN_TARGET = 0.8;
 const SESSIONS = 256;
@@ -54,7 +55,7 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
     let ub: string;
     let realm: string;
     let naf: { token: string; fqdn: string };
-    let ues: BenchUe[];
+    let ues: LoadUe[];
     if (o.target) {
       if (o.bsf === undefined || o.znToken === undefined || o.nafFqdn === undefined)
         throw new BenchSetupError("bench zn --target needs --bsf UB_URL, --zn-token TOKEN and --naf-fqdn NAME");
@@ -66,7 +67,7 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
       naf = { token: o.znToken, fqdn: o.nafFqdn };
     } else {
       const stack = await ownStack(rig, { subscribers: SESSIONS, workers: o.workers });
-      ues = Array.from({ length: SESSIONS }, (_, i) => new BenchUe(benchSubscriber(i)));
+      ues = Array.from({ length: SESSIONS }, (_, i) => new LoadUe(benchSubscriber(i)));
       ({ zn, ub, fqdn: realm } = stack);
       naf = { token: stack.znToken, fqdn: stack.nafFqdn };
     }

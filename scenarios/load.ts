@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parseDocument } from "yaml";
 import { readBindingsCsv, readSubscribersCsv } from "./csv.js";
-import type { Scenario, ScenarioBinding, ScenarioSubscriber } from "./types.js";
+import type { LoadPhase, Scenario, ScenarioBinding, ScenarioSubscriber } from "./types.js";
 
 /** A validated scenario with the rows of its CSV files (already checked). */
 export type LoadedScenario = Scenario & {
@@ -190,6 +190,7 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
       problems.push(`${locate(["load"])}: load.concurrency: required when mode is "concurrency"`);
     if (load.durationSeconds === undefined && load.count === undefined)
       problems.push(`${locate(["load"])}: load: give durationSeconds or count`);
+    if (load.driver === "autocannon") problems.push(...autocannonProblems(scenario, locate));
   }
   scenario.assertions?.latency?.forEach((l, i) => {
     if (!STEPS.includes(l.step) || l.step === "wait") {
@@ -204,6 +205,54 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
   });
   if (problems.length) throw new ScenarioError(file, problems);
   return { ...scenario, baseDir, csvSubscribers, csvBindings };
+}
+
+/** The steps the autocannon load driver runs, in this order; a load flow is the start of it. */
+const AUTOCANNON_FLOW = ["bootstrap", "keygen", "csr", "enrol", "verify"] as const;
+
+/** What load.driver: autocannon cannot do (load/autocannon-driver.ts), each naming its field. */
+function autocannonProblems(s: Scenario, locate: (path: Array<string | number>) => string): string[] {
+  const load = s.load as LoadPhase;
+  const out: string[] = [];
+  const at = (field: string, why: string) => out.push(`${locate(["load", field])}: load.${field}: ${why}`);
+  if (load.poisson === true)
+    at(
+      "poisson",
+      "driver autocannon cannot make Poisson arrivals: its overallRate is a fixed quota of requests per connection and second (use driver scheduler)",
+    );
+  if ((load.rampSeconds ?? 0) > 0)
+    at(
+      "rampSeconds",
+      "driver autocannon has no ramp: its overallRate is fixed for the whole run (drop rampSeconds or use driver scheduler)",
+    );
+  if (load.tunnel === "tls-psk")
+    at(
+      "tunnel",
+      "driver autocannon speaks HTTP Digest only, it has no TLS-PSK (its pool is all Digest devices; use driver scheduler for TLS-PSK)",
+    );
+  const mode = load.mode ?? (load.rate === undefined && load.concurrency !== undefined ? "concurrency" : "rate");
+  if (mode === "rate" && load.rate !== undefined && !Number.isInteger(load.rate))
+    at(
+      "rate",
+      "driver autocannon needs a whole number of flows per second: overallRate is a whole number of requests per second, 2 per bootstrap",
+    );
+  const own = load.flow !== undefined;
+  const path: Array<string | number> = own ? ["load", "flow"] : ["flow"];
+  let k = 0;
+  for (const [i, step] of (load.flow ?? s.flow).entries()) {
+    if (typeof step === "object" && "wait" in step) continue;
+    const name = typeof step === "string" ? step : "fetch";
+    if (name !== AUTOCANNON_FLOW[k]) {
+      out.push(
+        `${locate([...path, i])}: ${fieldName([...path, i])}: driver autocannon runs ${AUTOCANNON_FLOW.join(", ")} in this order, or the start of it; ` +
+          `"${name}" cannot come here${own ? "" : " (the load phase runs the scenario's flow)"}`,
+      );
+      return out;
+    }
+    k++;
+  }
+  if (k === 0) out.push(`${locate(path)}: ${fieldName(path)}: driver autocannon needs at least the bootstrap step`);
+  return out;
 }
 
 /** Rows of a CSV file named by the scenario (relative to the scenario file); problems carry the YAML line too. */

@@ -189,9 +189,11 @@ export function buildPlan(s: LoadedScenario, o: PlanOptions = {}): Plan {
       { uicc: "GBA_U", tunnel: "digest" },
       { uicc: "GBA_ME", tunnel: "tls-psk" },
     ];
+    // autocannon has no TLS-PSK: its pool is all Digest (load.ts refuses load.tunnel: tls-psk there)
+    const tunnel = load.tunnel ?? (load.driver === "autocannon" ? "digest" : undefined);
     for (let i = 0; i < pool; i++) {
       const mix = mixes[i % mixes.length];
-      const g = { name: "load", uicc: load.uicc ?? mix.uicc, tunnel: load.tunnel ?? mix.tunnel };
+      const g = { name: "load", uicc: load.uicc ?? mix.uicc, tunnel: tunnel ?? mix.tunnel };
       loadDevices.push(makeDevice(g, flow, true));
     }
   }

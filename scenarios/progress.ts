@@ -1,5 +1,5 @@
 // Live progress of a run on stderr: on a terminal one line updated in place, elsewhere a line
-// every few seconds. Per-step counts in the functional phase, a progress bar in the load phase.
+// every few seconds. Per-step counts in both phases, and a progress bar in the load phase.
 import type { Results } from "./results.js";
 
 export interface ProgressOptions {
@@ -89,6 +89,10 @@ export class Progress {
     const filled = Math.round(frac * BAR);
     const bar = `[${"█".repeat(filled)}${"░".repeat(BAR - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%`;
     const total = this.o.loadSeconds ? `/${this.o.loadSeconds.toFixed(1)}` : "";
-    return `load ${bar} ${secs.toFixed(1)}${total} s │ flows ${l.flows.length} ok ${ok} failed ${failed} │ ${(enrols / secs).toFixed(1)} enrol/s`;
+    const steps = [...l.stepOk].map(([s, n]) => `${s} ${n}`).join("  ");
+    return (
+      `load ${bar} ${secs.toFixed(1)}${total} s │ ${steps ? `${steps} │ ` : ""}flows ${l.flows.length} ok ${ok} failed ${failed}` +
+      ` │ ${(enrols / secs).toFixed(1)} enrol/s`
+    );
   }
 }

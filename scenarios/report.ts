@@ -159,7 +159,7 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
   const l = report.load;
   if (l) {
     out.push(
-      `load phase: ${l.mode === "rate" ? `${l.targetRate}/s${l.poisson ? " Poisson" : ""}` : `${l.concurrency} concurrent`}` +
+      `load phase (${l.driver}): ${l.mode === "rate" ? `${l.targetRate}/s${l.poisson ? " Poisson" : ""}` : `${l.concurrency} concurrent`}` +
         `${l.rampSeconds ? `, ${l.rampSeconds} s ramp` : ""}, ${l.durationS} s: ${l.arrivals} arrivals, ${l.ok} ok, ${l.failed} failed` +
         `${l.notStarted ? `, ${l.notStarted} not started` : ""}${l.unfinished ? `, ${l.unfinished} unfinished` : ""}`,
     );

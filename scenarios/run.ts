@@ -48,6 +48,7 @@ const LOAD_GRACE_SECONDS = 20;
 export function loadPlanOf(l: LoadPhase): LoadPlan {
   const mode = l.mode ?? (l.rate === undefined && l.concurrency !== undefined ? "concurrency" : "rate");
   return {
+    driver: l.driver ?? "scheduler",
     mode,
     rate: l.rate ?? DEFAULT_LOAD.rate,
     concurrency: l.concurrency ?? 1,

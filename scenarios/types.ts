@@ -36,6 +36,8 @@ export interface DeviceGroup {
 }
 
 export interface LoadPhase {
+  /** who makes the arrivals: our scheduler over the UE middleware (default) or autocannon */
+  driver?: "scheduler" | "autocannon";
   mode?: "rate" | "concurrency";
   rate?: number;
   concurrency?: number;

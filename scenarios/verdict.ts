@@ -40,6 +40,8 @@ export function judgeDevice(d: PlannedDevice, f: FlowResult | undefined): Device
 }
 
 export interface LoadFigures {
+  /** who made the arrivals */
+  driver: "scheduler" | "autocannon";
   mode: "rate" | "concurrency";
   targetRate?: number;
   concurrency?: number;
@@ -92,6 +94,7 @@ export function loadFigures(results: Results, plan: LoadPlan): LoadFigures | und
   const achievedRate = ended.length / windowS;
   const offeredRate = offered / windowS;
   return {
+    driver: plan.driver ?? "scheduler",
     mode: plan.mode,
     targetRate: plan.mode === "rate" ? plan.rate : undefined,
     concurrency: plan.mode === "concurrency" ? plan.concurrency : undefined,

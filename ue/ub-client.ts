@@ -86,9 +86,10 @@ const QOP = "auth-int";
 const EMPTY = new Uint8Array(0);
 const CNONCE_BYTES = 16;
 /** RFC 3310 §3.4 / TS 24.109 A.4: one resynchronisation per bootstrapping run. */
-const MAX_RESYNCS = 1;
+export const MAX_RESYNCS = 1;
 
-interface HttpAnswer {
+/** One Ub answer as the ME sees it. */
+export interface HttpAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Uint8Array;
@@ -213,7 +214,7 @@ export async function runUbBootstrap(o: UbOptions): Promise<UbResult> {
   }
 }
 
-function statusError(a: HttpAnswer, expected: string): UbError {
+export function statusError(a: HttpAnswer, expected: string): UbError {
   if (a.status === 503) {
     const after = headerValue(a.headers, "retry-after");
     return new UbError("BSF_UNAVAILABLE", `the BSF is unavailable (503)${after ? `, retry after ${after} s` : ""}`);
@@ -233,12 +234,12 @@ function problemDetail(a: HttpAnswer): string | undefined {
   }
 }
 
-interface AkaChallenge extends DigestChallenge {
+export interface AkaChallenge extends DigestChallenge {
   algorithm: "AKAv1-MD5" | "AKAv2-MD5";
 }
 
 /** TS 24.109 A.3: the 401 carries a Digest challenge with algorithm AKAv1-MD5 (or AKAv2-MD5) and qop auth-int. */
-function akaChallenge(a: HttpAnswer): AkaChallenge {
+export function akaChallenge(a: HttpAnswer): AkaChallenge {
   const header = headerValue(a.headers, "www-authenticate");
   if (header === undefined) throw new UbError("BAD_CHALLENGE", "the BSF's 401 has no WWW-Authenticate header");
   let challenges: DigestChallenge[];
@@ -269,7 +270,7 @@ function akaChallenge(a: HttpAnswer): AkaChallenge {
   return { ...ch, algorithm };
 }
 
-function akaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Array } {
+export function akaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Array } {
   try {
     return parseAkaNonce(nonce);
   } catch (err) {
@@ -279,7 +280,7 @@ function akaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Array } {
 }
 
 /** RFC 3310 §3.2: AKAv1 password = RES; RFC 4169 §3: AKAv2 needs IK and CK too. */
-function passwordFor(algorithm: DigestAlgorithm, o: Extract<AkaOutcome, { kind: "success" }>): Uint8Array | string {
+export function passwordFor(algorithm: DigestAlgorithm, o: Extract<AkaOutcome, { kind: "success" }>): Uint8Array | string {
   if (algorithm === "AKAv1-MD5") return akav1Password(o.res);
   if (o.ck === undefined || o.ik === undefined) {
     throw new UbError("UNSUPPORTED_ALGORITHM", "AKAv2-MD5 needs CK and IK, which a GBA_U card keeps on the UICC");
@@ -287,7 +288,7 @@ function passwordFor(algorithm: DigestAlgorithm, o: Extract<AkaOutcome, { kind: 
   return akav2Password(o.res, o.ik, o.ck);
 }
 
-function verifyRspauth(
+export function verifyRspauth(
   a: HttpAnswer,
   ha1: string,
   f: { algorithm: DigestAlgorithm; nonce: string; nc: string; cnonce: string; qop: "auth-int"; uri: string },
@@ -309,7 +310,7 @@ function verifyRspauth(
   }
 }
 
-function bootstrappingInfo(a: HttpAnswer): BootstrappingInfo {
+export function bootstrappingInfo(a: HttpAnswer): BootstrappingInfo {
   try {
     return parseBootstrappingInfo(a.body);
   } catch (err) {

@@ -1,32 +1,19 @@
-// The UE side of Ub bootstraps for load generation: USIM check (milenage/ checkAutn) and the
-// Digest AKA answer (gba/digest) per subscriber, each subscriber's SQN array kept between runs.
-// Subscribers are the deterministic bench subscribers (our own HSS), or real ones for an
-// external BSF: simulated USIM files (`gba usim new`) or the HSS import CSV.
+// The UEs of the Ub benchmarks (ue/load-ue.ts: USIM check and Digest AKA answer, each
+// subscriber's SQN array kept between runs). Subscribers are the deterministic bench
+// subscribers (our own HSS), or real ones for an external BSF: simulated USIM files
+// (`gba usim new`) or the HSS import CSV.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "undici";
-import {
-  akav1Password,
-  akav2Password,
-  digestResponse,
-  formatCredentials,
-  parseAkaNonce,
-  parseDigestChallenge,
-} from "../../gba/digest/index.js";
-import { checkAutn } from "../../milenage/aka.js";
 import { hexToBytes } from "../../milenage/bytes.js";
-import { computeOpc, Milenage } from "../../milenage/milenage.js";
-import { newSqnArray, type UsimSqnArray } from "../../milenage/sqn.js";
+import { computeOpc } from "../../milenage/milenage.js";
 import { parseSubscriberCsv } from "../../nf/hss/csv.js";
 import { impiFromImsi } from "../../ue/impi.js";
+import { LoadUe, type UeSubscriber } from "../../ue/load-ue.js";
 import { loadUsimStateFile, saveUsimStateFile } from "../../ue/usim/state-file.js";
 import { BenchSetupError } from "./options.js";
 
-export interface BenchSubscriber {
-  impi: string;
-  k: Uint8Array;
-  opc: Uint8Array;
-}
+export type BenchSubscriber = UeSubscriber;
 
 const derive = (label: string, i: number) =>
   new Uint8Array(createHash("sha256").update(`${label}-${i}`).digest().subarray(0, 16));
@@ -39,55 +26,20 @@ export function benchSubscriber(i: number): BenchSubscriber {
   return { impi: benchImpi(i), k: derive("k", i), opc: derive("opc", i) };
 }
 
-export class BenchUe {
-  private readonly m: Milenage;
-  private seq = 0;
-
-  constructor(
-    readonly sub: BenchSubscriber,
-    /** TS 33.102 Annex C array of SEQ_MS per IND; read it back to save a USIM's state */
-    public array: UsimSqnArray = newSqnArray(),
-  ) {
-    this.m = new Milenage(sub.k, sub.opc);
-  }
-
-  /** TS 24.109 A.3 first request. */
-  initialAuthorization(realm: string): string {
-    return formatCredentials({ username: this.sub.impi, realm, nonce: "", uri: "/", response: "" });
-  }
-
-  /** TS 24.109 A.4 answer to a WWW-Authenticate challenge, or undefined when the USIM refuses it. */
-  answer(wwwAuthenticate: string): string | undefined {
-    const ch = parseDigestChallenge(wwwAuthenticate)[0];
-    if (ch === undefined) return undefined;
-    const { rand, autn } = parseAkaNonce(ch.nonce);
-    const { result, array } = checkAutn(this.m, this.array, rand, autn);
-    if (result.kind !== "success") return undefined;
-    this.array = array;
-    const algorithm = ch.algorithm as "AKAv1-MD5" | "AKAv2-MD5";
-    const password = algorithm === "AKAv2-MD5" ? akav2Password(result.res, result.ik, result.ck) : akav1Password(result.res);
-    const cnonce = (++this.seq).toString(16).padStart(8, "0");
-    const nc = "00000001";
-    const common = { username: this.sub.impi, realm: ch.realm, nonce: ch.nonce, uri: "/", nc, cnonce, qop: "auth-int" as const };
-    const response = digestResponse({ ...common, algorithm, password, method: "GET" });
-    return formatCredentials({ ...common, response, algorithm, opaque: ch.opaque });
-  }
-}
-
 /** UEs handed to one exchange at a time, so each subscriber's SQN sequence stays in order. */
 export class UePool {
-  private readonly free: BenchUe[];
-  private readonly out = new Set<BenchUe>();
-  constructor(ues: BenchUe[]) {
+  private readonly free: LoadUe[];
+  private readonly out = new Set<LoadUe>();
+  constructor(ues: LoadUe[]) {
     this.free = [...ues];
   }
-  take(): BenchUe {
+  take(): LoadUe {
     const ue = this.free.shift();
     if (ue === undefined) throw new Error("UE pool empty: more connections than subscribers");
     this.out.add(ue);
     return ue;
   }
-  give(ue: BenchUe): void {
+  give(ue: LoadUe): void {
     if (this.out.delete(ue)) this.free.push(ue);
   }
   /** After a load run has stopped: UEs whose exchange was cut off are free again. */
@@ -98,7 +50,7 @@ export class UePool {
 }
 
 /** One full bootstrap over undici (used to prepare sessions); resolves to the B-TID. */
-export async function bootstrapOnce(ubUrl: string, realm: string, ue: BenchUe): Promise<string> {
+export async function bootstrapOnce(ubUrl: string, realm: string, ue: LoadUe): Promise<string> {
   const first = await request(ubUrl, { headers: { authorization: ue.initialAuthorization(realm) } });
   await first.body.dump();
   const challenge = first.headers["www-authenticate"];
@@ -115,18 +67,18 @@ export async function bootstrapOnce(ubUrl: string, realm: string, ue: BenchUe): 
 }
 
 export interface ExternalUes {
-  ues: BenchUe[];
+  ues: LoadUe[];
   /** writes the SQN arrays of USIM files back, so the cards stay in step with the HSS */
   save(): Promise<void>;
 }
 
 /** UEs for an external BSF: --usim files (GBA_ME use of their K/OPc and SQN array) and --subscribers CSV. */
 export async function externalUes(usims: string[], csv: string | undefined): Promise<ExternalUes> {
-  const ues: BenchUe[] = [];
-  const files: Array<{ path: string; ue: BenchUe; state: Awaited<ReturnType<typeof loadUsimStateFile>> }> = [];
+  const ues: LoadUe[] = [];
+  const files: Array<{ path: string; ue: LoadUe; state: Awaited<ReturnType<typeof loadUsimStateFile>> }> = [];
   for (const path of usims) {
     const state = await loadUsimStateFile(path);
-    const ue = new BenchUe({ impi: impiFromImsi(state.imsi, state.mncLength), k: state.k, opc: state.opc }, state.sqn);
+    const ue = new LoadUe({ impi: impiFromImsi(state.imsi, state.mncLength), k: state.k, opc: state.opc }, { sqn: state.sqn });
     files.push({ path, ue, state });
     ues.push(ue);
   }
@@ -145,7 +97,7 @@ export async function externalUes(usims: string[], csv: string | undefined): Pro
       try {
         const k = hexToBytes(r.k ?? "", "k", 16);
         const opc = r.opc !== undefined ? hexToBytes(r.opc, "opc", 16) : computeOpc(k, hexToBytes(r.op ?? "", "op", 16));
-        ues.push(new BenchUe({ impi: r.impi ?? "", k, opc }));
+        ues.push(new LoadUe({ impi: r.impi ?? "", k, opc }));
       } catch (err) {
         throw new BenchSetupError(`--subscribers ${csv} ${label}: ${(err as Error).message}`);
       }
@@ -156,7 +108,7 @@ export async function externalUes(usims: string[], csv: string | undefined): Pro
   return {
     ues,
     save: async () => {
-      for (const f of files) await saveUsimStateFile(f.path, { ...f.state, sqn: f.ue.array });
+      for (const f of files) await saveUsimStateFile(f.path, { ...f.state, sqn: f.ue.sqn });
     },
   };
 }

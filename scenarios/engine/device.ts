@@ -56,7 +56,7 @@ function hostPort(url: string): { host: string; port: number } {
 }
 
 /** The cause of a refused request: the ProblemDetails cause when the NF sent one. */
-function causeOf(status: number, body: Uint8Array): string {
+export function causeOf(status: number, body: Uint8Array): string {
   try {
     const p = JSON.parse(Buffer.from(body).toString("utf8")) as { cause?: unknown };
     if (typeof p.cause === "string") return p.cause;
@@ -66,12 +66,20 @@ function causeOf(status: number, body: Uint8Array): string {
   return `HTTP_${status}`;
 }
 
-function failureOf(step: string, err: unknown): FlowFailure {
+export function failureOf(step: string, err: unknown): FlowFailure {
   if (err instanceof StepError) return { step, status: err.status, cause: err.cause_, message: err.message };
   if (err instanceof CertificateCheckError) return { step, cause: err.cause_, message: err.message };
   const e = err as Error & { code?: unknown; cause?: { code?: unknown } };
   const code = typeof e.code === "string" ? e.code : typeof e.cause?.code === "string" ? e.cause.code : undefined;
   return { step, cause: code ?? e.name ?? "ERROR", message: e.message ?? String(err) };
+}
+
+/** The ECA root the enrolment certificates are checked against (GET /ca.pem, no authentication). */
+export async function fetchEcaRoot(ecaHttp: string): Promise<ReturnType<typeof parseCaPem>> {
+  const res = await fetch(`${ecaHttp}/ca.pem`);
+  const text = await res.text();
+  if (res.status !== 200) throw new StepError(`HTTP_${res.status}`, `GET /ca.pem answered ${res.status}`, res.status);
+  return parseCaPem(text);
 }
 
 function stepName(s: FlowStep): string {
@@ -221,10 +229,7 @@ export class DeviceRuntime {
   private async verify(): Promise<void> {
     if (!this.cert || !this.keys) throw new StepError("NO_CERTIFICATE", "verify before enrol: no certificate to check");
     if (!this.ca) {
-      const res = await fetch(`${this.ep.ecaHttp}/ca.pem`);
-      const text = await res.text();
-      if (res.status !== 200) throw new StepError(`HTTP_${res.status}`, `GET /ca.pem answered ${res.status}`, res.status);
-      this.ca = parseCaPem(text);
+      this.ca = await fetchEcaRoot(this.ep.ecaHttp);
       this.tracer.diagram?.msg("UE", "ECA", "GET /ca.pem");
       this.tracer.diagram?.msg("ECA", "UE", "200 ECA root certificate (PEM)", true);
     }

@@ -1,7 +1,9 @@
 // The UE population: the functional phase (every planned OBU runs its flow once, a bounded
 // number at a time) and then the load phase (arrivals driven by load/driver.ts over a pool of
-// OBUs). Reports everything as events; runs in the runner's process or in a worker process.
+// OBUs, or by autocannon: load/autocannon-driver.ts). Reports everything as events; runs in
+// the runner's process or in a worker process.
 import { join } from "node:path";
+import { driveAutocannon, type LoadDevice, openLoadDevice } from "../load/autocannon-driver.js";
 import { driveLoad, type LoadPlan } from "../load/driver.js";
 import type { PlannedDevice } from "../plan.js";
 import { DeviceRuntime } from "./device.js";
@@ -40,6 +42,24 @@ function totalWait(d: PlannedDevice): number {
   return d.flow.reduce((sum, s) => sum + (typeof s === "object" && "wait" in s ? s.wait : 0), 0);
 }
 
+/** The failed flow of a device that could not be opened. */
+function openFailure(d: PlannedDevice, phase: Phase, t0: number, err: unknown): FlowResult {
+  const e = err as Error & { code?: string };
+  return {
+    obu: d.obu,
+    phase,
+    outcome: "failed",
+    failure: { step: "open", cause: e.code ?? e.name, message: e.message },
+    steps: [],
+    ms: 0,
+    bootstraps: 0,
+    rebootstraps: 0,
+    resyncs: 0,
+    startedAt: performance.now() - t0,
+    endedAt: performance.now() - t0,
+  };
+}
+
 /** Opens a device; a failure to open becomes the device's failed flow instead of an exception. */
 async function openOrFail(
   d: PlannedDevice,
@@ -51,20 +71,7 @@ async function openOrFail(
   try {
     return await DeviceRuntime.open(d, input.endpoints, usimFileOf(input.usimDir, d.obu), diagram);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    return {
-      obu: d.obu,
-      phase,
-      outcome: "failed",
-      failure: { step: "open", cause: e.code ?? e.name, message: e.message },
-      steps: [],
-      ms: 0,
-      bootstraps: 0,
-      rebootstraps: 0,
-      resyncs: 0,
-      startedAt: performance.now() - t0,
-      endedAt: performance.now() - t0,
-    };
+    return openFailure(d, phase, t0, err);
   }
 }
 
@@ -96,7 +103,26 @@ async function functionalPhase(input: EngineInput, emit: Emit, signal?: AbortSig
   emit({ t: "phase", phase: "functional", state: "end", devices: input.devices.length });
 }
 
+/** The load phase under autocannon: the pool's USIMs computed in the load generator (load/autocannon-driver.ts). */
+async function autocannonLoadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?: AbortSignal): Promise<void> {
+  const t0 = performance.now();
+  const devices: LoadDevice[] = [];
+  for (const d of input.loadDevices) {
+    try {
+      devices.push(await openLoadDevice(d, usimFileOf(input.usimDir, d.obu)));
+    } catch (err) {
+      emit({ t: "flow", result: openFailure(d, "load", t0, err) });
+    }
+  }
+  emit({ t: "phase", phase: "load", state: "start", devices: devices.length });
+  if (devices.length === 0) throw new Error("no device of the load pool could be opened");
+  const outcome = await driveAutocannon({ endpoints: input.endpoints, devices, plan, emit, signal });
+  emit({ t: "load-done", outcome });
+  emit({ t: "phase", phase: "load", state: "end", devices: devices.length });
+}
+
 async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?: AbortSignal): Promise<void> {
+  if (plan.driver === "autocannon") return autocannonLoadPhase(input, plan, emit, signal);
   const t0 = performance.now();
   const runtimes: DeviceRuntime[] = [];
   try {

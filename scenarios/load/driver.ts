@@ -6,6 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { arrivalOffsets, seededRandom } from "./schedule.js";
 
 export interface LoadPlan {
+  /** who makes the arrivals: this scheduler (default) or autocannon (load/autocannon-driver.ts) */
+  driver?: "scheduler" | "autocannon";
   mode: "rate" | "concurrency";
   rate?: number;
   concurrency?: number;

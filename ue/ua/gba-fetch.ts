@@ -112,12 +112,21 @@ function pickRealm(realm: string): { realm: string; nafFqdn: string } | "uicc-on
 
 const ALGORITHM_PREFERENCE: readonly DigestAlgorithm[] = ["SHA-256", "SHA-256-sess", "MD5", "MD5-sess"];
 
+export interface BootstrappingChallenge {
+  ch: DigestChallenge;
+  realm: string;
+  nafFqdn: string;
+  algorithm: DigestAlgorithm;
+}
+
 /** The NAF's bootstrapping-required challenge (TS 24.109 §5.2.4), or undefined for any other 401. */
-function bootstrappingChallenge(
-  res: Response,
-): { ch: DigestChallenge; realm: string; nafFqdn: string; algorithm: DigestAlgorithm } | undefined {
-  const header = res.headers.get("www-authenticate");
-  if (header === null) return undefined;
+function bootstrappingChallenge(res: Response): BootstrappingChallenge | undefined {
+  return bootstrappingChallengeIn(res.headers.get("www-authenticate"));
+}
+
+/** The bootstrapping-required challenge in a WWW-Authenticate value (TS 24.109 §5.2.4), or undefined. */
+export function bootstrappingChallengeIn(header: string | null | undefined): BootstrappingChallenge | undefined {
+  if (header === null || header === undefined) return undefined;
   let challenges: DigestChallenge[];
   try {
     challenges = parseDigestChallenge(header);
@@ -126,7 +135,7 @@ function bootstrappingChallenge(
     throw err;
   }
   let uiccOnly = false;
-  const usable: Array<{ ch: DigestChallenge; realm: string; nafFqdn: string; algorithm: DigestAlgorithm }> = [];
+  const usable: BootstrappingChallenge[] = [];
   for (const ch of challenges) {
     const picked = pickRealm(ch.realm);
     if (picked === "uicc-only") uiccOnly = true;
@@ -148,7 +157,7 @@ function bootstrappingChallenge(
 }
 
 /** RFC 7616 §3.4: qop=auth-int protects the body too, so it is preferred when the NAF offers it. */
-function pickQop(offered: readonly string[]): DigestQop | undefined {
+export function pickQop(offered: readonly string[]): DigestQop | undefined {
   if (offered.includes("auth-int")) return "auth-int";
   if (offered.includes("auth")) return "auth";
   if (offered.length > 0) throw new UaError("UNSUPPORTED_CHALLENGE", `the NAF offers only qop ${offered.join(",")}`);

@@ -1,0 +1,195 @@
+// One IoT.04 enrolment as an autocannon conversation: POST /enrol with the CSR over Ua HTTP
+// Digest (TS 24.109 §5.2, TS 33.222 §5.3): username = B-TID, password = base64(Ks_NAF) for the
+// NAF_Id of the ECA (TS 33.220 B.3, Ua id 01 00 00 00 02, H.3). As the UE's gbaFetch does, a
+// device keeps the ECA's nonce between enrolments (nc counts up), answers the 401 challenge
+// when it has none or it went stale, and checks the ECA's rspauth over the certificate.
+import { randomBytes } from "node:crypto";
+import {
+  type DigestAlgorithm,
+  DigestParseError,
+  type DigestQop,
+  digestEquals,
+  digestHa1,
+  digestResponseFromHa1,
+  formatCredentials,
+  formatNc,
+  ksNafPassword,
+  parseAuthenticationInfo,
+  rspauthFromHa1,
+} from "../../gba/digest/index.js";
+import { deriveKsNaf, nafId } from "../../gba/keys.js";
+import { UA_ID } from "../../gba/ua-id.js";
+import { bytesToHex } from "../../milenage/bytes.js";
+import { bootstrappingChallengeIn, pickQop, UaError } from "../../ue/ua/gba-fetch.js";
+import { causeOf } from "../engine/device.js";
+import type { FlowFailure } from "../engine/events.js";
+import type { Conversation } from "./gate.js";
+
+const PATH = "/enrol";
+/** TS 24.109 Table E.3.1-1 content type of the enrolment request (base64 of the DER CSR). */
+const CSR_CONTENT_TYPE = "application/x-pkcs10";
+/** TS 24.109 §5.2.1: the UE announces GBA in User-Agent. */
+const USER_AGENT = "gba-emu load UE; 3gpp-gba";
+const CNONCE_BYTES = 16;
+/** first try, the answer to a challenge, one stale nonce */
+const MAX_SENDS = 3;
+
+/** The ECA's protection space as a device remembers it between enrolments. */
+export interface NafSpace {
+  realm: string;
+  nafFqdn: string;
+  algorithm: DigestAlgorithm;
+  qop: DigestQop | undefined;
+  nonce: string;
+  opaque: string | undefined;
+  nc: number;
+}
+
+export interface EnrolInput {
+  impi: string;
+  btid: string;
+  /** Ks (or the card's Ks for GBA_U) and RAND of the bootstrapping */
+  ks: Uint8Array;
+  rand: Uint8Array;
+  /** base64 of the DER CSR */
+  body: Buffer;
+  /** the device's remembered space; set and updated here */
+  device: { space?: NafSpace };
+  /** source of the cnonce (default node:crypto) */
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+export type EnrolOutcome = { ok: true; certificate: Uint8Array } | { ok: false; failure: FlowFailure };
+
+interface Credentials {
+  authorization: string;
+  ha1: string;
+  nc: string;
+  cnonce: string;
+  space: NafSpace;
+}
+
+function credentialsFor(space: NafSpace, e: EnrolInput): Credentials {
+  space.nc += 1;
+  const nc = formatNc(space.nc);
+  const cnonce = bytesToHex(e.randomBytes?.(CNONCE_BYTES) ?? randomBytes(CNONCE_BYTES));
+  // TS 33.220 B.3: Ks_(ext)_NAF for NAF_Id = FQDN ‖ Ua id (H.3: HTTP Digest over plain HTTP)
+  const key = deriveKsNaf(e.ks, e.rand, e.impi, nafId(space.nafFqdn, UA_ID.HTTP_DIGEST));
+  const password = ksNafPassword(key);
+  key.fill(0);
+  const ha1 = digestHa1({
+    algorithm: space.algorithm,
+    username: e.btid,
+    realm: space.realm,
+    password,
+    nonce: space.nonce,
+    cnonce,
+  });
+  const withQop = space.qop ? { nc, cnonce } : { nc: undefined, cnonce: undefined };
+  const response = digestResponseFromHa1(ha1, {
+    algorithm: space.algorithm,
+    nonce: space.nonce,
+    ...withQop,
+    qop: space.qop,
+    method: "POST",
+    uri: PATH,
+    body: e.body,
+  });
+  const authorization = formatCredentials({
+    username: e.btid,
+    realm: space.realm,
+    nonce: space.nonce,
+    uri: PATH,
+    response,
+    algorithm: space.algorithm,
+    qop: space.qop,
+    ...withQop,
+    opaque: space.opaque,
+  });
+  return { authorization, ha1, nc, cnonce, space };
+}
+
+/** RFC 7616 §3.5: the ECA proves it knows Ks_NAF with rspauth (over the certificate for auth-int). */
+function checkRspauth(header: string | undefined, body: Uint8Array, c: Credentials): void {
+  if (header === undefined)
+    throw new UaError("SERVER_AUTH_FAILED", "the NAF's answer has no Authentication-Info: the NAF is not authenticated");
+  let rspauth: string | undefined;
+  try {
+    rspauth = parseAuthenticationInfo(header).rspauth;
+  } catch (err) {
+    if (err instanceof DigestParseError) throw new UaError("SERVER_AUTH_FAILED", `NAF Authentication-Info: ${err.message}`);
+    throw err;
+  }
+  if (rspauth === undefined) throw new UaError("SERVER_AUTH_FAILED", "the NAF's Authentication-Info has no rspauth");
+  const s = c.space;
+  const expected = rspauthFromHa1(c.ha1, {
+    algorithm: s.algorithm,
+    nonce: s.nonce,
+    nc: s.qop ? c.nc : undefined,
+    cnonce: s.qop ? c.cnonce : undefined,
+    qop: s.qop,
+    uri: PATH,
+    responseBody: body,
+  });
+  if (!digestEquals(expected, rspauth))
+    throw new UaError("SERVER_AUTH_FAILED", "rspauth in the NAF's Authentication-Info does not verify: answer refused");
+}
+
+export function enrolConversation(e: EnrolInput, done: (r: EnrolOutcome) => void): Conversation {
+  let creds = e.device.space ? credentialsFor(e.device.space, e) : undefined;
+  let sends = 0;
+  const failure = (f: Omit<FlowFailure, "step">): EnrolOutcome => ({ ok: false, failure: { step: "enrol", ...f } });
+  const refused = (status: number, body: Uint8Array) =>
+    failure({ status, cause: causeOf(status, body), message: `POST ${PATH} answered ${status}` });
+  /** the outcome when the answer ends the enrolment; else the credentials of the next request are set */
+  const judge = (status: number, headers: Record<string, string>, body: Uint8Array): EnrolOutcome | undefined => {
+    if (status !== 401) {
+      if (creds) checkRspauth(headers["authentication-info"], body, creds);
+      return status === 200 ? { ok: true, certificate: body } : refused(status, body);
+    }
+    const found = bootstrappingChallengeIn(headers["www-authenticate"]);
+    // TS 24.109 §5.2.5: a challenge that is not stale after credentials means the B-TID was refused;
+    // the UE would bootstrap again, which an ECA connection cannot do: the flow ends with the cause
+    if (found === undefined || sends >= MAX_SENDS || (creds !== undefined && !found.ch.stale)) {
+      e.device.space = undefined;
+      return refused(status, body);
+    }
+    const space: NafSpace = {
+      realm: found.realm,
+      nafFqdn: found.nafFqdn,
+      algorithm: found.algorithm,
+      qop: pickQop(found.ch.qop),
+      nonce: found.ch.nonce,
+      opaque: found.ch.opaque,
+      nc: 0,
+    };
+    e.device.space = space;
+    creds = credentialsFor(space, e);
+    return undefined;
+  };
+  return {
+    next() {
+      sends++;
+      const headers: Record<string, string> = { "content-type": CSR_CONTENT_TYPE, "user-agent": USER_AGENT };
+      if (creds) headers.authorization = creds.authorization;
+      return { method: "POST", path: PATH, headers, body: e.body };
+    },
+    answer(status, headers, raw) {
+      let outcome: EnrolOutcome | undefined;
+      try {
+        outcome = judge(status, headers, new Uint8Array(raw));
+      } catch (err) {
+        const x = err as Error;
+        outcome =
+          err instanceof UaError
+            ? failure({ cause: err.code, message: err.message })
+            : failure({ cause: x.name ?? "ERROR", message: x.message ?? String(err) });
+      }
+      if (outcome !== undefined) done(outcome);
+      return outcome !== undefined;
+    },
+    lost(cause) {
+      done(failure({ cause, message: `no answer from the ECA (${cause})` }));
+    },
+  };
+}
