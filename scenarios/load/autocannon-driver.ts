@@ -17,7 +17,7 @@ import { buildCsr, generateObuKeys, type ObuKeys, verifyEnrolmentCertificate } f
 import type { Emit, Endpoints, FlowFailure, StepRecord } from "../engine/events.js";
 import type { PlannedDevice } from "../plan.js";
 import { bootstrapConversation } from "./bootstrap-conversation.js";
-import type { LoadOutcome, LoadPlan } from "./driver.js";
+import { emptyOutcome, type LoadOutcome, type LoadPlan } from "./driver.js";
 import { enrolConversation, type NafSpace } from "./enrol-conversation.js";
 import { type Admit, type Conversation, gatedConnections } from "./gate.js";
 
@@ -114,17 +114,7 @@ export async function driveAutocannon(i: AutocannonLoad): Promise<LoadOutcome> {
   if (i.devices.length === 0) throw new Error("the load phase has no devices");
   const t0 = performance.now();
   const since = () => performance.now() - t0;
-  const out: LoadOutcome = {
-    arrivals: 0,
-    started: 0,
-    completed: 0,
-    notStarted: 0,
-    unfinished: 0,
-    arrivalWindowMs: 0,
-    elapsedMs: 0,
-    maxInFlight: 0,
-    queueWaitMs: [],
-  };
+  const out = emptyOutcome();
   const idle = [...i.devices];
   const waitingForDevice: Array<{ later: (c: Conversation) => void; since: number }> = [];
   const readyToEnrol: Flow[] = [];

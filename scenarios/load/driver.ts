@@ -71,11 +71,9 @@ class DevicePool<D> {
   }
 }
 
-export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, signal?: AbortSignal): Promise<LoadOutcome> {
-  if (devices.length === 0) throw new Error("the load phase has no devices");
-  const pool = new DevicePool(devices);
-  const t0 = performance.now();
-  const out: LoadOutcome = {
+/** A load outcome before the first arrival. */
+export function emptyOutcome(): LoadOutcome {
+  return {
     arrivals: 0,
     started: 0,
     completed: 0,
@@ -86,6 +84,13 @@ export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, si
     maxInFlight: 0,
     queueWaitMs: [],
   };
+}
+
+export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, signal?: AbortSignal): Promise<LoadOutcome> {
+  if (devices.length === 0) throw new Error("the load phase has no devices");
+  const pool = new DevicePool(devices);
+  const t0 = performance.now();
+  const out = emptyOutcome();
   const running = new Set<Promise<void>>();
   let inFlight = 0;
 
