@@ -1,6 +1,9 @@
 // Zn (TS 29.309 Nbsp_GBA shape) end to end: a UE bootstraps over Ub, a NAF asks Zn for its key.
 // NAF keys are recomputed here with node:crypto (TS 33.220 B.2, B.3), independently of gba/keys.
+import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, type TestSubscriber, testSubscriber } from "./helpers/bsf-stack.js";
@@ -35,6 +38,34 @@ async function zn(s: Stack, body: unknown, token: string | null = NAF_TOKEN, con
   });
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Stores a session through a SessionStore of its own in a separate Node process, as another
+ * `gba bsf --workers N` process sharing the BSF's LMDB environment does; resolves to the B-TID it
+ * superseded. Needs the compiled tree (`npx tsc -p .`).
+ */
+async function createSessionInAnotherProcess(dataRoot: string, s: Record<string, unknown>): Promise<string | null> {
+  const storeJs = resolve("dist/nf/common/store.js");
+  const sessionsJs = resolve("dist/nf/bsf/session-store.js");
+  expect(existsSync(sessionsJs), "run `npx tsc -p .` first").toBe(true);
+  const code = `
+    const { openNfStore } = await import(${JSON.stringify(storeJs)});
+    const { SessionStore } = await import(${JSON.stringify(sessionsJs)});
+    const s = ${JSON.stringify(s)};
+    const root = openNfStore(${JSON.stringify(dataRoot)}, "bsf");
+    const superseded = await new SessionStore(root).create({ ...s, ks: Buffer.from(s.ks, "hex"), rand: Buffer.from(s.rand, "hex") });
+    await root.close();
+    process.stdout.write(JSON.stringify(superseded ?? null));
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (c) => {
+    out += c;
+  });
+  const exit = await new Promise<number | null>((r) => child.on("close", r));
+  expect(exit).toBe(0);
+  return JSON.parse(out) as string | null;
 }
 
 describe("Zn", () => {
@@ -180,6 +211,43 @@ describe("Zn", () => {
     expect((await zn(s, { btId: first.btid, nafId })).status).toBe(404);
     const r = await zn(s, { btId: second.btid, nafId });
     expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", second.ks, second.rand, sub.impi, NAF_FQDN, DIGEST_UA));
+  });
+
+  it("refuses a B-TID answered before once another BSF process bootstraps the IMPI again", async () => {
+    const { sub, b } = await bootstrap();
+    const nafId = { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA };
+    const first = await zn(s, { btId: b.btid, nafId });
+    const again = await zn(s, { btId: b.btid, nafId });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const rand = Buffer.alloc(16, 0x5a);
+    const ks = Buffer.alloc(32, 0xa5);
+    const next = {
+      btid: `${rand.toString("base64")}@${s.cfg.bsf.fqdn}`,
+      impi: sub.impi,
+      ks: ks.toString("hex"),
+      rand: rand.toString("hex"),
+      createdAt: s.clock.now,
+      expiresAt: b.lifetime.getTime(),
+      uiccType: "GBA",
+      guss: { bsfInfo: { uiccType: "GBA" }, ussList: [] },
+    };
+    expect(await createSessionInAnotherProcess(s.cfg.data, next)).toBe(b.btid);
+    const gone = await zn(s, { btId: b.btid, nafId });
+    expect(gone.status).toBe(404);
+    expect(gone.body.cause).toBe("BTID_NOT_FOUND");
+    const r = await zn(s, { btId: next.btid, nafId });
+    expect(r.status).toBe(200);
+    expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", ks, rand, sub.impi, NAF_FQDN, DIGEST_UA));
+  });
+
+  it("derives for the NAF FQDN as sent: another spelling is not answered from the first one's cache", async () => {
+    const { sub, b } = await bootstrap();
+    const upper = NAF_FQDN.toUpperCase();
+    await zn(s, { btId: b.btid, nafId: { nafFqdn: NAF_FQDN, uaSecProtId: DIGEST_UA } });
+    const r = await zn(s, { btId: b.btid, nafId: { nafFqdn: upper, uaSecProtId: DIGEST_UA } });
+    expect(r.status).toBe(200);
+    expect(r.body.meKeyMaterial).toBe(nafKey("gba-me", b.ks, b.rand, sub.impi, upper, DIGEST_UA));
   });
 
   describe("schema validation names the field", () => {

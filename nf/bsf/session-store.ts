@@ -89,4 +89,15 @@ export class SessionStore {
     this.expiry.remove([s.expiresAt, btid]);
     if (this.byImpi.get(s.impi) === btid) this.byImpi.remove(s.impi);
   }
+
+  /**
+   * The B-TID's record as stored (encoded; it holds Ks), neither decoded nor copied: a view the next
+   * read of this environment overwrites, so compare it at once or copy it. Equal bytes from two reads
+   * mean the same session is still stored (neither replaced nor removed).
+   */
+  storedRecordView(btid: string): Buffer | undefined {
+    const b = this.sessions.getBinaryFast(btid);
+    // lmdb-js hands out its reusable read buffer with `length` set to the value's size
+    return b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.length);
+  }
 }

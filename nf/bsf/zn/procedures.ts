@@ -9,11 +9,12 @@ import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { BootstrapSession, SessionStore } from "../session-store.js";
 import type { Guss } from "../zh-client.js";
+import { ANSWER_CACHE_CAPACITY, ZnAnswerCache } from "./answer-cache.js";
 import type { NafRegistry } from "./naf-auth.js";
 import type { BootstrappingInfoRequest } from "./schema.js";
 
 /** TS 29.309 BootstrappingInfoResponse */
-export interface BootstrappingInfoResponse {
+export type BootstrappingInfoResponse = {
   meKeyMaterial: string;
   uiccKeyMaterial?: string;
   keyExpiryTime: string;
@@ -21,7 +22,7 @@ export interface BootstrappingInfoResponse {
   ussList: Guss["ussList"];
   gbaType: "3G_GBA";
   impi: string;
-}
+};
 
 function invalidParam(param: string, detail: string): ProblemError {
   return new ProblemError(400, BSF_CAUSE.MANDATORY_IE_INCORRECT, `${param}: ${detail}`, {
@@ -50,13 +51,44 @@ export function relevantUss(guss: Guss, naf: ZnClientConfig, gsIds: readonly num
 }
 
 export class ZnProcedures {
+  private readonly answers: ZnAnswerCache;
+
   constructor(
     private readonly sessions: SessionStore,
     private readonly nafs: NafRegistry,
     private readonly clock: () => number,
-  ) {}
+    answerCacheCapacity = ANSWER_CACHE_CAPACITY,
+  ) {
+    this.answers = new ZnAnswerCache(sessions, answerCacheCapacity);
+  }
 
-  retrieve(naf: ZnClientConfig, req: BootstrappingInfoRequest): BootstrappingInfoResponse {
+  /** how many answers are cached */
+  get cachedAnswers(): number {
+    return this.answers.size;
+  }
+
+  /**
+   * The 200 body, UTF-8 JSON: from the answer cache while the session is unchanged, else derived
+   * and serialised (and cached).
+   */
+  retrieveBody(naf: ZnClientConfig, req: BootstrappingInfoRequest, serialize: (r: BootstrappingInfoResponse) => string): Buffer {
+    const now = this.clock();
+    const cached = this.answers.lookup(naf, req, now);
+    if (cached !== undefined) return cached;
+    // read before the session itself: a replacement in between then shows as a changed record
+    const view = this.sessions.storedRecordView(req.btId);
+    const record = view === undefined ? undefined : Buffer.from(view);
+    const { answer, expiresAt } = this.retrieve(naf, req, now);
+    const body = Buffer.from(serialize(answer), "utf8");
+    if (record !== undefined) this.answers.remember(naf, req, body, expiresAt, record);
+    return body;
+  }
+
+  private retrieve(
+    naf: ZnClientConfig,
+    req: BootstrappingInfoRequest,
+    now: number,
+  ): { answer: BootstrappingInfoResponse; expiresAt: number } {
     let uaId: Uint8Array;
     try {
       uaId = parseUaId(req.nafId.uaSecProtId);
@@ -67,7 +99,7 @@ export class ZnProcedures {
     if (!this.nafs.mayAskFor(naf, req.nafId.nafFqdn)) {
       throw new ProblemError(403, BSF_CAUSE.NAF_NOT_AUTHORIZED, `this NAF is not authorised for NAF FQDN ${req.nafId.nafFqdn}`);
     }
-    const session = this.sessions.get(req.btId, this.clock());
+    const session = this.sessions.get(req.btId, now);
     if (session === undefined) {
       // only a B-TID that is not stored is parsed, to tell a malformed one (400) from an unknown one (404)
       try {
@@ -78,7 +110,7 @@ export class ZnProcedures {
       }
       throw btidNotFound();
     }
-    return this.keysFor(session, naf, req, nafId(req.nafId.nafFqdn, uaId));
+    return { answer: this.keysFor(session, naf, req, nafId(req.nafId.nafFqdn, uaId)), expiresAt: session.expiresAt };
   }
 
   private keysFor(

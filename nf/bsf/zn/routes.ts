@@ -1,5 +1,5 @@
 // Zn HTTP binding shaped as TS 29.309 Nbsp_GBA: POST /nbsp-gba/v1/bootstrapping-info-retrieval.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { ZnClientConfig } from "../../common/config.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
@@ -13,6 +13,7 @@ import {
 } from "./schema.js";
 
 export const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+const JSON_UTF8 = "application/json; charset=utf-8";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,26 +30,33 @@ export function registerZnRoutes(app: FastifyInstance, procedures: ZnProcedures,
     schema: { body: bootstrappingInfoRequestSchema, response: { 200: bootstrappingInfoResponseSchema } },
     validatorCompiler: strictValidatorCompiler,
     // authenticate before the body is read or validated
-    onRequest: async (req: FastifyRequest) => {
+    onRequest: (req, _reply, done) => {
       const naf = nafs.authenticate(req.headers.authorization);
       if (naf === undefined) {
         req.log.info("Zn request without a known NAF token refused");
-        throw new ProblemError(
-          401,
-          BSF_CAUSE.NAF_NOT_AUTHENTICATED,
-          "a configured NAF bearer token is required (Authorization: Bearer <token>)",
-          {},
-          { "www-authenticate": 'Bearer realm="nbsp-gba"' },
+        done(
+          new ProblemError(
+            401,
+            BSF_CAUSE.NAF_NOT_AUTHENTICATED,
+            "a configured NAF bearer token is required (Authorization: Bearer <token>)",
+            {},
+            { "www-authenticate": 'Bearer realm="nbsp-gba"' },
+          ),
         );
+        return;
       }
       req.znNaf = naf;
+      done();
     },
-    handler: async (req) => {
+    handler: (req, reply) => {
       const naf = req.znNaf as ZnClientConfig;
       try {
-        const res = procedures.retrieve(naf, req.body);
+        const serialize = reply.getSerializationFunction("200");
+        if (serialize === undefined) throw new Error("the Zn route has no 200 response serializer");
+        const body = procedures.retrieveBody(naf, req.body, serialize);
         req.log.debug({ naf: naf.id, btid: req.body.btId, nafFqdn: req.body.nafId.nafFqdn }, "Zn key material delivered");
-        return res;
+        // serialised by the route's response schema already: sent as is
+        reply.type(JSON_UTF8).send(body);
       } catch (err) {
         if (err instanceof ProblemError && err.status === 403) {
           req.log.warn({ naf: naf.id, nafFqdn: req.body.nafId.nafFqdn }, "NAF asked for another NAF's key");

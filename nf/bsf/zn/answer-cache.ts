@@ -1,0 +1,113 @@
+// Serialised Zn 200 answers (UTF-8 JSON, sent as they are), reused while the session they were
+// derived from is still the one stored. Sessions live in an LMDB environment other BSF processes
+// write too (`gba bsf --workers N`; a new bootstrap of the IMPI replaces its B-TID, TS 33.220
+// §4.5.2; a pinned RAND can even give another session the same B-TID), so every hit compares the
+// stored record's bytes with those the answer came from, and checks the session lifetime. Entries
+// hold Ks_NAF and the record (Ks): secrets the store and the Zn answer hold anyway; none is logged.
+import type { ZnClientConfig } from "../../common/config.js";
+import type { SessionStore } from "../session-store.js";
+import type { BootstrappingInfoRequest } from "./schema.js";
+
+/** Everything an answer depends on besides the session (TS 29.309 BootstrappingInfoRequest). */
+interface Variant {
+  naf: ZnClientConfig;
+  /** as sent: it enters the KDF as is (TS 33.220 B.3) */
+  nafFqdn: string;
+  uaSecProtId: string;
+  gbaUAware: boolean;
+  gsIds: string | undefined;
+  body: Buffer;
+}
+
+/** The answers for one B-TID, and the session record they were derived from. */
+interface Group {
+  /** the session's lifetime end, ms since the epoch */
+  expiresAt: number;
+  record: Buffer;
+  variants: Variant[];
+}
+
+export const ANSWER_CACHE_CAPACITY = 4096;
+/** answers kept per B-TID (NAFs, NAF FQDNs, Ua protocols, GSID selections); the oldest goes first */
+export const ANSWERS_PER_BTID = 8;
+
+const gsIdsOf = (req: BootstrappingInfoRequest): string | undefined => req.gsIds?.join(",");
+
+export class ZnAnswerCache {
+  private readonly groups = new Map<string, Group>();
+  private count = 0;
+
+  constructor(
+    private readonly sessions: SessionStore,
+    readonly capacity = ANSWER_CACHE_CAPACITY,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("the Zn answer cache needs room for an answer");
+  }
+
+  /** how many answers are cached */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * The cached answer for this NAF and request, if its session is unexpired and unchanged in the
+   * store; the B-TID's answers are dropped when it is not.
+   */
+  lookup(naf: ZnClientConfig, req: BootstrappingInfoRequest, now: number): Buffer | undefined {
+    const g = this.groups.get(req.btId);
+    if (g === undefined) return undefined;
+    if (!(now < g.expiresAt && this.sessions.storedRecordView(req.btId)?.equals(g.record) === true)) {
+      this.drop(req.btId, g);
+      return undefined;
+    }
+    const gsIds = gsIdsOf(req);
+    for (const v of g.variants) {
+      if (
+        v.naf === naf &&
+        v.nafFqdn === req.nafId.nafFqdn &&
+        v.uaSecProtId === req.nafId.uaSecProtId &&
+        v.gbaUAware === (req.gbaUAware === true) &&
+        v.gsIds === gsIds
+      )
+        return v.body;
+    }
+    return undefined;
+  }
+
+  /** `record`, a copy, must have been read from the store before the session `body` came from. */
+  remember(naf: ZnClientConfig, req: BootstrappingInfoRequest, body: Buffer, expiresAt: number, record: Buffer): void {
+    let g = this.groups.get(req.btId);
+    if (g !== undefined && !g.record.equals(record)) {
+      this.drop(req.btId, g);
+      g = undefined;
+    }
+    // oldest B-TIDs first: bounded whatever the mix of B-TIDs and request parameters
+    for (const [btid, old] of this.groups) {
+      if (this.count < this.capacity) break;
+      this.drop(btid, old);
+      if (old === g) g = undefined;
+    }
+    if (g === undefined) {
+      g = { expiresAt, record, variants: [] };
+      this.groups.set(req.btId, g);
+    }
+    if (g.variants.length >= ANSWERS_PER_BTID) {
+      g.variants.shift();
+      this.count--;
+    }
+    g.variants.push({
+      naf,
+      nafFqdn: req.nafId.nafFqdn,
+      uaSecProtId: req.nafId.uaSecProtId,
+      gbaUAware: req.gbaUAware === true,
+      gsIds: gsIdsOf(req),
+      body,
+    });
+    this.count++;
+  }
+
+  private drop(btid: string, g: Group): void {
+    this.groups.delete(btid);
+    this.count -= g.variants.length;
+  }
+}
