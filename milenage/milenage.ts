@@ -20,6 +20,9 @@ export const DEFAULT_CONSTANTS: MilenageConstants = Object.freeze({
   c: [lsbConstant(0), lsbConstant(1), lsbConstant(2), lsbConstant(4), lsbConstant(8)] as const,
 });
 
+const DEFAULT_C: readonly Uint8Array[] = DEFAULT_CONSTANTS.c.map((c) => c.slice());
+const DEFAULT_SHIFT: readonly number[] = DEFAULT_CONSTANTS.r.map((r) => (r / 8) % 16);
+
 /** Dummy AMF used for MAC-S in AUTS (TS 33.102 §6.3.3: AMF* = 0x0000). */
 export const RESYNC_AMF: Uint8Array = new Uint8Array(2);
 
@@ -67,9 +70,9 @@ export class Milenage {
   readonly opc: Uint8Array;
   private readonly aes: InPlaceBlockCipher;
   /** c1..c5, copied so later changes by the caller cannot alter this instance */
-  private readonly c: Uint8Array[];
+  private readonly c: readonly Uint8Array[];
   /** r1..r5 as byte rotations */
-  private readonly shift: number[];
+  private readonly shift: readonly number[];
   private readonly temp = new Uint8Array(16);
   /** TEMP ⊕ OPc, the input of OUT2..OUT5 before rotation */
   private readonly tempXorOpc = new Uint8Array(16);
@@ -78,10 +81,16 @@ export class Milenage {
   constructor(k: Uint8Array, opc: Uint8Array, options: MilenageOptions = {}) {
     if (k.length !== 16) throw new RangeError(`K must be 16 bytes, got ${k.length}`);
     if (opc.length !== 16) throw new RangeError(`OPc must be 16 bytes, got ${opc.length}`);
-    const constants = options.constants ?? DEFAULT_CONSTANTS;
-    if (options.constants) validateConstants(constants);
-    this.c = constants.c.map((c) => c.slice());
-    this.shift = constants.r.map((r) => (r / 8) % 16);
+    const constants = options.constants;
+    if (constants) {
+      validateConstants(constants);
+      this.c = constants.c.map((c) => c.slice());
+      this.shift = constants.r.map((r) => (r / 8) % 16);
+    } else {
+      // read-only here: one copy for every instance (an HSS builds one per key-cache miss)
+      this.c = DEFAULT_C;
+      this.shift = DEFAULT_SHIFT;
+    }
     this.aes = aes128InPlace(k, options.aes);
     this.opc = opc.slice();
   }
