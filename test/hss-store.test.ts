@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gcm } from "@noble/ciphers/aes.js";
 import { concatBytes, hexToBytes } from "../milenage/bytes.js";
-import { computeOpc } from "../milenage/milenage.js";
+import { computeOpc, Milenage } from "../milenage/milenage.js";
 import { ConfigError } from "../nf/common/config.js";
 import { StoreError } from "../nf/common/store.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
@@ -314,6 +314,40 @@ describe("CSV", () => {
     expect(store.count()).toBe(1);
     expect(await writeRows(store, checked.valid)).toBe(1);
     expect(store.count()).toBe(2);
+  });
+});
+
+describe("key cache", () => {
+  it("a subscriber enters on its second miss; a one-off subscriber never displaces a cached one", async () => {
+    const store = openStore(tempData(), { cacheSize: 2 });
+    const subs = [newSub(), newSub(), newSub()];
+    for (const s of subs) await provision(store, s);
+    const [a, b, c] = subs.map((s) => store.get(s.impi)!);
+    const a1 = store.milenageOf(a);
+    const a2 = store.milenageOf(a);
+    expect(a2).not.toBe(a1); // first miss: built, not kept
+    expect(store.milenageOf(a)).toBe(a2); // second miss kept it
+    store.milenageOf(b);
+    const b2 = store.milenageOf(b);
+    store.milenageOf(c); // once only: does not evict a or b
+    expect(store.milenageOf(a)).toBe(a2);
+    expect(store.milenageOf(b)).toBe(b2);
+  });
+
+  it("an updated subscriber (new rev) is rebuilt from the store, not served from the cache", async () => {
+    const store = openStore(tempData());
+    const sub = newSub();
+    await provision(store, sub);
+    store.milenageOf(store.get(sub.impi)!);
+    const cached = store.milenageOf(store.get(sub.impi)!);
+    const other = newSub();
+    const r = await store.update(sub.impi, () => validateCreate({ ...other, impi: sub.impi }, CTX));
+    expect(r.kind).toBe("ok");
+    const fresh = store.milenageOf(store.get(sub.impi)!);
+    expect(fresh).not.toBe(cached);
+    const rand = new Uint8Array(16).fill(3);
+    const expected = new Milenage(hexToBytes(other.k), hexToBytes(other.opc));
+    expect(fresh.f2345(rand)).toEqual(expected.f2345(rand));
   });
 });
 

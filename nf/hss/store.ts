@@ -90,6 +90,8 @@ export class HssStore {
   private readonly meta: Database<unknown, string>;
   private readonly key: Uint8Array;
   private readonly cache: Lru<string, CachedKeys>;
+  /** IMPIs that missed the cache once since the doorkeeper was last cleared */
+  private readonly missedOnce = new Set<string>();
   private readonly clock: () => number;
 
   private constructor(dataRoot: string, opts: HssStoreOptions) {
@@ -217,13 +219,22 @@ export class HssStore {
     return { k: plain.subarray(0, 16), opc: plain.subarray(16, 32) };
   }
 
-  /** The subscriber's MILENAGE instance, cached per (IMPI, rev) so another process's update is seen. */
+  /**
+   * The subscriber's MILENAGE instance, cached per (IMPI, rev) so another process's update is
+   * seen. A subscriber enters the cache on its second miss (a TinyLFU-style doorkeeper): with
+   * requests spread over far more subscribers than the cache holds, instances built for a
+   * single vector then die young instead of churning the cache and the old generation.
+   */
   milenageOf(r: SubscriberRecord): Milenage {
     const hit = this.cache.get(r.impi);
     if (hit && hit.rev === r.rev) return hit.milenage;
     const { k, opc } = this.secretsOf(r);
     const milenage = new Milenage(k, opc, { constants: constantsOf(r.milenage) });
-    this.cache.set(r.impi, { rev: r.rev, milenage });
+    if (hit || this.missedOnce.delete(r.impi)) this.cache.set(r.impi, { rev: r.rev, milenage });
+    else {
+      if (this.missedOnce.size >= this.cache.capacity) this.missedOnce.clear();
+      this.missedOnce.add(r.impi);
+    }
     return milenage;
   }
 
@@ -316,6 +327,7 @@ export class HssStore {
     if (r.imsi !== undefined) this.imsi.put(r.imsi, r.impi);
     if (r.msisdn !== undefined) this.msisdn.put(r.msisdn, r.impi);
     this.cache.delete(r.impi);
+    this.missedOnce.delete(r.impi);
   }
 
   /** Adds subscribers, all or none: any IMPI/IMSI/MSISDN already taken fails the whole batch (ExistsError). */
