@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { open as lmdbOpen } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
 import { Auc } from "../nf/hss/auc.js";
+import { SqnJournal } from "../nf/hss/sqn-journal.js";
 import { HssStore } from "../nf/hss/store.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { jsonRequest, newSub, startTestHss, type TestSub, tempData } from "./hss-fixtures.js";
@@ -152,6 +153,28 @@ describe("SEQ_HE journal", () => {
       expect([...table.getRange()].map(({ value }) => value).sort()).toEqual([0, 2]);
     } finally {
       await raw.close();
+    }
+  });
+
+  it("after an append whose commit was lost, the next one continues the log without a gap other readers would stop at", async () => {
+    const root = lmdbOpen({ path: join(tempData(), "j.mdb") });
+    try {
+      const dbs = () =>
+        [
+          root.openDB<number, number>({ name: "base", keyEncoding: "uint32" }),
+          root.openDB<[number, number], number>({ name: "log" }),
+          root.openDB<unknown, string>({ name: "meta" }),
+        ] as const;
+      const writer = new SqnJournal(...dbs());
+      await root.transaction(() => writer.append(1, 5));
+      await root.transaction(() => writer.append(1, 6));
+      // the second commit "did not happen": its entry is gone, the writer's memory still has it
+      await root.transaction(() => root.openDB<[number, number], number>({ name: "log" }).remove(2));
+      await root.transaction(() => writer.append(2, 9));
+      const reader = new SqnJournal(...dbs());
+      expect([reader.seqHe(1), reader.seqHe(2)]).toEqual([5, 9]);
+    } finally {
+      await root.close();
     }
   });
 

@@ -38,9 +38,10 @@ export class SqnJournal {
       this.folded = folded;
       if (this.seen < folded) this.seen = folded;
     }
-    for (const { key, value } of this.log.getRange({ start: this.seen + 1 })) {
-      this.tail.set(value[0], { pos: key, seqHe: value[1] });
-      this.seen = key;
+    // positions are consecutive: point reads until the first gap (cheaper than a cursor)
+    for (let next = this.log.get(this.seen + 1); next !== undefined; next = this.log.get(this.seen + 1)) {
+      this.seen++;
+      this.tail.set(next[0], { pos: this.seen, seqHe: next[1] });
     }
   }
 
@@ -52,10 +53,17 @@ export class SqnJournal {
   /** Inside a write transaction: the subscriber's new SEQ_HE (an advance, a resync or an operator's set). */
   append(sqnId: number, seqHe: number): void {
     this.catchUp();
+    // a commit that failed (disk full) left `seen` past the log's end: continue from the end
+    if (this.seen > this.folded && this.log.get(this.seen) === undefined) this.seen = this.lastPosition();
     const pos = this.seen + 1;
     this.log.put(pos, [sqnId, seqHe]);
     this.tail.set(sqnId, { pos, seqHe });
     this.seen = pos;
+  }
+
+  private lastPosition(): number {
+    for (const key of this.log.getKeys({ reverse: true, limit: 1 })) return key;
+    return this.folded;
   }
 
   /**
