@@ -13,8 +13,9 @@ const FOLDED = "sqnLogFolded";
 type LogEntry = [sqnId: number, seqHe: number];
 
 export class SqnJournal {
-  /** sqnId → the latest unfolded entry for it */
-  private readonly tail = new Map<number, { pos: number; seqHe: number }>();
+  /** sqnId → SEQ_HE and log position of its latest unfolded entry (two maps of numbers: no object per entry) */
+  private readonly tailSeq = new Map<number, number>();
+  private readonly tailPos = new Map<number, number>();
   /** the last log position applied to `tail` */
   private seen = 0;
   private folded = 0;
@@ -34,20 +35,21 @@ export class SqnJournal {
   catchUp(): void {
     const folded = (this.meta.get(FOLDED) as number | undefined) ?? 0;
     if (folded > this.folded) {
-      for (const [id, e] of this.tail) if (e.pos <= folded) this.tail.delete(id);
+      this.dropFolded(folded);
       this.folded = folded;
       if (this.seen < folded) this.seen = folded;
     }
     // positions are consecutive: point reads until the first gap (cheaper than a cursor)
     for (let next = this.log.get(this.seen + 1); next !== undefined; next = this.log.get(this.seen + 1)) {
       this.seen++;
-      this.tail.set(next[0], { pos: this.seen, seqHe: next[1] });
+      this.tailSeq.set(next[0], next[1]);
+      this.tailPos.set(next[0], this.seen);
     }
   }
 
   seqHe(sqnId: number): number {
     this.catchUp();
-    return this.tail.get(sqnId)?.seqHe ?? this.base.get(sqnId) ?? 0;
+    return this.tailSeq.get(sqnId) ?? this.base.get(sqnId) ?? 0;
   }
 
   /** Inside a write transaction: the subscriber's new SEQ_HE (an advance, a resync or an operator's set). */
@@ -57,8 +59,19 @@ export class SqnJournal {
     if (this.seen > this.folded && this.log.get(this.seen) === undefined) this.seen = this.lastPosition();
     const pos = this.seen + 1;
     this.log.put(pos, [sqnId, seqHe]);
-    this.tail.set(sqnId, { pos, seqHe });
+    this.tailSeq.set(sqnId, seqHe);
+    this.tailPos.set(sqnId, pos);
     this.seen = pos;
+  }
+
+  /** Forgets the entries a checkpoint up to `folded` moved into the per-subscriber table. */
+  private dropFolded(folded: number): void {
+    for (const [id, pos] of this.tailPos) {
+      if (pos <= folded) {
+        this.tailPos.delete(id);
+        this.tailSeq.delete(id);
+      }
+    }
   }
 
   private lastPosition(): number {
@@ -84,7 +97,7 @@ export class SqnJournal {
     }
     for (let pos = this.folded + 1; pos <= last; pos++) this.log.remove(pos);
     this.meta.put(FOLDED, last);
-    for (const [id, e] of this.tail) if (e.pos <= last) this.tail.delete(id);
+    this.dropFolded(last);
     const n = last - this.folded;
     this.folded = last;
     return n;
