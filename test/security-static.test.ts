@@ -133,7 +133,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
       ["nf/bsf/zn/naf-auth.ts", 1, "Zn bearer token"],
       ["nf/hss/admin.ts", 1, "provisioning API bearer token"],
       ["ue/ub-client.ts", 1, "Ub rspauth (server authentication)"],
-      ["ue/ua/gba-fetch.ts", 1, "Ua rspauth (server authentication)"],
+      ["ue/ua/naf-digest.ts", 1, "Ua rspauth (server authentication; gbaFetch and the autocannon load driver)"],
     ];
     for (const [file, n, what] of sites) {
       const src = text.get(file);

@@ -4,23 +4,12 @@
 // device keeps the ECA's nonce between enrolments (nc counts up), answers the 401 challenge
 // when it has none or it went stale, and checks the ECA's rspauth over the certificate.
 import { randomBytes } from "node:crypto";
-import {
-  type DigestAlgorithm,
-  DigestParseError,
-  type DigestQop,
-  digestEquals,
-  digestHa1,
-  digestResponseFromHa1,
-  formatCredentials,
-  formatNc,
-  ksNafPassword,
-  parseAuthenticationInfo,
-  rspauthFromHa1,
-} from "../../gba/digest/index.js";
+import { ksNafPassword } from "../../gba/digest/index.js";
 import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { UA_ID } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../milenage/bytes.js";
-import { bootstrappingChallengeIn, pickQop, UaError } from "../../ue/ua/gba-fetch.js";
+import { bootstrappingChallengeIn, pickQop } from "../../ue/ua/gba-fetch.js";
+import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "../../ue/ua/naf-digest.js";
 import { causeOf } from "../engine/device.js";
 import type { FlowFailure } from "../engine/events.js";
 import type { Conversation } from "./gate.js";
@@ -34,16 +23,7 @@ const CNONCE_BYTES = 16;
 /** first try, the answer to a challenge, one stale nonce */
 const MAX_SENDS = 3;
 
-/** The ECA's protection space as a device remembers it between enrolments. */
-export interface NafSpace {
-  realm: string;
-  nafFqdn: string;
-  algorithm: DigestAlgorithm;
-  qop: DigestQop | undefined;
-  nonce: string;
-  opaque: string | undefined;
-  nc: number;
-}
+export type { NafSpace } from "../../ue/ua/naf-digest.js";
 
 export interface EnrolInput {
   impi: string;
@@ -61,78 +41,20 @@ export interface EnrolInput {
 
 export type EnrolOutcome = { ok: true; certificate: Uint8Array } | { ok: false; failure: FlowFailure };
 
-interface Credentials {
-  authorization: string;
-  ha1: string;
-  nc: string;
-  cnonce: string;
-  space: NafSpace;
-}
-
-function credentialsFor(space: NafSpace, e: EnrolInput): Credentials {
-  space.nc += 1;
-  const nc = formatNc(space.nc);
-  const cnonce = bytesToHex(e.randomBytes?.(CNONCE_BYTES) ?? randomBytes(CNONCE_BYTES));
-  // TS 33.220 B.3: Ks_(ext)_NAF for NAF_Id = FQDN ‖ Ua id (H.3: HTTP Digest over plain HTTP)
+/** TS 33.220 B.3: password = base64(Ks_NAF) for NAF_Id = ECA FQDN ‖ Ua id (H.3: HTTP Digest over plain HTTP). */
+function credentialsFor(space: NafSpace, e: EnrolInput): NafCredentials {
   const key = deriveKsNaf(e.ks, e.rand, e.impi, nafId(space.nafFqdn, UA_ID.HTTP_DIGEST));
   const password = ksNafPassword(key);
   key.fill(0);
-  const ha1 = digestHa1({
-    algorithm: space.algorithm,
-    username: e.btid,
-    realm: space.realm,
-    password,
-    nonce: space.nonce,
-    cnonce,
-  });
-  const withQop = space.qop ? { nc, cnonce } : { nc: undefined, cnonce: undefined };
-  const response = digestResponseFromHa1(ha1, {
-    algorithm: space.algorithm,
-    nonce: space.nonce,
-    ...withQop,
-    qop: space.qop,
-    method: "POST",
-    uri: PATH,
-    body: e.body,
-  });
-  const authorization = formatCredentials({
-    username: e.btid,
-    realm: space.realm,
-    nonce: space.nonce,
-    uri: PATH,
-    response,
-    algorithm: space.algorithm,
-    qop: space.qop,
-    ...withQop,
-    opaque: space.opaque,
-  });
-  return { authorization, ha1, nc, cnonce, space };
+  const cnonce = bytesToHex(e.randomBytes?.(CNONCE_BYTES) ?? randomBytes(CNONCE_BYTES));
+  return nafCredentials(space, { btid: e.btid, password, cnonce, method: "POST", uri: PATH, body: e.body });
 }
 
 /** RFC 7616 §3.5: the ECA proves it knows Ks_NAF with rspauth (over the certificate for auth-int). */
-function checkRspauth(header: string | undefined, body: Uint8Array, c: Credentials): void {
+function checkRspauth(header: string | undefined, body: Uint8Array, c: NafCredentials): void {
   if (header === undefined)
     throw new UaError("SERVER_AUTH_FAILED", "the NAF's answer has no Authentication-Info: the NAF is not authenticated");
-  let rspauth: string | undefined;
-  try {
-    rspauth = parseAuthenticationInfo(header).rspauth;
-  } catch (err) {
-    if (err instanceof DigestParseError) throw new UaError("SERVER_AUTH_FAILED", `NAF Authentication-Info: ${err.message}`);
-    throw err;
-  }
-  if (rspauth === undefined) throw new UaError("SERVER_AUTH_FAILED", "the NAF's Authentication-Info has no rspauth");
-  const s = c.space;
-  const expected = rspauthFromHa1(c.ha1, {
-    algorithm: s.algorithm,
-    nonce: s.nonce,
-    nc: s.qop ? c.nc : undefined,
-    cnonce: s.qop ? c.cnonce : undefined,
-    qop: s.qop,
-    uri: PATH,
-    responseBody: body,
-  });
-  if (!digestEquals(expected, rspauth))
-    throw new UaError("SERVER_AUTH_FAILED", "rspauth in the NAF's Authentication-Info does not verify: answer refused");
+  verifyRspauth(header, body, c);
 }
 
 export function enrolConversation(e: EnrolInput, done: (r: EnrolOutcome) => void): Conversation {

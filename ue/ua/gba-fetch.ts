@@ -9,33 +9,17 @@ import {
   DigestParseError,
   type DigestQop,
   digestAlgorithm,
-  digestEquals,
-  digestHa1,
-  digestResponseFromHa1,
-  formatCredentials,
-  formatNc,
   ksNafPassword,
-  parseAuthenticationInfo,
   parseDigestChallenge,
-  rspauthFromHa1,
 } from "../../gba/digest/index.js";
 import { UA_ID, type UaId, uaIdForTls } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../milenage/bytes.js";
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import type { Tracer } from "../trace.js";
 import { suiteCode } from "./cipher-suites.js";
+import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "./naf-digest.js";
 
-export type UaErrorCode = "SERVER_AUTH_FAILED" | "UNSUPPORTED_CHALLENGE" | "BAD_REQUEST" | "TLS_SUITE_UNKNOWN";
-
-export class UaError extends Error {
-  constructor(
-    readonly code: UaErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "UaError";
-  }
-}
+export { UaError, type UaErrorCode } from "./naf-digest.js";
 
 /** TS 24.109 §5.2.4: realm prefixes of the bootstrapping-required indication. */
 const REALM_ME = "3GPP-bootstrapping@";
@@ -58,28 +42,6 @@ export interface UaClientOptions {
   tls?: Record<string, unknown>;
   /** refuse a NAF answer to a credentialed request without a verifying rspauth (default true) */
   requireRspauth?: boolean;
-}
-
-/** A protection space of one NAF (origin + realm) with its current server nonce. */
-interface Space {
-  realm: string;
-  nafFqdn: string;
-  algorithm: DigestAlgorithm;
-  qop: DigestQop | undefined;
-  nonce: string;
-  opaque: string | undefined;
-  nc: number;
-}
-
-interface Credentials {
-  authorization: string;
-  btid: string;
-  ha1: string;
-  nc: string;
-  cnonce: string;
-  qop: DigestQop | undefined;
-  uri: string;
-  space: Space;
 }
 
 function toBytes(body: GbaBody): Uint8Array | undefined {
@@ -166,7 +128,7 @@ export function pickQop(offered: readonly string[]): DigestQop | undefined {
 
 export class UaClient {
   private readonly tracer: Tracer;
-  private readonly spaces = new Map<string, Space>();
+  private readonly spaces = new Map<string, NafSpace>();
   private httpsAgent: Agent | undefined;
   /** the suite negotiated on the last TLS connection to each host:port (Ua id 01 00 01 yy zz) */
   private readonly tlsSuites = new Map<string, string>();
@@ -208,7 +170,7 @@ export class UaClient {
         this.spaces.delete(origin);
         return res;
       }
-      const space: Space = {
+      const space: NafSpace = {
         realm: found.realm,
         nafFqdn: found.nafFqdn,
         algorithm: found.algorithm,
@@ -232,52 +194,20 @@ export class UaClient {
   }
 
   private async credentialsFor(
-    space: Space | undefined,
+    space: NafSpace | undefined,
     method: string,
     uri: string,
     body: Uint8Array | undefined,
     url: URL,
-  ): Promise<Credentials | undefined> {
+  ): Promise<NafCredentials | undefined> {
     if (space === undefined) return undefined;
     const uaId = this.uaIdFor(url);
     const key = await this.mw.getKsNaf(space.nafFqdn, uaId);
     const password = ksNafPassword(key.key);
     key.key.fill(0);
-    space.nc += 1;
-    const nc = formatNc(space.nc);
-    const cnonce = bytesToHex(this.mw.randomBytes(CNONCE_BYTES));
-    const ha1 = digestHa1({
-      algorithm: space.algorithm,
-      username: key.btid,
-      realm: space.realm,
-      password,
-      nonce: space.nonce,
-      cnonce,
-    });
-    const response = digestResponseFromHa1(ha1, {
-      algorithm: space.algorithm,
-      nonce: space.nonce,
-      nc: space.qop ? nc : undefined,
-      cnonce: space.qop ? cnonce : undefined,
-      qop: space.qop,
-      method,
-      uri,
-      body,
-    });
     this.tracer.value("password", password, "key");
-    const authorization = formatCredentials({
-      username: key.btid,
-      realm: space.realm,
-      nonce: space.nonce,
-      uri,
-      response,
-      algorithm: space.algorithm,
-      qop: space.qop,
-      nc: space.qop ? nc : undefined,
-      cnonce: space.qop ? cnonce : undefined,
-      opaque: space.opaque,
-    });
-    return { authorization, btid: key.btid, ha1, nc, cnonce, qop: space.qop, uri, space };
+    const cnonce = bytesToHex(this.mw.randomBytes(CNONCE_BYTES));
+    return nafCredentials(space, { btid: key.btid, password, cnonce, method, uri, body });
   }
 
   /** TS 33.220 H.3: 01 00 00 00 02 over plain HTTP; 01 00 01 yy zz (negotiated suite) over HTTPS (TS 33.222 §5.3). */
@@ -317,7 +247,7 @@ export class UaClient {
     method: string,
     init: GbaRequestInit,
     body: Uint8Array | undefined,
-    creds: Credentials | undefined,
+    creds: NafCredentials | undefined,
   ): Promise<Response> {
     const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
     const token = this.mw.mode === "GBA_U" ? "3gpp-gba-uicc" : "3gpp-gba";
@@ -358,7 +288,7 @@ export class UaClient {
   }
 
   /** RFC 7616 §3.5: the NAF proves it knows Ks_NAF with rspauth over the response (and its body for auth-int). */
-  private async verified(res: Response, c: Credentials, origin: string): Promise<Response> {
+  private async verified(res: Response, c: NafCredentials, origin: string): Promise<Response> {
     const header = res.headers.get("authentication-info");
     if (header === null) {
       if (this.opts.requireRspauth === false) return res;
@@ -367,27 +297,7 @@ export class UaClient {
         `the NAF's ${res.status} answer has no Authentication-Info: the NAF is not authenticated`,
       );
     }
-    let info: ReturnType<typeof parseAuthenticationInfo>;
-    try {
-      info = parseAuthenticationInfo(header);
-    } catch (err) {
-      if (err instanceof DigestParseError) throw new UaError("SERVER_AUTH_FAILED", `NAF Authentication-Info: ${err.message}`);
-      throw err;
-    }
-    if (info.rspauth === undefined) throw new UaError("SERVER_AUTH_FAILED", "the NAF's Authentication-Info has no rspauth");
-    const body = new Uint8Array(await res.clone().arrayBuffer());
-    const expected = rspauthFromHa1(c.ha1, {
-      algorithm: c.space.algorithm,
-      nonce: c.space.nonce,
-      nc: c.qop ? c.nc : undefined,
-      cnonce: c.qop ? c.cnonce : undefined,
-      qop: c.qop,
-      uri: c.uri,
-      responseBody: body,
-    });
-    if (!digestEquals(expected, info.rspauth)) {
-      throw new UaError("SERVER_AUTH_FAILED", "rspauth in the NAF's Authentication-Info does not verify: answer refused");
-    }
+    const info = verifyRspauth(header, new Uint8Array(await res.clone().arrayBuffer()), c);
     this.tracer.note("rspauth verified: the NAF is authenticated");
     // RFC 7616 §3.5: nextnonce replaces the nonce (nc starts again)
     if (info.nextnonce !== undefined && this.spaces.get(origin) === c.space) {
