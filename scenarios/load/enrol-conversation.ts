@@ -8,7 +8,7 @@ import { ksNafPassword } from "../../gba/digest/index.js";
 import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { UA_ID } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../milenage/bytes.js";
-import { bootstrappingChallengeIn, pickQop } from "../../ue/ua/gba-fetch.js";
+import { bootstrappingChallengeIn, nafSpaceOf } from "../../ue/ua/gba-fetch.js";
 import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "../../ue/ua/naf-digest.js";
 import { causeOf } from "../engine/device.js";
 import type { FlowFailure } from "../engine/events.js";
@@ -76,15 +76,7 @@ export function enrolConversation(e: EnrolInput, done: (r: EnrolOutcome) => void
       e.device.space = undefined;
       return refused(status, body);
     }
-    const space: NafSpace = {
-      realm: found.realm,
-      nafFqdn: found.nafFqdn,
-      algorithm: found.algorithm,
-      qop: pickQop(found.ch.qop),
-      nonce: found.ch.nonce,
-      opaque: found.ch.opaque,
-      nc: 0,
-    };
+    const space = nafSpaceOf(found);
     e.device.space = space;
     creds = credentialsFor(space, e);
     return undefined;

@@ -119,7 +119,20 @@ export function bootstrappingChallengeIn(header: string | null | undefined): Boo
 }
 
 /** RFC 7616 §3.4: qop=auth-int protects the body too, so it is preferred when the NAF offers it. */
-export function pickQop(offered: readonly string[]): DigestQop | undefined {
+/** The protection space a bootstrapping-required 401 opens, with no request counted yet. */
+export function nafSpaceOf(found: BootstrappingChallenge): NafSpace {
+  return {
+    realm: found.realm,
+    nafFqdn: found.nafFqdn,
+    algorithm: found.algorithm,
+    qop: pickQop(found.ch.qop),
+    nonce: found.ch.nonce,
+    opaque: found.ch.opaque,
+    nc: 0,
+  };
+}
+
+function pickQop(offered: readonly string[]): DigestQop | undefined {
   if (offered.includes("auth-int")) return "auth-int";
   if (offered.includes("auth")) return "auth";
   if (offered.length > 0) throw new UaError("UNSUPPORTED_CHALLENGE", `the NAF offers only qop ${offered.join(",")}`);
@@ -170,15 +183,7 @@ export class UaClient {
         this.spaces.delete(origin);
         return res;
       }
-      const space: NafSpace = {
-        realm: found.realm,
-        nafFqdn: found.nafFqdn,
-        algorithm: found.algorithm,
-        qop: pickQop(found.ch.qop),
-        nonce: found.ch.nonce,
-        opaque: found.ch.opaque,
-        nc: 0,
-      };
+      const space = nafSpaceOf(found);
       if (rejected && creds !== undefined) {
         this.tracer.note(`the NAF rejected B-TID ${creds.btid}: bootstrapping again (TS 24.109 §5.2.5)`);
         this.mw.invalidate(creds.btid);
