@@ -16,7 +16,7 @@ export class SqnJournal {
   /** sqnId → SEQ_HE and log position of its latest unfolded entry (two maps of numbers: no object per entry) */
   private readonly tailSeq = new Map<number, number>();
   private readonly tailPos = new Map<number, number>();
-  /** the last log position applied to `tail` */
+  /** the last log position applied to tailSeq / tailPos */
   private seen = 0;
   private folded = 0;
 
@@ -87,18 +87,19 @@ export class SqnJournal {
     this.catchUp();
     const latest = new Map<number, number>();
     let last = this.folded;
+    let n = 0;
     for (const { key, value } of this.log.getRange({ start: this.folded + 1, limit: max })) {
       latest.set(value[0], value[1]);
       last = key;
+      n++;
     }
-    if (last === this.folded) return 0;
+    if (n === 0) return 0;
     for (const id of [...latest.keys()].sort((a, b) => a - b)) {
       if (this.base.doesExist(id)) this.base.put(id, latest.get(id) as number);
     }
     for (let pos = this.folded + 1; pos <= last; pos++) this.log.remove(pos);
     this.meta.put(FOLDED, last);
     this.dropFolded(last);
-    const n = last - this.folded;
     this.folded = last;
     return n;
   }
