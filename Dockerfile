@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY milenage milenage
+COPY wire wire
 COPY gba gba
 COPY nf nf
 COPY ue ue

@@ -6,7 +6,7 @@
 // --target ECA_URL: any ECA; the UE bootstraps once (--bsf, --usim) and enrols --obu ID, which
 // that ECA must have bound to the subscriber's MSISDN.
 import { UA_ID } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { EcaStore } from "../nf/eca/registry.js";
 import { buildCsr, generateObuKeys } from "../scenarios/engine/enrolment.js";
 import { digestAutocannon, fetchChallenges, nafFqdnOfRealm } from "./lib/digest-load.js";

@@ -8,7 +8,7 @@ import { createCipheriv } from "node:crypto";
 import { unsafe } from "@noble/ciphers/aes.js";
 import { type AesBackend, DEFAULT_AES_BACKEND } from "../milenage/aes.js";
 import { generateAuthVector } from "../milenage/aka.js";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { machineInfo } from "./lib/machine.js";

@@ -6,7 +6,7 @@
 // bootstraps once with --bsf using --usim, then every connection hammers the NAF with Digest.
 // The baseline then proxies to a local upstream (the external NAF's upstream is not known).
 import { UA_ID } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { fetchChallenges, nafFqdnOfRealm, type UaChallenge, digestAutocannon } from "./lib/digest-load.js";
 import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";

@@ -11,12 +11,12 @@ import { type BenchOptions, BenchSetupError, loadConfig, roundPlan, workersText 
 import { type BenchResult, compare } from "./lib/result.js";
 import { ownStack, Rig } from "./lib/rig.js";
 import { LoadUe } from "../ue/load-ue.js";
+import { ZN_PATH } from "../wire/zn.js";
 import { benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
 
 export const ZN_TARGET = 0.8;
 const SESSIONS = 256;
 const BOOTSTRAPS_AT_ONCE = 32;
-const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
 
 function znLoad(
   url: string,

@@ -2,20 +2,9 @@
 import type { GbaConfig } from "../nf/common/config.js";
 import { asWorker, isClusterWorker, runPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
-import { type Command, UsageError } from "./usage.js";
+import { type Command, dnsNameFlag, httpUrlFlag, UsageError } from "./usage.js";
 
 const ALGORITHMS = new Set<GbaConfig["bsf"]["algorithm"]>(["AKAv1-MD5", "AKAv2-MD5"]);
-
-function httpUrl(flag: string, v: string): string {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new UsageError(`--${flag}: "${v}" is not a URL`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--${flag}: expected an http:// or https:// URL`);
-  return v;
-}
 
 export const bsf: Command = {
   summary: "start the BSF alone (Ub bootstrapping, Zn key retrieval)",
@@ -47,12 +36,9 @@ ${COMMON_HELP}`,
       workers: { type: "string" },
     });
     const workers = workersFlag(values.workers);
-    if (values.hss !== undefined) cfg.bsf.hssUrl = httpUrl("hss", values.hss as string);
+    if (values.hss !== undefined) cfg.bsf.hssUrl = httpUrlFlag("hss", values.hss as string);
     if (values.fqdn !== undefined) {
-      const fqdn = values.fqdn as string;
-      if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(fqdn))
-        throw new UsageError(`--fqdn: "${fqdn}" is not a DNS name`);
-      cfg.bsf.fqdn = fqdn;
+      cfg.bsf.fqdn = dnsNameFlag("fqdn", values.fqdn as string);
     }
     if (values.algorithm !== undefined) {
       const alg = values.algorithm as GbaConfig["bsf"]["algorithm"];

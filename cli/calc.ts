@@ -11,7 +11,7 @@ import {
 import { deriveKsExtNaf, deriveKsIntNaf, deriveKsNaf, ksFromCkIk, nafId } from "../gba/keys.js";
 import { UaIdError, parseUaId } from "../gba/ua-id.js";
 import { buildAuts, generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, HexError } from "../milenage/bytes.js";
+import { bytesToHex, HexError } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { type Command, hexFlag, oneOf, parseFlags, printJson, requireString, UsageError } from "./usage.js";
 

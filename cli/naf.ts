@@ -1,22 +1,11 @@
 // `gba naf`: the NAF alone (Ua over HTTP Digest and PSK-TLS), asking a BSF over Zn; optionally an
 // authenticating reverse proxy in front of an existing service.
 import { randomBytes } from "node:crypto";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import type { GbaConfig } from "../nf/common/config.js";
 import { asWorker, isClusterWorker, runPrimary, sharedFromPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
-import { type Command, UsageError } from "./usage.js";
-
-function httpUrl(flag: string, v: string): string {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new UsageError(`--${flag}: "${v}" is not a URL`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--${flag}: expected an http:// or https:// URL`);
-  return v;
-}
+import { type Command, dnsNameFlag, httpUrlFlag, UsageError } from "./usage.js";
 
 const ALGORITHMS = new Set<GbaConfig["naf"]["digestAlgorithm"]>(["MD5", "SHA-256"]);
 const REALMS = new Set<GbaConfig["naf"]["realms"]>(["gba-me", "gba-u", "both"]);
@@ -69,8 +58,8 @@ ${COMMON_HELP}`,
       workers: { type: "string" },
     });
     const workers = workersFlag(values.workers);
-    if (values.bsf !== undefined) cfg.naf.bsfUrl = httpUrl("bsf", values.bsf as string);
-    if (values.upstream !== undefined) cfg.naf.upstream = httpUrl("upstream", values.upstream as string);
+    if (values.bsf !== undefined) cfg.naf.bsfUrl = httpUrlFlag("bsf", values.bsf as string);
+    if (values.upstream !== undefined) cfg.naf.upstream = httpUrlFlag("upstream", values.upstream as string);
     if (values["zn-token"] !== undefined) {
       const token = values["zn-token"] as string;
       if (token === "" || !/^[\x21-\x7e]+$/.test(token))
@@ -78,10 +67,7 @@ ${COMMON_HELP}`,
       cfg.naf.znToken = token;
     }
     if (values.fqdn !== undefined) {
-      const fqdn = values.fqdn as string;
-      if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(fqdn))
-        throw new UsageError(`--fqdn: "${fqdn}" is not a DNS name`);
-      cfg.naf.fqdn = fqdn;
+      cfg.naf.fqdn = dnsNameFlag("fqdn", values.fqdn as string);
     }
     if (values["digest-algorithm"] !== undefined) {
       const alg = values["digest-algorithm"] as GbaConfig["naf"]["digestAlgorithm"];

@@ -4,7 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { formatUtcDateTime } from "../gba/bootstrapping-info.js";
 import { UA_ID, parseUaId } from "../gba/ua-id.js";
-import { bytesToHex, HexError } from "../milenage/bytes.js";
+import { bytesToHex, HexError } from "../wire/bytes.js";
 import type { Card } from "../ue/card/card.js";
 import { CardError } from "../ue/card/card.js";
 import { openPcscCard, PcscError } from "../ue/card/pcsc.js";

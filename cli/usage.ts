@@ -1,6 +1,7 @@
 // Shared CLI plumbing: usage errors (exit 2), flag parsing helpers that name the flag.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { HexError, hexToBytes } from "../milenage/bytes.js";
+import { HexError, hexToBytes } from "../wire/bytes.js";
+import { isDnsName } from "../wire/dns.js";
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -58,6 +59,24 @@ export function hexFlag(values: Record<string, unknown>, flag: string, bytes?: n
 
 export function optionalHexFlag(values: Record<string, unknown>, flag: string, bytes?: number): Uint8Array | undefined {
   return values[flag] === undefined ? undefined : hexFlag(values, flag, bytes);
+}
+
+/** An http:// or https:// URL flag value. */
+export function httpUrlFlag(flag: string, v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--${flag}: "${v}" is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--${flag}: expected an http:// or https:// URL`);
+  return v;
+}
+
+/** A DNS-name flag value (wire/dns.ts). */
+export function dnsNameFlag(flag: string, v: string): string {
+  if (!isDnsName(v)) throw new UsageError(`--${flag}: "${v}" is not a DNS name`);
+  return v;
 }
 
 /** Exactly one of two flags (e.g. --op / --opc). */

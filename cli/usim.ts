@@ -1,5 +1,5 @@
 // `gba usim`: create, inspect and serve a simulated USIM state file.
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { bytesToSqn, highestSqn, sqnToBytes } from "../milenage/sqn.js";
 import { Milenage } from "../milenage/milenage.js";
 import { attachToVpcd, VPCD_DEFAULT_PORT, type VpcdLogLevel } from "../ue/card/vpcd.js";

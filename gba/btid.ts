@@ -1,4 +1,6 @@
 // B-TID (TS 33.220 §4.5.2), the TLS-PSK identity for Ua (TS 33.222 §5.4) and TMPI (TS 33.220 B.4).
+import { bytesToBase64 } from "../wire/bytes.js";
+import { DNS_NAME_MAX_LENGTH, isDnsName } from "../wire/dns.js";
 import { deriveKsNaf, nafId, RAND_LENGTH } from "./keys.js";
 import { UA_ID } from "./ua-id.js";
 
@@ -17,20 +19,17 @@ export class BtidError extends Error {
 
 const RAND_B64_LENGTH = 24;
 const B64_RAND = /^[A-Za-z0-9+/]{22}==$/;
-const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
 function checkHost(host: string, what: string): void {
-  if (host === "" || host.length > 253) throw new BtidError(`${what} must be a DNS name of 1..253 characters`);
-  for (const label of host.split(".")) {
-    if (!HOST_LABEL.test(label)) throw new BtidError(`${what} "${host}" is not a DNS name`);
-  }
+  if (host === "" || host.length > DNS_NAME_MAX_LENGTH)
+    throw new BtidError(`${what} must be a DNS name of 1..${DNS_NAME_MAX_LENGTH} characters`);
+  if (!isDnsName(host)) throw new BtidError(`${what} "${host}" is not a DNS name`);
 }
 
 /** TS 33.220 §4.5.2: B-TID = base64(RAND) "@" BSF server name (RFC 4648 standard alphabet, padded). */
 export function makeBtid(rand: Uint8Array, bsfFqdn: string): string {
   if (!(rand instanceof Uint8Array) || rand.length !== RAND_LENGTH) throw new RangeError("RAND must be 16 octets");
   checkHost(bsfFqdn, "BSF FQDN");
-  return `${Buffer.from(rand).toString("base64")}@${bsfFqdn}`;
+  return `${bytesToBase64(rand)}@${bsfFqdn}`;
 }
 
 /**
@@ -80,5 +79,5 @@ const TMPI_OCTETS = 24;
  */
 export function deriveTmpi(ks: Uint8Array, rand: Uint8Array, impi: string, bsfFqdn: string): string {
   const out = deriveKsNaf(ks, rand, impi, nafId(bsfFqdn, UA_ID.TMPI));
-  return `${Buffer.from(out.subarray(0, TMPI_OCTETS)).toString("base64")}@${TMPI_REALM}`;
+  return `${bytesToBase64(out.subarray(0, TMPI_OCTETS))}@${TMPI_REALM}`;
 }

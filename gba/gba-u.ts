@@ -1,6 +1,6 @@
 // GBA_U: the modified authentication token AUTN* (TS 33.220 §5.3.2).
 import { createHash } from "node:crypto";
-import { xorBytes } from "../milenage/bytes.js";
+import { xorBytes } from "../wire/bytes.js";
 
 const MAC_OFFSET = 8;
 const AUTN_LENGTH = 16;

@@ -1,5 +1,5 @@
 // GBA key material: Ks (TS 33.220 §4.5.2), NAF_Id (B.3, H.1) and the NAF-specific keys (B.3).
-import { concatBytes } from "../milenage/bytes.js";
+import { concatBytes } from "../wire/bytes.js";
 import { kdf, utf8 } from "./kdf.js";
 import { UA_ID_LENGTH, type UaId } from "./ua-id.js";
 

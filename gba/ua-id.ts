@@ -1,5 +1,5 @@
 // TS 33.220 Annex H: Ua security protocol identifiers (5 octets: organisation octet || 4 octets).
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 
 /** A 5-octet Ua security protocol identifier (TS 33.220 H.1). Treat values as read-only. */
 export type UaId = Uint8Array;

@@ -1,6 +1,6 @@
 // UMTS AKA around MILENAGE, TS 33.102 §6.3: authentication vectors (network side), AUTN
 // verification and AUTS (USIM side), AUTS verification (HE side).
-import { concatBytes, constantTimeEqual, xorBytes } from "./bytes.js";
+import { concatOctets, constantTimeEqual, xorOctets } from "./octets.js";
 import type { Milenage } from "./milenage.js";
 import {
   acceptSqn,
@@ -50,7 +50,7 @@ export function splitAutn(autn: Uint8Array): { sqnXorAk: Uint8Array; amf: Uint8A
 /** TS 33.102 §6.3.3: AUTS = SQN_MS ⊕ AK* ‖ MAC-S, MAC-S = f1*(SQN_MS ‖ RAND ‖ AMF*), AMF* = 0000. */
 export function buildAuts(m: Milenage, rand: Uint8Array, sqnMs: Uint8Array): Uint8Array {
   const { macS, akStar } = m.resync(rand, sqnMs);
-  return concatBytes(xorBytes(sqnMs, akStar), macS);
+  return concatOctets(xorOctets(sqnMs, akStar), macS);
 }
 
 export type AutsVerdict = { ok: true; sqnMs: Uint8Array } | { ok: false; reason: "MAC_S_FAILURE"; sqnMs: Uint8Array };
@@ -59,7 +59,7 @@ export type AutsVerdict = { ok: true; sqnMs: Uint8Array } | { ok: false; reason:
 export function verifyAuts(m: Milenage, rand: Uint8Array, auts: Uint8Array): AutsVerdict {
   if (auts.length !== 14) throw new RangeError(`AUTS must be 14 bytes, got ${auts.length}`);
   const akStar = m.f5star(rand);
-  const sqnMs = xorBytes(auts.subarray(0, 6), akStar);
+  const sqnMs = xorOctets(auts.subarray(0, 6), akStar);
   const { macS } = m.resync(rand, sqnMs);
   if (!constantTimeEqual(macS, auts.subarray(6, 14))) return { ok: false, reason: "MAC_S_FAILURE", sqnMs };
   return { ok: true, sqnMs };
@@ -84,7 +84,7 @@ export function checkAutn(
 ): { result: AutnCheckResult; array: UsimSqnArray } {
   const { sqnXorAk, amf, mac } = splitAutn(autn);
   const out = m.f2345(rand);
-  const sqn = xorBytes(sqnXorAk, out.ak);
+  const sqn = xorOctets(sqnXorAk, out.ak);
   const xmac = m.f1(rand, sqn, amf);
   if (!constantTimeEqual(xmac, mac)) return { result: { kind: "mac-failure" }, array };
   const verdict = checkFreshness(array, bytesToSqn(sqn), { ...policy, indBits: array.indBits });

@@ -1,5 +1,4 @@
 export * from "./aes.js";
 export * from "./aka.js";
-export * from "./bytes.js";
 export * from "./milenage.js";
 export * from "./sqn.js";

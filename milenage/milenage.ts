@@ -1,6 +1,6 @@
 // MILENAGE algorithm set, 3GPP TS 35.206 §4 (f1, f1*, f2, f3, f4, f5, f5*), TS 35.205.
 import { type AesBackend, aes128Encryptor, aes128InPlace, type InPlaceBlockCipher } from "./aes.js";
-import { xorBytes } from "./bytes.js";
+import { xorOctets } from "./octets.js";
 
 /** Operator constants r1..r5 (rotation in bits, multiple of 8 here) and c1..c5 (16 bytes). */
 export interface MilenageConstants {
@@ -44,7 +44,7 @@ function validateConstants(c: MilenageConstants): void {
 export function computeOpc(k: Uint8Array, op: Uint8Array, backend?: AesBackend): Uint8Array {
   if (k.length !== 16) throw new RangeError(`K must be 16 bytes, got ${k.length}`);
   if (op.length !== 16) throw new RangeError(`OP must be 16 bytes, got ${op.length}`);
-  return xorBytes(aes128Encryptor(k, backend)(op), op);
+  return xorOctets(aes128Encryptor(k, backend)(op), op);
 }
 
 export interface F2345 {

@@ -2,7 +2,7 @@
 // tunnel, flow, what is expected of it), the subscribers to provision into the HSS (with their
 // secrets, kept apart from everything that is reported) and the vehicle bindings for the ECA.
 import { randomBytes } from "node:crypto";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { bytesToSqn } from "../milenage/sqn.js";
 import { bsfFqdnFromImsi, impiFromImsi } from "../ue/impi.js";

@@ -2,7 +2,7 @@
 // same checked bulk import as `gba provision import`), vehicle bindings into the ECA's registry
 // (as `gba provision vehicle import`). Stores, not APIs, so every topology backend (also NFs in
 // network namespaces, whose admin listeners the runner cannot reach) starts from the same data.
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import type { GbaConfig } from "../nf/common/config.js";
 import { EcaStore } from "../nf/eca/registry.js";

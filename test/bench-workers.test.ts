@@ -11,7 +11,7 @@ import { join } from "node:path";
 import Fastify from "fastify";
 import { Agent, request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { createZnClient, gbaNaf, installGbaErrorHandler } from "../nf/naf/index.js";
 import { SharedNonceCounts } from "../nf/naf/shared-nonce-counts.js";
 import { MiniUe } from "./helpers/mini-ue.js";

@@ -12,7 +12,7 @@ import { startBsf } from "../nf/bsf/index.js";
 import { defaultConfig } from "../nf/common/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";
 import { MiniUe, ubGet } from "./helpers/mini-ue.js";
 

@@ -10,10 +10,10 @@ import { ConfigError, defaultConfig } from "../nf/common/config.js";
 import { openNfStore } from "../nf/common/store.js";
 import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
 import { ChallengeStore, type PendingChallenge } from "../nf/bsf/ub/challenge-store.js";
-import { productTokens } from "../nf/bsf/ub/routes.js";
+import { PRODUCT_TOKEN, productTokens } from "../wire/ub.js";
 import { NafRegistry } from "../nf/bsf/zn/naf-auth.js";
 import { relevantUss } from "../nf/bsf/zn/procedures.js";
-import type { Guss } from "../nf/bsf/zh-client.js";
+import type { Guss } from "../wire/zh.js";
 
 const GUSS: Guss = {
   bsfInfo: { uiccType: "GBA" },
@@ -232,11 +232,12 @@ describe("relevantUss (TS 33.220 §4.4.6)", () => {
 
 describe("User-Agent product tokens (TS 24.109 A.3)", () => {
   it("finds 3gpp-gba-tmpi and 3gpp-gba-uicc as whole tokens", () => {
-    expect(productTokens("Bootstrapping Client Agent; Release-6; 3gpp-gba-tmpi")).toEqual(["3gpp-gba-tmpi"]);
-    expect(productTokens("GBA-service; 0.1; 3gpp-gba-uicc")).toEqual(["3gpp-gba-uicc"]);
-    expect(productTokens("x 3GPP-GBA-TMPI 3gpp-gba-uicc")).toEqual(["3gpp-gba-tmpi", "3gpp-gba-uicc"]);
-    expect(productTokens("3gpp-gba-tmpix")).toEqual([]);
-    expect(productTokens(undefined)).toEqual([]);
+    const UB_TOKENS = [PRODUCT_TOKEN.GBA_TMPI, PRODUCT_TOKEN.GBA_UICC];
+    expect(productTokens("Bootstrapping Client Agent; Release-6; 3gpp-gba-tmpi", UB_TOKENS)).toEqual(["3gpp-gba-tmpi"]);
+    expect(productTokens("GBA-service; 0.1; 3gpp-gba-uicc", UB_TOKENS)).toEqual(["3gpp-gba-uicc"]);
+    expect(productTokens("x 3GPP-GBA-TMPI 3gpp-gba-uicc", UB_TOKENS)).toEqual(["3gpp-gba-tmpi", "3gpp-gba-uicc"]);
+    expect(productTokens("3gpp-gba-tmpix", UB_TOKENS)).toEqual([]);
+    expect(productTokens(undefined, UB_TOKENS)).toEqual([]);
   });
 });
 

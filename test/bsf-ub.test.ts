@@ -3,7 +3,7 @@
 // checked with computations written here (node:crypto), not with gba/digest.
 import { createHash, createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { parseDigestChallenge } from "../gba/digest/index.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";

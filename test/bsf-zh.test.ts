@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { defaultConfig, type GbaConfig } from "../nf/common/config.js";

@@ -12,11 +12,11 @@ import type { ZnClientConfig } from "../nf/common/config.js";
 import { ProblemError } from "../nf/common/problem.js";
 import { openNfStore } from "../nf/common/store.js";
 import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
-import type { Guss } from "../nf/bsf/zh-client.js";
+import type { Guss } from "../wire/zh.js";
 import { ANSWERS_PER_BTID } from "../nf/bsf/zn/answer-cache.js";
 import { NafRegistry } from "../nf/bsf/zn/naf-auth.js";
-import { type BootstrappingInfoResponse, ZnProcedures } from "../nf/bsf/zn/procedures.js";
-import type { BootstrappingInfoRequest } from "../nf/bsf/zn/schema.js";
+import { ZnProcedures } from "../nf/bsf/zn/procedures.js";
+import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../wire/zn.js";
 
 const NAF: ZnClientConfig = { id: "naf", token: "naf-token-1", fqdns: ["naf.example.org"] };
 const UA = "0100000002";

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { enrolOverDigest, OpensslDir } from "./eca-helpers.js";
 import { MiniUe } from "./helpers/mini-ue.js";
 

@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import fc from "fast-check";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import type { GbaConfig } from "../nf/common/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { SERVER_LIMITS } from "../nf/common/server.js";

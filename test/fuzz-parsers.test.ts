@@ -25,7 +25,7 @@ import {
 } from "../gba/digest/index.js";
 import { parseUaId, UaIdError } from "../gba/ua-id.js";
 import { generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, HexError } from "../milenage/bytes.js";
+import { bytesToHex, HexError } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";

@@ -35,7 +35,7 @@ import {
   rspauthFromHa1,
   verifyDigestResponse,
 } from "../gba/index.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 
 const V = JSON.parse(readFileSync(new URL("./vectors/gba-digest.json", import.meta.url), "utf8"));
 type Vec = Record<string, string>;

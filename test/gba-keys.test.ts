@@ -34,7 +34,7 @@ import {
   utf8,
 } from "../gba/index.js";
 import { generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, HexError, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, HexError, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 
 const V = JSON.parse(readFileSync(new URL("./vectors/gba-keys.json", import.meta.url), "utf8"));

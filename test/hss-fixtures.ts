@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
 import { checkAutn } from "../milenage/aka.js";
-import { hexToBytes, xorBytes } from "../milenage/bytes.js";
+import { hexToBytes, xorBytes } from "../wire/bytes.js";
 import { Milenage, type MilenageOptions } from "../milenage/milenage.js";
 import { bytesToSqn, newSqnArray, type UsimSqnArray } from "../milenage/sqn.js";
 import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/common/config.js";

@@ -5,7 +5,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gcm } from "@noble/ciphers/aes.js";
-import { concatBytes, hexToBytes } from "../milenage/bytes.js";
+import { concatBytes, hexToBytes } from "../wire/bytes.js";
 import { computeOpc, Milenage } from "../milenage/milenage.js";
 import { ConfigError } from "../nf/common/config.js";
 import { StoreError } from "../nf/common/store.js";
@@ -28,7 +28,7 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => {});
 });
 
-async function provision(store: HssStore, input: Record<string, unknown>): Promise<void> {
+async function provision(store: HssStore, input: object): Promise<void> {
   const v = validateCreate(input, CTX);
   if (!v.ok) throw new Error(v.errors.join("; "));
   await store.create([store.seal(v.value)], [v.value.sqn]);

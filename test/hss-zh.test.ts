@@ -4,11 +4,11 @@
 // concurrent requests for one subscriber.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAuts } from "../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, splitSqn, sqnToBytes } from "../milenage/sqn.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, startTestHss, type TestSub, TestUsim, type ZhAv } from "./hss-fixtures.js";
+import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, startTestHss, TestUsim, type ZhAv } from "./hss-fixtures.js";
 
 let hss: RunningNf;
 let zh: string;
@@ -24,7 +24,7 @@ afterAll(async () => {
   await hss?.close();
 });
 
-async function provision(sub: TestSub & Record<string, unknown>): Promise<void> {
+async function provision(sub: object): Promise<void> {
   const res = await jsonRequest("POST", `${admin}/subscribers`, sub);
   expect(res.status, res.text).toBe(201);
 }

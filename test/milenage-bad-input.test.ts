@@ -2,7 +2,7 @@
 // deep inside AES and never a silent wrong answer. Secrets are not echoed in the message.
 import { describe, expect, it } from "vitest";
 import { buildAutn, buildAuts, checkAutn, generateAuthVector, verifyAuts } from "../milenage/aka.js";
-import { HexError, hexToBytes } from "../milenage/bytes.js";
+import { HexError, hexToBytes } from "../wire/bytes.js";
 import { computeOpc, Milenage } from "../milenage/milenage.js";
 import { newSqnArray } from "../milenage/sqn.js";
 

@@ -2,7 +2,7 @@
 // changing it must change that function's outputs and nothing else; invalid ones are refused.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { DEFAULT_CONSTANTS, Milenage, type MilenageConstants } from "../milenage/milenage.js";
 
 const set1 = (

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type AesBackend, buildAuts, generateAuthVector, verifyAuts } from "../milenage/index.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { computeOpc, Milenage } from "../milenage/milenage.js";
 
 type Vector = Record<string, string | number | undefined> & { kind: string };

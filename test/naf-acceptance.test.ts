@@ -12,7 +12,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveKsNaf, nafId } from "../gba/keys.js";
 import { parseUaId } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import {
   createZnClient,

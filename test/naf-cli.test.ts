@@ -9,7 +9,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveKsNaf, nafId } from "../gba/keys.js";
 import { parseUaId } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";
 import { MiniUe } from "./helpers/mini-ue.js";
 import { b64, parseChallenge, run } from "./naf-fixtures.js";

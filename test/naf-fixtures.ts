@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { makeBtid } from "../gba/btid.js";
 import { deriveKsIntNaf, deriveKsNaf, nafId } from "../gba/keys.js";
 import { parseUaId } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 
 export const NAF_FQDN = "naf.example.org";
 export const OTHER_NAF_FQDN = "eca.vehicleman.example";

@@ -4,7 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import {
   createTlsPskListener,
   createZnClient,

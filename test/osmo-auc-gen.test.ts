@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildAuts, checkAutn, generateAuthVector, verifyAuts } from "../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { bytesToSqn, joinSqn, newSqnArray, nextSqn, resyncSeqHe, SQN_MAX, sqnToBytes } from "../milenage/sqn.js";
 import { mapLimit, OSMO_AUC_GEN, type OsmoInput, runOsmoAucGen } from "./helpers/osmo.js";

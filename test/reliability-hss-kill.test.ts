@@ -4,7 +4,7 @@
 // AUTN check (MAC-A and freshness, TS 33.102 §6.3.3) when presented in SQN order to a fresh
 // card, and every subscriber whose provisioning was acknowledged (201) is still there.
 import { afterAll, describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { splitSqn } from "../milenage/sqn.js";
 import { HssStore } from "../nf/hss/store.js";
 import { validateCreate } from "../nf/hss/subscriber.js";

@@ -3,7 +3,7 @@
 // Retry-After within its own timeout (bsf.zhTimeoutMs on Zh, the NAF's Zn timeout), never hangs
 // and never 5xx's otherwise, and serves again by itself once the upstream is back.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import type { GbaConfig } from "../nf/common/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startNaf } from "../nf/naf/index.js";

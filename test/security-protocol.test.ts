@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { akav1Password, parseAkaNonce, parseDigestChallenge } from "../gba/digest/index.js";
 import { buildAuts } from "../milenage/aka.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseBtid } from "../gba/btid.js";
 import { deriveKsIntNaf, deriveKsNaf, nafId } from "../gba/keys.js";
 import { UA_ID, uaIdForTls } from "../gba/ua-id.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { TLS12_PSK_SUITES } from "../nf/naf/cipher-suites.js";
 import { impiFromImsi } from "../ue/impi.js";

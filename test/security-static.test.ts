@@ -1,6 +1,6 @@
 // Security checks that read the code or the configuration rather than the wire:
 // - every MAC / digest / token comparison runs in constant time: the sources of milenage/,
-//   gba/, nf/ and ue/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
+//   wire/, gba/, nf/ and ue/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
 //   non-literal values one of which names a MAC, digest, response, RES, AUTS, token or key,
 //   and each known comparison site calls constantTimeEqual / digestEquals / timingSafeEqual;
 // - the HSS provisioning API bound to a non-loopback address refuses to start without a
@@ -16,7 +16,7 @@ import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
 import { jsonRequest, newSub, testConfig } from "./hss-fixtures.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SOURCE_DIRS = ["milenage", "gba", "nf", "ue"];
+const SOURCE_DIRS = ["milenage", "wire", "gba", "nf", "ue"];
 
 afterAll(removeTempDirs);
 
@@ -115,7 +115,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
     expect(variableTimeComparisons([{ file: "fine.ts", text: fine.join("\n") }])).toEqual([]);
   });
 
-  it("finds none in milenage/, gba/, nf/ and ue/", () => {
+  it("finds none in milenage/, wire/, gba/, nf/ and ue/", () => {
     const all = sources();
     expect(all.length).toBeGreaterThan(50);
     expect(variableTimeComparisons(all)).toEqual([]);
@@ -140,13 +140,14 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
       expect(src, file).toBeDefined();
       expect((src!.match(CT) ?? []).length, `${file}: ${what}`).toBeGreaterThanOrEqual(n);
     }
-    // and the primitive itself does not stop at the first difference
-    const bytes = text.get("milenage/bytes.ts")!;
-    const body = /export function constantTimeEqual[\s\S]*?\n}/.exec(bytes)?.[0] ?? "";
-    expect(body).toMatch(/diff \|= a\[i\] \^ b\[i\]/);
-    const loop = /for \(.*$/m.exec(body)?.[0] ?? "";
-    expect(loop).toMatch(/diff \|=/);
-    expect(loop).not.toMatch(/return|break/);
+    // and the primitives themselves (the shared one and milenage/'s private one) do not stop at the first difference
+    for (const file of ["wire/bytes.ts", "milenage/octets.ts"]) {
+      const body = /export function constantTimeEqual[\s\S]*?\n}/.exec(text.get(file) ?? "")?.[0] ?? "";
+      expect(body, file).toMatch(/diff \|= a\[i\] \^ b\[i\]/);
+      const loop = /for \(.*$/m.exec(body)?.[0] ?? "";
+      expect(loop, file).toMatch(/diff \|=/);
+      expect(loop, file).not.toMatch(/return|break/);
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UA_ID } from "../gba/ua-id.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { highestSqn } from "../milenage/sqn.js";
 import { loadUsimStateFile, saveUsimStateFile } from "../ue/usim/state-file.js";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UA_ID } from "../gba/ua-id.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { highestSqn } from "../milenage/sqn.js";
 import { GbaMiddleware, type MiddlewareOptions } from "../ue/middleware/gba-middleware.js";
 import { TextTracer } from "../ue/trace.js";

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { UA_ID, uaIdForTls } from "../gba/ua-id.js";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { akaInsightFromKeys } from "../ue/middleware/aka-insight.js";
 import { GbaMiddleware } from "../ue/middleware/gba-middleware.js";
 import { TextTracer } from "../ue/trace.js";

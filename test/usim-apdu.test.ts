@@ -2,7 +2,7 @@
 // Status words per ETSI TS 102 221 §10.2.1 and TS 31.102 §7.3.1 (also pySim ts_102_221.py,
 // ts_31_102.py sw_usim). Expected bytes are written out by hand, not produced by the code.
 import { describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
 

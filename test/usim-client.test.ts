@@ -2,7 +2,7 @@
 // card and over a T=0-style transport (Le stripped from every case-4 command, as OpenSC does
 // on T=0, so the card answers '61 xx' and the client must GET RESPONSE), plus client details.
 import { describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import type { Card } from "../ue/card/card.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { CardResponseError, CardStatusError, UsimClient } from "../ue/usim/usim-client.js";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toAutnStar } from "../gba/gba-u.js";
 import { deriveKsExtNaf, deriveKsIntNaf, ksFromCkIk, nafId } from "../gba/keys.js";
 import { generateAuthVector, verifyAuts } from "../milenage/aka.js";
-import { bytesToHex, concatBytes, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, concatBytes, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../milenage/sqn.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toAutnStar } from "../gba/gba-u.js";
 import { deriveKsExtNaf, ksFromCkIk, nafId } from "../gba/keys.js";
 import { generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../milenage/sqn.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";

@@ -1,6 +1,6 @@
 // attachToVpcd (ue/card/vpcd.ts) in process, against the fake vpcd: controls, APDUs, removal.
 import { afterEach, describe, expect, it } from "vitest";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import type { Card } from "../ue/card/card.js";
 import { attachToVpcd, describeCommand, type VpcdLink } from "../ue/card/vpcd.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";

@@ -1,10 +1,6 @@
-// Injectable sources of time and randomness for the UE (DESIGN.md: tests pin cnonces and clocks).
-// ue/ never imports nf/, so the two injectables are defined here as well.
+// The UE's sources of time and randomness (types in wire/deps.ts): tests pin cnonces and clocks.
 import { randomBytes as nodeRandomBytes } from "node:crypto";
-
-/** milliseconds since the epoch */
-export type Clock = () => number;
-export type RandomBytes = (n: number) => Uint8Array;
+import type { Clock, RandomBytes } from "../wire/deps.js";
 
 export interface UeDeps {
   clock: Clock;

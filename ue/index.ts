@@ -3,7 +3,8 @@
 // tlsPskConnect). Never imports nf/.
 export { type Card, CardError } from "./card/card.js";
 export { openPcscCard, PcscError } from "./card/pcsc.js";
-export { type Clock, type RandomBytes, systemUeDeps, type UeDeps } from "./deps.js";
+export type { Clock, RandomBytes } from "../wire/deps.js";
+export { systemUeDeps, type UeDeps } from "./deps.js";
 export { bsfFqdnFromImsi, IdentityError, impiFromImsi } from "./impi.js";
 export {
   type AkaInsight,

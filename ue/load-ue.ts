@@ -8,7 +8,7 @@ import { digestHa1, digestResponseFromHa1, formatCredentials, formatNc } from ".
 import { fromAutnStar } from "../gba/gba-u.js";
 import { ksFromCkIk } from "../gba/keys.js";
 import { checkAutn } from "../milenage/aka.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { newSqnArray, type UsimSqnArray } from "../milenage/sqn.js";
 import {

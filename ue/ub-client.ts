@@ -19,7 +19,7 @@ import {
   parseDigestChallenge,
   rspauthFromHa1,
 } from "../gba/digest/index.js";
-import { bytesToHex } from "../milenage/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import type { UeDeps } from "./deps.js";
 import { noTrace, type Tracer } from "./trace.js";
 

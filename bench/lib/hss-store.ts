@@ -3,7 +3,7 @@
 // cache directory and reused; a marker file says a store is complete.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { writeRows } from "../../nf/hss/bulk.js";
 import { HssStore } from "../../nf/hss/store.js";
 import { type SubscriberData, validateCreate } from "../../nf/hss/subscriber.js";

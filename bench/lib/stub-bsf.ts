@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { makeBtid } from "../../gba/btid.js";
 import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { parseUaId } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { defaultConfig } from "../../nf/common/config.js";
 
 export const BENCH_IMPI = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";

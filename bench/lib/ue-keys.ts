@@ -2,7 +2,7 @@
 // provisioned subscriber (gba usim new), the device middleware bootstrapping over Ub with the
 // given BSF, and the NAF keys derived from that one bootstrapping (IoT.04 A3).
 import type { UaId } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { GbaMiddleware } from "../../ue/middleware/gba-middleware.js";
 import { SimulatedUsim } from "../../ue/usim/simulated-usim.js";
 import { UsimClient } from "../../ue/usim/usim-client.js";

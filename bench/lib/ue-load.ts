@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "undici";
-import { hexToBytes } from "../../milenage/bytes.js";
+import { hexToBytes } from "../../wire/bytes.js";
 import { computeOpc } from "../../milenage/milenage.js";
 import { parseSubscriberCsv } from "../../nf/hss/csv.js";
 import { impiFromImsi } from "../../ue/impi.js";

@@ -1,7 +1,7 @@
 // Passwords and nonces of HTTP Digest AKA: RFC 3310 (AKAv1), RFC 4169 (AKAv2), and the Ua
 // password of GBA (TS 24.109 §5.2, TS 33.222 §5.3).
 import { createHmac } from "node:crypto";
-import { concatBytes } from "../../milenage/bytes.js";
+import { base64ToBytes, bytesToBase64, concatBytes } from "../../wire/bytes.js";
 import { DigestParseError } from "./errors.js";
 
 function check(what: string, b: Uint8Array, min: number, max = min): void {
@@ -32,25 +32,22 @@ export function akav2Password(res: Uint8Array, ik: Uint8Array, ck: Uint8Array): 
 /** Ua HTTP Digest (TS 24.109 §5.2, TS 33.222 §5.3): password = base64(Ks_(ext)_NAF), 44 characters. */
 export function ksNafPassword(ksNaf: Uint8Array): string {
   check("Ks_NAF", ksNaf, 32);
-  return Buffer.from(ksNaf).toString("base64");
+  return bytesToBase64(ksNaf);
 }
 
 const AKA_PART = 16;
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** RFC 3310 §3.2 (TS 24.109 A.3): nonce = base64( RAND || AUTN || optional server data ). */
 export function buildAkaNonce(rand: Uint8Array, autn: Uint8Array, serverData?: Uint8Array): string {
   check("RAND", rand, AKA_PART);
   check("AUTN", autn, AKA_PART);
-  return Buffer.from(concatBytes(rand, autn, serverData ?? new Uint8Array(0))).toString("base64");
+  return bytesToBase64(concatBytes(rand, autn, serverData ?? new Uint8Array(0)));
 }
 
 /** Splits an AKA nonce into RAND, AUTN and server data. Throws DigestParseError (BAD_PARAM). */
 export function parseAkaNonce(nonce: string): { rand: Uint8Array; autn: Uint8Array; serverData: Uint8Array } {
-  if (nonce.length % 4 !== 0 || !B64.test(nonce)) {
-    throw new DigestParseError("BAD_PARAM", 'parameter "nonce": not base64 (RFC 3310 §3.2)', "nonce");
-  }
-  const raw = new Uint8Array(Buffer.from(nonce, "base64"));
+  const raw = base64ToBytes(nonce);
+  if (raw === undefined) throw new DigestParseError("BAD_PARAM", 'parameter "nonce": not base64 (RFC 3310 §3.2)', "nonce");
   if (raw.length < 2 * AKA_PART) {
     throw new DigestParseError(
       "BAD_PARAM",

@@ -1,7 +1,7 @@
 // HTTP Digest computation: RFC 2617 §3.2.2-3.2.3, RFC 7616 §3.4.1-3.4.3 and §3.5,
 // with the AKA algorithms of RFC 3310 §3.3 (AKAv1-MD5) and RFC 4169 (AKAv2-MD5), which hash like MD5.
 import { hash } from "node:crypto";
-import { concatBytes, constantTimeEqual } from "../../milenage/bytes.js";
+import { concatBytes, constantTimeEqual } from "../../wire/bytes.js";
 
 export type DigestAlgorithm = "MD5" | "MD5-sess" | "SHA-256" | "SHA-256-sess" | "AKAv1-MD5" | "AKAv2-MD5";
 export type DigestQop = "auth" | "auth-int";

@@ -1,5 +1,6 @@
 // The BSF (TS 33.220 §4.2, §4.5): Ub and Zn on their own listeners, the Zh client to the HSS,
 // pending challenges and bootstrap sessions in the BSF's LMDB environment.
+import { isDnsName } from "../../wire/dns.js";
 import { ConfigError, type GbaConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";
@@ -17,12 +18,9 @@ import { registerZnRoutes } from "./zn/routes.js";
 /** How often expired sessions and challenges are swept (reads check expiry as well). */
 export const SWEEP_INTERVAL_MS = 30_000;
 
-const DNS_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 /** Refuses a BSF configuration that could only fail later, naming the setting. */
 export function checkBsfConfig(bsf: GbaConfig["bsf"]): void {
-  if (!DNS_NAME.test(bsf.fqdn)) throw new ConfigError(`bsf.fqdn: "${bsf.fqdn}" is not a DNS name`);
+  if (!isDnsName(bsf.fqdn)) throw new ConfigError(`bsf.fqdn: "${bsf.fqdn}" is not a DNS name`);
   let hss: URL;
   try {
     hss = new URL(bsf.hssUrl);
@@ -44,11 +42,7 @@ export function checkBsfConfig(bsf: GbaConfig["bsf"]): void {
       throw new ConfigError(`${at}.token: must be a string of at least 8 characters`);
     if (tokens.has(naf.token)) throw new ConfigError(`${at}.token: the same token is given to two NAFs`);
     tokens.add(naf.token);
-    if (
-      !Array.isArray(naf.fqdns) ||
-      naf.fqdns.length === 0 ||
-      !naf.fqdns.every((f) => typeof f === "string" && DNS_NAME.test(f))
-    ) {
+    if (!Array.isArray(naf.fqdns) || naf.fqdns.length === 0 || !naf.fqdns.every(isDnsName)) {
       throw new ConfigError(`${at}.fqdns: must be a non-empty list of DNS names`);
     }
   });

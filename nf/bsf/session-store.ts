@@ -2,7 +2,7 @@
 // BSF's LMDB environment so several BSF processes on one host share them. Ks stays here: it
 // is never logged and no API returns it (Zn hands out only NAF-specific keys).
 import type { Database, RootDatabase } from "lmdb";
-import type { Guss } from "./zh-client.js";
+import type { Guss } from "../../wire/zh.js";
 
 export interface BootstrapSession {
   btid: string;

@@ -1,31 +1,17 @@
 // Zh consumer: the BSF asks the HSS for one authentication vector and the GUSS, over the
-// SBI shapes of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (shared/spec/sbi-shapes.md).
+// SBI shapes of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (wire/zh.ts).
 import { Pool } from "undici";
-import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
-
-export interface ZhAuthVector {
-  rand: Uint8Array;
-  xres: Uint8Array;
-  autn: Uint8Array;
-  ck: Uint8Array;
-  ik: Uint8Array;
-}
-
-/** TS 29.562 UssList item (GBA user security setting of one GAA service). */
-export interface Uss {
-  gsId: number;
-  gsType?: number;
-  ueIds?: Array<{ ueId: string }>;
-  nafGroup?: string;
-  flags?: Array<{ flag: number }>;
-  keyChoice?: "ME_BASED_KEY" | "UICC_BASED_KEY" | "ME_UICC_BASED_KEYS";
-}
-
-/** TS 29.109 Annex A / TS 29.562 Guss, as far as the BSF reads it. */
-export interface Guss {
-  bsfInfo: { uiccType: "GBA" | "GBA_U"; lifeTime?: number };
-  ussList: Array<{ uss: Uss }>;
-}
+import {
+  type AuthVector,
+  authInfoRequest,
+  decodeAuthInfoResult,
+  decodeSubscriberData,
+  type Guss,
+  generateAuthDataPath,
+  type ResyncInfo,
+  subscriberDataPath,
+  ZhAnswerError,
+} from "../../wire/zh.js";
 
 export type ZhFailure = "USER_UNKNOWN" | "REJECTED" | "UNAVAILABLE";
 
@@ -39,14 +25,9 @@ export class ZhError extends Error {
   }
 }
 
-export interface ResyncInfo {
-  rand: Uint8Array;
-  auts: Uint8Array;
-}
-
 export interface ZhClient {
   /** TS 29.562 Nhss_gbaUEAU generate-auth-data: one 3G AKA vector (TS 33.220 §4.5.2 step 2). */
-  generateAuthData(impi: string, resync?: ResyncInfo): Promise<ZhAuthVector>;
+  generateAuthData(impi: string, resync?: ResyncInfo): Promise<AuthVector>;
   /** TS 29.562 Nhss_gbaSDM subscriber-data: the GUSS. */
   subscriberData(impi: string): Promise<Guss>;
   close(): Promise<void>;
@@ -113,22 +94,16 @@ export function createZhClient(opts: ZhClientOptions): ZhClient {
     }
   }
 
-  function ueIdPath(impi: string): string {
-    return encodeURIComponent(impi);
-  }
-
   return {
     async generateAuthData(impi, resync) {
-      const req: Record<string, unknown> = { authenticationScheme: "DIGEST_AKAV1_MD5" };
-      if (resync) req.resynchronizationInfo = { rand: bytesToHex(resync.rand), auts: bytesToHex(resync.auts) };
-      const ans = await call("POST", `/nhss-gba-ueau/v1/${ueIdPath(impi)}/security-information/generate-auth-data`, req);
+      const ans = await call("POST", generateAuthDataPath(impi), authInfoRequest(resync));
       failOnStatus(ans);
-      return parseAv(ans.body);
+      return decoded(decodeAuthInfoResult, ans.body);
     },
     async subscriberData(impi) {
-      const ans = await call("GET", `/nhss-gba-sdm/v1/${ueIdPath(impi)}/subscriber-data`);
+      const ans = await call("GET", subscriberDataPath(impi));
       failOnStatus(ans);
-      return parseGuss(ans.body);
+      return decoded(decodeSubscriberData, ans.body);
     },
     close: () => pool.close(),
   };
@@ -140,7 +115,7 @@ function unavailable(err: unknown): ZhError {
 }
 
 /**
- * TS 29.562 / sbi-shapes.md: 404 USER_NOT_FOUND, 403 AUTHENTICATION_REJECTED. A 400 can only be
+ * TS 29.562 (TS 29.503 family causes): 404 USER_NOT_FOUND, 403 AUTHENTICATION_REJECTED. A 400 can only be
  * about the IMPI the UE chose (the BSF validates everything else), so it counts as an unknown
  * user. Anything else non-2xx is an HSS fault.
  */
@@ -152,71 +127,12 @@ function failOnStatus(ans: RawAnswer): void {
   throw new ZhError("UNAVAILABLE", `HSS answered ${ans.status} ${String(cause ?? "")}`.trim());
 }
 
-function badAnswer(what: string): ZhError {
-  return new ZhError("UNAVAILABLE", `HSS answer is malformed: ${what}`);
-}
-
-function hexField(o: Record<string, unknown>, name: string, min: number, max = min): Uint8Array {
+/** A Zh answer of the wrong shape is an HSS fault. */
+function decoded<T>(decode: (body: unknown) => T, body: unknown): T {
   try {
-    const b = hexToBytes(o[name] as string, `3gAkaAv.${name}`);
-    if (b.length < min || b.length > max) throw badAnswer(`3gAkaAv.${name} has ${b.length} bytes`);
-    return b;
+    return decode(body);
   } catch (err) {
-    if (err instanceof HexError) throw badAnswer(err.message);
+    if (err instanceof ZhAnswerError) throw new ZhError("UNAVAILABLE", `HSS answer is malformed: ${err.message}`);
     throw err;
   }
-}
-
-function parseAv(body: unknown): ZhAuthVector {
-  const av = (body as Record<string, unknown> | undefined)?.["3gAkaAv"];
-  if (typeof av !== "object" || av === null) throw badAnswer("no 3gAkaAv");
-  const o = av as Record<string, unknown>;
-  // TS 33.102 §6.3.2: RAND, AUTN, CK, IK 128 bits; XRES 32..128 bits (TS 29.562 xres 8..32 hex)
-  return {
-    rand: hexField(o, "rand", 16),
-    autn: hexField(o, "autn", 16),
-    xres: hexField(o, "xres", 4, 16),
-    ck: hexField(o, "ck", 16),
-    ik: hexField(o, "ik", 16),
-  };
-}
-
-const KEY_CHOICES = new Set(["ME_BASED_KEY", "UICC_BASED_KEY", "ME_UICC_BASED_KEYS"]);
-
-function parseUss(raw: unknown): Uss {
-  const u = (raw as { uss?: unknown } | undefined)?.uss as Record<string, unknown> | undefined;
-  if (typeof u !== "object" || u === null) throw badAnswer("ussList item without uss");
-  if (!Number.isInteger(u.gsId)) throw badAnswer("uss.gsId is not an integer");
-  const out: Uss = { gsId: u.gsId as number };
-  if (Number.isInteger(u.gsType)) out.gsType = u.gsType as number;
-  if (Array.isArray(u.ueIds)) {
-    out.ueIds = u.ueIds
-      .filter((x): x is { ueId: string } => typeof (x as { ueId?: unknown })?.ueId === "string")
-      .map((x) => ({ ueId: x.ueId }));
-  }
-  if (typeof u.nafGroup === "string") out.nafGroup = u.nafGroup;
-  if (Array.isArray(u.flags)) {
-    out.flags = u.flags
-      .filter((x): x is { flag: number } => Number.isInteger((x as { flag?: unknown })?.flag))
-      .map((x) => ({ flag: x.flag }));
-  }
-  if (typeof u.keyChoice === "string" && KEY_CHOICES.has(u.keyChoice)) out.keyChoice = u.keyChoice as Uss["keyChoice"];
-  return out;
-}
-
-function parseGuss(body: unknown): Guss {
-  const g = (body as { guss?: unknown } | undefined)?.guss as Record<string, unknown> | undefined;
-  if (typeof g !== "object" || g === null) throw badAnswer("no guss");
-  const info = (g.bsfInfo ?? {}) as Record<string, unknown>;
-  const uiccType = info.uiccType ?? "GBA";
-  if (uiccType !== "GBA" && uiccType !== "GBA_U") throw badAnswer(`bsfInfo.uiccType ${JSON.stringify(uiccType)}`);
-  const bsfInfo: Guss["bsfInfo"] = { uiccType };
-  if (info.lifeTime !== undefined) {
-    if (!Number.isInteger(info.lifeTime) || (info.lifeTime as number) <= 0)
-      throw badAnswer("bsfInfo.lifeTime is not a positive integer");
-    bsfInfo.lifeTime = info.lifeTime as number;
-  }
-  const list = g.ussList ?? [];
-  if (!Array.isArray(list)) throw badAnswer("ussList is not a list");
-  return { bsfInfo, ussList: list.map((x) => ({ uss: parseUss(x) })) };
 }

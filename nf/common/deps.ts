@@ -1,8 +1,6 @@
-// Injectable sources of time and randomness (DESIGN.md: tests pin RAND, nonces, clocks).
+// The NFs' sources of time and randomness (types in wire/deps.ts): tests pin RAND, nonces, clocks.
 import { randomFillSync } from "node:crypto";
-
-export type Clock = () => number;
-export type RandomBytes = (n: number) => Uint8Array;
+import type { Clock, RandomBytes } from "../../wire/deps.js";
 
 export interface NfDeps {
   /** milliseconds since the epoch */

@@ -3,7 +3,7 @@
 // every request needs `Authorization: Bearer <token>` (compared in constant time).
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { FastifyInstance } from "fastify";
-import { constantTimeEqual } from "../../milenage/bytes.js";
+import { constantTimeEqual } from "../../wire/bytes.js";
 import { checkRows, type ImportRow, type RowError, writeRows } from "./bulk.js";
 import { hssProblem } from "./causes.js";
 import { parseSubscriberCsv } from "./csv.js";

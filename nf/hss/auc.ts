@@ -3,10 +3,10 @@
 // read-increment-write runs inside one LMDB write transaction, so concurrent requests for one
 // subscriber never share an SQN, and the vector leaves only after the commit is on disk.
 import { type AuthVector, generateAuthVector, verifyAuts } from "../../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../../wire/bytes.js";
 import type { Milenage } from "../../milenage/milenage.js";
 import { bytesToSqn, nextSqn, resyncSeqHe, sqnToBytes } from "../../milenage/sqn.js";
-import type { RandomBytes } from "../common/deps.js";
+import type { RandomBytes } from "../../wire/deps.js";
 import type { AuthFailure, HssStore } from "./store.js";
 
 export interface ResyncRequest {

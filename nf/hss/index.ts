@@ -1,6 +1,6 @@
 // The HSS: encrypted subscriber store, AuC with durable SQN, Zh (TS 29.562 shapes) and the
 // provisioning API, each on its own listener.
-import { HexError, hexToBytes } from "../../milenage/bytes.js";
+import { HexError, hexToBytes } from "../../wire/bytes.js";
 import { ConfigError, type GbaConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";

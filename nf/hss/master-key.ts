@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, HexError, hexToBytes } from "../../wire/bytes.js";
 import { ConfigError } from "../common/config.js";
 import { describeFsError, StoreError } from "../common/store.js";
 

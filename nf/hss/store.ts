@@ -10,7 +10,7 @@
 //                "sqnLogFolded" (the last log position folded into sqnById)
 import { randomBytes } from "node:crypto";
 import type { Database, RootDatabase } from "lmdb";
-import { bytesToHex, concatBytes, constantTimeEqual } from "../../milenage/bytes.js";
+import { bytesToHex, concatBytes, constantTimeEqual } from "../../wire/bytes.js";
 import { Milenage } from "../../milenage/milenage.js";
 import { DEFAULT_IND_BITS, joinSqn, splitSqn, sqnToBytes } from "../../milenage/sqn.js";
 import { nfDataDir, openNfStore, StoreError } from "../common/store.js";

@@ -1,28 +1,10 @@
 // The HSS subscriber: what is provisioned, how it is validated (one validator for the admin
 // API, CSV import and the CLI), how it is stored and how it is shown (never K or OPc).
 import { Ajv, type ErrorObject } from "ajv";
-import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, HexError, hexToBytes } from "../../wire/bytes.js";
 import { computeOpc, type MilenageConstants } from "../../milenage/milenage.js";
 import { bytesToSqn } from "../../milenage/sqn.js";
-
-export type UiccType = "GBA" | "GBA_U";
-export type KeyChoice = "ME_BASED_KEY" | "UICC_BASED_KEY" | "ME_UICC_BASED_KEYS";
-
-/** TS 29.309 Uss (TS 29.109 Annex A "uss"): one GAA service's settings. */
-export interface Uss {
-  gsId: number;
-  gsType: number;
-  ueIds: Array<{ ueId: string }>;
-  nafGroup?: string;
-  flags?: Array<{ flag: number }>;
-  keyChoice?: KeyChoice;
-}
-
-/** TS 29.562 Guss (TS 29.109 Annex A "guss"). */
-export interface Guss {
-  bsfInfo: { uiccType: UiccType; lifeTime?: number; securityFeatures?: string[] };
-  ussList: Array<{ uss: Uss }>;
-}
+import { GUSS_SCHEMA, type Guss, type KeyChoice, type UiccType } from "../../wire/zh.js";
 
 /** Operator constants of TS 35.206 §4.1 in storable form (r in bits, c as 32 hex digits). */
 export interface StoredConstants {
@@ -131,63 +113,6 @@ export function constantsOf(m: StoredConstants | undefined): MilenageConstants |
 // ------------------------------------------------------------------ input schema
 
 const HEX = { type: "string" } as const;
-const USS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  required: ["gsId", "gsType", "ueIds"],
-  properties: {
-    gsId: { type: "integer", minimum: 0, maximum: 4294967295 },
-    gsType: { type: "integer", minimum: 0, maximum: 4294967295 },
-    ueIds: {
-      type: "array",
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["ueId"],
-        properties: { ueId: { type: "string", minLength: 1, maxLength: 256 } },
-      },
-    },
-    nafGroup: { type: "string", minLength: 1, maxLength: 256 },
-    flags: {
-      type: "array",
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["flag"],
-        properties: { flag: { type: "integer", minimum: 0, maximum: 4294967295 } },
-      },
-    },
-    keyChoice: { enum: ["ME_BASED_KEY", "UICC_BASED_KEY", "ME_UICC_BASED_KEYS"] },
-  },
-} as const;
-
-const GUSS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  required: ["bsfInfo", "ussList"],
-  properties: {
-    bsfInfo: {
-      type: "object",
-      additionalProperties: false,
-      required: ["uiccType"],
-      properties: {
-        uiccType: { enum: ["GBA", "GBA_U"] },
-        lifeTime: { type: "integer", minimum: 1, maximum: 2147483647 },
-        securityFeatures: { type: "array", minItems: 1, maxItems: 16, items: { type: "string", minLength: 1, maxLength: 64 } },
-      },
-    },
-    ussList: {
-      type: "array",
-      minItems: 1,
-      maxItems: 64,
-      items: { type: "object", additionalProperties: false, required: ["uss"], properties: { uss: USS_SCHEMA } },
-    },
-  },
-} as const;
 
 const FIELDS = {
   k: HEX,

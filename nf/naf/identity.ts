@@ -1,5 +1,5 @@
 // The authenticated subscriber as the application sees it (request.gba), built from a Zn answer.
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import type { ZnAnswer } from "./zn-client.js";
 
 export type GbaKeyKind = "ks-naf" | "ks-ext-naf" | "ks-int-naf";

@@ -3,8 +3,8 @@
 // verifies its own nonces without storing them; only nonces in use are tracked for nc, in a
 // bounded map.
 import { createHmac } from "node:crypto";
-import { concatBytes, constantTimeEqual } from "../../milenage/bytes.js";
-import type { Clock, RandomBytes } from "../common/deps.js";
+import { concatBytes, constantTimeEqual } from "../../wire/bytes.js";
+import type { Clock, RandomBytes } from "../../wire/deps.js";
 
 const TS_LEN = 8;
 const RANDOM_LEN = 12;

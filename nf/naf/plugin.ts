@@ -25,6 +25,7 @@ import {
   rspauthFromHa1,
 } from "../../gba/digest/index.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
+import { REALM_PREFIX_ME, REALM_PREFIX_UICC } from "../../wire/ub.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { cipherSuiteCode } from "./cipher-suites.js";
 import {
@@ -105,8 +106,6 @@ const kGba = Symbol("gba");
 type WithState = FastifyRequest & { [kDigest]: DigestState | null };
 type WithGba = FastifyRequest & { [kGba]: GbaIdentity | null };
 
-const REALM_PREFIX_ME = "3GPP-bootstrapping@";
-const REALM_PREFIX_UICC = "3GPP-bootstrapping-uicc@";
 const QOP_OFFER = ["auth-int", "auth"] as const;
 
 function hasBody(request: FastifyRequest): boolean {

@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
-import type { Clock } from "../common/deps.js";
+import type { Clock } from "../../wire/deps.js";
 import { describeFsError, nfDataDir, StoreError } from "../common/store.js";
 import type { NonceCheck, NonceCounts, NonceUse } from "./nonce.js";
 

@@ -22,7 +22,7 @@ import { constants as cryptoConstants } from "node:crypto";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { PSK_IDENTITY_HINT, parsePskIdentity } from "../../gba/btid.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { type CipherSuite, isEcdhePsk, TLS12_PSK_SUITES } from "./cipher-suites.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
 import {

@@ -2,28 +2,23 @@
 // BSF for the NAF-specific key of a B-TID. Answers are cached per (B-TID, NAF_Id) until the key
 // expires, and concurrent lookups of one pair share one request.
 import { Pool } from "undici";
-import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
-import { type Clock, systemDeps } from "../common/deps.js";
+import { bytesToHex } from "../../wire/bytes.js";
+import type { Clock } from "../../wire/deps.js";
+import {
+  bootstrappingInfoRequest,
+  type DecodedBootstrappingInfo,
+  decodeBootstrappingInfoResponse,
+  ZN_PATH,
+  ZnAnswerError,
+} from "../../wire/zn.js";
+import { systemDeps } from "../common/deps.js";
 
-export const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
-
-/** A BootstrappingInfoResponse (TS 29.309 §6.1.6.2.3) with the keys decoded. */
-export interface ZnAnswer {
+/** A BootstrappingInfoResponse (TS 29.309 §6.1.6.2.3) with the keys decoded, and what it was asked for. */
+export interface ZnAnswer extends DecodedBootstrappingInfo {
   btid: string;
   nafFqdn: string;
   /** Ua security protocol id the key was derived for (TS 33.220 H.3) */
   uaId: Uint8Array;
-  /** Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U), 32 octets */
-  meKeyMaterial: Uint8Array;
-  /** Ks_int_NAF, only for a GBA_U subscriber and a GBA_U-aware NAF */
-  uiccKeyMaterial?: Uint8Array;
-  impi: string;
-  ussList: unknown[];
-  gbaType: string;
-  keyExpiryTime: string;
-  /** keyExpiryTime in ms since the epoch */
-  expiresAt: number;
-  bootstrappingInfoCreationTime?: string;
 }
 
 export interface ZnClient {
@@ -81,45 +76,17 @@ export interface ZnClientHandle extends ZnClient {
   close(): Promise<void>;
 }
 
-const HEX64 = /^[0-9a-fA-F]{64}$/;
-
 function cacheKey(btid: string, nafFqdn: string, uaHex: string): string {
   return `${uaHex}\n${nafFqdn}\n${btid}`;
 }
 
 /** Validates a BootstrappingInfoResponse body; throws BsfUnavailable naming the bad field. */
 function parseAnswer(body: unknown, btid: string, nafFqdn: string, uaId: Uint8Array): ZnAnswer {
-  const bad = (what: string) => new BsfUnavailable(`the BSF answered an invalid BootstrappingInfoResponse: ${what}`);
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw bad("not a JSON object");
-  const b = body as Record<string, unknown>;
-  if (typeof b.meKeyMaterial !== "string" || !HEX64.test(b.meKeyMaterial)) throw bad("meKeyMaterial is not 64 hex digits");
-  if (b.uiccKeyMaterial !== undefined && (typeof b.uiccKeyMaterial !== "string" || !HEX64.test(b.uiccKeyMaterial))) {
-    throw bad("uiccKeyMaterial is not 64 hex digits");
-  }
-  if (typeof b.keyExpiryTime !== "string") throw bad("keyExpiryTime missing");
-  const expiresAt = Date.parse(b.keyExpiryTime);
-  if (Number.isNaN(expiresAt)) throw bad("keyExpiryTime is not an RFC 3339 date-time");
-  if (typeof b.impi !== "string" || b.impi === "") throw bad("impi missing");
-  if (b.ussList !== undefined && !Array.isArray(b.ussList)) throw bad("ussList is not a list");
-  if (b.bootstrappingInfoCreationTime !== undefined && typeof b.bootstrappingInfoCreationTime !== "string") {
-    throw bad("bootstrappingInfoCreationTime is not a string");
-  }
   try {
-    return {
-      btid,
-      nafFqdn,
-      uaId: uaId.slice(),
-      meKeyMaterial: hexToBytes(b.meKeyMaterial, "meKeyMaterial", 32),
-      uiccKeyMaterial: typeof b.uiccKeyMaterial === "string" ? hexToBytes(b.uiccKeyMaterial, "uiccKeyMaterial", 32) : undefined,
-      impi: b.impi,
-      ussList: (b.ussList as unknown[] | undefined) ?? [],
-      gbaType: typeof b.gbaType === "string" ? b.gbaType : "3G_GBA",
-      keyExpiryTime: b.keyExpiryTime,
-      expiresAt,
-      bootstrappingInfoCreationTime: b.bootstrappingInfoCreationTime as string | undefined,
-    };
+    return { btid, nafFqdn, uaId: uaId.slice(), ...decodeBootstrappingInfoResponse(body) };
   } catch (err) {
-    if (err instanceof HexError) throw bad(err.message);
+    if (err instanceof ZnAnswerError)
+      throw new BsfUnavailable(`the BSF answered an invalid BootstrappingInfoResponse: ${err.message}`);
     throw err;
   }
 }
@@ -153,10 +120,7 @@ export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
   };
 
   async function ask(btid: string, nafFqdn: string, uaId: Uint8Array, uaHex: string): Promise<ZnAnswer> {
-    // TS 29.309 §6.1.6.2.2 BootstrappingInfoRequest
-    const request: Record<string, unknown> = { btId: btid, nafId: { nafFqdn, uaSecProtId: uaHex } };
-    if (opts.gbaUAware !== undefined) request.gbaUAware = opts.gbaUAware;
-    if (opts.gsIds?.length) request.gsIds = opts.gsIds;
+    const request = bootstrappingInfoRequest(btid, nafFqdn, uaHex, opts);
     let res: Awaited<ReturnType<Pool["request"]>>;
     try {
       res = await pool.request({

@@ -6,6 +6,7 @@
 import type { FlowFailure } from "../engine/events.js";
 import type { LoadUe, UbKeys, UbTurn } from "../../ue/load-ue.js";
 import { type HttpAnswer, MAX_RESYNCS, UbError } from "../../ue/ub-client.js";
+import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 import type { Conversation } from "./gate.js";
 
 /** TS 24.109 A.3 User-Agent; "3gpp-gba-uicc" announces a GBA_U capable UICC. */
@@ -18,7 +19,7 @@ export function bootstrapConversation(
   o: { realm: string; gbaU: boolean },
   done: (r: BootstrapOutcome) => void,
 ): Conversation {
-  const userAgent = o.gbaU ? `${USER_AGENT}; 3gpp-gba-uicc` : USER_AGENT;
+  const userAgent = o.gbaU ? withProductToken(USER_AGENT, PRODUCT_TOKEN.GBA_UICC) : USER_AGENT;
   let authorization = ue.initialAuthorization(o.realm);
   let sent: UbTurn | undefined;
   let resyncs = 0;

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { ksNafPassword } from "../../gba/digest/index.js";
 import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { UA_ID } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
+import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 import { bootstrappingChallengeIn, nafSpaceOf } from "../../ue/ua/gba-fetch.js";
 import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "../../ue/ua/naf-digest.js";
 import { causeOf } from "../engine/device.js";
@@ -18,7 +19,7 @@ const PATH = "/enrol";
 /** TS 24.109 Table E.3.1-1 content type of the enrolment request (base64 of the DER CSR). */
 const CSR_CONTENT_TYPE = "application/x-pkcs10";
 /** TS 24.109 §5.2.1: the UE announces GBA in User-Agent. */
-const USER_AGENT = "gba-emu load UE; 3gpp-gba";
+const USER_AGENT = withProductToken("gba-emu load UE", PRODUCT_TOKEN.GBA);
 const CNONCE_BYTES = 16;
 /** first try, the answer to a challenge, one stale nonce */
 const MAX_SENDS = 3;

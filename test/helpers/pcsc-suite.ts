@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveKsExtNaf, ksFromCkIk, nafId } from "../../gba/keys.js";
 import { toAutnStar } from "../../gba/gba-u.js";
 import { generateAuthVector, verifyAuts } from "../../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../../wire/bytes.js";
 import { Milenage } from "../../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../../milenage/sqn.js";
 import type { Card } from "../../ue/card/card.js";

@@ -25,7 +25,7 @@ import { toAutnStar } from "../../gba/gba-u.js";
 import { deriveKsNaf, ksFromCkIk, nafId } from "../../gba/keys.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
 import { generateAuthVector, verifyAuts } from "../../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, hexToBytes } from "../../wire/bytes.js";
 import { Milenage } from "../../milenage/milenage.js";
 import { bytesToSqn, nextSqn, resyncSeqHe, sqnToBytes } from "../../milenage/sqn.js";
 

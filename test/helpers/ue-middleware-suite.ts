@@ -3,7 +3,7 @@
 // The network side is the scripted BSF of ue-fake-network.ts; the card only speaks APDUs.
 import { afterEach, describe, expect, it } from "vitest";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { highestSqn } from "../../milenage/sqn.js";
 import type { Card } from "../../ue/card/card.js";
 import { GbaMiddleware, MiddlewareError, type MiddlewareOptions } from "../../ue/middleware/gba-middleware.js";

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import { startBsf } from "../../nf/bsf/index.js";
 import { defaultConfig, type GbaConfig } from "../../nf/common/config.js";
 import type { NfDeps } from "../../nf/common/deps.js";

@@ -1,7 +1,7 @@
 // Simulation only: what the USIM sees of an AKA challenge (SQN, AMF), for traces. The ME alone
 // cannot compute SQN (it needs AK = f5_K(RAND), TS 33.102 §6.3.3), so this takes K and OPc,
 // which only a simulated USIM's state file can give.
-import { xorBytes } from "../../milenage/bytes.js";
+import { xorBytes } from "../../wire/bytes.js";
 import { Milenage } from "../../milenage/milenage.js";
 import type { AkaInsight } from "./gba-middleware.js";
 

@@ -7,7 +7,8 @@ import { formatUtcDateTime } from "../../gba/bootstrapping-info.js";
 import { parseBtid } from "../../gba/btid.js";
 import { deriveKsNaf, ksFromCkIk, nafId as makeNafId } from "../../gba/keys.js";
 import { describeUaId, type UaId } from "../../gba/ua-id.js";
-import { constantTimeEqual } from "../../milenage/bytes.js";
+import { constantTimeEqual } from "../../wire/bytes.js";
+import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 import { SERVICE_GBA } from "../usim/ef-codec.js";
 import { CardStatusError, type UsimClient } from "../usim/usim-client.js";
 import { SW } from "../card/sw.js";
@@ -221,7 +222,7 @@ export class GbaMiddleware {
       bsfFqdn: this.bsfFqdn,
       impi: this.impi,
       aka: (rand, autn) => this.aka(rand, autn),
-      userAgent: mode === "GBA_U" ? `${UB_USER_AGENT}; 3gpp-gba-uicc` : UB_USER_AGENT,
+      userAgent: mode === "GBA_U" ? withProductToken(UB_USER_AGENT, PRODUCT_TOKEN.GBA_UICC) : UB_USER_AGENT,
       deps: this.deps,
       tracer: this.tracer,
       dispatcher: o.dispatcher,

@@ -1,7 +1,7 @@
 // The middleware's memory of the current bootstrapping: B-TID, RAND, lifetime, Ks (GBA_ME only)
 // and the NAF-specific keys derived from it, one per NAF_Id (IoT.04 A3). Nothing here is ever
 // written to disk or logged; deleted keys are overwritten with zeros before they are dropped.
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
 
 export type GbaMode = "GBA_ME" | "GBA_U";
 

@@ -13,7 +13,8 @@ import {
   parseDigestChallenge,
 } from "../../gba/digest/index.js";
 import { UA_ID, type UaId, uaIdForTls } from "../../gba/ua-id.js";
-import { bytesToHex } from "../../milenage/bytes.js";
+import { bytesToHex } from "../../wire/bytes.js";
+import { PRODUCT_TOKEN, REALM_PREFIX_ME, REALM_PREFIX_UICC, withProductToken } from "../../wire/ub.js";
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import type { Tracer } from "../trace.js";
 import { suiteCode } from "./cipher-suites.js";
@@ -21,9 +22,6 @@ import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspa
 
 export { UaError, type UaErrorCode } from "./naf-digest.js";
 
-/** TS 24.109 §5.2.4: realm prefixes of the bootstrapping-required indication. */
-const REALM_ME = "3GPP-bootstrapping@";
-const REALM_UICC = "3GPP-bootstrapping-uicc@";
 const CNONCE_BYTES = 16;
 /** first try, one answer to the challenge, one stale nonce, one new bootstrapping */
 const MAX_SENDS = 5;
@@ -67,9 +65,9 @@ function textOf(b: Uint8Array | undefined): string | undefined {
 /** Which key the realm names: the ME can use Ks_(ext)_NAF only; Ks_int_NAF stays on the UICC. */
 function pickRealm(realm: string): { realm: string; nafFqdn: string } | "uicc-only" | undefined {
   const options = realm.split(";").map((r) => r.trim());
-  const me = options.find((r) => r.startsWith(REALM_ME) && r.length > REALM_ME.length);
-  if (me !== undefined) return { realm: me, nafFqdn: me.slice(REALM_ME.length) };
-  return options.some((r) => r.startsWith(REALM_UICC)) ? "uicc-only" : undefined;
+  const me = options.find((r) => r.startsWith(REALM_PREFIX_ME) && r.length > REALM_PREFIX_ME.length);
+  if (me !== undefined) return { realm: me, nafFqdn: me.slice(REALM_PREFIX_ME.length) };
+  return options.some((r) => r.startsWith(REALM_PREFIX_UICC)) ? "uicc-only" : undefined;
 }
 
 const ALGORITHM_PREFERENCE: readonly DigestAlgorithm[] = ["SHA-256", "SHA-256-sess", "MD5", "MD5-sess"];
@@ -255,9 +253,9 @@ export class UaClient {
     creds: NafCredentials | undefined,
   ): Promise<Response> {
     const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0]);
-    const token = this.mw.mode === "GBA_U" ? "3gpp-gba-uicc" : "3gpp-gba";
+    const token = this.mw.mode === "GBA_U" ? PRODUCT_TOKEN.GBA_UICC : PRODUCT_TOKEN.GBA;
     // TS 24.109 §5.2.1: the UE announces GBA support with a product token in User-Agent
-    headers.set("user-agent", `${headers.get("user-agent") ?? "gba-emu UE"}; ${token}`);
+    headers.set("user-agent", withProductToken(headers.get("user-agent") ?? "gba-emu UE", token));
     if (creds) headers.set("authorization", creds.authorization);
     this.tracer.message({
       iface: "Ua",

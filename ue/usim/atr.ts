@@ -20,6 +20,6 @@
 //                because TD2 indicates T=15)
 //
 // How the card answers (T=0 style '61 xx' when Le is missing) is described in usim-applet.ts.
-import { hexToBytes } from "../../milenage/bytes.js";
+import { hexToBytes } from "../../wire/bytes.js";
 
 export const UICC_ATR: Uint8Array = hexToBytes("3b9f96801fc78031c073d02100634742418300900096", "ATR");

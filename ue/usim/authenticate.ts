@@ -3,7 +3,7 @@
 // Annex G). Pure functions on UsimState; the caller persists the state when `changed`.
 import { deriveKsExtNaf, deriveKsIntNaf, ksFromCkIk } from "../../gba/keys.js";
 import { fromAutnStar } from "../../gba/gba-u.js";
-import { bytesToHex, concatBytes } from "../../milenage/bytes.js";
+import { bytesToHex, concatBytes } from "../../wire/bytes.js";
 import { checkAutn } from "../../milenage/aka.js";
 import type { Milenage } from "../../milenage/milenage.js";
 import { SW } from "../card/sw.js";

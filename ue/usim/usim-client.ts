@@ -1,6 +1,6 @@
 // Typed USIM operations over any Card (simulated or PC/SC): what the device middleware uses.
 // Every method sends standard APDUs (TS 102 221, TS 31.102), so a real USIM answers the same.
-import { concatBytes } from "../../milenage/bytes.js";
+import { concatBytes } from "../../wire/bytes.js";
 import { type CommandApdu, encodeCommandApdu, parseResponseApdu, type ResponseApdu } from "../card/apdu.js";
 import type { Card } from "../card/card.js";
 import { describeSw, SW, SW1_MORE_DATA, SW1_WRONG_LE } from "../card/sw.js";

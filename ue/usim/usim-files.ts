@@ -1,6 +1,6 @@
 // The file system of the simulated UICC (ETSI TS 102 221 §8, TS 31.102 §4): the MF and the
 // USIM ADF with the EFs this project needs. EF contents are views on UsimState.
-import { hexToBytes } from "../../milenage/bytes.js";
+import { hexToBytes } from "../../wire/bytes.js";
 import { encodeAd, encodeGbanlRecord, encodeImsi } from "./ef-codec.js";
 import type { FileControl } from "./fcp.js";
 import type { UsimState } from "./usim-state.js";

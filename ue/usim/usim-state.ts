@@ -1,6 +1,6 @@
 // Everything a simulated USIM remembers, and its JSON form (the "card memory" file).
 // The file holds K and OPc: state-file.ts writes it with mode 0600.
-import { bytesToHex, HexError, hexToBytes } from "../../milenage/bytes.js";
+import { bytesToHex, HexError, hexToBytes } from "../../wire/bytes.js";
 import { DEFAULT_IND_BITS, newSqnArray, type UsimSqnArray } from "../../milenage/sqn.js";
 import { EfCodingError, encodeGbabp, encodeImsi, SERVICE_GBA, ustHasService, ustWithService } from "./ef-codec.js";
 

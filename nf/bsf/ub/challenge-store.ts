@@ -4,7 +4,7 @@
 // writer across all processes), and leaves a tombstone without key material behind, so a
 // replayed nonce is recognised as such until the tombstone is swept.
 import type { Database, RootDatabase } from "lmdb";
-import type { Guss } from "../zh-client.js";
+import type { Guss } from "../../../wire/zh.js";
 
 export type UbAlgorithm = "AKAv1-MD5" | "AKAv2-MD5";
 

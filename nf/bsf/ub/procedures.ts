@@ -1,6 +1,6 @@
 // Ub procedures of the BSF: challenge, answer, resynchronisation (TS 33.220 §4.5.2,
 // TS 24.109 §4 and Annex A, RFC 3310, RFC 4169). HTTP framing is in routes.ts.
-import { bytesToHex } from "../../../milenage/bytes.js";
+import { base64ToBytes, bytesToHex } from "../../../wire/bytes.js";
 import { buildBootstrappingInfo } from "../../../gba/bootstrapping-info.js";
 import { makeBtid } from "../../../gba/btid.js";
 import {
@@ -23,7 +23,8 @@ import type { NfDeps } from "../../common/deps.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { BootstrapSession, SessionStore } from "../session-store.js";
-import { type ResyncInfo, ZhError, type ZhClient } from "../zh-client.js";
+import type { ResyncInfo } from "../../../wire/zh.js";
+import { ZhError, type ZhClient } from "../zh-client.js";
 import type { ChallengeStore, PendingChallenge, UbAlgorithm } from "./challenge-store.js";
 
 export interface UbContext {
@@ -60,7 +61,6 @@ const QOP = "auth-int";
 const EMPTY = new Uint8Array(0);
 const AUTS_LENGTH = 14;
 const RESPONSE_HEX = /^[0-9a-fA-F]{32}$/;
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** a 503 from the BSF tells the UE when to try again (RFC 9110 §10.2.3) */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -283,10 +283,8 @@ export class UbProcedures {
 
 /** RFC 3310 §3.4: auts = base64(AUTS), AUTS 14 octets (TS 33.102 §6.3.3). */
 function decodeAuts(b64: string): Uint8Array {
-  if (b64.length % 4 !== 0 || !B64.test(b64)) {
-    throw badRequest(BSF_CAUSE.MALFORMED_AUTHORIZATION, 'parameter "auts" is not base64', "auts");
-  }
-  const auts = new Uint8Array(Buffer.from(b64, "base64"));
+  const auts = base64ToBytes(b64);
+  if (auts === undefined) throw badRequest(BSF_CAUSE.MALFORMED_AUTHORIZATION, 'parameter "auts" is not base64', "auts");
   if (auts.length !== AUTS_LENGTH) {
     throw badRequest(
       BSF_CAUSE.MALFORMED_AUTHORIZATION,

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { BOOTSTRAPPING_INFO_CONTENT_TYPE } from "../../../gba/bootstrapping-info.js";
 import { DigestParseError, type DigestCredentials, parseDigestCredentials } from "../../../gba/digest/index.js";
+import { PRODUCT_TOKEN, productTokens } from "../../../wire/ub.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { UbProcedures } from "./procedures.js";
@@ -9,14 +10,8 @@ import type { UbProcedures } from "./procedures.js";
 /** TS 24.109 A.3 example "Bootstrapping Server; Release-6"; TMPI (B.4) is not offered, so no 3gpp-gba-tmpi token. */
 export const UB_SERVER_HEADER = "gba-emu BSF; Release-6";
 
-/** TS 24.109 A.3 / TS 33.220 B.4: UE capabilities announced as User-Agent product tokens. */
-const UA_TOKENS = ["3gpp-gba-tmpi", "3gpp-gba-uicc"] as const;
-
-export function productTokens(userAgent: string | undefined): string[] {
-  if (!userAgent) return [];
-  const words = new Set(userAgent.toLowerCase().split(/[\s;,()]+/));
-  return UA_TOKENS.filter((t) => words.has(t));
-}
+/** TS 24.109 A.3 / TS 33.220 B.4: UE capabilities announced as User-Agent product tokens on Ub. */
+const UB_TOKENS = [PRODUCT_TOKEN.GBA_TMPI, PRODUCT_TOKEN.GBA_UICC] as const;
 
 function credentials(req: FastifyRequest): DigestCredentials {
   const header = req.headers.authorization;
@@ -59,7 +54,7 @@ export function registerUbRoutes(app: FastifyInstance, procedures: UbProcedures)
         throw new ProblemError(400, BSF_CAUSE.UNEXPECTED_BODY, "a Ub request carries no body (TS 24.109 A.3: GET /)");
       }
       const creds = credentials(req);
-      const tokens = productTokens(req.headers["user-agent"]);
+      const tokens = productTokens(req.headers["user-agent"], UB_TOKENS);
       const outcome = await procedures.handle(creds, { method: req.method, target: req.url });
       if (outcome.kind === "challenge") {
         req.log.debug({ impi: outcome.impi, uaTokens: tokens }, "Ub challenge sent");

@@ -6,7 +6,7 @@
 // hold Ks_NAF and the record (Ks): secrets the store and the Zn answer hold anyway; none is logged.
 import type { ZnClientConfig } from "../../common/config.js";
 import type { SessionStore } from "../session-store.js";
-import type { BootstrappingInfoRequest } from "./schema.js";
+import type { BootstrappingInfoRequest } from "../../../wire/zn.js";
 
 /** Everything an answer depends on besides the session (TS 29.309 BootstrappingInfoRequest). */
 interface Variant {

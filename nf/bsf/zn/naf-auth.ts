@@ -2,7 +2,7 @@
 // shall verify that the NAF is authorised"). Each NAF presents its bearer token; tokens are
 // compared as SHA-256 digests in constant time so neither content nor length leaks by timing.
 import { hash } from "node:crypto";
-import { constantTimeEqual } from "../../../milenage/bytes.js";
+import { constantTimeEqual } from "../../../wire/bytes.js";
 import type { ZnClientConfig } from "../../common/config.js";
 
 // one-shot digest as a "binary" (latin1) string, then its bytes: about a third of createHash()'s cost

@@ -3,26 +3,15 @@ import { formatUtcDateTime } from "../../../gba/bootstrapping-info.js";
 import { BtidError, parseBtid } from "../../../gba/btid.js";
 import { deriveKsExtNaf, deriveKsIntNaf, deriveKsNaf, nafId } from "../../../gba/keys.js";
 import { parseUaId } from "../../../gba/ua-id.js";
-import { bytesToHex } from "../../../milenage/bytes.js";
+import { bytesToHex } from "../../../wire/bytes.js";
 import type { ZnClientConfig } from "../../common/config.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { BootstrapSession, SessionStore } from "../session-store.js";
-import type { Guss } from "../zh-client.js";
+import type { Guss } from "../../../wire/zh.js";
+import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../../../wire/zn.js";
 import { ANSWER_CACHE_CAPACITY, ZnAnswerCache } from "./answer-cache.js";
 import type { NafRegistry } from "./naf-auth.js";
-import type { BootstrappingInfoRequest } from "./schema.js";
-
-/** TS 29.309 BootstrappingInfoResponse */
-export type BootstrappingInfoResponse = {
-  meKeyMaterial: string;
-  uiccKeyMaterial?: string;
-  keyExpiryTime: string;
-  bootstrappingInfoCreationTime: string;
-  ussList: Guss["ussList"];
-  gbaType: "3G_GBA";
-  impi: string;
-};
 
 function invalidParam(param: string, detail: string): ProblemError {
   return new ProblemError(400, BSF_CAUSE.MANDATORY_IE_INCORRECT, `${param}: ${detail}`, {

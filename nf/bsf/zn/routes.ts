@@ -6,13 +6,12 @@ import { BSF_CAUSE } from "../causes.js";
 import type { NafRegistry } from "./naf-auth.js";
 import type { ZnProcedures } from "./procedures.js";
 import {
+  BOOTSTRAPPING_INFO_REQUEST_SCHEMA,
+  BOOTSTRAPPING_INFO_RESPONSE_SCHEMA,
   type BootstrappingInfoRequest,
-  bootstrappingInfoRequestSchema,
-  bootstrappingInfoResponseSchema,
-  strictValidatorCompiler,
-} from "./schema.js";
-
-export const ZN_PATH = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+  ZN_PATH,
+} from "../../../wire/zn.js";
+import { strictValidatorCompiler } from "./schema.js";
 const JSON_UTF8 = "application/json; charset=utf-8";
 
 declare module "fastify" {
@@ -27,7 +26,7 @@ export function registerZnRoutes(app: FastifyInstance, procedures: ZnProcedures,
   app.route<{ Body: BootstrappingInfoRequest }>({
     method: "POST",
     url: ZN_PATH,
-    schema: { body: bootstrappingInfoRequestSchema, response: { 200: bootstrappingInfoResponseSchema } },
+    schema: { body: BOOTSTRAPPING_INFO_REQUEST_SCHEMA, response: { 200: BOOTSTRAPPING_INFO_RESPONSE_SCHEMA } },
     validatorCompiler: strictValidatorCompiler,
     // authenticate before the body is read or validated
     onRequest: (req, _reply, done) => {

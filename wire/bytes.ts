@@ -1,4 +1,5 @@
-// Byte helpers shared by every layer. Pure functions, no I/O.
+// Byte helpers shared by every layer (hex, base64, concatenation, xor, constant-time compare).
+// Pure functions, no I/O.
 
 export class HexError extends Error {
   readonly code = "BAD_HEX";
@@ -59,4 +60,17 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
+}
+
+/** RFC 4648 §4 base64 (standard alphabet, padded). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64");
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** RFC 4648 §4 base64 (standard alphabet, padded to a multiple of 4 characters); undefined when the text is not. */
+export function base64ToBytes(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) return undefined;
+  return new Uint8Array(Buffer.from(text, "base64"));
 }
