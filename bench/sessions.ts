@@ -9,7 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { makeBtid } from "../gba/btid.js";
 import { SessionStore } from "../nf/bsf/session-store.js";
-import { defaultConfig } from "../nf/common/config.js";
+import { defaultConfig } from "../nf/config.js";
 import { nfDataDir, openNfStore } from "../nf/common/store.js";
 import { runAutocannon } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";

@@ -1,5 +1,5 @@
 // `gba bsf`: the BSF alone (Ub and Zn listeners), talking Zh to an HSS given by URL.
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import { asWorker, isClusterWorker, runPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Command, dnsNameFlag, httpUrlFlag, UsageError } from "./usage.js";

@@ -2,7 +2,7 @@
 // authenticating reverse proxy in front of an existing service.
 import { randomBytes } from "node:crypto";
 import { bytesToHex, hexToBytes } from "../wire/bytes.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import { asWorker, isClusterWorker, runPrimary, sharedFromPrimary, WORKERS_HELP, workersFlag } from "./cluster.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Command, dnsNameFlag, httpUrlFlag, UsageError } from "./usage.js";

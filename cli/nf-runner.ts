@@ -1,6 +1,6 @@
 // Shared plumbing of the long-running commands (`gba up`, `gba hss|bsf|naf|eca`): common
 // flags, config loading, the one-line ready JSON on stdout, clean shutdown on SIGINT/SIGTERM.
-import { ConfigError, type GbaConfig, loadConfig, withEphemeralPorts } from "../nf/common/config.js";
+import { ConfigError, type GbaConfig, loadConfig, withEphemeralPorts } from "../nf/config.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { StoreError } from "../nf/common/store.js";
 import { type FlagValues, parseFlags, UsageError } from "./usage.js";

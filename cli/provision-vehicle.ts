@@ -1,7 +1,7 @@
 // `gba provision vehicle ...`: the VehicleMan binding registry of the Enrolment CA (GSMA IoT.04
 // scenario 7: vehicle ID ↔ OBU device ID ↔ MSISDN), kept in the ECA's store under <data>/eca/.
 import { readFileSync } from "node:fs";
-import { ConfigError, loadConfig } from "../nf/common/config.js";
+import { ConfigError, loadConfig } from "../nf/config.js";
 import { describeFsError, StoreError } from "../nf/common/store.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { BindingError, EcaStore } from "../nf/eca/registry.js";

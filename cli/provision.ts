@@ -6,7 +6,7 @@ import { type ImportPhase, type ImportRow, type RowError, checkRows, writeRows }
 import { CSV_COLUMNS, parseSubscriberCsv } from "../nf/hss/csv.js";
 import { ExistsError, HssStore } from "../nf/hss/store.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
-import { ConfigError, type GbaConfig, loadConfig } from "../nf/common/config.js";
+import { ConfigError, type GbaConfig, loadConfig } from "../nf/config.js";
 import { describeFsError, StoreError } from "../nf/common/store.js";
 import { type Command, type FlagValues, parseFlags, printJson, requireString, UsageError } from "./usage.js";
 

@@ -1,5 +1,5 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import type { Command } from "./usage.js";

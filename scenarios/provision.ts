@@ -4,7 +4,7 @@
 // network namespaces, whose admin listeners the runner cannot reach) starts from the same data.
 import { bytesToHex } from "../wire/bytes.js";
 import { sqnToBytes } from "../milenage/sqn.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import { EcaStore } from "../nf/eca/registry.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { HssStore } from "../nf/hss/store.js";

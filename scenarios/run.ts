@@ -3,7 +3,7 @@
 // (functional phase, then load phase), stop everything, and judge the run.
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { defaultConfig, type GbaConfig } from "../nf/common/config.js";
+import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import { renderMermaid } from "./diagram.js";
 import { type EngineInput, runEngine } from "./engine/engine.js";
 import type { EngineEvent } from "./engine/events.js";

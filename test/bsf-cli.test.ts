@@ -9,7 +9,7 @@ import { request } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseDigestChallenge } from "../gba/digest/index.js";
 import { startBsf } from "../nf/bsf/index.js";
-import { defaultConfig } from "../nf/common/config.js";
+import { defaultConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";
 import { bytesToHex } from "../wire/bytes.js";

@@ -5,8 +5,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkBsfConfig } from "../nf/bsf/index.js";
-import { ConfigError, defaultConfig } from "../nf/common/config.js";
+import { bsfConfigSection } from "../nf/bsf/config.js";
+
+const checkBsfConfig = bsfConfigSection.check;
+import { ConfigError, defaultConfig } from "../nf/config.js";
 import { openNfStore } from "../nf/common/store.js";
 import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
 import { ChallengeStore, type PendingChallenge } from "../nf/bsf/ub/challenge-store.js";

@@ -10,7 +10,7 @@ import { generateAuthVector } from "../milenage/aka.js";
 import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
-import { defaultConfig, type GbaConfig } from "../nf/common/config.js";
+import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import { type RunningBsf, startBsf } from "../nf/bsf/index.js";
 import { createZhClient, ZhError } from "../nf/bsf/zh-client.js";
 import { parseDigestChallenge } from "../gba/digest/index.js";

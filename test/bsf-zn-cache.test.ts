@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ZnClientConfig } from "../nf/common/config.js";
+import type { ZnClientConfig } from "../nf/bsf/config.js";
 import { ProblemError } from "../nf/common/problem.js";
 import { openNfStore } from "../nf/common/store.js";
 import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PSK_IDENTITY_HINT, pskIdentity } from "../gba/btid.js";
 import { UA_ID, uaIdForTls } from "../gba/ua-id.js";
 import { hexToBytes } from "../wire/bytes.js";
-import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/common/config.js";
+import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startBsf } from "../nf/bsf/index.js";
 import { startEca } from "../nf/eca/index.js";

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../wire/bytes.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { SERVER_LIMITS } from "../nf/common/server.js";
 import { startBsf } from "../nf/bsf/index.js";

@@ -3,7 +3,7 @@
 // never in a response, and the bearer token.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinSqn } from "../milenage/sqn.js";
-import { ConfigError } from "../nf/common/config.js";
+import { ConfigError } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { isLoopback, startHss } from "../nf/hss/index.js";
 import { fetchAv, jsonRequest, newSub, startTestHss, type TestSub, TestUsim, tempData, testConfig } from "./hss-fixtures.js";

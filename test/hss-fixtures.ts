@@ -12,7 +12,7 @@ import { checkAutn } from "../milenage/aka.js";
 import { hexToBytes, xorBytes } from "../wire/bytes.js";
 import { Milenage, type MilenageOptions } from "../milenage/milenage.js";
 import { bytesToSqn, newSqnArray, type UsimSqnArray } from "../milenage/sqn.js";
-import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/common/config.js";
+import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
 import type { NfDeps } from "../nf/common/deps.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gcm } from "@noble/ciphers/aes.js";
 import { concatBytes, hexToBytes } from "../wire/bytes.js";
 import { computeOpc, Milenage } from "../milenage/milenage.js";
-import { ConfigError } from "../nf/common/config.js";
+import { ConfigError } from "../nf/config.js";
 import { StoreError } from "../nf/common/store.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";

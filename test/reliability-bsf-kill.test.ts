@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveKsNaf, nafId } from "../gba/keys.js";
 import { UA_ID } from "../gba/ua-id.js";
 import { bytesToHex } from "../wire/bytes.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";

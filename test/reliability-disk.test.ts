@@ -8,7 +8,7 @@ import { openSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../wire/bytes.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import { HssStore } from "../nf/hss/store.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";
 import {

@@ -4,7 +4,7 @@
 // and never 5xx's otherwise, and serves again by itself once the upstream is back.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../wire/bytes.js";
-import type { GbaConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startNaf } from "../nf/naf/index.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultConfig, type GbaConfig, loadConfig } from "../nf/common/config.js";
+import { defaultConfig, type GbaConfig, loadConfig } from "../nf/config.js";
 import { checkContainerBackend, detectContainerRuntime, startContainers } from "../scenarios/topology/container.js";
 import { type ContainerSession, IMAGE_INPUTS, imageTag, type RunningContainer } from "../scenarios/topology/container-engine.js";
 import { type ContainerSpec, containerPlan, hostSideUrls, parseReadyLine } from "../scenarios/topology/container-plan.js";

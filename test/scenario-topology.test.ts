@@ -8,7 +8,7 @@ import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultConfig } from "../nf/common/config.js";
+import { defaultConfig } from "../nf/config.js";
 import { checkContainerBackend, detectContainerRuntime } from "../scenarios/topology/container.js";
 import { delayFront, startDelayProxy } from "../scenarios/topology/delay-proxy.js";
 import { linkAddresses, namespaceName } from "../scenarios/topology/netns.js";

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultConfig } from "../../nf/common/config.js";
+import { defaultConfig } from "../../nf/config.js";
 import { type Child, startGba, startTarget, stopAll, str } from "./child.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./hss-store.js";
 

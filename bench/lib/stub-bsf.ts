@@ -7,7 +7,7 @@ import { makeBtid } from "../../gba/btid.js";
 import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { parseUaId } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
-import { defaultConfig } from "../../nf/common/config.js";
+import { defaultConfig } from "../../nf/config.js";
 
 export const BENCH_IMPI = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
 export const BENCH_MSISDN = "15550000001";

@@ -1,157 +1,50 @@
-// Configuration shared by every NF: defaults ← config file (YAML or JSON) ← CLI flags.
-// One data root describes one deployment: each NF keeps its store in <data>/<nf>/ (DESIGN.md).
+// Configuration machinery every NF shares: defaults ← config file (YAML or JSON) ← CLI flags.
+// Each NF owns its section in nf/<nf>/config.ts (type, defaults, check) and registers it as a
+// ConfigSection; nf/config.ts lists the sections of a deployment. This module knows no NF: it
+// only merges the sections it is given. One data root describes one deployment: each NF keeps
+// its store in <data>/<nf>/ (docs/architecture.md).
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import type { LogLevel } from "./log.js";
 
 export interface ListenConfig {
   host: string;
   port: number;
 }
 
-/** A NAF allowed to ask the BSF for keys over Zn (TS 33.220 §4.4.3 NAF authorisation). */
-export interface ZnClientConfig {
-  /** name used in logs */
-  id: string;
-  /** bearer token the NAF presents on Zn */
-  token: string;
-  /** NAF FQDNs this NAF may request keys for (its own) */
-  fqdns: string[];
-  /** NAF group, matched against the USS nafGroup in the GUSS */
-  group?: string;
-  /** the NAF understands Ks_int_NAF (Zn gbaUAware may be honoured) */
-  gbaUAware?: boolean;
-}
+export const LOOPBACK = "127.0.0.1";
 
-export interface GbaConfig {
+/** The settings outside every NF section. */
+export interface CommonConfig {
   /** data root; each NF stores under <data>/<nf>/ */
   data: string;
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  logLevel: LogLevel;
   /** TS 33.220 §5.3.2 GBA_U AUTN* (project decision, gba/gba-u.ts); shared by BSF and simulated USIM */
   gbaU: { autnStar: boolean };
-  hss: {
-    zh: ListenConfig;
-    admin: ListenConfig & { token?: string };
-    /** TS 33.102 Annex C: IND length in bits */
-    indBits: number;
-    /** IND value used for vectors requested over Zh (the BSF as its own IND consumer, Annex C.3.2) */
-    zhInd: number;
-    /** AMF used for new subscribers that do not name one */
-    defaultAmf: string;
-    /** seconds between SEQ_HE checkpoints (the journal folded into the per-subscriber table) */
-    sqnCheckpointSeconds: number;
-    /** a checkpoint starts early once this many SEQ_HE entries are journaled */
-    sqnLogMax: number;
-  };
-  bsf: {
-    ub: ListenConfig;
-    zn: ListenConfig;
-    /** BSF FQDN: Ub realm and B-TID suffix (TS 33.220 §4.5.2) */
-    fqdn: string;
-    /** Zh base URL of the HSS */
-    hssUrl: string;
-    /** bootstrap session lifetime in seconds when the GUSS names none */
-    sessionLifetime: number;
-    /** Ub Digest algorithm: RFC 3310 AKAv1-MD5 or RFC 4169 AKAv2-MD5 */
-    algorithm: "AKAv1-MD5" | "AKAv2-MD5";
-    /** seconds a Ub challenge (nonce) stays valid */
-    nonceTtl: number;
-    /** Zh request timeout in ms */
-    zhTimeoutMs: number;
-    /** NAFs allowed on Zn */
-    nafs: ZnClientConfig[];
-  };
-  naf: {
-    http: ListenConfig;
-    tlsPsk: ListenConfig;
-    /** NAF FQDN used in the realm and in NAF_Id */
-    fqdn: string;
-    /** Zn base URL of the BSF */
-    bsfUrl: string;
-    /** bearer token this NAF presents on Zn */
-    znToken: string;
-    /** Ua Digest algorithm offered: MD5 (TS 24.109 default) or SHA-256 (RFC 7616) */
-    digestAlgorithm: "MD5" | "SHA-256";
-    /** which bootstrapping realms to offer (TS 24.109 §5.2.4) */
-    realms: "gba-me" | "gba-u" | "both";
-    /** seconds a Ua server nonce stays valid */
-    nonceTtl: number;
-    /** reverse-proxy upstream; when set, the NAF forwards authenticated requests there */
-    upstream?: string;
-  };
-  eca: {
-    http: ListenConfig;
-    tlsPsk: ListenConfig;
-    fqdn: string;
-    bsfUrl: string;
-    znToken: string;
-    /** validity of issued enrolment certificates, days */
-    certValidityDays: number;
-  };
 }
 
-const LOOPBACK = "127.0.0.1";
-
-/** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
-export const DEFAULT_PORTS = {
-  hssZh: 7001,
-  hssAdmin: 7002,
-  bsfUb: 8080,
-  bsfZn: 8081,
-  nafHttp: 9080,
-  nafTlsPsk: 9443,
-  ecaHttp: 9090,
-  ecaTlsPsk: 9444,
-} as const;
-
-export function defaultConfig(): GbaConfig {
-  const p = DEFAULT_PORTS;
-  return {
-    data: ".gba-data",
-    logLevel: "info",
-    gbaU: { autnStar: true },
-    hss: {
-      zh: { host: LOOPBACK, port: p.hssZh },
-      admin: { host: LOOPBACK, port: p.hssAdmin },
-      indBits: 5,
-      zhInd: 1,
-      defaultAmf: "8000",
-      sqnCheckpointSeconds: 60,
-      sqnLogMax: 100_000,
-    },
-    bsf: {
-      ub: { host: LOOPBACK, port: p.bsfUb },
-      zn: { host: LOOPBACK, port: p.bsfZn },
-      fqdn: "bsf.mnc001.mcc001.pub.3gppnetwork.org",
-      hssUrl: `http://${LOOPBACK}:${p.hssZh}`,
-      sessionLifetime: 3600,
-      algorithm: "AKAv1-MD5",
-      nonceTtl: 60,
-      zhTimeoutMs: 2000,
-      nafs: [
-        { id: "naf", token: "naf-zn-token", fqdns: ["naf.example.org"], gbaUAware: true },
-        { id: "eca", token: "eca-zn-token", fqdns: ["eca.vehicleman.example"], gbaUAware: false },
-      ],
-    },
-    naf: {
-      http: { host: LOOPBACK, port: p.nafHttp },
-      tlsPsk: { host: LOOPBACK, port: p.nafTlsPsk },
-      fqdn: "naf.example.org",
-      bsfUrl: `http://${LOOPBACK}:${p.bsfZn}`,
-      znToken: "naf-zn-token",
-      digestAlgorithm: "MD5",
-      realms: "gba-me",
-      nonceTtl: 300,
-    },
-    eca: {
-      http: { host: LOOPBACK, port: p.ecaHttp },
-      tlsPsk: { host: LOOPBACK, port: p.ecaTlsPsk },
-      fqdn: "eca.vehicleman.example",
-      bsfUrl: `http://${LOOPBACK}:${p.bsfZn}`,
-      znToken: "eca-zn-token",
-      certValidityDays: 365,
-    },
-  };
+export function commonDefaults(): CommonConfig {
+  return { data: ".gba-data", logLevel: "info", gbaU: { autnStar: true } };
 }
+
+/** The configuration an NF starts with: the common settings and its own section. */
+export type NfConfig<K extends string, T> = CommonConfig & { [key in K]: T };
+
+/** One NF's section of the configuration, as the NF registers it. */
+export interface ConfigSection<K extends string, T> {
+  /** the section's key in the configuration, e.g. "hss" */
+  readonly key: K;
+  defaults(): T;
+  /** settings (relative to the section, e.g. "admin.token") that may be given though they have no default */
+  readonly optionalKeys?: readonly string[];
+  /** the section's listeners: `--ephemeral-ports` sets their ports to 0 */
+  listeners(section: T): ListenConfig[];
+  /** Refuses a section that could only fail later, naming the setting (throws ConfigError). */
+  check(section: T): void;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a list of sections of different types
+export type AnySection = ConfigSection<string, any>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -166,8 +59,11 @@ function isPlain(v: unknown): v is Plain {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Deep merge of a user object over defaults; unknown keys and wrong types are refused by path. */
-export function mergeConfig<T>(base: T, override: unknown, path = ""): T {
+/**
+ * Deep merge of a user object over defaults; unknown keys and wrong types are refused by path.
+ * `optional` holds the full paths of keys that have no default but may be given.
+ */
+export function mergeConfig<T>(base: T, override: unknown, path = "", optional: ReadonlySet<string> = new Set()): T {
   if (override === undefined) return base;
   if (isPlain(base)) {
     if (!isPlain(override)) throw new ConfigError(`${path || "config"}: expected an object`);
@@ -176,13 +72,13 @@ export function mergeConfig<T>(base: T, override: unknown, path = ""): T {
       const p = path ? `${path}.${k}` : k;
       if (!(k in base)) {
         // optional keys with no default are declared in the type but absent at runtime
-        if (OPTIONAL_KEYS.has(p)) {
+        if (optional.has(p)) {
           out[k] = v;
           continue;
         }
         throw new ConfigError(`${p}: unknown setting`);
       }
-      out[k] = mergeConfig((base as Plain)[k], v, p);
+      out[k] = mergeConfig((base as Plain)[k], v, p, optional);
     }
     return out as T;
   }
@@ -195,11 +91,15 @@ export function mergeConfig<T>(base: T, override: unknown, path = ""): T {
   return override as T;
 }
 
-const OPTIONAL_KEYS = new Set(["hss.admin.token", "naf.upstream"]);
+/** The common defaults with every section's defaults under its key. */
+export function defaultsOf(sections: readonly AnySection[]): CommonConfig & Plain {
+  const out: CommonConfig & Plain = { ...commonDefaults() };
+  for (const s of sections) out[s.key] = s.defaults();
+  return out;
+}
 
-/** Reads a YAML or JSON config file (YAML is a superset of JSON) over the defaults. */
-export function loadConfig(file?: string, base: GbaConfig = defaultConfig()): GbaConfig {
-  if (!file) return base;
+/** Reads a YAML or JSON config file (YAML is a superset of JSON) and merges it over `base`. */
+export function mergeConfigFile<T extends CommonConfig>(sections: readonly AnySection[], file: string, base: T): T {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -212,12 +112,21 @@ export function loadConfig(file?: string, base: GbaConfig = defaultConfig()): Gb
   } catch (err) {
     throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
   }
-  return mergeConfig(base, parsed ?? {});
+  const optional = new Set(sections.flatMap((s) => (s.optionalKeys ?? []).map((k) => `${s.key}.${k}`)));
+  return mergeConfig(base, parsed ?? {}, "", optional);
 }
 
-/** Replaces every listening port with 0 so the OS picks free ones. */
-export function withEphemeralPorts(cfg: GbaConfig): GbaConfig {
+/** A copy of `cfg` with every listening port of every section set to 0, so the OS picks free ones. */
+export function ephemeralPortsOf<T extends CommonConfig>(sections: readonly AnySection[], cfg: T): T {
   const c = structuredClone(cfg);
-  for (const l of [c.hss.zh, c.hss.admin, c.bsf.ub, c.bsf.zn, c.naf.http, c.naf.tlsPsk, c.eca.http, c.eca.tlsPsk]) l.port = 0;
+  for (const s of sections) for (const l of s.listeners((c as unknown as Plain)[s.key])) l.port = 0;
   return c;
+}
+
+/** Refuses any of `keys` of a section (at its path `at`) that is not a positive integer. */
+export function positiveIntegers<T extends object>(section: T, at: string, keys: ReadonlyArray<keyof T & string>): void {
+  for (const key of keys) {
+    const v = section[key];
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new ConfigError(`${at}.${key}: must be a positive integer`);
+  }
 }

@@ -1,5 +1,6 @@
 // Server bootstrap shared by every NF listener: limits, logging, ProblemDetails, listen → URL.
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from "fastify";
+import fp from "fastify-plugin";
 import type { ListenConfig } from "./config.js";
 import { type LogLevel, loggerOptions } from "./log.js";
 import { installProblemHandlers } from "./problem.js";
@@ -48,4 +49,14 @@ export async function listen(app: FastifyInstance, l: ListenConfig, scheme = "ht
   if (addr === null || typeof addr === "string") throw new Error("server has no TCP address");
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return `${scheme}://${host}:${addr.port}`;
+}
+
+/**
+ * The one way an NF mounts an interface's HTTP binding (routes/<interface>.ts): a Fastify plugin,
+ * registered with `await app.register(routes, options)` on the interface's listener. As
+ * @fastify/basic-auth does, it is wrapped with fastify-plugin, so its hooks, decorators and
+ * validator compiler apply to the whole listener (the listener's 404s included).
+ */
+export function defineRoutes<O extends object>(name: string, plugin: FastifyPluginAsync<O>): FastifyPluginAsync<O> {
+  return fp(plugin, { name, fastify: "5.x" });
 }

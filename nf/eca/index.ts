@@ -2,22 +2,21 @@
 // own listeners (HTTP Digest on cfg.eca.http, TLS-PSK on cfg.eca.tlsPsk). Importing the NAF
 // plugin here is the intended exception to "NFs never import each other": the plugin is a
 // library for NAF applications, and the ECA still reaches the BSF over Zn only.
-import { ConfigError, type GbaConfig } from "../common/config.js";
+import { ConfigError, type NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler } from "../naf/index.js";
 import { loadOrCreateCa } from "./ca.js";
+import { type EcaConfig, ecaConfigSection } from "./config.js";
 import { EcaStore } from "./registry.js";
 import { ecaRoutes } from "./routes.js";
 
 const ZN_TIMEOUT_MS = 2000;
 
-export async function startEca(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<RunningNf> {
+export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<NfDeps>): Promise<RunningNf> {
   const c = cfg.eca;
-  if (!Number.isInteger(c.certValidityDays) || c.certValidityDays < 1) {
-    throw new ConfigError(`eca.certValidityDays: expected a whole number of days ≥ 1, got ${c.certValidityDays}`);
-  }
+  ecaConfigSection.check(c);
   const d = withDeps(deps);
   const store = EcaStore.open(cfg.data);
   const cleanup: Array<() => Promise<unknown>> = [() => store.close()];

@@ -1,51 +1,26 @@
 // The HSS: encrypted subscriber store, AuC with durable SQN, Zh (TS 29.562 shapes) and the
 // provisioning API, each on its own listener.
-import { HexError, hexToBytes } from "../../wire/bytes.js";
-import { ConfigError, type GbaConfig } from "../common/config.js";
+import { ConfigError, type NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { registerAdminRoutes } from "./admin.js";
 import { Auc } from "./auc.js";
+import { type HssConfig, hssConfigSection } from "./config.js";
 import { HssStore } from "./store.js";
 import { registerZhRoutes } from "./zh.js";
 
 export { HssStore } from "./store.js";
 
-/** 127.0.0.0/8, ::1 and localhost: the admin API needs no token there. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
+export { isLoopback } from "./config.js";
 
 /** SEQ_HE journal entries folded per checkpoint commit */
 export const CHECKPOINT_CHUNK = 20_000;
 /** how often the journal length is looked at */
 const CHECKPOINT_POLL_MS = 1000;
 
-function checkConfig(cfg: GbaConfig): void {
-  const { admin, defaultAmf } = cfg.hss;
-  for (const key of ["sqnCheckpointSeconds", "sqnLogMax"] as const) {
-    if (!Number.isInteger(cfg.hss[key]) || cfg.hss[key] <= 0) throw new ConfigError(`hss.${key}: must be a positive integer`);
-  }
-  if (admin.token !== undefined && (typeof admin.token !== "string" || admin.token.length < 16)) {
-    throw new ConfigError("hss.admin.token: must be a string of at least 16 characters");
-  }
-  if (!isLoopback(admin.host) && admin.token === undefined) {
-    throw new ConfigError(
-      `hss.admin.host ${admin.host} is not a loopback address: set hss.admin.token so the provisioning API requires a bearer token`,
-    );
-  }
-  try {
-    hexToBytes(defaultAmf, "hss.defaultAmf", 2);
-  } catch (err) {
-    if (err instanceof HexError) throw new ConfigError(err.message);
-    throw err;
-  }
-}
-
-export async function startHss(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<RunningNf> {
-  checkConfig(cfg);
+export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<NfDeps>): Promise<RunningNf> {
+  hssConfigSection.check(cfg.hss);
   const d = withDeps(deps);
   const h = cfg.hss;
   const store = HssStore.open(cfg.data, { indBits: h.indBits, clock: d.clock });
@@ -91,7 +66,7 @@ export async function startHss(cfg: GbaConfig, deps?: Partial<NfDeps>): Promise<
  */
 function sqnCheckpoints(
   store: HssStore,
-  h: GbaConfig["hss"],
+  h: HssConfig,
   clock: () => number,
   onError: (err: unknown) => void,
 ): { stop(): Promise<void> } {
@@ -125,4 +100,4 @@ function sqnCheckpoints(
 }
 
 /** `gba up` starter: the HSS comes first and needs no other NF's URL. */
-export const hssStarter = (cfg: GbaConfig): Promise<RunningNf> => startHss(cfg);
+export const hssStarter = (cfg: NfConfig<"hss", HssConfig>): Promise<RunningNf> => startHss(cfg);

@@ -1,7 +1,8 @@
 // The NAF as a running NF: the Ua HTTP listener (Digest) and the TLS-PSK listener on one Fastify
 // app, in front of either `GET /whoami` or an upstream application (authentication proxy).
 import type { FastifyError, FastifyInstance } from "fastify";
-import type { GbaConfig } from "../common/config.js";
+import type { NfConfig } from "../common/config.js";
+import type { NafConfig } from "./config.js";
 import { type NfDeps, systemDeps } from "../common/deps.js";
 import type { RunningNf } from "../common/nf.js";
 import { sendProblem } from "../common/problem.js";
@@ -68,7 +69,11 @@ export interface NafWorkerOptions {
 }
 
 /** Starts the NAF: HTTP (Digest) and TLS-PSK listeners; proxy to cfg.naf.upstream or serve /whoami. */
-export async function startNaf(cfg: GbaConfig, deps?: Partial<NfDeps>, worker?: NafWorkerOptions): Promise<RunningNf> {
+export async function startNaf(
+  cfg: NfConfig<"naf", NafConfig>,
+  deps?: Partial<NfDeps>,
+  worker?: NafWorkerOptions,
+): Promise<RunningNf> {
   const n = cfg.naf;
   const zn = createZnClient({
     bsfUrl: n.bsfUrl,

@@ -2,7 +2,7 @@
 // gets, what is copied into it and which listeners are published to the host; and the mapping of
 // an NF's ready line to the host-side URLs the UE population uses. No container runtime here.
 import { join } from "node:path";
-import { DEFAULT_PORTS, type GbaConfig } from "../../nf/common/config.js";
+import { DEFAULT_PORTS, type GbaConfig } from "../../nf/config.js";
 import { NF_ORDER, type NfName } from "./process.js";
 import { TopologyError } from "./types.js";
 

@@ -1,7 +1,7 @@
 // `inprocess`: HSS, BSF, NAF and ECA in the runner's process on ephemeral loopback ports, started
 // in dependency order through their start functions (HSS, then BSF with the HSS's Zh URL, then
 // NAF and ECA with the BSF's Zn URL). With latencyMs each NF is reached through a delaying proxy.
-import { type GbaConfig, withEphemeralPorts } from "../../nf/common/config.js";
+import { type GbaConfig, withEphemeralPorts } from "../../nf/config.js";
 import { closeAll, type RunningNf } from "../../nf/common/nf.js";
 import { type Deployment, endpointsFrom, type TopologyContext } from "./types.js";
 import { wiredConfig, NF_ORDER, type NfName, type ReadyUrls, frontWithDelay } from "./process.js";

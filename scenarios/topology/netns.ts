@@ -10,7 +10,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { GbaConfig } from "../../nf/common/config.js";
+import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, EngineEvent } from "../engine/events.js";
 import { packageRoot } from "../load.js";

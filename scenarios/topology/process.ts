@@ -4,7 +4,7 @@
 // bsfUrl). Logs go to <workDir>/logs/<nf>.log.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { GbaConfig } from "../../nf/common/config.js";
+import type { GbaConfig } from "../../nf/config.js";
 import { packageRoot } from "../load.js";
 import { type Child, spawnChild, stopAll } from "./children.js";
 import { delayFront } from "./delay-proxy.js";

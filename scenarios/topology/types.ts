@@ -1,7 +1,7 @@
 // What a topology backend gives the runner: where the UE reaches the NFs, optionally its own
 // way of running the UE population (netns: inside the UE namespace), and a stop that always
 // cleans up.
-import type { GbaConfig } from "../../nf/common/config.js";
+import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, Endpoints } from "../engine/events.js";
 

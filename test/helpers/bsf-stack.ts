@@ -8,7 +8,7 @@ import { request } from "undici";
 import { bytesToHex } from "../../wire/bytes.js";
 import { type RunningBsf, startBsf } from "../../nf/bsf/index.js";
 import type { Guss } from "../../wire/zh.js";
-import { defaultConfig, type GbaConfig } from "../../nf/common/config.js";
+import { defaultConfig, type GbaConfig } from "../../nf/config.js";
 import type { RunningNf } from "../../nf/common/nf.js";
 import { startHss } from "../../nf/hss/index.js";
 

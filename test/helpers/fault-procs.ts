@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultConfig, type GbaConfig } from "../../nf/common/config.js";
+import { defaultConfig, type GbaConfig } from "../../nf/config.js";
 
 export const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 export const LOOPBACK = "127.0.0.1";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { request } from "undici";
 import { bytesToHex } from "../../wire/bytes.js";
 import { startBsf } from "../../nf/bsf/index.js";
-import { defaultConfig, type GbaConfig } from "../../nf/common/config.js";
+import { defaultConfig, type GbaConfig } from "../../nf/config.js";
 import type { NfDeps } from "../../nf/common/deps.js";
 import type { RunningNf } from "../../nf/common/nf.js";
 import { startHss } from "../../nf/hss/index.js";

@@ -18,7 +18,8 @@ import {
 } from "../../../gba/digest/index.js";
 import { toAutnStar } from "../../../gba/gba-u.js";
 import { ksFromCkIk } from "../../../gba/keys.js";
-import type { GbaConfig } from "../../common/config.js";
+import type { CommonConfig } from "../../common/config.js";
+import type { BsfConfig } from "../config.js";
 import type { NfDeps } from "../../common/deps.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
@@ -28,8 +29,8 @@ import { ZhError, type ZhClient } from "../zh-client.js";
 import type { ChallengeStore, PendingChallenge, UbAlgorithm } from "./challenge-store.js";
 
 export interface UbContext {
-  bsf: GbaConfig["bsf"];
-  gbaU: GbaConfig["gbaU"];
+  bsf: BsfConfig;
+  gbaU: CommonConfig["gbaU"];
   zh: ZhClient;
   challenges: ChallengeStore;
   sessions: SessionStore;

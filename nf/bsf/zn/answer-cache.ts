@@ -4,7 +4,7 @@
 // §4.5.2; a pinned RAND can even give another session the same B-TID), so every hit compares the
 // stored record's bytes with those the answer came from, and checks the session lifetime. Entries
 // hold Ks_NAF and the record (Ks): secrets the store and the Zn answer hold anyway; none is logged.
-import type { ZnClientConfig } from "../../common/config.js";
+import type { ZnClientConfig } from "../config.js";
 import type { SessionStore } from "../session-store.js";
 import type { BootstrappingInfoRequest } from "../../../wire/zn.js";
 

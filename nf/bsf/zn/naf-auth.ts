@@ -3,7 +3,7 @@
 // compared as SHA-256 digests in constant time so neither content nor length leaks by timing.
 import { hash } from "node:crypto";
 import { constantTimeEqual } from "../../../wire/bytes.js";
-import type { ZnClientConfig } from "../../common/config.js";
+import type { ZnClientConfig } from "../config.js";
 
 // one-shot digest as a "binary" (latin1) string, then its bytes: about a third of createHash()'s cost
 const sha256 = (s: string): Uint8Array => Buffer.from(hash("sha256", s, "binary"), "binary");

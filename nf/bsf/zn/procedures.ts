@@ -4,7 +4,7 @@ import { BtidError, parseBtid } from "../../../gba/btid.js";
 import { deriveKsExtNaf, deriveKsIntNaf, deriveKsNaf, nafId } from "../../../gba/keys.js";
 import { parseUaId } from "../../../gba/ua-id.js";
 import { bytesToHex } from "../../../wire/bytes.js";
-import type { ZnClientConfig } from "../../common/config.js";
+import type { ZnClientConfig } from "../config.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { BootstrapSession, SessionStore } from "../session-store.js";

@@ -1,6 +1,6 @@
 // Zn HTTP binding shaped as TS 29.309 Nbsp_GBA: POST /nbsp-gba/v1/bootstrapping-info-retrieval.
 import type { FastifyInstance } from "fastify";
-import type { ZnClientConfig } from "../../common/config.js";
+import type { ZnClientConfig } from "../config.js";
 import { ProblemError } from "../../common/problem.js";
 import { BSF_CAUSE } from "../causes.js";
 import type { NafRegistry } from "./naf-auth.js";

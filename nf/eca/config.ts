@@ -1,0 +1,36 @@
+// The Enrolment CA section of the configuration: type, defaults, check (README "Configuration").
+import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK } from "../common/config.js";
+
+export interface EcaConfig {
+  http: ListenConfig;
+  tlsPsk: ListenConfig;
+  fqdn: string;
+  bsfUrl: string;
+  znToken: string;
+  /** validity of issued enrolment certificates, days */
+  certValidityDays: number;
+}
+
+/** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
+export const ECA_PORTS = { http: 9090, tlsPsk: 9444 } as const;
+
+/** The BSF's default Zn listener (nf/bsf/config.ts; NFs do not import each other). */
+const DEFAULT_BSF_URL = `http://${LOOPBACK}:8081`;
+
+export const ecaConfigSection: ConfigSection<"eca", EcaConfig> = {
+  key: "eca",
+  defaults: () => ({
+    http: { host: LOOPBACK, port: ECA_PORTS.http },
+    tlsPsk: { host: LOOPBACK, port: ECA_PORTS.tlsPsk },
+    fqdn: "eca.vehicleman.example",
+    bsfUrl: DEFAULT_BSF_URL,
+    znToken: "eca-zn-token",
+    certValidityDays: 365,
+  }),
+  listeners: (c) => [c.http, c.tlsPsk],
+  check(c) {
+    if (!Number.isInteger(c.certValidityDays) || c.certValidityDays < 1) {
+      throw new ConfigError(`eca.certValidityDays: expected a whole number of days ≥ 1, got ${c.certValidityDays}`);
+    }
+  },
+};

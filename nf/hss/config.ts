@@ -1,0 +1,60 @@
+// The HSS section of the configuration: type, defaults, check (README "Configuration").
+import { HexError, hexToBytes } from "../../wire/bytes.js";
+import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK, positiveIntegers } from "../common/config.js";
+
+export interface HssConfig {
+  zh: ListenConfig;
+  admin: ListenConfig & { token?: string };
+  /** TS 33.102 Annex C: IND length in bits */
+  indBits: number;
+  /** IND value used for vectors requested over Zh (the BSF as its own IND consumer, Annex C.3.2) */
+  zhInd: number;
+  /** AMF used for new subscribers that do not name one */
+  defaultAmf: string;
+  /** seconds between SEQ_HE checkpoints (the journal folded into the per-subscriber table) */
+  sqnCheckpointSeconds: number;
+  /** a checkpoint starts early once this many SEQ_HE entries are journaled */
+  sqnLogMax: number;
+}
+
+/** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
+export const HSS_PORTS = { zh: 7001, admin: 7002 } as const;
+
+/** 127.0.0.0/8, ::1 and localhost: the admin API needs no token there. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
+  key: "hss",
+  defaults: () => ({
+    zh: { host: LOOPBACK, port: HSS_PORTS.zh },
+    admin: { host: LOOPBACK, port: HSS_PORTS.admin },
+    indBits: 5,
+    zhInd: 1,
+    defaultAmf: "8000",
+    sqnCheckpointSeconds: 60,
+    sqnLogMax: 100_000,
+  }),
+  optionalKeys: ["admin.token"],
+  listeners: (c) => [c.zh, c.admin],
+  check(c) {
+    positiveIntegers(c, "hss", ["sqnCheckpointSeconds", "sqnLogMax"]);
+    const { admin } = c;
+    if (admin.token !== undefined && (typeof admin.token !== "string" || admin.token.length < 16)) {
+      throw new ConfigError("hss.admin.token: must be a string of at least 16 characters");
+    }
+    if (!isLoopback(admin.host) && admin.token === undefined) {
+      throw new ConfigError(
+        `hss.admin.host ${admin.host} is not a loopback address: set hss.admin.token so the provisioning API requires a bearer token`,
+      );
+    }
+    try {
+      hexToBytes(c.defaultAmf, "hss.defaultAmf", 2);
+    } catch (err) {
+      if (err instanceof HexError) throw new ConfigError(err.message);
+      throw err;
+    }
+  },
+};

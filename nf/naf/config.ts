@@ -1,0 +1,46 @@
+// The NAF section of the configuration: type and defaults (README "Configuration").
+import type { ConfigSection, ListenConfig } from "../common/config.js";
+import { LOOPBACK } from "../common/config.js";
+
+export interface NafConfig {
+  http: ListenConfig;
+  tlsPsk: ListenConfig;
+  /** NAF FQDN used in the realm and in NAF_Id */
+  fqdn: string;
+  /** Zn base URL of the BSF */
+  bsfUrl: string;
+  /** bearer token this NAF presents on Zn */
+  znToken: string;
+  /** Ua Digest algorithm offered: MD5 (TS 24.109 default) or SHA-256 (RFC 7616) */
+  digestAlgorithm: "MD5" | "SHA-256";
+  /** which bootstrapping realms to offer (TS 24.109 §5.2.4) */
+  realms: "gba-me" | "gba-u" | "both";
+  /** seconds a Ua server nonce stays valid */
+  nonceTtl: number;
+  /** reverse-proxy upstream; when set, the NAF forwards authenticated requests there */
+  upstream?: string;
+}
+
+/** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
+export const NAF_PORTS = { http: 9080, tlsPsk: 9443 } as const;
+
+/** The BSF's default Zn listener (nf/bsf/config.ts; NFs do not import each other). */
+const DEFAULT_BSF_URL = `http://${LOOPBACK}:8081`;
+
+export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
+  key: "naf",
+  defaults: () => ({
+    http: { host: LOOPBACK, port: NAF_PORTS.http },
+    tlsPsk: { host: LOOPBACK, port: NAF_PORTS.tlsPsk },
+    fqdn: "naf.example.org",
+    bsfUrl: DEFAULT_BSF_URL,
+    znToken: "naf-zn-token",
+    digestAlgorithm: "MD5",
+    realms: "gba-me",
+    nonceTtl: 300,
+  }),
+  optionalKeys: ["upstream"],
+  listeners: (c) => [c.http, c.tlsPsk],
+  // the NAF checks its settings where it uses them (start); a section check is shape-naf-eca's to add
+  check() {},
+};
