@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { type ImportPhase, type ImportRow, type RowError, checkRows, writeRows } from "../nf/hss/bulk.js";
 import { CSV_COLUMNS, parseSubscriberCsv } from "../nf/hss/csv.js";
-import { ExistsError, HssStore } from "../nf/hss/store.js";
+import { ExistsError, type HssStore, viewOf } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { ConfigError, type GbaConfig, loadConfig } from "../nf/config.js";
 import { describeFsError, StoreError } from "../nf/common/store.js";
@@ -63,7 +64,7 @@ function configOf(values: FlagValues): GbaConfig {
 }
 
 async function withStore<T>(cfg: GbaConfig, fn: (store: HssStore) => Promise<T> | T): Promise<T> {
-  const store = HssStore.open(cfg.data, { indBits: cfg.hss.indBits });
+  const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
   try {
     return await fn(store);
   } finally {
@@ -163,13 +164,13 @@ const subs: Record<string, Sub> = {
     if (!v.ok) throw new UsageError(v.errors.map(asFlags).join("; "));
     return withStore(cfg, async (store) => {
       try {
-        await store.create([store.seal(v.value)], [v.value.sqn]);
+        await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
       } catch (err) {
         if (err instanceof ExistsError) throw new Refused(`nothing written: ${err.message}`);
         throw err;
       }
-      const r = store.get(v.value.impi)!;
-      printJson(store.view(r));
+      const r = (await store.get(v.value.impi))!;
+      printJson(await viewOf(store, r));
       return 0;
     });
   },
@@ -203,7 +204,7 @@ const subs: Record<string, Sub> = {
     const skipInvalid = values["skip-invalid"] === true;
     return withStore(cfg, async (store) => {
       const started = performance.now();
-      const checked = checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf }, progress?.update);
+      const checked = await checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf }, progress?.update);
       errors.push(...checked.errors);
       if (errors.length > 0) {
         progress?.end();
@@ -235,15 +236,16 @@ const subs: Record<string, Sub> = {
     });
     const limit = intFlag(values, "limit", 1, 1_000_000) ?? 100;
     const cfg = configOf(values);
-    return withStore(cfg, (store) => {
-      const page = store.list(limit, values.after as string | undefined);
+    return withStore(cfg, async (store) => {
+      const page = await store.list(limit, values.after as string | undefined);
       if (values.json) {
-        printJson({ subscribers: page.items.map((r) => store.view(r)), next: page.next ?? null });
+        printJson({ subscribers: await Promise.all(page.items.map((r) => viewOf(store, r))), next: page.next ?? null });
         return 0;
       }
-      const lines = page.items.map((r) =>
-        [r.impi, r.imsi ?? "-", r.msisdn ?? "-", r.uiccType, r.keyInput, String(store.seqHe(r))].join("\t"),
-      );
+      const lines: string[] = [];
+      for (const r of page.items) {
+        lines.push([r.impi, r.imsi ?? "-", r.msisdn ?? "-", r.uiccType, r.keyInput, String(await store.seqHe(r))].join("\t"));
+      }
       process.stdout.write(
         `${["impi", "imsi", "msisdn", "uicc", "key", "seqHe"].join("\t")}\n${lines.map((l) => `${l}\n`).join("")}`,
       );
@@ -255,10 +257,10 @@ const subs: Record<string, Sub> = {
   async show(argv) {
     const { values, positionals } = parseFlags(argv, STORE_FLAGS, true);
     const impi = onePositional(positionals, "IMPI");
-    return withStore(configOf(values), (store) => {
-      const r = store.get(impi);
+    return withStore(configOf(values), async (store) => {
+      const r = await store.get(impi);
       if (!r) throw new Refused(`no subscriber ${impi}`);
-      printJson({ ...store.view(r), authFailures: store.authFailures(impi) });
+      printJson({ ...(await viewOf(store, r)), authFailures: await store.authFailures(impi) });
       return 0;
     });
   },

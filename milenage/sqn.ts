@@ -32,6 +32,12 @@ export function bytesToSqn(b: Uint8Array): number {
   return v;
 }
 
+/** SQN as 12 hex digits (the six octets of TS 33.102 §6.3.2, most significant first), as logs and the admin API show it. */
+export function sqnToHex(sqn: number): string {
+  if (!Number.isSafeInteger(sqn) || sqn < 0 || sqn > SQN_MAX) throw new RangeError(`SQN ${sqn} out of 0..2^48-1`);
+  return sqn.toString(16).padStart(2 * SQN_BYTES, "0");
+}
+
 function checkIndBits(indBits: number): void {
   if (!Number.isInteger(indBits) || indBits < 0 || indBits > 16) throw new RangeError(`IND length ${indBits} out of 0..16`);
 }

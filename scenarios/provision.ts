@@ -7,13 +7,13 @@ import { sqnToBytes } from "../milenage/sqn.js";
 import type { GbaConfig } from "../nf/config.js";
 import { EcaStore } from "../nf/eca/registry.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { ProvisioningError } from "./errors.js";
 import type { SubscriberSecret } from "./plan.js";
 import type { ScenarioBinding } from "./types.js";
 
 export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret[]): Promise<number> {
-  const store = HssStore.open(cfg.data, { indBits: cfg.hss.indBits });
+  const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
   try {
     const rows = subscribers.map((s) => ({
       label: s.impi,
@@ -28,7 +28,7 @@ export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret
         ...(s.keyLifetime !== undefined ? { lifeTime: s.keyLifetime } : {}),
       },
     }));
-    const { valid, errors } = checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf });
+    const { valid, errors } = await checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf });
     if (errors.length)
       throw new ProvisioningError(`HSS refused subscribers: ${errors.map((e) => `${e.label}: ${e.reason}`).join("; ")}`);
     return await writeRows(store, valid);

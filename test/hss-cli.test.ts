@@ -10,7 +10,7 @@ import { buildAuts } from "../milenage/aka.js";
 import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../milenage/sqn.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import {
   fetchAv,
   type HssProcess,
@@ -209,12 +209,12 @@ describe("gba provision", () => {
     process.stderr.write(
       `100,000-line import: ${seconds.toFixed(1)} s wall (${JSON.parse(r.stdout).seconds} s in the command)\n`,
     );
-    const store = HssStore.open(data, { env: {} });
+    const store = LmdbHssStore.open(data, { env: {} });
     try {
-      expect(store.count()).toBe(100_000);
-      const last = store.resolveUeId("imsi-001010000099999")!;
+      expect(await store.count()).toBe(100_000);
+      const last = (await store.resolveUeId("imsi-001010000099999"))!;
       const k = keys.slice(99_999 * 64, 99_999 * 64 + 32);
-      expect(Buffer.from(store.secretsOf(store.get(last)!).k).toString("hex")).toBe(k);
+      expect(Buffer.from(store.secrets.open((await store.get(last))!).k).toString("hex")).toBe(k);
     } finally {
       await store.close();
     }

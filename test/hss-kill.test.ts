@@ -4,7 +4,7 @@
 // no SQN is ever answered twice, and no subscriber is lost.
 import { describe, expect, it } from "vitest";
 import { splitSqn } from "../milenage/sqn.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { fetchAv, fetchAvUntilGone, newSub, spawnHss, stopProcess, TestUsim, tempData } from "./hss-fixtures.js";
 
@@ -17,11 +17,11 @@ describe("SIGKILL during load", () => {
     const started = performance.now();
     const data = tempData();
     const subs = Array.from({ length: 4 }, () => newSub());
-    const store = HssStore.open(data, { env: {} });
+    const store = LmdbHssStore.open(data, { env: {} });
     for (const s of subs) {
       const v = validateCreate(s, { defaultAmf: "8000" });
       if (!v.ok) throw new Error(v.errors.join("; "));
-      await store.create([store.seal(v.value)], [undefined]);
+      await store.create([store.secrets.seal(v.value)], [undefined]);
     }
     await store.close();
     const usims = subs.map((s) => new TestUsim(s));
@@ -77,8 +77,8 @@ describe("SIGKILL during load", () => {
     } finally {
       await stopProcess(hss.child);
     }
-    const reopened = HssStore.open(data, { env: {} });
-    expect(reopened.count()).toBe(subs.length);
+    const reopened = LmdbHssStore.open(data, { env: {} });
+    expect(await reopened.count()).toBe(subs.length);
     await reopened.close();
     process.stderr.write(
       `kill test: ${ROUNDS} kills, ${total} vectors checked, ${((performance.now() - started) / 1000).toFixed(1)} s\n`,

@@ -4,15 +4,16 @@
 import { join } from "node:path";
 import { open as lmdbOpen } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
-import { Auc } from "../nf/hss/auc.js";
+import { MilenageCache } from "../nf/hss/key-cache.js";
+import { ZhProcedures } from "../nf/hss/procedures/zh.js";
 import { SqnJournal } from "../nf/hss/sqn-journal.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { jsonRequest, newSub, startTestHss, type TestSub, tempData } from "./hss-fixtures.js";
 
-const open: HssStore[] = [];
-function openStore(data: string): HssStore {
-  const s = HssStore.open(data, { env: {} });
+const open: LmdbHssStore[] = [];
+function openStore(data: string): LmdbHssStore {
+  const s = LmdbHssStore.open(data, { env: {} });
   open.push(s);
   return s;
 }
@@ -20,32 +21,32 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => {});
 });
 
-async function provision(store: HssStore, sub: TestSub, sqn?: string): Promise<void> {
+async function provision(store: LmdbHssStore, sub: TestSub, sqn?: string): Promise<void> {
   const v = validateCreate({ ...sub, sqn }, { defaultAmf: "8000" });
   if (!v.ok) throw new Error(v.errors.join("; "));
-  await store.create([store.seal(v.value)], [v.value.sqn]);
+  await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
 }
 
 let counter = 0;
-function aucOf(store: HssStore): Auc {
-  return new Auc(store, {
+function aucOf(store: LmdbHssStore): ZhProcedures {
+  return new ZhProcedures(store, new MilenageCache(store.secrets), {
     ind: 1,
     randomBytes: (n) => new Uint8Array(n).fill(++counter & 0xff),
     clock: () => Date.parse("2026-01-01T00:00:00Z"),
   });
 }
 
-async function vectors(auc: Auc, impi: string, n: number): Promise<number[]> {
+async function vectors(auc: ZhProcedures, impi: string, n: number): Promise<number[]> {
   const sqns: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await auc.generate(impi);
+    const r = await auc.generateAuthData(impi);
     if (r.kind !== "ok") throw new Error(r.kind);
     sqns.push(r.sqn);
   }
   return sqns;
 }
 
-const seqOf = (store: HssStore, impi: string) => store.seqHe(store.get(impi) as NonNullable<ReturnType<HssStore["get"]>>);
+const seqOf = async (store: LmdbHssStore, impi: string) => store.seqHe((await store.get(impi))!);
 
 describe("SEQ_HE journal", () => {
   it("each vector appends one entry; a checkpoint folds them without changing what is read", async () => {
@@ -57,14 +58,14 @@ describe("SEQ_HE journal", () => {
     await vectors(auc, a.impi, 3);
     await vectors(auc, b.impi, 2);
     expect(store.sqnLogLength).toBe(5);
-    expect([seqOf(store, a.impi), seqOf(store, b.impi)]).toEqual([3, 33]);
+    expect([await seqOf(store, a.impi), await seqOf(store, b.impi)]).toEqual([3, 33]);
     expect(await store.checkpointSqn(2)).toBe(2);
     expect(store.sqnLogLength).toBe(3);
-    expect([seqOf(store, a.impi), seqOf(store, b.impi)]).toEqual([3, 33]);
+    expect([await seqOf(store, a.impi), await seqOf(store, b.impi)]).toEqual([3, 33]);
     expect(await store.checkpointSqn(100)).toBe(3);
     expect(await store.checkpointSqn(100)).toBe(0);
     expect(store.sqnLogLength).toBe(0);
-    expect([seqOf(store, a.impi), seqOf(store, b.impi)]).toEqual([3, 33]);
+    expect([await seqOf(store, a.impi), await seqOf(store, b.impi)]).toEqual([3, 33]);
     // the next vector continues from the folded value
     const [next] = await vectors(auc, a.impi, 1);
     expect(next >> 5).toBe(4);
@@ -79,11 +80,11 @@ describe("SEQ_HE journal", () => {
     const auc = aucOf(hss);
     await vectors(auc, sub.impi, 4);
     cli.refreshReads();
-    expect(seqOf(cli, sub.impi)).toBe(4);
+    expect(await seqOf(cli, sub.impi)).toBe(4);
     await hss.checkpointSqn(100);
     await vectors(auc, sub.impi, 2);
     cli.refreshReads();
-    expect(seqOf(cli, sub.impi)).toBe(6);
+    expect(await seqOf(cli, sub.impi)).toBe(6);
     // the other process issues vectors too: the first one never reuses a SEQ
     const fromCli = await vectors(aucOf(cli), sub.impi, 2);
     expect(fromCli.map((s) => s >> 5)).toEqual([7, 8]);
@@ -91,7 +92,7 @@ describe("SEQ_HE journal", () => {
     const after = await vectors(auc, sub.impi, 1);
     expect(after[0] >> 5).toBe(9);
     hss.refreshReads();
-    expect(seqOf(hss, sub.impi)).toBe(9);
+    expect(await seqOf(hss, sub.impi)).toBe(9);
   });
 
   it("an operator's SQN set below SEQ_HE wins over older journal entries, folded or not", async () => {
@@ -111,9 +112,9 @@ describe("SEQ_HE journal", () => {
       ),
     );
     expect(r.kind).toBe("ok");
-    expect(seqOf(store, sub.impi)).toBe(2);
+    expect(await seqOf(store, sub.impi)).toBe(2);
     await store.checkpointSqn(100);
-    expect(seqOf(store, sub.impi)).toBe(2);
+    expect(await seqOf(store, sub.impi)).toBe(2);
   });
 
   it("survives a process that never checkpointed: a fresh open reads the journal", async () => {
@@ -125,7 +126,7 @@ describe("SEQ_HE journal", () => {
     await store.close();
     open.pop();
     const again = openStore(data);
-    expect(seqOf(again, sub.impi)).toBe(3);
+    expect(await seqOf(again, sub.impi)).toBe(3);
     expect(again.sqnLogLength).toBe(3);
     const [next] = await vectors(aucOf(again), sub.impi, 1);
     expect(next).toBeGreaterThan(Math.max(...issued));
@@ -143,7 +144,7 @@ describe("SEQ_HE journal", () => {
     expect(await store.checkpointSqn(100)).toBe(5);
     const fresh = newSub();
     await provision(store, fresh);
-    expect(seqOf(store, fresh.impi)).toBe(0);
+    expect(await seqOf(store, fresh.impi)).toBe(0);
     await store.close();
     open.pop();
     // the per-subscriber table holds the two live subscribers only
@@ -193,7 +194,7 @@ describe("SEQ_HE journal", () => {
     }
     await hss.close();
     const store = openStore(data);
-    expect(seqOf(store, sub.impi)).toBe(3);
+    expect(await seqOf(store, sub.impi)).toBe(3);
     expect(store.sqnLogLength).toBe(0);
   });
 });

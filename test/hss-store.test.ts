@@ -13,14 +13,15 @@ import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";
 import { Lru } from "../nf/hss/lru.js";
 import { aadOf, seal, unseal } from "../nf/hss/sealed.js";
-import { HssStore } from "../nf/hss/store.js";
+import { MilenageCache } from "../nf/hss/key-cache.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { defaultGuss, validateCreate } from "../nf/hss/subscriber.js";
 import { newSub, tempData } from "./hss-fixtures.js";
 
 const CTX = { defaultAmf: "8000" };
-const open: HssStore[] = [];
-function openStore(data: string, opts: Parameters<typeof HssStore.open>[1] = {}): HssStore {
-  const s = HssStore.open(data, { env: {}, ...opts });
+const open: LmdbHssStore[] = [];
+function openStore(data: string, opts: Parameters<typeof LmdbHssStore.open>[1] = {}): LmdbHssStore {
+  const s = LmdbHssStore.open(data, { env: {}, ...opts });
   open.push(s);
   return s;
 }
@@ -28,10 +29,10 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => {});
 });
 
-async function provision(store: HssStore, input: object): Promise<void> {
+async function provision(store: LmdbHssStore, input: object): Promise<void> {
   const v = validateCreate(input, CTX);
   if (!v.ok) throw new Error(v.errors.join("; "));
-  await store.create([store.seal(v.value)], [v.value.sqn]);
+  await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
 }
 
 function contains(haystack: Buffer, needle: Uint8Array | string): boolean {
@@ -68,13 +69,13 @@ describe("secrets at rest", () => {
     const b = newSub();
     await provision(store, a);
     await provision(store, b);
-    const ra = store.get(a.impi)!;
-    const rb = store.get(b.impi)!;
-    expect(Buffer.from(store.secretsOf(rb).k).toString("hex")).toBe(b.k);
-    expect(() => store.secretsOf({ ...rb, secret: ra.secret })).toThrow(/do not decrypt/);
+    const ra = (await store.get(a.impi))!;
+    const rb = (await store.get(b.impi))!;
+    expect(Buffer.from(store.secrets.open(rb).k).toString("hex")).toBe(b.k);
+    expect(() => store.secrets.open({ ...rb, secret: ra.secret })).toThrow(/do not decrypt/);
     const flipped = Uint8Array.from(rb.secret);
     flipped[20] ^= 1;
-    expect(() => store.secretsOf({ ...rb, secret: flipped })).toThrow(/do not decrypt/);
+    expect(() => store.secrets.open({ ...rb, secret: flipped })).toThrow(/do not decrypt/);
   });
 });
 
@@ -131,15 +132,15 @@ describe("master key", () => {
     open.pop();
     const right = readFileSync(join(data, "hss", "master.key"), "utf8").trim();
     const wrong = `${right.slice(0, 63)}${right[63] === "0" ? "1" : "0"}`;
-    expect(() => HssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(StoreError);
-    expect(() => HssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(/master key does not match this store/);
+    expect(() => LmdbHssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(StoreError);
+    expect(() => LmdbHssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(/master key does not match this store/);
     const ok = openStore(data, { env: { GBA_MASTER_KEY: right.toUpperCase() } });
-    expect(Buffer.from(ok.secretsOf(ok.get(sub.impi)!).k).toString("hex")).toBe(sub.k);
+    expect(Buffer.from(ok.secrets.open((await ok.get(sub.impi))!).k).toString("hex")).toBe(sub.k);
   });
 
   it("GBA_MASTER_KEY that is not 64 hex digits is a configuration error", () => {
-    expect(() => HssStore.open(tempData(), { env: { GBA_MASTER_KEY: "abcd" } })).toThrow(ConfigError);
-    expect(() => HssStore.open(tempData(), { env: { GBA_MASTER_KEY: "zz".repeat(32) } })).toThrow(/not a hex digit/);
+    expect(() => LmdbHssStore.open(tempData(), { env: { GBA_MASTER_KEY: "abcd" } })).toThrow(ConfigError);
+    expect(() => LmdbHssStore.open(tempData(), { env: { GBA_MASTER_KEY: "zz".repeat(32) } })).toThrow(/not a hex digit/);
   });
 
   it("a store with subscribers whose key file is gone is refused, not given a fresh key", async () => {
@@ -149,14 +150,14 @@ describe("master key", () => {
     await store.close();
     open.pop();
     rmSync(join(data, "hss", "master.key"));
-    expect(() => HssStore.open(data, { env: {} })).toThrow(/no master key: set GBA_MASTER_KEY or restore/);
+    expect(() => LmdbHssStore.open(data, { env: {} })).toThrow(/no master key: set GBA_MASTER_KEY or restore/);
   });
 
   it("a key file with garbage is refused with its path", () => {
     const data = tempData();
     openStore(data);
     writeFileSync(join(data, "hss", "master.key"), "not a key\n");
-    expect(() => HssStore.open(data, { env: {} })).toThrow(/master\.key/);
+    expect(() => LmdbHssStore.open(data, { env: {} })).toThrow(/master\.key/);
   });
 });
 
@@ -167,7 +168,7 @@ describe("SQN layout", () => {
     expect(store.indBits).toBe(4);
     await store.close();
     open.pop();
-    expect(() => HssStore.open(data, { env: {}, indBits: 5 })).toThrow(/created with hss\.indBits 4/);
+    expect(() => LmdbHssStore.open(data, { env: {}, indBits: 5 })).toThrow(/created with hss\.indBits 4/);
     expect(openStore(data).indBits).toBe(4);
   });
 
@@ -175,7 +176,7 @@ describe("SQN layout", () => {
     const store = openStore(tempData());
     const sub = newSub();
     await provision(store, { ...sub, sqn: "000000000fe3" }); // 0xfe3 = SEQ 127, IND 3
-    expect(store.seqHe(store.get(sub.impi)!)).toBe(127);
+    expect(await store.seqHe((await store.get(sub.impi))!)).toBe(127);
   });
 });
 
@@ -294,7 +295,7 @@ describe("CSV", () => {
       `impu@x,,,bogus,${k},,${o},,,`,
     ].join("\n");
     const parsed = parseSubscriberCsv(csv);
-    const checked = checkRows(parsed.rows, store, CTX);
+    const checked = await checkRows(parsed.rows, store, CTX);
     const all = [...parsed.errors, ...checked.errors].sort((a, b) => Number(a.label.slice(5)) - Number(b.label.slice(5)));
     expect(checked.valid.map((d) => d.impi)).toEqual(["ok1@x"]);
     const byLine = Object.fromEntries(all.map((e) => [e.label, e.reason]));
@@ -311,39 +312,41 @@ describe("CSV", () => {
     expect(byLine["line 10"]).toMatch(/expected 10 fields, got 5/);
     expect(byLine["line 11"]).toMatch(/^impi: missing/);
     expect(byLine["line 12"]).toMatch(/^impu: /);
-    expect(store.count()).toBe(1);
+    expect(await store.count()).toBe(1);
     expect(await writeRows(store, checked.valid)).toBe(1);
-    expect(store.count()).toBe(2);
+    expect(await store.count()).toBe(2);
   });
 });
 
 describe("key cache", () => {
   it("a subscriber enters on its second miss; a one-off subscriber never displaces a cached one", async () => {
-    const store = openStore(tempData(), { cacheSize: 2 });
+    const store = openStore(tempData());
+    const cache = new MilenageCache(store.secrets, 2);
     const subs = [newSub(), newSub(), newSub()];
     for (const s of subs) await provision(store, s);
-    const [a, b, c] = subs.map((s) => store.get(s.impi)!);
-    const a1 = store.milenageOf(a);
-    const a2 = store.milenageOf(a);
+    const [a, b, c] = await Promise.all(subs.map(async (s) => (await store.get(s.impi))!));
+    const a1 = cache.milenageOf(a);
+    const a2 = cache.milenageOf(a);
     expect(a2).not.toBe(a1); // first miss: built, not kept
-    expect(store.milenageOf(a)).toBe(a2); // second miss kept it
-    store.milenageOf(b);
-    const b2 = store.milenageOf(b);
-    store.milenageOf(c); // once only: does not evict a or b
-    expect(store.milenageOf(a)).toBe(a2);
-    expect(store.milenageOf(b)).toBe(b2);
+    expect(cache.milenageOf(a)).toBe(a2); // second miss kept it
+    cache.milenageOf(b);
+    const b2 = cache.milenageOf(b);
+    cache.milenageOf(c); // once only: does not evict a or b
+    expect(cache.milenageOf(a)).toBe(a2);
+    expect(cache.milenageOf(b)).toBe(b2);
   });
 
   it("an updated subscriber (new rev) is rebuilt from the store, not served from the cache", async () => {
     const store = openStore(tempData());
+    const cache = new MilenageCache(store.secrets);
     const sub = newSub();
     await provision(store, sub);
-    store.milenageOf(store.get(sub.impi)!);
-    const cached = store.milenageOf(store.get(sub.impi)!);
+    cache.milenageOf((await store.get(sub.impi))!);
+    const cached = cache.milenageOf((await store.get(sub.impi))!);
     const other = newSub();
     const r = await store.update(sub.impi, () => validateCreate({ ...other, impi: sub.impi }, CTX));
     expect(r.kind).toBe("ok");
-    const fresh = store.milenageOf(store.get(sub.impi)!);
+    const fresh = cache.milenageOf((await store.get(sub.impi))!);
     expect(fresh).not.toBe(cached);
     const rand = new Uint8Array(16).fill(3);
     const expected = new Milenage(hexToBytes(other.k), hexToBytes(other.opc));

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../wire/bytes.js";
 import type { GbaConfig } from "../nf/config.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";
 import {
   bindReadOnly,
@@ -102,9 +102,9 @@ describe("disk full", () => {
     } finally {
       await stop(hss);
     }
-    const store = HssStore.open(cfg.data, { env: ENV });
+    const store = LmdbHssStore.open(cfg.data, { env: ENV });
     try {
-      expect(store.count()).toBe(acknowledged.length + 1);
+      expect(await store.count()).toBe(acknowledged.length + 1);
     } finally {
       await store.close();
     }
@@ -184,10 +184,10 @@ describe("read-only data directory", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/read-only file system/);
 
-    const store = HssStore.open(root, { env: ENV });
+    const store = LmdbHssStore.open(root, { env: ENV });
     try {
-      expect(store.count()).toBe(subs.length);
-      for (const s of subs) expect(Buffer.from(store.secretsOf(store.get(s.impi)!).k).toString("hex")).toBe(s.k);
+      expect(await store.count()).toBe(subs.length);
+      for (const s of subs) expect(Buffer.from(store.secrets.open((await store.get(s.impi))!).k).toString("hex")).toBe(s.k);
     } finally {
       await store.close();
     }

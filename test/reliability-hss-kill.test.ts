@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { hexToBytes } from "../wire/bytes.js";
 import { splitSqn } from "../milenage/sqn.js";
-import { HssStore } from "../nf/hss/store.js";
+import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
 import {
@@ -39,11 +39,11 @@ describe("HSS SIGKILL under Zh load", () => {
     const started = performance.now();
     const data = tempDir("gba-hss-kill-");
     const subs: TestSub[] = Array.from({ length: SUBSCRIBERS }, () => newSub());
-    const store = HssStore.open(data, { env: {} });
+    const store = LmdbHssStore.open(data, { env: {} });
     for (const s of subs) {
       const v = validateCreate(s, { defaultAmf: "8000" });
       if (!v.ok) throw new Error(v.errors.join("; "));
-      await store.create([store.seal(v.value)], [undefined]);
+      await store.create([store.secrets.seal(v.value)], [undefined]);
     }
     await store.close();
     const usims = subs.map((s) => new TestUsim(s));
@@ -121,12 +121,14 @@ describe("HSS SIGKILL under Zh load", () => {
     } finally {
       await stopProcess(hss.child);
     }
-    const reopened = HssStore.open(data, { env: {} });
+    const reopened = LmdbHssStore.open(data, { env: {} });
     try {
-      const lost = [...subs.map((s) => s.impi), ...acknowledged].filter((impi) => reopened.get(impi) === undefined);
+      const lost: string[] = [];
+      for (const impi of [...subs.map((s) => s.impi), ...acknowledged])
+        if ((await reopened.get(impi)) === undefined) lost.push(impi);
       expect(lost, "subscribers acknowledged but lost").toEqual([]);
       for (const s of subs) {
-        const secrets = reopened.secretsOf(reopened.get(s.impi)!);
+        const secrets = reopened.secrets.open((await reopened.get(s.impi))!);
         expect(Buffer.from(secrets.k).toString("hex")).toBe(s.k);
         expect(Buffer.from(secrets.opc).toString("hex")).toBe(s.opc);
       }

@@ -131,7 +131,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
       ["nf/naf/plugin.ts", 1, "Ua Digest response"],
       ["nf/naf/nonce.ts", 1, "Ua nonce HMAC"],
       ["nf/bsf/zn/naf-auth.ts", 1, "Zn bearer token"],
-      ["nf/hss/admin.ts", 1, "provisioning API bearer token"],
+      ["nf/hss/routes/admin.ts", 1, "provisioning API bearer token"],
       ["ue/ub-client.ts", 1, "Ub rspauth (server authentication)"],
       ["ue/ua/naf-digest.ts", 1, "Ua rspauth (server authentication; gbaFetch and the autocannon load driver)"],
     ];

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytesToHex } from "../../wire/bytes.js";
 import { writeRows } from "../../nf/hss/bulk.js";
-import { HssStore } from "../../nf/hss/store.js";
+import { LmdbHssStore } from "../../nf/hss/store-lmdb.js";
 import { type SubscriberData, validateCreate } from "../../nf/hss/subscriber.js";
 import { benchSubscriber } from "./ue-load.js";
 
@@ -21,7 +21,7 @@ export function hssChildEnv(): NodeJS.ProcessEnv {
 
 /** Writes bench subscribers 0..n-1 (deterministic K and OPc, see benchSubscriber) into dataRoot. */
 export async function provisionBenchSubscribers(dataRoot: string, n: number, progress?: (done: number) => void): Promise<void> {
-  const store = HssStore.open(dataRoot, { env: STORE_ENV });
+  const store = LmdbHssStore.open(dataRoot, { env: STORE_ENV });
   try {
     for (let from = 0; from < n; from += CHUNK) {
       const batch: SubscriberData[] = [];
@@ -60,7 +60,7 @@ export async function cachedStore(cacheDir: string, n: number, log: (line: strin
  * running on it: LMDB is multi-process); resolves to how many and how long the commit took.
  */
 export async function timeCheckpoint(dataRoot: string, max: number): Promise<{ entries: number; ms: number }> {
-  const store = HssStore.open(dataRoot, { env: STORE_ENV });
+  const store = LmdbHssStore.open(dataRoot, { env: STORE_ENV });
   try {
     const t0 = performance.now();
     const entries = await store.checkpointSqn(max);

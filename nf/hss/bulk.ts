@@ -1,7 +1,7 @@
 // Bulk import shared by the admin API and `gba provision import`: every row is checked first
 // (fields, duplicates within the batch, identities already in the store); then either nothing
-// is written (an invalid row, unless skipInvalid) or all valid rows go into one LMDB
-// transaction, which re-checks the store so a concurrent writer cannot make it half-done.
+// is written (an invalid row, unless skipInvalid) or all valid rows go into one atomic create,
+// which re-checks the store so a concurrent writer cannot make it half-done.
 import { csvRowError } from "./csv.js";
 import type { HssStore } from "./store.js";
 import { type SubscriberData, type ValidationContext, validateCreate } from "./subscriber.js";
@@ -23,16 +23,16 @@ export type ImportPhase = "checking" | "sealing" | "writing";
 export type ImportProgress = (phase: ImportPhase, done: number, total: number) => void;
 
 /** Validates every row; returns the good ones and one error per bad row, in input order. */
-export function checkRows(
+export async function checkRows(
   rows: ImportRow[],
   store: HssStore,
   ctx: ValidationContext,
   progress?: ImportProgress,
-): { valid: SubscriberData[]; errors: RowError[] } {
+): Promise<{ valid: SubscriberData[]; errors: RowError[] }> {
   const valid: SubscriberData[] = [];
   const errors: RowError[] = [];
   const seen = { impi: new Map<string, string>(), imsi: new Map<string, string>(), msisdn: new Map<string, string>() };
-  rows.forEach((row, i) => {
+  for (const [i, row] of rows.entries()) {
     if (progress && i % 1000 === 0) progress("checking", i, rows.length);
     const v = validateCreate(row.input, ctx);
     const reasons: string[] = v.ok ? [] : v.errors;
@@ -45,12 +45,12 @@ export function checkRows(
         if (first !== undefined) reasons.push(`${id}: ${value} repeats ${first}`);
         else seen[id].set(value, row.label);
       }
-      reasons.push(...store.conflictsOf(d));
+      reasons.push(...(await store.conflictsOf(d)));
       if (reasons.length === 0) valid.push(d);
     }
     if (reasons.length > 0)
       errors.push(row.csv ? csvRowError(row.label, reasons) : { label: row.label, reason: reasons.join("; ") });
-  });
+  }
   progress?.("checking", rows.length, rows.length);
   return { valid, errors };
 }
@@ -59,7 +59,7 @@ export function checkRows(
 export async function writeRows(store: HssStore, valid: SubscriberData[], progress?: ImportProgress): Promise<number> {
   const records = valid.map((d, i) => {
     if (progress && i % 1000 === 0) progress("sealing", i, valid.length);
-    return store.seal(d);
+    return store.secrets.seal(d);
   });
   progress?.("sealing", valid.length, valid.length);
   await store.create(

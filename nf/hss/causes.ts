@@ -1,8 +1,8 @@
 // Every application cause the HSS sends, with its HTTP status, in one table so a correction
-// is one line (shared/spec/sbi-shapes.md "Errors and bodies": the TS 29.503 family's names
-// until confirmed in TS 29.562 text). Schema failures raised by Fastify before a handler
+// is one line. Names as in TS 29.503 / TS 29.562 (Nhss_gbaUEAU, Nhss_gbaSDM) where those define
+// one; the provisioning API's are our own. Schema failures raised by Fastify before a handler
 // runs use MANDATORY_IE_MISSING / MANDATORY_IE_INCORRECT from nf/common/problem.ts.
-import { ProblemError, type ProblemDetails } from "../common/problem.js";
+import { problemFactory } from "../common/causes.js";
 
 export const HSS_CAUSES = {
   // Zh (TS 29.562 Nhss_gbaUEAU / Nhss_gbaSDM)
@@ -25,11 +25,4 @@ export const HSS_CAUSES = {
 
 export type HssCause = keyof typeof HSS_CAUSES;
 
-export function hssProblem(
-  cause: HssCause,
-  detail: string,
-  extra: Partial<ProblemDetails> = {},
-  headers: Record<string, string> = {},
-): ProblemError {
-  return new ProblemError(HSS_CAUSES[cause], cause, detail, extra, headers);
-}
+export const hssProblem = problemFactory(HSS_CAUSES);

@@ -1,6 +1,6 @@
-// Zh over HTTP/JSON shaped as TS 29.562 (wire/zh.ts): Nhss_gbaUEAU generate-auth-data (one 3G
-// AKA vector, with resynchronisation) and Nhss_gbaSDM subscriber-data (the GUSS).
-import type { FastifyInstance } from "fastify";
+// Zh HTTP binding of the HSS, shaped as TS 29.562 (wire/zh.ts): Nhss_gbaUEAU generate-auth-data
+// and Nhss_gbaSDM subscriber-data. Maps the Zh procedures' outcomes to HTTP and logs the
+// resynchronisation verdicts an operator acts on.
 import {
   AUTH_INFO_REQUEST_SCHEMA,
   AUTH_INFO_RESULT_SCHEMA,
@@ -11,14 +11,17 @@ import {
   UE_ID_PARAMS_SCHEMA,
   ZH_GENERATE_AUTH_DATA_ROUTE,
   ZH_SUBSCRIBER_DATA_ROUTE,
-} from "../../wire/zh.js";
-import type { Auc, AvOutcome } from "./auc.js";
-import { hssProblem } from "./causes.js";
-import { strictJsonSchemas } from "./schema.js";
-import type { HssStore } from "./store.js";
-import { effectiveGuss } from "./subscriber.js";
+} from "../../../wire/zh.js";
+import { strictJsonSchemas } from "../../common/schema.js";
+import { defineRoutes } from "../../common/server.js";
+import { hssProblem } from "../causes.js";
+import type { ZhProcedures } from "../procedures/zh.js";
 
-export function registerZhRoutes(app: FastifyInstance, store: HssStore, auc: Auc): void {
+export interface ZhRoutesOptions {
+  procedures: ZhProcedures;
+}
+
+export const zhRoutes = defineRoutes<ZhRoutesOptions>("hss-zh", async (app, { procedures }) => {
   strictJsonSchemas(app);
 
   app.post<{ Params: { ueId: string }; Body: AuthenticationInfoRequest }>(
@@ -31,8 +34,7 @@ export function registerZhRoutes(app: FastifyInstance, store: HssStore, auc: Auc
         throw hssProblem("UNSUPPORTED_AUTHENTICATION_SCHEME", "authenticationScheme DIGEST_HTTP (GBA_Digest) is not supported");
       }
       const rs = body.resynchronizationInfo;
-      const resync = rs ? decodeResyncInfo(rs) : undefined;
-      const out: AvOutcome = await auc.generate(ueId, resync);
+      const out = await procedures.generateAuthData(ueId, rs ? decodeResyncInfo(rs) : undefined);
       switch (out.kind) {
         case "not-found":
           throw hssProblem("USER_NOT_FOUND", `no subscriber for ueId ${ueId}`);
@@ -60,14 +62,8 @@ export function registerZhRoutes(app: FastifyInstance, store: HssStore, auc: Auc
   );
 
   app.get<{ Params: { ueId: string } }>(ZH_SUBSCRIBER_DATA_ROUTE, { schema: { params: UE_ID_PARAMS_SCHEMA } }, async (req) => {
-    const { ueId } = req.params;
-    let impi = store.resolveUeId(ueId);
-    if (impi === undefined) {
-      store.refreshReads();
-      impi = store.resolveUeId(ueId);
-    }
-    const record = impi === undefined ? undefined : store.get(impi);
-    if (!record) throw hssProblem("USER_NOT_FOUND", `no subscriber for ueId ${ueId}`);
-    return { guss: encodeGuss(effectiveGuss(record)) };
+    const out = await procedures.subscriberData(req.params.ueId);
+    if (out.kind === "not-found") throw hssProblem("USER_NOT_FOUND", `no subscriber for ueId ${req.params.ueId}`);
+    return { guss: encodeGuss(out.guss) };
   });
-}
+});
