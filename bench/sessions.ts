@@ -1,16 +1,16 @@
 // Memory of live bootstrap sessions: a running BSF (`gba bsf`), its RSS and its LMDB file before
 // and after N sessions (default 100,000) are put into its store, and after the BSF has read
 // every one of them (one Zn lookup per B-TID, which maps their pages into its RSS). The sessions
-// are written straight into <data>/bsf/ through the BSF's SessionStore from this process (LMDB
+// are written straight into <data>/bsf/ through the BSF's store from this process (LMDB
 // is multi-process), each as a real bootstrap leaves it (Ks, RAND, lifetime, the default GUSS),
 // because N full bootstraps would take minutes. RSS is the kernel's VmRSS of the BSF process;
 // the store's size is the LMDB file's allocated blocks.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { makeBtid } from "../gba/btid.js";
-import { SessionStore } from "../nf/bsf/session-store.js";
+import { LmdbBsfStore } from "../nf/bsf/store-lmdb.js";
 import { defaultConfig } from "../nf/config.js";
-import { nfDataDir, openNfStore } from "../nf/common/store.js";
+import { nfDataDir } from "../nf/common/store.js";
 import { runAutocannon } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import type { BenchOptions } from "./lib/options.js";
@@ -69,23 +69,22 @@ export async function benchSessions(o: BenchOptions): Promise<BenchResult> {
     const store0 = storeBytes(data);
 
     o.log(`sessions: writing ${o.sessions.toLocaleString("en-US")} sessions into the BSF's store`);
-    const root = openNfStore(data, "bsf");
+    const sessions = LmdbBsfStore.open(data, cfg.bsf.nonceTtl * 1000);
     const btids: string[] = [];
     const started = performance.now();
     try {
-      const sessions = new SessionStore(root);
       const now = Date.now();
       for (let from = 0; from < o.sessions; from += BATCH) {
         const batch = [];
         for (let i = from; i < Math.min(o.sessions, from + BATCH); i++) {
           const s = sessionOf(i, now, cfg.bsf.fqdn);
           btids.push(s.btid);
-          batch.push(sessions.create(s));
+          batch.push(sessions.createSession(s));
         }
         await Promise.all(batch);
       }
     } finally {
-      await root.close();
+      await sessions.close();
     }
     const writeS = (performance.now() - started) / 1000;
     const rss1 = rss(bsf.pid);

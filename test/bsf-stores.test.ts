@@ -6,16 +6,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bsfConfigSection } from "../nf/bsf/config.js";
+import { NafRegistry } from "../nf/bsf/naf-registry.js";
+import { relevantUss } from "../nf/bsf/procedures/zn.js";
+import type { BsfSession, PendingChallenge } from "../nf/bsf/store.js";
+import { LmdbBsfStore } from "../nf/bsf/store-lmdb.js";
+import { openNfStore } from "../nf/common/store.js";
+import { ConfigError, defaultConfig } from "../nf/config.js";
+import { PRODUCT_TOKEN, productTokens } from "../wire/ub.js";
+import type { Guss } from "../wire/zh.js";
 
 const checkBsfConfig = bsfConfigSection.check;
-import { ConfigError, defaultConfig } from "../nf/config.js";
-import { openNfStore } from "../nf/common/store.js";
-import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
-import { ChallengeStore, type PendingChallenge } from "../nf/bsf/ub/challenge-store.js";
-import { PRODUCT_TOKEN, productTokens } from "../wire/ub.js";
-import { NafRegistry } from "../nf/bsf/zn/naf-auth.js";
-import { relevantUss } from "../nf/bsf/zn/procedures.js";
-import type { Guss } from "../wire/zh.js";
 
 const GUSS: Guss = {
   bsfInfo: { uiccType: "GBA" },
@@ -40,7 +40,7 @@ function challenge(impi: string, expiresAt: number): PendingChallenge {
   };
 }
 
-function session(btid: string, impi: string, expiresAt: number): BootstrapSession {
+function session(btid: string, impi: string, expiresAt: number): BsfSession {
   return {
     btid,
     impi,
@@ -59,82 +59,94 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("ChallengeStore", () => {
-  it("gives a nonce out once; later takes see it spent, without key material", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new ChallengeStore(root, 60_000);
-    await store.put("n1", challenge("a", 10_000));
-    const first = await store.take("n1", 5_000);
+/** The BSF store over its own LMDB root, which the tests read directly. */
+function openStore(keepSpentMs = 60_000) {
+  const root = openNfStore(dir, "bsf");
+  return { root, store: new LmdbBsfStore(root, keepSpentMs) };
+}
+
+describe("BSF store: challenges", () => {
+  it("gives a nonce out once; later spends see it spent, without key material", async () => {
+    const { root, store } = openStore();
+    await store.putChallenge("n1", challenge("a", 10_000));
+    expect((await store.challenge("a", "n1")).kind).toBe("pending");
+    const first = await store.spendChallenge("a", "n1", 5_000);
     expect(first.kind).toBe("fresh");
-    expect(await store.take("n1", 5_000)).toEqual({ kind: "spent" });
-    expect(await store.take("n2", 5_000)).toEqual({ kind: "unknown" });
+    expect(await store.spendChallenge("a", "n1", 5_000)).toEqual({ kind: "spent" });
+    expect(await store.challenge("a", "n1")).toEqual({ kind: "spent" });
+    expect(await store.spendChallenge("a", "n2", 5_000)).toEqual({ kind: "unknown" });
     const raw = root.openDB({ name: "ub-challenges" }).get("n1") as Record<string, unknown>;
     expect(raw).toEqual({ state: "spent", impi: "a", expiresAt: 10_000 });
-    await root.close();
+    await store.close();
   });
 
-  it("reports an expired nonce as stale, once", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new ChallengeStore(root, 60_000);
-    await store.put("n1", challenge("a", 10_000));
-    expect((await store.take("n1", 10_000)).kind).toBe("stale");
-    expect((await store.take("n1", 10_001)).kind).toBe("spent");
-    await root.close();
+  it("reports an expired nonce as stale, once, and stores no session for it", async () => {
+    const { store } = openStore();
+    await store.putChallenge("n1", challenge("a", 10_000));
+    expect((await store.spendChallenge("a", "n1", 10_000, session("b1@bsf", "a", 20_000))).kind).toBe("stale");
+    expect((await store.spendChallenge("a", "n1", 10_001)).kind).toBe("spent");
+    expect(await store.session("b1@bsf", 0)).toBeUndefined();
+    await store.close();
   });
 
-  it("of many concurrent takes of one nonce exactly one wins", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new ChallengeStore(root, 60_000);
-    await store.put("n1", challenge("a", 10_000));
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.take("n1", 1)));
+  it("spending a fresh nonce stores the session given, superseding the IMPI's previous one", async () => {
+    const { store } = openStore();
+    await store.createSession(session("b1@bsf", "a", 20_000));
+    await store.putChallenge("n1", challenge("a", 10_000));
+    const spent = await store.spendChallenge("a", "n1", 5_000, session("b2@bsf", "a", 20_000));
+    expect(spent).toMatchObject({ kind: "fresh", superseded: "b1@bsf" });
+    expect(await store.session("b1@bsf", 0)).toBeUndefined();
+    expect((await store.session("b2@bsf", 0))?.impi).toBe("a");
+    await store.close();
+  });
+
+  it("of many concurrent spends of one nonce exactly one wins", async () => {
+    const { store } = openStore();
+    await store.putChallenge("n1", challenge("a", 10_000));
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.spendChallenge("a", "n1", 1)));
     expect(results.filter((r) => r.kind === "fresh")).toHaveLength(1);
-    await root.close();
+    await store.close();
   });
 
   it("sweeps expired challenges after their tombstone time", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new ChallengeStore(root, 1_000);
-    await store.put("old", challenge("a", 10_000));
-    await store.put("new", challenge("b", 50_000));
-    expect(await store.purgeExpired(10_999)).toBe(0);
-    expect(await store.purgeExpired(11_000)).toBe(1);
-    expect(await store.take("old", 0)).toEqual({ kind: "unknown" });
-    expect((await store.take("new", 0)).kind).toBe("fresh");
-    await root.close();
+    const { store } = openStore(1_000);
+    await store.putChallenge("old", challenge("a", 10_000));
+    await store.putChallenge("new", challenge("b", 50_000));
+    expect((await store.purgeExpired(10_999)).challenges).toBe(0);
+    expect((await store.purgeExpired(11_000)).challenges).toBe(1);
+    expect(await store.spendChallenge("a", "old", 0)).toEqual({ kind: "unknown" });
+    expect((await store.spendChallenge("b", "new", 0)).kind).toBe("fresh");
+    await store.close();
   });
 
   it("two processes sharing the environment never both win a nonce", async () => {
-    const modulePath = resolve("dist/nf/bsf/ub/challenge-store.js");
-    const storePath = resolve("dist/nf/common/store.js");
+    const modulePath = resolve("dist/nf/bsf/store-lmdb.js");
     expect(existsSync(modulePath), "run `npx tsc -p .` first").toBe(true);
     const n = 1500;
-    const root = openNfStore(dir, "bsf");
-    const store = new ChallengeStore(root, 60_000);
-    await Promise.all(Array.from({ length: n }, (_, i) => store.put(`n${i}`, challenge("a", 1e15))));
-    // both sides run this walker (the child gets its source), 4 takes in flight, starting together
-    const takeAll = async (s: Pick<ChallengeStore, "take">, count: number): Promise<number[]> => {
+    const { store } = openStore();
+    await Promise.all(Array.from({ length: n }, (_, i) => store.putChallenge(`n${i}`, challenge("a", 1e15))));
+    // both sides run this walker (the child gets its source), 4 spends in flight, starting together
+    const spendAll = async (s: Pick<LmdbBsfStore, "spendChallenge">, count: number): Promise<number[]> => {
       const won: number[] = [];
       let next = 0;
       await Promise.all(
         Array.from({ length: 4 }, async () => {
           while (next < count) {
             const i = next++;
-            if ((await s.take(`n${i}`, 1)).kind === "fresh") won.push(i);
+            if ((await s.spendChallenge("a", `n${i}`, 1)).kind === "fresh") won.push(i);
           }
         }),
       );
       return won;
     };
     const childCode = `
-      const { ChallengeStore } = await import(${JSON.stringify(modulePath)});
-      const { openNfStore } = await import(${JSON.stringify(storePath)});
-      const root = openNfStore(${JSON.stringify(dir)}, "bsf");
-      const s = new ChallengeStore(root, 60000);
+      const { LmdbBsfStore } = await import(${JSON.stringify(modulePath)});
+      const s = LmdbBsfStore.open(${JSON.stringify(dir)}, 60000);
       process.stdout.write("ready\\n");
       await new Promise((r) => process.stdin.once("data", r));
-      const won = await (${takeAll.toString()})(s, ${n});
+      const won = await (${spendAll.toString()})(s, ${n});
       process.stdout.write(JSON.stringify(won));
-      await root.close();
+      await s.close();
       process.exit(0);`;
     const child = spawn(process.execPath, ["--input-type=module", "-e", childCode], { stdio: ["pipe", "pipe", "inherit"] });
     let out = "";
@@ -146,7 +158,7 @@ describe("ChallengeStore", () => {
     );
     await Promise.race([ready, new Promise((_, reject) => child.on("close", (c) => reject(new Error(`child exited ${c}`))))]);
     child.stdin.write("go\n");
-    const mine = await takeAll(store, n);
+    const mine = await spendAll(store, n);
     const watchdog = setTimeout(() => child.kill("SIGKILL"), 20_000);
     const code = await new Promise<number | null>((r) => child.on("close", r));
     clearTimeout(watchdog);
@@ -154,48 +166,56 @@ describe("ChallengeStore", () => {
     const theirs = JSON.parse(out.slice("ready\n".length)) as number[];
     expect(mine.length + theirs.length).toBe(n);
     expect(new Set([...mine, ...theirs]).size).toBe(n);
-    console.log(`cross-process takes: this process won ${mine.length}, the other ${theirs.length}`);
-    await root.close();
+    console.log(`cross-process spends: this process won ${mine.length}, the other ${theirs.length}`);
+    await store.close();
   });
 });
 
-describe("SessionStore", () => {
+describe("BSF store: sessions", () => {
   it("a new bootstrap of the same IMPI supersedes the old B-TID (TS 33.220 §4.5.2)", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new SessionStore(root);
-    expect(await store.create(session("b1@bsf", "alice", 10_000))).toBeUndefined();
-    expect(await store.create(session("b2@bsf", "bob", 10_000))).toBeUndefined();
-    expect(await store.create(session("b3@bsf", "alice", 20_000))).toBe("b1@bsf");
-    expect(store.get("b1@bsf", 0)).toBeUndefined();
-    expect(store.get("b3@bsf", 0)?.impi).toBe("alice");
-    expect(store.get("b2@bsf", 0)?.impi).toBe("bob");
-    await root.close();
+    const { store } = openStore();
+    expect(await store.createSession(session("b1@bsf", "alice", 10_000))).toBeUndefined();
+    expect(await store.createSession(session("b2@bsf", "bob", 10_000))).toBeUndefined();
+    expect(await store.createSession(session("b3@bsf", "alice", 20_000))).toBe("b1@bsf");
+    expect(await store.session("b1@bsf", 0)).toBeUndefined();
+    expect((await store.session("b3@bsf", 0))?.impi).toBe("alice");
+    expect((await store.session("b2@bsf", 0))?.impi).toBe("bob");
+    await store.close();
   });
 
   it("expired sessions read as absent and are removed on read", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new SessionStore(root);
-    await store.create(session("b1@bsf", "alice", 10_000));
-    expect(store.get("b1@bsf", 9_999)).toBeDefined();
-    expect(store.get("b1@bsf", 10_000)).toBeUndefined();
+    const { root, store } = openStore();
+    await store.createSession(session("b1@bsf", "alice", 10_000));
+    expect(await store.session("b1@bsf", 9_999)).toBeDefined();
+    expect(await store.session("b1@bsf", 10_000)).toBeUndefined();
     await root.committed;
     expect(root.openDB({ name: "sessions" }).get("b1@bsf")).toBeUndefined();
     expect(root.openDB({ name: "sessions-by-impi" }).get("alice")).toBeUndefined();
-    await root.close();
+    await store.close();
   });
 
   it("the sweep removes exactly the expired sessions", async () => {
-    const root = openNfStore(dir, "bsf");
-    const store = new SessionStore(root);
-    await store.create(session("b1@bsf", "alice", 10_000));
-    await store.create(session("b2@bsf", "bob", 30_000));
-    expect(await store.purgeExpired(9_999)).toBe(0);
-    expect(await store.purgeExpired(20_000)).toBe(1);
+    const { root, store } = openStore();
+    await store.createSession(session("b1@bsf", "alice", 10_000));
+    await store.createSession(session("b2@bsf", "bob", 30_000));
+    expect((await store.purgeExpired(9_999)).sessions).toBe(0);
+    expect((await store.purgeExpired(20_000)).sessions).toBe(1);
     expect(root.openDB({ name: "sessions" }).get("b1@bsf")).toBeUndefined();
-    expect(store.get("b2@bsf", 20_000)?.impi).toBe("bob");
-    expect(await store.purgeExpired(30_000)).toBe(1);
+    expect((await store.session("b2@bsf", 20_000))?.impi).toBe("bob");
+    expect((await store.purgeExpired(30_000)).sessions).toBe(1);
     expect(root.openDB({ name: "sessions" }).get("b2@bsf")).toBeUndefined();
-    await root.close();
+    await store.close();
+  });
+
+  it("a session's version changes when it is replaced, and not otherwise", async () => {
+    const { store } = openStore();
+    await store.createSession(session("b1@bsf", "alice", 10_000));
+    const v1 = (await store.sessionVersion("b1@bsf"))!;
+    expect(await store.isSessionVersion("b1@bsf", v1)).toBe(true);
+    await store.createSession({ ...session("b1@bsf", "alice", 10_000), ks: new Uint8Array(32).fill(7) });
+    expect(await store.isSessionVersion("b1@bsf", v1)).toBe(false);
+    expect(await store.sessionVersion("nope@bsf")).toBeUndefined();
+    await store.close();
   });
 });
 

@@ -6,16 +6,15 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RootDatabase } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BSF_CAUSES } from "../nf/bsf/causes.js";
 import type { ZnClientConfig } from "../nf/bsf/config.js";
-import { ProblemError } from "../nf/common/problem.js";
-import { openNfStore } from "../nf/common/store.js";
-import { type BootstrapSession, SessionStore } from "../nf/bsf/session-store.js";
+import { NafRegistry } from "../nf/bsf/naf-registry.js";
+import { type ZnRefusal, ZnProcedures } from "../nf/bsf/procedures/zn.js";
+import type { BsfSession } from "../nf/bsf/store.js";
+import { LmdbBsfStore } from "../nf/bsf/store-lmdb.js";
+import { ANSWERS_PER_BTID } from "../nf/bsf/zn-answer-cache.js";
 import type { Guss } from "../wire/zh.js";
-import { ANSWERS_PER_BTID } from "../nf/bsf/zn/answer-cache.js";
-import { NafRegistry } from "../nf/bsf/zn/naf-auth.js";
-import { ZnProcedures } from "../nf/bsf/zn/procedures.js";
 import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../wire/zn.js";
 
 const NAF: ZnClientConfig = { id: "naf", token: "naf-token-1", fqdns: ["naf.example.org"] };
@@ -25,7 +24,7 @@ const GUSS: Guss = { bsfInfo: { uiccType: "GBA" }, ussList: [{ uss: { gsId: 1, g
 
 const btidOf = (n: number) => `${Buffer.alloc(16, n).toString("base64")}@bsf.example.org`;
 
-function session(n: number, impi: string, ksByte: number, expiresAt = T0 + 3_600_000): BootstrapSession {
+function session(n: number, impi: string, ksByte: number, expiresAt = T0 + 3_600_000): BsfSession {
   return {
     btid: btidOf(n),
     impi,
@@ -39,7 +38,7 @@ function session(n: number, impi: string, ksByte: number, expiresAt = T0 + 3_600
 }
 
 /** TS 33.220 B.3 Ks_NAF written out: HMAC-SHA-256(Ks, 01 ‖ "gba-me" ‖ L ‖ RAND ‖ L ‖ IMPI ‖ L ‖ NAF_Id ‖ L). */
-function ksNaf(s: BootstrapSession, fqdn: string): string {
+function ksNaf(s: BsfSession, fqdn: string): string {
   const param = (b: Buffer) => Buffer.concat([b, Buffer.from([b.length >> 8, b.length & 0xff])]);
   const input = Buffer.concat([
     Buffer.from([0x01]),
@@ -60,15 +59,15 @@ const request = (n: number, extra: Partial<BootstrappingInfoRequest> = {}): Boot
 const serialize = (r: BootstrappingInfoResponse) => JSON.stringify(r);
 
 let dir: string;
-let roots: RootDatabase[];
-let sessions: SessionStore;
+let stores: LmdbBsfStore[];
+let sessions: LmdbBsfStore;
 /** the same LMDB directory through its own handle: what another BSF process sees and writes */
-let other: SessionStore;
+let other: LmdbBsfStore;
 const clock = { now: T0 };
 const open = () => {
-  const root = openNfStore(dir, "bsf");
-  roots.push(root);
-  return new SessionStore(root);
+  const store = LmdbBsfStore.open(dir, 60_000);
+  stores.push(store);
+  return store;
 };
 const procedures = (nafs: ZnClientConfig[] = [NAF], capacity?: number) =>
   new ZnProcedures(sessions, new NafRegistry(nafs), () => clock.now, capacity);
@@ -76,111 +75,120 @@ const procedures = (nafs: ZnClientConfig[] = [NAF], capacity?: number) =>
 /** LMDB readers see another handle's commit from their next read transaction, which lmdb-js starts per event-loop turn: as the next request would. */
 const nextTurn = () => new Promise((r) => setTimeout(r, 2));
 
-function refusal(f: () => unknown): ProblemError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof ProblemError) return err;
-    throw err;
-  }
-  throw new Error("expected a ProblemError");
+/** The 200 body of a Zn request. */
+async function body(zn: ZnProcedures, naf: ZnClientConfig, req: BootstrappingInfoRequest): Promise<Buffer> {
+  const out = await zn.retrieve(naf, req, serialize);
+  if (out.kind !== "delivered") throw new Error(`expected an answer, got ${out.cause}`);
+  return out.body;
+}
+
+const answer = async (zn: ZnProcedures, naf: ZnClientConfig, req: BootstrappingInfoRequest) =>
+  JSON.parse((await body(zn, naf, req)).toString("utf8"));
+
+/** The refusal of a Zn request, with the status the route answers it with. */
+async function refusal(
+  zn: ZnProcedures,
+  naf: ZnClientConfig,
+  req: BootstrappingInfoRequest,
+): Promise<ZnRefusal & { status: number }> {
+  const out = await zn.retrieve(naf, req, serialize);
+  if (out.kind !== "refused") throw new Error("expected a refusal");
+  return { ...out, status: BSF_CAUSES[out.cause] };
 }
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "bsf-zn-cache-"));
-  roots = [];
+  stores = [];
   sessions = open();
   other = open();
   clock.now = T0;
 });
 afterEach(async () => {
-  for (const r of roots) await r.close();
+  for (const s of stores) await s.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe("ZnProcedures answer cache", () => {
   it("answers a repeated request from the cache, with the keys of the stored session", async () => {
     const s = session(1, "alice@ims.example.org", 7);
-    await sessions.create(s);
+    await sessions.createSession(s);
     const zn = procedures();
-    const first = zn.retrieveBody(NAF, request(1), serialize);
+    const first = await body(zn, NAF, request(1));
     expect(JSON.parse(first.toString("utf8")).meKeyMaterial).toBe(ksNaf(s, "naf.example.org"));
     expect(zn.cachedAnswers).toBe(1);
     // the same bytes, not derived again
-    expect(zn.retrieveBody(NAF, request(1), serialize)).toBe(first);
+    expect(await body(zn, NAF, request(1))).toBe(first);
   });
 
   it("refuses a cached B-TID once another process's bootstrap of the IMPI supersedes it", async () => {
-    await sessions.create(session(1, "alice@ims.example.org", 7));
+    await sessions.createSession(session(1, "alice@ims.example.org", 7));
     const zn = procedures();
-    zn.retrieveBody(NAF, request(1), serialize);
-    zn.retrieveBody(NAF, request(1), serialize);
-    expect(await other.create(session(2, "alice@ims.example.org", 8))).toBe(btidOf(1));
+    await body(zn, NAF, request(1));
+    await body(zn, NAF, request(1));
+    expect(await other.createSession(session(2, "alice@ims.example.org", 8))).toBe(btidOf(1));
     await nextTurn();
-    const r = refusal(() => zn.retrieveBody(NAF, request(1), serialize));
+    const r = await refusal(zn, NAF, request(1));
     expect(r.status).toBe(404);
-    expect(r.cause_).toBe("BTID_NOT_FOUND");
+    expect(r.cause).toBe("BTID_NOT_FOUND");
     expect(zn.cachedAnswers).toBe(0);
-    const next = JSON.parse(zn.retrieveBody(NAF, request(2), serialize).toString("utf8"));
+    const next = await answer(zn, NAF, request(2));
     expect(next.meKeyMaterial).toBe(ksNaf(session(2, "alice@ims.example.org", 8), "naf.example.org"));
   });
 
   it("answers from the new session when another one is stored under the same B-TID (a pinned RAND)", async () => {
-    await sessions.create(session(1, "alice@ims.example.org", 7));
+    await sessions.createSession(session(1, "alice@ims.example.org", 7));
     const zn = procedures();
-    expect(JSON.parse(zn.retrieveBody(NAF, request(1), serialize).toString("utf8")).impi).toBe("alice@ims.example.org");
+    expect((await answer(zn, NAF, request(1))).impi).toBe("alice@ims.example.org");
     const bob = session(1, "bob@ims.example.org", 9);
-    await other.create(bob);
+    await other.createSession(bob);
     await nextTurn();
-    const answer = JSON.parse(zn.retrieveBody(NAF, request(1), serialize).toString("utf8"));
-    expect(answer.impi).toBe("bob@ims.example.org");
-    expect(answer.meKeyMaterial).toBe(ksNaf(bob, "naf.example.org"));
+    const fromBob = await answer(zn, NAF, request(1));
+    expect(fromBob.impi).toBe("bob@ims.example.org");
+    expect(fromBob.meKeyMaterial).toBe(ksNaf(bob, "naf.example.org"));
   });
 
   it("refuses a cached B-TID whose lifetime ended (pinned clock)", async () => {
     const s = session(1, "alice@ims.example.org", 7, T0 + 60_000);
-    await sessions.create(s);
+    await sessions.createSession(s);
     const zn = procedures();
-    const body = zn.retrieveBody(NAF, request(1), serialize);
+    const first = await body(zn, NAF, request(1));
     clock.now = s.expiresAt - 1;
-    expect(zn.retrieveBody(NAF, request(1), serialize)).toBe(body);
+    expect(await body(zn, NAF, request(1))).toBe(first);
     clock.now = s.expiresAt;
-    expect(refusal(() => zn.retrieveBody(NAF, request(1), serialize)).status).toBe(404);
+    expect((await refusal(zn, NAF, request(1))).status).toBe(404);
     expect(zn.cachedAnswers).toBe(0);
   });
 
   it("keeps answers per NAF, FQDN as sent, Ua protocol and GSID selection apart", async () => {
     const s = session(1, "alice@ims.example.org", 7);
-    await sessions.create(s);
+    await sessions.createSession(s);
     const twin: ZnClientConfig = { id: "naf", token: "twin-token-2", fqdns: ["twin.example.org"] };
     const zn = procedures([NAF, twin]);
-    const lower = JSON.parse(zn.retrieveBody(NAF, request(1), serialize).toString("utf8"));
+    const lower = await answer(zn, NAF, request(1));
     // FQDNs are authorised case-insensitively but enter the KDF as sent (TS 33.220 B.3)
-    const upper = JSON.parse(
-      zn.retrieveBody(NAF, request(1, { nafId: { nafFqdn: "NAF.Example.ORG", uaSecProtId: UA } }), serialize).toString("utf8"),
-    );
+    const upper = await answer(zn, NAF, request(1, { nafId: { nafFqdn: "NAF.Example.ORG", uaSecProtId: UA } }));
     expect(lower.meKeyMaterial).toBe(ksNaf(s, "naf.example.org"));
     expect(upper.meKeyMaterial).toBe(ksNaf(s, "NAF.Example.ORG"));
-    const one = JSON.parse(zn.retrieveBody(NAF, request(1, { gsIds: [2] }), serialize).toString("utf8"));
+    const one = await answer(zn, NAF, request(1, { gsIds: [2] }));
     expect(one.ussList).toEqual([{ uss: { gsId: 2, gsType: 4 } }]);
-    expect(JSON.parse(zn.retrieveBody(NAF, request(1), serialize).toString("utf8")).ussList).toHaveLength(2);
+    expect((await answer(zn, NAF, request(1))).ussList).toHaveLength(2);
     // another NAF configuration with the same id gets no answer meant for the first
-    expect(refusal(() => zn.retrieveBody(twin, request(1), serialize)).status).toBe(403);
+    expect((await refusal(zn, twin, request(1))).status).toBe(403);
   });
 
   it("stays bounded: oldest B-TIDs first, a few answers per B-TID, nothing for refused requests", async () => {
-    for (let n = 1; n <= 10; n++) await sessions.create(session(n, `u${n}@ims.example.org`, n));
+    for (let n = 1; n <= 10; n++) await sessions.createSession(session(n, `u${n}@ims.example.org`, n));
     const zn = procedures([NAF], 4);
-    for (let n = 1; n <= 10; n++) zn.retrieveBody(NAF, request(n), serialize);
+    for (let n = 1; n <= 10; n++) await body(zn, NAF, request(n));
     expect(zn.cachedAnswers).toBe(4);
     // the newest are the ones kept: answered again without deriving (same bytes)
-    const kept = zn.retrieveBody(NAF, request(10), serialize);
-    expect(zn.retrieveBody(NAF, request(10), serialize)).toBe(kept);
+    const kept = await body(zn, NAF, request(10));
+    expect(await body(zn, NAF, request(10))).toBe(kept);
 
     const many = procedures([NAF], 100);
-    for (let g = 0; g < 3 * ANSWERS_PER_BTID; g++) many.retrieveBody(NAF, request(1, { gsIds: [g] }), serialize);
+    for (let g = 0; g < 3 * ANSWERS_PER_BTID; g++) await body(many, NAF, request(1, { gsIds: [g] }));
     expect(many.cachedAnswers).toBe(ANSWERS_PER_BTID);
-    for (let n = 100; n < 200; n++) expect(refusal(() => many.retrieveBody(NAF, request(n), serialize)).status).toBe(404);
+    for (let n = 100; n < 200; n++) expect((await refusal(many, NAF, request(n))).status).toBe(404);
     expect(many.cachedAnswers).toBe(ANSWERS_PER_BTID);
   });
 });

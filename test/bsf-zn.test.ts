@@ -41,21 +41,19 @@ async function zn(s: Stack, body: unknown, token: string | null = NAF_TOKEN, con
 }
 
 /**
- * Stores a session through a SessionStore of its own in a separate Node process, as another
+ * Stores a session through a BSF store of its own in a separate Node process, as another
  * `gba bsf --workers N` process sharing the BSF's LMDB environment does; resolves to the B-TID it
  * superseded. Needs the compiled tree (`npx tsc -p .`).
  */
 async function createSessionInAnotherProcess(dataRoot: string, s: Record<string, unknown>): Promise<string | null> {
-  const storeJs = resolve("dist/nf/common/store.js");
-  const sessionsJs = resolve("dist/nf/bsf/session-store.js");
-  expect(existsSync(sessionsJs), "run `npx tsc -p .` first").toBe(true);
+  const storeJs = resolve("dist/nf/bsf/store-lmdb.js");
+  expect(existsSync(storeJs), "run `npx tsc -p .` first").toBe(true);
   const code = `
-    const { openNfStore } = await import(${JSON.stringify(storeJs)});
-    const { SessionStore } = await import(${JSON.stringify(sessionsJs)});
+    const { LmdbBsfStore } = await import(${JSON.stringify(storeJs)});
     const s = ${JSON.stringify(s)};
-    const root = openNfStore(${JSON.stringify(dataRoot)}, "bsf");
-    const superseded = await new SessionStore(root).create({ ...s, ks: Buffer.from(s.ks, "hex"), rand: Buffer.from(s.rand, "hex") });
-    await root.close();
+    const store = LmdbBsfStore.open(${JSON.stringify(dataRoot)}, 60000);
+    const superseded = await store.createSession({ ...s, ks: Buffer.from(s.ks, "hex"), rand: Buffer.from(s.rand, "hex") });
+    await store.close();
     process.stdout.write(JSON.stringify(superseded ?? null));
   `;
   const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });

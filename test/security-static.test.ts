@@ -127,10 +127,10 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
     const sites: Array<[string, number, string]> = [
       ["milenage/aka.ts", 2, "MAC-A of AUTN (TS 33.102 §6.3.3) and MAC-S of AUTS (§6.3.5)"],
       ["gba/digest/compute.ts", 2, "Digest response (RFC 7616 §3.4.1)"],
-      ["nf/bsf/ub/procedures.ts", 1, "Ub Digest AKA response"],
+      ["nf/bsf/procedures/ub.ts", 1, "Ub Digest AKA response"],
       ["nf/naf/plugin.ts", 1, "Ua Digest response"],
       ["nf/naf/nonce.ts", 1, "Ua nonce HMAC"],
-      ["nf/bsf/zn/naf-auth.ts", 1, "Zn bearer token"],
+      ["nf/bsf/naf-registry.ts", 1, "Zn bearer token"],
       ["nf/hss/routes/admin.ts", 1, "provisioning API bearer token"],
       ["ue/ub-client.ts", 1, "Ub rspauth (server authentication)"],
       ["ue/ua/naf-digest.ts", 1, "Ua rspauth (server authentication; gbaFetch and the autocannon load driver)"],

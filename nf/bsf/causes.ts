@@ -1,34 +1,42 @@
-// Every application cause the BSF sends, in one table so a correction is one line
-// (shared/spec/sbi-shapes.md "Errors and bodies": cause names are a project decision until
-// confirmed in TS 29.309 / TS 24.109 text).
-export const BSF_CAUSE = {
+// Every application cause the BSF sends, with its HTTP status, in one table so a correction is
+// one line. TS 24.109 and TS 29.309 name no causes for these failures: the names are the
+// project's own, in the TS 29.571 style (docs/architecture.md "Causes").
+import { problemFactory } from "../common/causes.js";
+
+export const BSF_CAUSES = {
   // Ub (TS 24.109 §4, RFC 3310)
   /** the Authorization header is missing or does not parse as Digest credentials */
-  MALFORMED_AUTHORIZATION: "MALFORMED_AUTHORIZATION",
+  MALFORMED_AUTHORIZATION: 400,
   /** realm in the answer is not the BSF FQDN (TS 24.109 A.3) */
-  REALM_MISMATCH: "REALM_MISMATCH",
+  REALM_MISMATCH: 400,
   /** uri in the credentials is not the request target (RFC 2617 §3.2.2.5) */
-  URI_MISMATCH: "URI_MISMATCH",
+  URI_MISMATCH: 400,
   /** qop other than auth-int, or an unsupported algorithm (TS 24.109 A.4) */
-  UNSUPPORTED_DIGEST_PARAMETER: "UNSUPPORTED_DIGEST_PARAMETER",
+  UNSUPPORTED_DIGEST_PARAMETER: 400,
   /** wrong response, unknown IMPI or rejected AUTS: one cause, one body, so the user's existence does not leak */
-  AUTHENTICATION_REJECTED: "AUTHENTICATION_REJECTED",
+  AUTHENTICATION_REJECTED: 403,
   /** the nonce was already answered once */
-  NONCE_ALREADY_USED: "NONCE_ALREADY_USED",
+  NONCE_ALREADY_USED: 403,
   /** Ub is GET only (TS 24.109 A.3) */
-  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  METHOD_NOT_ALLOWED: 405,
   /** Ub carries no request body (TS 24.109 A.3 GET) */
-  UNEXPECTED_BODY: "UNEXPECTED_BODY",
-  /** HSS unreachable, slow or answering garbage on Zh */
-  HSS_UNAVAILABLE: "HSS_UNAVAILABLE",
+  UNEXPECTED_BODY: 400,
+  /** HSS unreachable, slow or answering garbage on Zh; sent with Retry-After */
+  HSS_UNAVAILABLE: 503,
   // Zn (TS 29.309 Nbsp_GBA)
   /** no or unknown bearer token */
-  NAF_NOT_AUTHENTICATED: "NAF_NOT_AUTHENTICATED",
+  NAF_NOT_AUTHENTICATED: 401,
   /** the NAF asked for a NAF_Id that is not its own (TS 33.220 §4.4.3); Diameter 5402 */
-  NAF_NOT_AUTHORIZED: "NAF_NOT_AUTHORIZED",
+  NAF_NOT_AUTHORIZED: 403,
   /** unknown, expired or superseded B-TID; Diameter 5403 (TS 29.109) */
-  BTID_NOT_FOUND: "BTID_NOT_FOUND",
-  MANDATORY_IE_INCORRECT: "MANDATORY_IE_INCORRECT",
+  BTID_NOT_FOUND: 404,
+  /** a present field with a wrong value */
+  MANDATORY_IE_INCORRECT: 400,
 } as const;
 
-export type BsfCause = (typeof BSF_CAUSE)[keyof typeof BSF_CAUSE];
+export type BsfCause = keyof typeof BSF_CAUSES;
+
+export const bsfProblem = problemFactory(BSF_CAUSES);
+
+/** a 503 from the BSF tells the client when to try again (RFC 9110 §10.2.3) */
+export const RETRY_AFTER_SECONDS = 5;

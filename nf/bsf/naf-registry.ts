@@ -2,8 +2,8 @@
 // shall verify that the NAF is authorised"). Each NAF presents its bearer token; tokens are
 // compared as SHA-256 digests in constant time so neither content nor length leaks by timing.
 import { hash } from "node:crypto";
-import { constantTimeEqual } from "../../../wire/bytes.js";
-import type { ZnClientConfig } from "../config.js";
+import { constantTimeEqual } from "../../wire/bytes.js";
+import type { ZnClientConfig } from "./config.js";
 
 // one-shot digest as a "binary" (latin1) string, then its bytes: about a third of createHash()'s cost
 const sha256 = (s: string): Uint8Array => Buffer.from(hash("sha256", s, "binary"), "binary");

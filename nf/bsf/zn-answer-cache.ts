@@ -1,12 +1,13 @@
 // Serialised Zn 200 answers (UTF-8 JSON, sent as they are), reused while the session they were
-// derived from is still the one stored. Sessions live in an LMDB environment other BSF processes
-// write too (`gba bsf --workers N`; a new bootstrap of the IMPI replaces its B-TID, TS 33.220
-// §4.5.2; a pinned RAND can even give another session the same B-TID), so every hit compares the
-// stored record's bytes with those the answer came from, and checks the session lifetime. Entries
-// hold Ks_NAF and the record (Ks): secrets the store and the Zn answer hold anyway; none is logged.
-import type { ZnClientConfig } from "../config.js";
-import type { SessionStore } from "../session-store.js";
-import type { BootstrappingInfoRequest } from "../../../wire/zn.js";
+// derived from is still the one stored. Sessions live in a store other BSF processes write too
+// (`gba bsf --workers N`; a new bootstrap of the IMPI replaces its B-TID, TS 33.220 §4.5.2; a
+// pinned RAND can even give another session the same B-TID), so every hit checks the stored
+// session's version against the one the answer came from, and the session lifetime. Entries
+// hold Ks_NAF and the version (LMDB: the record, with Ks): secrets the store and the Zn answer
+// hold anyway; none is logged.
+import type { BootstrappingInfoRequest } from "../../wire/zn.js";
+import type { ZnClientConfig } from "./config.js";
+import type { BsfStore } from "./store.js";
 
 /** Everything an answer depends on besides the session (TS 29.309 BootstrappingInfoRequest). */
 interface Variant {
@@ -23,7 +24,7 @@ interface Variant {
 interface Group {
   /** the session's lifetime end, ms since the epoch */
   expiresAt: number;
-  record: Buffer;
+  version: Buffer;
   variants: Variant[];
 }
 
@@ -38,7 +39,7 @@ export class ZnAnswerCache {
   private count = 0;
 
   constructor(
-    private readonly sessions: SessionStore,
+    private readonly store: BsfStore,
     readonly capacity = ANSWER_CACHE_CAPACITY,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("the Zn answer cache needs room for an answer");
@@ -53,10 +54,10 @@ export class ZnAnswerCache {
    * The cached answer for this NAF and request, if its session is unexpired and unchanged in the
    * store; the B-TID's answers are dropped when it is not.
    */
-  lookup(naf: ZnClientConfig, req: BootstrappingInfoRequest, now: number): Buffer | undefined {
+  async lookup(naf: ZnClientConfig, req: BootstrappingInfoRequest, now: number): Promise<Buffer | undefined> {
     const g = this.groups.get(req.btId);
     if (g === undefined) return undefined;
-    if (!(now < g.expiresAt && this.sessions.storedRecordView(req.btId)?.equals(g.record) === true)) {
+    if (!(now < g.expiresAt && (await this.store.isSessionVersion(req.btId, g.version)))) {
       this.drop(req.btId, g);
       return undefined;
     }
@@ -74,10 +75,10 @@ export class ZnAnswerCache {
     return undefined;
   }
 
-  /** `record`, a copy, must have been read from the store before the session `body` came from. */
-  remember(naf: ZnClientConfig, req: BootstrappingInfoRequest, body: Buffer, expiresAt: number, record: Buffer): void {
+  /** `version` must have been read from the store before the session `body` came from. */
+  remember(naf: ZnClientConfig, req: BootstrappingInfoRequest, body: Buffer, expiresAt: number, version: Buffer): void {
     let g = this.groups.get(req.btId);
-    if (g !== undefined && !g.record.equals(record)) {
+    if (g !== undefined && !g.version.equals(version)) {
       this.drop(req.btId, g);
       g = undefined;
     }
@@ -88,7 +89,7 @@ export class ZnAnswerCache {
       if (old === g) g = undefined;
     }
     if (g === undefined) {
-      g = { expiresAt, record, variants: [] };
+      g = { expiresAt, version, variants: [] };
       this.groups.set(req.btId, g);
     }
     if (g.variants.length >= ANSWERS_PER_BTID) {
@@ -106,7 +107,9 @@ export class ZnAnswerCache {
     this.count++;
   }
 
+  /** Drops a B-TID's answers, unless another request replaced the group meanwhile. */
   private drop(btid: string, g: Group): void {
+    if (this.groups.get(btid) !== g) return;
     this.groups.delete(btid);
     this.count -= g.variants.length;
   }

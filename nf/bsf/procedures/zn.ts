@@ -1,0 +1,177 @@
+// Zn procedures of the BSF: bootstrapping info retrieval for a NAF (TS 33.220 §4.5.3, §5.3.3;
+// TS 29.309 Nbsp_GBA). No HTTP here: a request ends in the serialised answer or a refusal with
+// its cause and the reason behind it, which routes/zn.ts turns into the answer.
+import { formatUtcDateTime } from "../../../gba/bootstrapping-info.js";
+import { BtidError, parseBtid } from "../../../gba/btid.js";
+import { deriveKsExtNaf, deriveKsIntNaf, deriveKsNaf, nafId } from "../../../gba/keys.js";
+import { parseUaId } from "../../../gba/ua-id.js";
+import { bytesToHex } from "../../../wire/bytes.js";
+import type { Guss } from "../../../wire/zh.js";
+import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../../../wire/zn.js";
+import type { BsfCause } from "../causes.js";
+import type { ZnClientConfig } from "../config.js";
+import type { NafRegistry } from "../naf-registry.js";
+import type { BsfSession, BsfStore } from "../store.js";
+import { ANSWER_CACHE_CAPACITY, ZnAnswerCache } from "../zn-answer-cache.js";
+
+/** Why a refused request was refused: for the operator's log, never in the answer. */
+export type ZnRefusalReason =
+  | "no-or-unknown-token"
+  | "other-nafs-key"
+  | "btid-unknown"
+  | "malformed-btid"
+  | "malformed-ua-security-protocol-id";
+
+export interface ZnRefusal {
+  kind: "refused";
+  cause: BsfCause;
+  reason: ZnRefusalReason;
+  /** the ProblemDetails detail */
+  detail: string;
+  invalidParams?: Array<{ param: string; reason: string }>;
+  /** the IMPI of the session the request named, when it names a stored one */
+  impi?: string;
+}
+
+export type ZnOutcome = { kind: "delivered"; body: Buffer } | ZnRefusal;
+
+function invalidParam(reason: ZnRefusalReason, param: string, detail: string): ZnRefusal {
+  return {
+    kind: "refused",
+    cause: "MANDATORY_IE_INCORRECT",
+    reason,
+    detail: `${param}: ${detail}`,
+    invalidParams: [{ param, reason: detail }],
+  };
+}
+
+const NOT_AUTHENTICATED: ZnRefusal = {
+  kind: "refused",
+  cause: "NAF_NOT_AUTHENTICATED",
+  reason: "no-or-unknown-token",
+  detail: "a configured NAF bearer token is required (Authorization: Bearer <token>)",
+};
+
+const BTID_NOT_FOUND: ZnRefusal = {
+  kind: "refused",
+  cause: "BTID_NOT_FOUND",
+  reason: "btid-unknown",
+  detail: "no bootstrapping session for this B-TID (unknown, expired or superseded): bootstrap again",
+};
+
+/**
+ * TS 33.220 §4.4.6 / TS 29.109 §6.3.1.3: only the USSs relevant to the NAF — those of the
+ * requested GAA service ids (all when none requested) and, when a USS names a NAF group,
+ * only to NAFs of that group.
+ */
+export function relevantUss(guss: Guss, naf: ZnClientConfig, gsIds: readonly number[] | undefined): Guss["ussList"] {
+  const wanted = gsIds !== undefined && gsIds.length > 0 ? new Set(gsIds) : undefined;
+  return guss.ussList.filter(
+    ({ uss }) => (wanted === undefined || wanted.has(uss.gsId)) && (uss.nafGroup === undefined || uss.nafGroup === naf.group),
+  );
+}
+
+export class ZnProcedures {
+  private readonly answers: ZnAnswerCache;
+
+  constructor(
+    private readonly store: BsfStore,
+    private readonly nafs: NafRegistry,
+    private readonly clock: () => number,
+    answerCacheCapacity = ANSWER_CACHE_CAPACITY,
+  ) {
+    this.answers = new ZnAnswerCache(store, answerCacheCapacity);
+  }
+
+  /** how many answers are cached */
+  get cachedAnswers(): number {
+    return this.answers.size;
+  }
+
+  /** TS 33.220 §4.5.3: only configured NAFs may ask; the NAF owning the bearer token of an Authorization header. */
+  authenticate(authorization: string | undefined): ZnClientConfig | ZnRefusal {
+    return this.nafs.authenticate(authorization) ?? NOT_AUTHENTICATED;
+  }
+
+  /**
+   * The 200 body, UTF-8 JSON: from the answer cache while the session is unchanged, else derived
+   * and serialised (and cached).
+   */
+  async retrieve(
+    naf: ZnClientConfig,
+    req: BootstrappingInfoRequest,
+    serialize: (r: BootstrappingInfoResponse) => string,
+  ): Promise<ZnOutcome> {
+    const now = this.clock();
+    const cached = await this.answers.lookup(naf, req, now);
+    if (cached !== undefined) return { kind: "delivered", body: cached };
+    // read before the session itself: a replacement in between then shows as a changed version
+    const version = await this.store.sessionVersion(req.btId);
+    const derived = await this.derive(naf, req, now);
+    if (derived.kind === "refused") return derived;
+    const body = Buffer.from(serialize(derived.answer), "utf8");
+    if (version !== undefined) this.answers.remember(naf, req, body, derived.expiresAt, version);
+    return { kind: "delivered", body };
+  }
+
+  private async derive(
+    naf: ZnClientConfig,
+    req: BootstrappingInfoRequest,
+    now: number,
+  ): Promise<{ kind: "derived"; answer: BootstrappingInfoResponse; expiresAt: number } | ZnRefusal> {
+    let uaId: Uint8Array;
+    try {
+      uaId = parseUaId(req.nafId.uaSecProtId);
+    } catch (err) {
+      return invalidParam("malformed-ua-security-protocol-id", "nafId/uaSecProtId", (err as Error).message);
+    }
+    // TS 33.220 §4.4.3: a NAF gets keys only for its own NAF_Id
+    if (!this.nafs.mayAskFor(naf, req.nafId.nafFqdn)) {
+      return {
+        kind: "refused",
+        cause: "NAF_NOT_AUTHORIZED",
+        reason: "other-nafs-key",
+        detail: `this NAF is not authorised for NAF FQDN ${req.nafId.nafFqdn}`,
+        // for the log: whose key it asked for
+        impi: (await this.store.session(req.btId, now))?.impi,
+      };
+    }
+    const session = await this.store.session(req.btId, now);
+    if (session === undefined) {
+      // only a B-TID that is not stored is parsed, to tell a malformed one (400) from an unknown one (404)
+      try {
+        parseBtid(req.btId);
+      } catch (err) {
+        if (err instanceof BtidError) return invalidParam("malformed-btid", "btId", err.message);
+        throw err;
+      }
+      return BTID_NOT_FOUND;
+    }
+    return {
+      kind: "derived",
+      answer: this.keysFor(session, naf, req, nafId(req.nafId.nafFqdn, uaId)),
+      expiresAt: session.expiresAt,
+    };
+  }
+
+  private keysFor(s: BsfSession, naf: ZnClientConfig, req: BootstrappingInfoRequest, id: Uint8Array): BootstrappingInfoResponse {
+    const out: BootstrappingInfoResponse = {
+      meKeyMaterial: "",
+      keyExpiryTime: formatUtcDateTime(new Date(s.expiresAt)),
+      bootstrappingInfoCreationTime: formatUtcDateTime(new Date(s.createdAt)),
+      ussList: relevantUss(s.guss, naf, req.gsIds),
+      gbaType: "3G_GBA",
+      impi: s.impi,
+    };
+    if (s.uiccType === "GBA_U") {
+      // TS 33.220 §5.3.3: Ks_ext_NAF as ME key; Ks_int_NAF only to a GBA_U-aware NAF
+      out.meKeyMaterial = bytesToHex(deriveKsExtNaf(s.ks, s.rand, s.impi, id));
+      if (req.gbaUAware === true && naf.gbaUAware === true)
+        out.uiccKeyMaterial = bytesToHex(deriveKsIntNaf(s.ks, s.rand, s.impi, id));
+    } else {
+      // TS 33.220 §4.5.3: Ks_NAF
+      out.meKeyMaterial = bytesToHex(deriveKsNaf(s.ks, s.rand, s.impi, id));
+    }
+    return out;
+  }
+}

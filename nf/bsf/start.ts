@@ -1,0 +1,55 @@
+// The BSF as a running NF (TS 33.220 §4.2, §4.5): Ub and Zn on their own listeners, the Zh client
+// to the HSS, pending challenges and bootstrap sessions in the BSF's store, and the expiry sweep.
+// One cleanup stack.
+import { startWithCleanup } from "../common/cleanup.js";
+import type { NfConfig } from "../common/config.js";
+import { type NfDeps, withDeps } from "../common/deps.js";
+import type { RunningNf } from "../common/nf.js";
+import { createNfServer, listen } from "../common/server.js";
+import { type BsfConfig, bsfConfigSection } from "./config.js";
+import { NafRegistry } from "./naf-registry.js";
+import { UbProcedures } from "./procedures/ub.js";
+import { ZnProcedures } from "./procedures/zn.js";
+import { ubRoutes } from "./routes/ub.js";
+import { znRoutes } from "./routes/zn.js";
+import { LmdbBsfStore } from "./store-lmdb.js";
+import { createZhClient } from "./zh-client.js";
+
+/** How often expired sessions and challenges are swept (reads check expiry as well). */
+export const SWEEP_INTERVAL_MS = 30_000;
+
+export interface RunningBsf extends RunningNf {
+  /** runs the expiry sweep now; resolves to the number of sessions and challenges removed */
+  sweep(): Promise<{ sessions: number; challenges: number }>;
+}
+
+export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Partial<NfDeps>): Promise<RunningBsf> {
+  const deps = withDeps(partialDeps);
+  const bsf = cfg.bsf;
+  bsfConfigSection.check(bsf);
+  return startWithCleanup(async (cleanup) => {
+    // tombstones of answered nonces live one more nonce lifetime, so late replays still read as replays
+    const store = LmdbBsfStore.open(cfg.data, bsf.nonceTtl * 1000);
+    cleanup.push(() => store.close());
+    const zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs });
+    cleanup.push(() => zh.close());
+    const nafs = new NafRegistry(bsf.nafs);
+
+    const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel });
+    const zn = createNfServer({ name: "bsf-zn", logLevel: cfg.logLevel });
+    cleanup.push(() => Promise.allSettled([ub.close(), zn.close()]));
+    await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }) });
+    await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock) });
+
+    const sweep = () => store.purgeExpired(deps.clock());
+    const timer = setInterval(() => {
+      sweep().catch((err: unknown) => ub.log.error({ err }, "expiry sweep failed"));
+    }, SWEEP_INTERVAL_MS);
+    timer.unref();
+    cleanup.push(() => clearInterval(timer));
+
+    const ubUrl = await listen(ub, bsf.ub);
+    const znUrl = await listen(zn, bsf.zn);
+    return { name: "bsf", urls: { ub: ubUrl, zn: znUrl }, info: { fqdn: bsf.fqdn }, close: () => cleanup.close(), sweep };
+  });
+}
