@@ -8,7 +8,7 @@
 //   nf/config.ts (it reads only its own configuration section);
 // - nf/common/ imports no NF and not nf/config.ts.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
