@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gba` command: one entry, subcommands in cli/commands.ts (DESIGN.md "The gba command").
+// The `gba` command: one entry, subcommands in cli/commands.ts (docs/architecture.md "The gba command").
 import { commands } from "./commands.js";
 import { UsageError } from "./usage.js";
 

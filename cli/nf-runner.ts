@@ -87,7 +87,7 @@ export async function runNfs(
   });
 }
 
-/** `{"ready":true, <nf>: {<listener>: url, ...info}}` as DESIGN.md specifies for `gba up`. */
+/** `{"ready":true, <nf>: {<listener>: url, ...info}}` as docs/architecture.md "The gba command" specifies for `gba up`. */
 export function standardReadyLine(nfs: RunningNf[]): Record<string, unknown> {
   const line: Record<string, unknown> = { ready: true };
   for (const nf of nfs) line[nf.name] = { ...nf.urls, ...nf.info };

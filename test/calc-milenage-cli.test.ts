@@ -61,7 +61,7 @@ describe("gba calc milenage", () => {
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual(expectedMilenage(set1));
-    // the digest's test set 1 AUTN (../shared/spec/gba-digest.md §2.8)
+    // test set 1 AUTN = SQN ⊕ AK ‖ AMF ‖ MAC-A (TS 33.102 §6.3.2), as in test/vectors/gba-keys.json
     expect(JSON.parse(out.stdout).autn).toBe("55f328b43577b9b94a9ffac354dfafb3");
   });
 

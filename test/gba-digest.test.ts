@@ -1,5 +1,5 @@
 // gba/digest: RFC 7616 header grammar and the Digest computation, against RFC 2617 §3.5,
-// RFC 7616 §3.9.1 and the Ub/Ua examples of gba-digest.md §3.3/§4.1 (test/vectors/gba-digest.json);
+// RFC 7616 §3.9.1 and computed Ub/Ua examples (TS 24.109 A.3, §5.2.1; test/vectors/gba-digest.json);
 // each vector whole (header → response) and piecewise (HA1, HA2, response); then bad headers.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -152,7 +152,7 @@ describe("RFC example Authorization headers", () => {
   });
 });
 
-describe("Ub AKAv1-MD5 example (gba-digest.md §3.3)", () => {
+describe("Ub AKAv1-MD5 example (TS 24.109 A.3, RFC 3310)", () => {
   const v = vectors.find((x) => x.algorithm === "AKAv1-MD5")!;
 
   it("nonce = base64(RAND || AUTN)", () => {
@@ -192,7 +192,7 @@ describe("Ub AKAv1-MD5 example (gba-digest.md §3.3)", () => {
 });
 
 describe("AKA and Ua passwords", () => {
-  it("AKAv2-MD5 password (RFC 4169 §3, gba-digest.md §3.3)", () => {
+  it("AKAv2-MD5 password (RFC 4169 §3)", () => {
     const a = V.akav2_password;
     expect(akav2Password(hexToBytes(a.res), hexToBytes(a.ik), hexToBytes(a.ck))).toBe(a.password);
   });

@@ -1,4 +1,4 @@
-// gba/ key material against the computed examples of gba-digest.md §2.8 and §12
+// gba/ key material against computed examples of TS 33.220 B.2/B.3, B.4 and §5.3.2
 // (test/vectors/gba-keys.json): KDF S-string, Ks_NAF / Ks_int_NAF / PSK-TLS Ks_NAF, TMPI, B-TID,
 // AUTN*; each vector whole (from the MILENAGE inputs) and piecewise; then bad input.
 import { createHash, createHmac } from "node:crypto";
@@ -84,7 +84,7 @@ describe("TS 33.220 B.2 KDF", () => {
   });
 });
 
-describe("TS 33.220 B.3 NAF keys (gba-digest.md §2.8)", () => {
+describe("TS 33.220 B.3 NAF keys (computed example, test/vectors/gba-keys.json)", () => {
   it("Ks = CK || IK", () => {
     expect(bytesToHex(ksFromCkIk(ck, ik))).toBe(V.ks);
   });
@@ -234,7 +234,7 @@ describe("B-TID, PSK identity, TMPI", () => {
   });
 });
 
-describe("GBA_U AUTN* (project reading of TS 33.220 §5.3.2, gba-digest.md §12)", () => {
+describe("GBA_U AUTN* (project reading of TS 33.220 §5.3.2, docs/architecture.md)", () => {
   const autn = hex(M.autn);
 
   it("whole: AUTN* of test set 1", () => {

@@ -4,7 +4,7 @@
 //
 // Pinning: the NFs are composed in this process with injected deps (HSS: RAND, clock; BSF:
 // opaque, clock; UE: cnonce, clock). Inputs are 35.208 test set 1 (K, OPc, RAND, SQN ff9bb4d0b607,
-// AMF b9b9) so RAND/AUTN/RES/CK/IK/B-TID/Ks_NAF are the values of spec/gba-digest.md §2.8,
+// AMF b9b9) so RAND/AUTN/RES/CK/IK/B-TID/Ks_NAF are the values of test/vectors/gba-keys.json,
 // which the test also checks on their own. Volatile text (ports, the HTTP Date header) is
 // normalised. Regenerate after an intended change with UPDATE_GOLDEN=1 and review the diff.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -94,7 +94,7 @@ function normalise(trace: string): string {
 
 const KEY_LINE = /^(RES|CK|IK|password|Ks|Ks_NAF|Ks_ext_NAF):(\s+).*$/gm;
 
-/** spec/gba-digest.md §2.8 (computed there by three independent codings) */
+/** test/vectors/gba-keys.json (TS 35.208 test set 1 inputs; values three independent codings agree on) */
 const SPEC = {
   autn: "55f328b43577b9b94a9ffac354dfafb3",
   res: "a54211d5e3ba50bf",

@@ -1,6 +1,6 @@
 // Step-by-step trace of a UE run (`--trace`): every HTTP message on Ub and Ua with its headers,
 // and every derived value, in the style of Osmocom's tools ("RAND: 2355..."). Key material is
-// printed as "[redacted]" unless the user asked for it (`--show-keys`, DESIGN.md "Keys").
+// printed as "[redacted]" unless the user asked for it (`--show-keys`, docs/architecture.md "Secrets").
 import { bytesToHex } from "../wire/bytes.js";
 
 export type TraceInterface = "Ub" | "Ua";

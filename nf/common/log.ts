@@ -22,6 +22,6 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
 
 export function loggerOptions(name: string, level: LogLevel): FastifyServerOptions["logger"] {
   if (level === "silent") return false;
-  // stdout carries only the ready line (DESIGN.md "The gba command"); logs go to stderr
+  // stdout carries only the ready line (docs/architecture.md "The gba command"); logs go to stderr
   return { name, level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, stream: process.stderr };
 }

@@ -1,4 +1,4 @@
-// One LMDB environment per NF under <data>/<nf>/ (DESIGN.md "Keys and data at rest").
+// One LMDB environment per NF under <data>/<nf>/ (docs/architecture.md "Data at rest").
 // LMDB is safe for several processes on one host, so the CLI can write while an NF runs.
 import { accessSync, constants, existsSync, mkdirSync, statfsSync } from "node:fs";
 import { constants as osConstants } from "node:os";

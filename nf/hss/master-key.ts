@@ -1,4 +1,4 @@
-// The master key that seals K and OPc (DESIGN.md "Keys and data at rest"): GBA_MASTER_KEY
+// The master key that seals K and OPc (docs/architecture.md "Data at rest"): GBA_MASTER_KEY
 // (64 hex digits) or <data>/hss/master.key, created with mode 0600 on first start.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The card interface of the UE (DESIGN.md "UE side"): the device middleware talks to a UICC
+// The card interface of the UE (docs/architecture.md "The UE"): the device middleware talks to a UICC
 // only through APDUs, so the simulated USIM and a PC/SC card are interchangeable.
 
 /**
