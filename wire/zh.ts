@@ -194,6 +194,16 @@ export interface SubscriberDataResult {
 
 const UINT32 = { type: "integer", minimum: 0, maximum: 4294967295 } as const;
 
+/** A non-empty list (TS 29.309 minItems 1) of at most 64 objects holding exactly `field`. */
+function listOf<F extends string, S extends object>(field: F, schema: S) {
+  return {
+    type: "array",
+    minItems: 1,
+    maxItems: 64,
+    items: { type: "object", additionalProperties: false, required: [field], properties: { [field]: schema } },
+  } as const;
+}
+
 /** A Uss as it may be provisioned: gsType and ueIds required, lists non-empty (TS 29.309 minItems 1). */
 export const USS_SCHEMA = {
   type: "object",
@@ -202,29 +212,9 @@ export const USS_SCHEMA = {
   properties: {
     gsId: UINT32,
     gsType: UINT32,
-    ueIds: {
-      type: "array",
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["ueId"],
-        properties: { ueId: { type: "string", minLength: 1, maxLength: 256 } },
-      },
-    },
+    ueIds: listOf("ueId", { type: "string", minLength: 1, maxLength: 256 }),
     nafGroup: { type: "string", minLength: 1, maxLength: 256 },
-    flags: {
-      type: "array",
-      minItems: 1,
-      maxItems: 64,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["flag"],
-        properties: { flag: UINT32 },
-      },
-    },
+    flags: listOf("flag", UINT32),
     keyChoice: { enum: KEY_CHOICES },
   },
 } as const;
