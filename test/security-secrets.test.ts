@@ -17,7 +17,7 @@ import { deriveKsIntNaf, deriveKsNaf, nafId } from "../gba/keys.js";
 import { UA_ID, uaIdForTls } from "../gba/ua-id.js";
 import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
-import { TLS12_PSK_SUITES } from "../nf/naf/cipher-suites.js";
+import { TLS12_PSK_SUITES } from "../nf/naf/tls-psk.js";
 import { impiFromImsi } from "../ue/impi.js";
 import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState } from "../ue/usim/usim-state.js";

@@ -26,8 +26,8 @@ import {
 } from "../../gba/digest/index.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
 import { REALM_PREFIX_ME, REALM_PREFIX_UICC } from "../../wire/ub.js";
+import { tlsSuiteCode } from "../../wire/tls-suites.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
-import { cipherSuiteCode } from "./cipher-suites.js";
 import {
   BSF_RETRY_AFTER_SECONDS,
   GbaBadAuthorization,
@@ -118,7 +118,7 @@ function uaIdOf(request: FastifyRequest): Uint8Array {
   const socket = request.raw.socket as TLSSocket | null;
   if (!socket?.encrypted) return UA_ID.HTTP_DIGEST;
   const cipher = socket.getCipher();
-  const code = cipherSuiteCode(cipher);
+  const code = tlsSuiteCode(cipher);
   if (code === undefined)
     throw new GbaUnsupportedDigest(`TLS cipher suite ${cipher?.standardName ?? "?"} has no known IANA code for NAF_Id`);
   return uaIdForTls(code);

@@ -23,7 +23,7 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { PSK_IDENTITY_HINT, parsePskIdentity } from "../../gba/btid.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
-import { type CipherSuite, isEcdhePsk, TLS12_PSK_SUITES } from "./cipher-suites.js";
+import { isEcdhePsk, type TlsSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
 import {
   ALERT,
@@ -71,13 +71,38 @@ export function tlsPskSessionOf(socket: object | null | undefined): TlsSession |
   return socket ? sessions.get(socket) : undefined;
 }
 
+function knownSuite(name: string): TlsSuite {
+  const s = tlsSuiteByName(name);
+  if (s === undefined) throw new Error(`${name} is not in the TLS-suite table`);
+  return s;
+}
+
+/**
+ * TLS 1.2 PSK suites the TLS-PSK listener offers, in server preference order: forward-secret
+ * ECDHE-PSK first, then AEAD, then CBC (TS 33.222 §5.4 lets the NAF choose).
+ */
+export const TLS12_PSK_SUITES: readonly TlsSuite[] = [
+  "ECDHE-PSK-CHACHA20-POLY1305",
+  "ECDHE-PSK-AES256-CBC-SHA384",
+  "ECDHE-PSK-AES128-CBC-SHA256",
+  "ECDHE-PSK-AES256-CBC-SHA",
+  "ECDHE-PSK-AES128-CBC-SHA",
+  "PSK-AES256-GCM-SHA384",
+  "PSK-AES128-GCM-SHA256",
+  "PSK-CHACHA20-POLY1305",
+  "PSK-AES256-CBC-SHA384",
+  "PSK-AES128-CBC-SHA256",
+  "PSK-AES256-CBC-SHA",
+  "PSK-AES128-CBC-SHA",
+].map(knownSuite);
+
 /** Groups OpenSSL offers for ECDHE by default (x25519, P-256, x448, P-521, P-384). */
 const ECDHE_GROUPS = new Set([0x001d, 0x0017, 0x001e, 0x0019, 0x0018]);
 const MAX_IDENTITIES_TRIED = 4;
 const MAX_HELD = 64 * 1024;
 
 /** The suite OpenSSL will negotiate with server preference, or undefined when none is shared. */
-export function chooseTls12Suite(hello: ClientHello, suites: readonly CipherSuite[]): CipherSuite | undefined {
+export function chooseTls12Suite(hello: ClientHello, suites: readonly TlsSuite[]): TlsSuite | undefined {
   const offered = new Set(hello.cipherSuites);
   const groupsOk = hello.supportedGroups === undefined || hello.supportedGroups.some((g) => ECDHE_GROUPS.has(g));
   return suites.find((s) => offered.has(s.code) && (groupsOk || !isEcdhePsk(s)));
@@ -359,7 +384,7 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
   function viaTls12(
     sock: net.Socket,
     first: Buffer,
-    suite: CipherSuite,
+    suite: TlsSuite,
     server: tls.Server,
     release: (fn: () => void) => void,
   ): void {

@@ -17,7 +17,7 @@ import { bytesToHex } from "../../wire/bytes.js";
 import { PRODUCT_TOKEN, REALM_PREFIX_ME, REALM_PREFIX_UICC, withProductToken } from "../../wire/ub.js";
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import type { Tracer } from "../trace.js";
-import { suiteCode } from "./cipher-suites.js";
+import { tlsSuiteByName } from "../../wire/tls-suites.js";
 import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "./naf-digest.js";
 
 export { UaError, type UaErrorCode } from "./naf-digest.js";
@@ -217,7 +217,7 @@ export class UaClient {
   private uaIdFor(url: URL): UaId {
     if (url.protocol === "http:") return UA_ID.HTTP_DIGEST;
     const name = this.tlsSuites.get(hostPort(url));
-    const code = name === undefined ? undefined : suiteCode(name);
+    const code = name === undefined ? undefined : tlsSuiteByName(name)?.code;
     if (code === undefined) {
       throw new UaError(
         "TLS_SUITE_UNKNOWN",

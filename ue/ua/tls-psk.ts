@@ -8,7 +8,7 @@ import { PSK_IDENTITY_HINT, pskIdentity } from "../../gba/btid.js";
 import { UA_ID, type UaId, uaIdForTls } from "../../gba/ua-id.js";
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import { noTrace, type Tracer } from "../trace.js";
-import { suiteByOpensslName } from "./cipher-suites.js";
+import { isPskSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 
 export type TlsPskErrorCode = "BAD_OPTIONS" | "HANDSHAKE_FAILED" | "REJECTED";
 
@@ -61,11 +61,11 @@ function attempts(o: TlsPskOptions): Attempt[] {
   const names = o.suites ?? DEFAULT_TLS12_PSK_SUITES;
   if (names.length === 0) throw new TlsPskError("BAD_OPTIONS", "no TLS 1.2 PSK suite to offer");
   return names.map((n) => {
-    const s = suiteByOpensslName(n);
-    if (s === undefined || !s.standard.includes("PSK"))
+    const s = tlsSuiteByName(n);
+    if (s === undefined || !isPskSuite(s))
       throw new TlsPskError("BAD_OPTIONS", `"${n}" is not a TLS 1.2 PSK cipher suite known here`);
     // TS 33.220 H.3: 01 00 01 yy zz with the IANA code of the suite
-    return { uaId: uaIdForTls(s.code), ciphers: n, standard: s.standard };
+    return { uaId: uaIdForTls(s.code), ciphers: n, standard: s.iana };
   });
 }
 
