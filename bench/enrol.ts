@@ -7,7 +7,7 @@
 // that ECA must have bound to the subscriber's MSISDN.
 import { UA_ID } from "../gba/ua-id.js";
 import { bytesToHex } from "../wire/bytes.js";
-import { EcaStore } from "../nf/eca/registry.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { buildCsr, generateObuKeys } from "../scenarios/engine/enrolment.js";
 import { digestAutocannon, fetchChallenges, nafFqdnOfRealm } from "./lib/digest-load.js";
 import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
@@ -25,7 +25,7 @@ const CSR_TYPE = "application/pkcs10";
 
 /** Binds `obu` to the bench subscriber's MSISDN in the ECA registry under dataRoot. */
 async function bindObu(dataRoot: string, obu: string): Promise<void> {
-  const store = EcaStore.open(dataRoot);
+  const store = LmdbEcaStore.open(dataRoot);
   try {
     await store.addBindings([{ vehicleId: BENCH_VEHICLE, obuId: obu, msisdn: BENCH_MSISDN }], new Date());
   } finally {

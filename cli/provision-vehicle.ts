@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig } from "../nf/config.js";
 import { describeFsError, StoreError } from "../nf/common/store.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
-import { BindingError, EcaStore } from "../nf/eca/registry.js";
+import { BindingError } from "../nf/eca/bindings.js";
+import type { EcaStore } from "../nf/eca/store.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { parseFlags, printJson, requireString, UsageError } from "./usage.js";
 
 export const VEHICLE_HELP = `usage: gba provision vehicle <what> [options]
@@ -40,7 +42,7 @@ function dataRoot(values: Record<string, unknown>): string {
 }
 
 async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>): Promise<number> {
-  const store = EcaStore.open(data);
+  const store = LmdbEcaStore.open(data);
   try {
     printJson(await run(store));
     return 0;
@@ -49,10 +51,10 @@ async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>)
   }
 }
 
-async function listing(data: string, read: (store: EcaStore) => unknown[]): Promise<number> {
-  const store = EcaStore.openReadOnly(data);
+async function listing(data: string, read: (store: EcaStore) => Promise<unknown[]>): Promise<number> {
+  const store = LmdbEcaStore.openReadOnly(data);
   try {
-    printJson(store ? read(store) : []);
+    printJson(store ? await read(store) : []);
     return 0;
   } finally {
     await store?.close();
@@ -76,7 +78,7 @@ const subs: Record<string, Sub> = {
     };
     return addRows(dataRoot(values), async (store) => ({
       ...(await store.addBindings([row], new Date())),
-      binding: store.bindingOf(row.obuId),
+      binding: await store.bindingOf(row.obuId),
     }));
   },
   import(argv) {

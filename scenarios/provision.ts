@@ -5,7 +5,7 @@
 import { bytesToHex } from "../wire/bytes.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import type { GbaConfig } from "../nf/config.js";
-import { EcaStore } from "../nf/eca/registry.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { ProvisioningError } from "./errors.js";
@@ -38,7 +38,7 @@ export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret
 }
 
 export async function provisionEca(cfg: GbaConfig, bindings: ScenarioBinding[]): Promise<number> {
-  const store = EcaStore.open(cfg.data);
+  const store = LmdbEcaStore.open(cfg.data);
   try {
     const r = await store.addBindings(
       bindings.map((b) => ({ vehicleId: b.vehicle, obuId: b.obu, msisdn: b.msisdn })),

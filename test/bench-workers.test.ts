@@ -13,7 +13,7 @@ import { Agent, request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { hexToBytes } from "../wire/bytes.js";
 import { createZnClient, gbaNaf, installGbaErrorHandler } from "../nf/naf/index.js";
-import { SharedNonceCounts } from "../nf/naf/shared-nonce-counts.js";
+import { LmdbNonceCountStore } from "../nf/naf/store-lmdb.js";
 import { MiniUe } from "./helpers/mini-ue.js";
 import { answerChallenge, b64, NAF_FQDN, parseChallenge, startFakeZn, ZN_TOKEN } from "./naf-fixtures.js";
 
@@ -91,12 +91,12 @@ const alive = (pid: number) => {
   }
 };
 
-describe("SharedNonceCounts", () => {
+describe("LmdbNonceCountStore", () => {
   it("sees the nc another store (another process) recorded, refuses replays, goes stale with the nonce", async () => {
     const data = tmp();
     let now = 1_000_000;
-    const a = SharedNonceCounts.open(data, 60, () => now);
-    const b = SharedNonceCounts.open(data, 60, () => now);
+    const a = LmdbNonceCountStore.open(data, 60, () => now);
+    const b = LmdbNonceCountStore.open(data, 60, () => now);
     try {
       expect(await a.use("n1", now, 1)).toBe("ok");
       expect(await b.use("n1", now, 1)).toBe("replay");
@@ -115,8 +115,8 @@ describe("SharedNonceCounts", () => {
 
   it("lets exactly one of two concurrent uses of the same nc through", async () => {
     const data = tmp();
-    const a = SharedNonceCounts.open(data, 60, Date.now);
-    const b = SharedNonceCounts.open(data, 60, Date.now);
+    const a = LmdbNonceCountStore.open(data, 60, Date.now);
+    const b = LmdbNonceCountStore.open(data, 60, Date.now);
     try {
       const t = Date.now();
       for (let nc = 1; nc <= 20; nc++) {
@@ -137,7 +137,7 @@ describe("SharedNonceCounts", () => {
     const secret = new Uint8Array(32).fill(7);
     const apps = await Promise.all(
       [0, 1].map(async () => {
-        const counts = SharedNonceCounts.open(data, 60, Date.now);
+        const counts = LmdbNonceCountStore.open(data, 60, Date.now);
         const client = createZnClient({ bsfUrl: zn.url, token: ZN_TOKEN });
         const app = Fastify();
         app.addHook("onClose", async () => {

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withDeps } from "../nf/common/deps.js";
 import { createNfServer } from "../nf/common/server.js";
 import { type EnrolmentCa, loadOrCreateCa } from "../nf/eca/ca.js";
-import { EcaStore } from "../nf/eca/registry.js";
-import { ecaRoutes } from "../nf/eca/routes.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
+import { EnrolmentProcedures } from "../nf/eca/procedures/enrolment.js";
+import { enrolmentRoutes } from "../nf/eca/routes/enrolment.js";
 import { OpensslDir } from "./eca-helpers.js";
 
 const FQDN = "eca.vehicleman.example";
@@ -50,7 +51,7 @@ const stubGba = fp(async (app: FastifyInstance) => {
 
 let data: string;
 let ca: EnrolmentCa;
-let store: EcaStore;
+let store: LmdbEcaStore;
 let app: FastifyInstance;
 /** serial randomness the test can pin: queued values first, then counting bytes */
 const queuedRandom: Uint8Array[] = [];
@@ -78,7 +79,7 @@ beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), "eca-app-"));
   const deps = withDeps({ clock: () => NOW, randomBytes });
   ca = await loadOrCreateCa(data, FQDN, deps);
-  store = EcaStore.open(data);
+  store = LmdbEcaStore.open(data);
   await store.addBindings(
     [
       { vehicleId: "VIN-0001", obuId: "OBU-0001", msisdn: "+491700000001" },
@@ -88,7 +89,9 @@ beforeAll(async () => {
   );
   app = createNfServer({ name: "eca-test", logLevel: "silent" });
   await app.register(stubGba);
-  await app.register(ecaRoutes, { ca, store, deps, certValidityDays: VALIDITY_DAYS });
+  await app.register(enrolmentRoutes, {
+    enrolment: new EnrolmentProcedures({ ca, store, deps, certValidityDays: VALIDITY_DAYS }),
+  });
   await app.ready();
 });
 
@@ -137,11 +140,11 @@ describe("ECA enrolment (TS 24.109 Annex E shape)", () => {
     // top two bits forced to 01 (positive, exactly 16 octets): f0 → 70
     const expected = `70${Buffer.from(fixed.subarray(1)).toString("hex")}`;
     expect(ossl.x509(res.rawPayload, "-serial").trim().toLowerCase()).toBe(`serial=${expected}`);
-    expect(store.listCertificates().some((c) => c.serial === expected)).toBe(true);
+    expect((await store.listCertificates()).some((c) => c.serial === expected)).toBe(true);
   });
 
   it("draws a new serial when the drawn one is already recorded", async () => {
-    const taken = store.listCertificates()[0].serial;
+    const taken = (await store.listCertificates())[0].serial;
     const again = Buffer.from(taken, "hex");
     const fresh = Uint8Array.from({ length: 16 }, () => 0x55);
     queuedRandom.push(again, fresh);
@@ -167,7 +170,7 @@ describe("ECA enrolment (TS 24.109 Annex E shape)", () => {
   });
 
   it("records every issued certificate with serial, IMPI, vehicle, OBU and time; GET /certificates lists them to loopback only", async () => {
-    const before = store.listCertificates().length;
+    const before = (await store.listCertificates()).length;
     const res = await enrol(ossl.csr(obuKey, "/CN=OBU-0001"));
     expect(res.statusCode).toBe(200);
     const serial = ossl.x509(res.rawPayload, "-serial").trim().slice("serial=".length).toLowerCase();
@@ -312,7 +315,7 @@ describe("ECA refusals: a clear 4xx naming the problem, and no certificate recor
 
   for (const c of cases) {
     it(`${c.name} → ${c.status}${c.cause ? ` ${c.cause}` : ""}`, async () => {
-      const before = store.listCertificates().length;
+      const before = (await store.listCertificates()).length;
       const res = await c.send();
       expect(res.statusCode, res.body).toBe(c.status);
       if (c.cause) {
@@ -321,7 +324,7 @@ describe("ECA refusals: a clear 4xx naming the problem, and no certificate recor
         expect(p.cause).toBe(c.cause);
         expect(p.detail).toEqual(expect.any(String));
       }
-      expect(store.listCertificates()).toHaveLength(before);
+      expect(await store.listCertificates()).toHaveLength(before);
     });
   }
 });

@@ -15,7 +15,7 @@ import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.
 import type { RunningNf } from "../nf/common/nf.js";
 import { startBsf } from "../nf/bsf/index.js";
 import { startEca } from "../nf/eca/index.js";
-import { EcaStore } from "../nf/eca/registry.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { startHss } from "../nf/hss/index.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
 import { type EnrolAnswer, enrolOverDigest, ksNafFor, OpensslDir } from "./eca-helpers.js";
@@ -131,7 +131,7 @@ beforeAll(async () => {
     expect(res.statusCode, await res.body.text()).toBe(201);
   }
   nfs.push(await startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: hss.urls.zh } }));
-  const store = EcaStore.open(cfg.data);
+  const store = LmdbEcaStore.open(cfg.data);
   await store.addBindings(
     OBUS.map((o) => ({ vehicleId: o.vehicle, obuId: o.obu, msisdn: `+${o.msisdn}` })),
     new Date(),

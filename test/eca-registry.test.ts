@@ -6,15 +6,16 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { normaliseMsisdn } from "../nf/eca/ids.js";
-import { BindingError, EcaStore } from "../nf/eca/registry.js";
+import { BindingError } from "../nf/eca/bindings.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 
 const NOW = new Date("2030-01-01T00:00:00Z");
-let store: EcaStore;
+let store: LmdbEcaStore;
 let data: string;
 
 beforeEach(() => {
   data = mkdtempSync(join(tmpdir(), "eca-reg-"));
-  store = EcaStore.open(data);
+  store = LmdbEcaStore.open(data);
 });
 afterEach(async () => {
   await store.close();
@@ -40,14 +41,14 @@ describe("binding registry", () => {
       added: 1,
       unchanged: 0,
     });
-    expect(store.bindingOf("OBU-0001")).toEqual({
+    expect(await store.bindingOf("OBU-0001")).toEqual({
       vehicleId: "WVWZZZ1JZXW000001",
       obuId: "OBU-0001",
       msisdn: "491700000001",
       createdAt: NOW.toISOString(),
     });
-    expect(store.bindingOf("OBU-0002")).toBeUndefined();
-    expect(store.listBindings()).toHaveLength(1);
+    expect(await store.bindingOf("OBU-0002")).toBeUndefined();
+    expect(await store.listBindings()).toHaveLength(1);
   });
 
   it("re-adding an identical binding changes nothing; moving an OBU or reusing an MSISDN refuses the whole batch", async () => {
@@ -72,10 +73,10 @@ describe("binding registry", () => {
       { line: 4, reason: "MSISDN 491700000001 appears again (first at line 3)" },
       { line: 4, reason: "MSISDN 491700000001 is already bound to OBU OBU-1" },
     ]);
-    expect(store.bindingOf("OBU-2")).toBeUndefined();
+    expect(await store.bindingOf("OBU-2")).toBeUndefined();
     const err2 = await refusal(store.addBindings([{ vehicleId: "V3", obuId: "OBU-3", msisdn: "491700000001" }], NOW));
     expect(err2.message).toBe("MSISDN 491700000001 is already bound to OBU OBU-1");
-    expect(store.listBindings()).toHaveLength(1);
+    expect(await store.listBindings()).toHaveLength(1);
   });
 
   it("refuses malformed IDs and MSISDNs with one reason each", async () => {
@@ -85,7 +86,7 @@ describe("binding registry", () => {
       expect.stringMatching(/^OBU ID "" is not/),
       expect.stringMatching(/^MSISDN "12ab" is not/),
     ]);
-    expect(store.listBindings()).toEqual([]);
+    expect(await store.listBindings()).toEqual([]);
   });
 
   it("normalises MSISDN spellings and refuses others", () => {
@@ -128,7 +129,7 @@ describe("bindings CSV", () => {
       'line 5: MSISDN "notanumber" is not 5..15 digits, optionally with a leading +',
       "line 6: OBU OBU-1 appears again (first at line 2)",
     ]);
-    expect(store.listBindings()).toEqual([]);
+    expect(await store.listBindings()).toEqual([]);
   });
 
   it("refuses a wrong header, an empty file and a header without rows", () => {
@@ -143,6 +144,6 @@ describe("bindings CSV", () => {
     const rows = Array.from({ length: 500 }, (_, i) => `VIN-${i},OBU-${i},4917${String(i).padStart(8, "0")}`);
     const parsed = parseBindingsCsv(["vehicle_id,obu_id,msisdn", ...rows].join("\n"));
     expect(await store.addBindings(parsed.rows, NOW, parsed.lines, parsed.problems)).toEqual({ added: 500, unchanged: 0 });
-    expect(store.bindingOf("OBU-499")?.msisdn).toBe("491700000499");
+    expect((await store.bindingOf("OBU-499"))?.msisdn).toBe("491700000499");
   });
 });

@@ -15,7 +15,7 @@ import type { RunningNf } from "../nf/common/nf.js";
 import { SERVER_LIMITS } from "../nf/common/server.js";
 import { startBsf } from "../nf/bsf/index.js";
 import { startEca } from "../nf/eca/index.js";
-import { EcaStore } from "../nf/eca/registry.js";
+import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { startHss } from "../nf/hss/index.js";
 import { buildCsr, generateObuKeys } from "../scenarios/engine/enrolment.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";
@@ -109,7 +109,7 @@ beforeAll(async () => {
   cfg.bsf.hssUrl = hss.urls.zh;
   bsf = await startBsf(cfg);
   cfg.eca.bsfUrl = bsf.urls.zn;
-  const store = EcaStore.open(cfg.data);
+  const store = LmdbEcaStore.open(cfg.data);
   await store.addBindings([{ vehicleId: "VIN-FUZZ-1", obuId: OBU, msisdn: MSISDN }], new Date());
   await store.close();
   eca = await startEca(cfg);

@@ -30,7 +30,7 @@ import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { CsrError, checkCsr } from "../nf/eca/csr.js";
-import { BindingError } from "../nf/eca/registry.js";
+import { BindingError } from "../nf/eca/bindings.js";
 import { parseSubscriberCsv } from "../nf/hss/csv.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { readBindingsCsv, readSubscribersCsv } from "../scenarios/csv.js";

@@ -1,7 +1,8 @@
 // Ua server nonces (stateless HMAC) and the bounded nonce-count tracker (RFC 7616 §5.4).
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createNonceIssuer, NonceCounter } from "../nf/naf/nonce.js";
+import { createNonceIssuer } from "../gba/digest/nonce.js";
+import { NonceCounter } from "../nf/naf/store-memory.js";
 
 const secret = new Uint8Array(32).fill(3);
 

@@ -14,7 +14,7 @@ import { MiniUe, ubGet } from "./helpers/mini-ue.js";
 import { jsonRequest } from "./hss-fixtures.js";
 
 const ZH_TIMEOUT_MS = 800;
-/** nf/naf/server.ts ZN_TIMEOUT_MS */
+/** nf/naf/start.ts ZN_TIMEOUT_MS */
 const ZN_TIMEOUT_MS = 2000;
 /** scheduling slack on a loaded 2-core machine */
 const SLACK_MS = 1500;

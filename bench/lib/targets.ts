@@ -20,9 +20,10 @@ import { PSK_IDENTITY_HINT } from "../../gba/btid.js";
 import { withDeps } from "../../nf/common/deps.js";
 import { createNfServer } from "../../nf/common/server.js";
 import { loadOrCreateCa } from "../../nf/eca/ca.js";
-import { EcaStore } from "../../nf/eca/registry.js";
-import { ecaRoutes } from "../../nf/eca/routes.js";
-import type { GbaIdentity } from "../../nf/naf/plugin.js";
+import { LmdbEcaStore } from "../../nf/eca/store-lmdb.js";
+import { EnrolmentProcedures } from "../../nf/eca/procedures/enrolment.js";
+import { enrolmentRoutes } from "../../nf/eca/routes/enrolment.js";
+import type { GbaIdentity } from "../../nf/naf/index.js";
 import { BENCH_BTID, BENCH_IMPI, BENCH_MSISDN, benchKsNaf, registerStubZn } from "./stub-bsf.js";
 
 const LOOPBACK = "127.0.0.1";
@@ -70,14 +71,14 @@ const STUB_IDENTITY: GbaIdentity = {
 
 async function ecaStub(dir: string): Promise<void> {
   const deps = withDeps();
-  const store = EcaStore.open(dir);
+  const store = LmdbEcaStore.open(dir);
   const ca = await loadOrCreateCa(dir, ENROL_FQDN, deps);
   const app = createNfServer({ name: "eca-stub", logLevel: "warn" });
   app.decorateRequest("gba", null);
   app.decorate("gbaAuthenticate", async (req: FastifyRequest) => {
     req.gba = STUB_IDENTITY;
   });
-  await app.register(ecaRoutes, { ca, store, deps, certValidityDays: 365 });
+  await app.register(enrolmentRoutes, { enrolment: new EnrolmentProcedures({ ca, store, deps, certValidityDays: 365 }) });
   await app.listen({ host: LOOPBACK, port: 0 });
   ready({ url: `http://${LOOPBACK}:${(app.server.address() as { port: number }).port}` }, async () => {
     await app.close();

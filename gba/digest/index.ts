@@ -3,3 +3,5 @@ export * from "./compute.js";
 export * from "./errors.js";
 export * from "./format.js";
 export * from "./parse.js";
+export * from "./nonce.js";
+export * from "./server.js";

@@ -5,6 +5,7 @@
 // its store in <data>/<nf>/ (docs/architecture.md).
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { isDnsName } from "../../wire/dns.js";
 import type { LogLevel } from "./log.js";
 
 export interface ListenConfig {
@@ -129,4 +130,26 @@ export function positiveIntegers<T extends object>(section: T, at: string, keys:
     const v = section[key];
     if (!Number.isInteger(v) || (v as number) <= 0) throw new ConfigError(`${at}.${key}: must be a positive integer`);
   }
+}
+
+/** Refuses a setting (at its path `at`) that is not an http:// or https:// URL. */
+export function httpUrlSetting(at: string, value: string): void {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError(`${at}: "${value}" is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new ConfigError(`${at}: expected an http:// or https:// URL`);
+}
+
+/** Refuses a setting that is not a DNS name (wire/dns.ts). */
+export function dnsNameSetting(at: string, value: string): void {
+  if (!isDnsName(value)) throw new ConfigError(`${at}: "${value}" is not a DNS name`);
+}
+
+/** Refuses a bearer token a client could not send in an Authorization header (printable ASCII, no spaces). */
+export function bearerTokenSetting(at: string, value: string): void {
+  if (typeof value !== "string" || !/^[\x21-\x7e]+$/.test(value))
+    throw new ConfigError(`${at}: must be printable ASCII without spaces`);
 }

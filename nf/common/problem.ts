@@ -29,6 +29,15 @@ export class ProblemError extends Error {
     this.name = "ProblemError";
   }
 
+  /** As Fastify's own errors carry them, so any error handler answers with the right status. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  get code(): string {
+    return this.cause_;
+  }
+
   toProblem(): ProblemDetails {
     return {
       title: STATUS_TITLES[this.status] ?? "Error",

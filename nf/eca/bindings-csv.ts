@@ -1,6 +1,6 @@
 // CSV of VehicleMan bindings for `gba provision vehicle import`: header vehicle_id,obu_id,msisdn,
 // one binding per line, no quoting (IDs and MSISDNs never contain commas or quotes).
-import { type BindingInput, BindingError, type LineProblem } from "./registry.js";
+import { type BindingInput, BindingError, type LineProblem } from "./bindings.js";
 
 export const BINDINGS_CSV_HEADER = "vehicle_id,obu_id,msisdn";
 

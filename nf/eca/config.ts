@@ -1,11 +1,22 @@
-// The Enrolment CA section of the configuration: type, defaults, check (README "Configuration").
-import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK } from "../common/config.js";
+// The Enrolment CA's section of the configuration: type, defaults, check (README "Configuration").
+import {
+  bearerTokenSetting,
+  type ConfigSection,
+  ConfigError,
+  dnsNameSetting,
+  httpUrlSetting,
+  type ListenConfig,
+  LOOPBACK,
+} from "../common/config.js";
 
 export interface EcaConfig {
   http: ListenConfig;
   tlsPsk: ListenConfig;
+  /** the ECA's FQDN: realm and NAF_Id of the NAF plugin in front of it */
   fqdn: string;
+  /** Zn base URL of the BSF */
   bsfUrl: string;
+  /** bearer token the ECA presents on Zn */
   znToken: string;
   /** validity of issued enrolment certificates, days */
   certValidityDays: number;
@@ -32,5 +43,8 @@ export const ecaConfigSection: ConfigSection<"eca", EcaConfig> = {
     if (!Number.isInteger(c.certValidityDays) || c.certValidityDays < 1) {
       throw new ConfigError(`eca.certValidityDays: expected a whole number of days ≥ 1, got ${c.certValidityDays}`);
     }
+    dnsNameSetting("eca.fqdn", c.fqdn);
+    httpUrlSetting("eca.bsfUrl", c.bsfUrl);
+    bearerTokenSetting("eca.znToken", c.znToken);
   },
 };

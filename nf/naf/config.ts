@@ -1,6 +1,14 @@
-// The NAF section of the configuration: type and defaults (README "Configuration").
-import type { ConfigSection, ListenConfig } from "../common/config.js";
-import { LOOPBACK } from "../common/config.js";
+// The NAF's section of the configuration: type, defaults and check (README "Configuration").
+import {
+  bearerTokenSetting,
+  type ConfigSection,
+  ConfigError,
+  dnsNameSetting,
+  httpUrlSetting,
+  type ListenConfig,
+  LOOPBACK,
+  positiveIntegers,
+} from "../common/config.js";
 
 export interface NafConfig {
   http: ListenConfig;
@@ -27,6 +35,9 @@ export const NAF_PORTS = { http: 9080, tlsPsk: 9443 } as const;
 /** The BSF's default Zn listener (nf/bsf/config.ts; NFs do not import each other). */
 const DEFAULT_BSF_URL = `http://${LOOPBACK}:8081`;
 
+const DIGEST_ALGORITHMS: ReadonlySet<string> = new Set<NafConfig["digestAlgorithm"]>(["MD5", "SHA-256"]);
+const REALMS: ReadonlySet<string> = new Set<NafConfig["realms"]>(["gba-me", "gba-u", "both"]);
+
 export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
   key: "naf",
   defaults: () => ({
@@ -41,6 +52,14 @@ export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
   }),
   optionalKeys: ["upstream"],
   listeners: (c) => [c.http, c.tlsPsk],
-  // the NAF checks its settings where it uses them (start); a section check is shape-naf-eca's to add
-  check() {},
+  check(c) {
+    dnsNameSetting("naf.fqdn", c.fqdn);
+    httpUrlSetting("naf.bsfUrl", c.bsfUrl);
+    bearerTokenSetting("naf.znToken", c.znToken);
+    if (!DIGEST_ALGORITHMS.has(c.digestAlgorithm))
+      throw new ConfigError(`naf.digestAlgorithm: "${c.digestAlgorithm}" is not MD5 or SHA-256`);
+    if (!REALMS.has(c.realms)) throw new ConfigError(`naf.realms: "${c.realms}" is not gba-me, gba-u or both`);
+    positiveIntegers(c, "naf", ["nonceTtl"]);
+    if (c.upstream !== undefined) httpUrlSetting("naf.upstream", c.upstream);
+  },
 };

@@ -1,12 +1,15 @@
-// The NAF: Ua authentication as a Fastify plugin, the Zn client, the TLS-PSK listener and the
-// authenticating reverse proxy.
-export * from "./errors.js";
-export { NonceCounter, type NonceCounts } from "./nonce.js";
+// The NAF: Ua authentication as a Fastify plugin (a library for NAF applications), the Zn client,
+// the TLS-PSK listener, the authenticating reverse proxy, and the NAF as a running NF.
+export { BSF_RETRY_AFTER_SECONDS, isGbaError, NAF_CAUSES, type NafCause, nafProblem } from "./causes.js";
+export { NAF_PORTS, type NafConfig, nafConfigSection } from "./config.js";
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
-export { type GbaNafOptions, gbaNaf } from "./plugin.js";
-export { ASSERTED_IDENTITY_HEADER, IMPI_HEADER, INTENDED_IDENTITY_HEADER, registerGbaProxy } from "./proxy.js";
-export { installGbaErrorHandler, type NafWorkerOptions, registerWhoami, startNaf } from "./server.js";
-export { SharedNonceCounts } from "./shared-nonce-counts.js";
+export { type GbaNafOptions, gbaNaf, installGbaErrorHandler } from "./plugin.js";
+export { ASSERTED_IDENTITY_HEADER, IMPI_HEADER, INTENDED_IDENTITY_HEADER, registerGbaProxy } from "./routes/proxy.js";
+export { registerWhoami } from "./routes/whoami.js";
+export { type NafWorkerOptions, startNaf } from "./start.js";
+export type { NonceCountStore, NonceCounts, NonceUse } from "./store.js";
+export { LmdbNonceCountStore } from "./store-lmdb.js";
+export { NonceCounter } from "./store-memory.js";
 export {
   createTlsPskListener,
   TLS12_PSK_SUITES,
@@ -23,4 +26,6 @@ export {
   type ZnClient,
   type ZnClientHandle,
   type ZnClientOptions,
+  ZnFailure,
+  type ZnFailureCode,
 } from "./zn-client.js";

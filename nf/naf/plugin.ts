@@ -1,56 +1,34 @@
 // The NAF side of Ua as a Fastify plugin (TS 24.109 §5, TS 33.222 §5.3/§5.4): HTTP Digest with
 // username = B-TID and password = base64(Ks_NAF), keys fetched from the BSF over Zn, and
-// request.gba for connections authenticated by the TLS-PSK listener.
+// request.gba for connections authenticated by the TLS-PSK listener. The HTTP binding only: the
+// Digest procedure is procedures/ua.ts, the causes and their statuses are causes.ts.
 //
 //   await app.register(gbaNaf, { fqdn: "naf.example.org", zn: createZnClient({ bsfUrl, token }) });
 //   app.addHook("onRequest", app.gbaAuthenticate);          // or per route: { onRequest: app.gbaAuthenticate }
 //   app.get("/hello", async (req) => ({ impi: req.gba?.impi }));
 import { PassThrough, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+} from "fastify";
 import fp from "fastify-plugin";
-import { BtidError, parseBtid } from "../../gba/btid.js";
-import {
-  type DigestAlgorithm,
-  DigestParseError,
-  type DigestQop,
-  digestAlgorithm as algorithmOf,
-  digestEquals,
-  digestHa1,
-  digestResponseFromHa1,
-  formatAuthenticationInfo,
-  formatChallenge,
-  ksNafPassword,
-  parseDigestCredentials,
-  rspauthFromHa1,
-} from "../../gba/digest/index.js";
-import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
+import { createNonceIssuer } from "../../gba/digest/nonce.js";
+import { createDigestServer } from "../../gba/digest/server.js";
 import { REALM_PREFIX_ME, REALM_PREFIX_UICC } from "../../wire/ub.js";
-import { tlsSuiteCode } from "../../wire/tls-suites.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
-import {
-  BSF_RETRY_AFTER_SECONDS,
-  GbaBadAuthorization,
-  GbaBadBtid,
-  GbaBadDigest,
-  GbaBadNonce,
-  GbaBodyTooLarge,
-  GbaBsfUnavailable,
-  GbaBtidUnknown,
-  GbaKeyExpired,
-  GbaNafNotAuthorized,
-  GbaNoCredentials,
-  GbaNonceCountReplay,
-  GbaNoUiccKey,
-  GbaRealmMismatch,
-  GbaStaleNonce,
-  GbaUnsupportedDigest,
-  GbaUriMismatch,
-} from "./errors.js";
-import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
-import { createNonceIssuer, NonceCounter, type NonceCounts, type NonceUse } from "./nonce.js";
+import { type ProblemError, sendProblem } from "../common/problem.js";
+import { BSF_RETRY_AFTER_SECONDS, isGbaError, nafProblem } from "./causes.js";
+import type { GbaIdentity } from "./identity.js";
+import { UaDigest, type UaDigestState, type UaOutcome, type UaRefusal } from "./procedures/ua.js";
+import type { NonceCounts } from "./store.js";
+import { NonceCounter } from "./store-memory.js";
 import { tlsPskSessionOf } from "./tls-psk.js";
-import type { ZnAnswer, ZnClient, ZnClientHandle } from "./zn-client.js";
+import type { ZnClient } from "./zn-client.js";
 
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
 export type { ZnAnswer, ZnClient } from "./zn-client.js";
@@ -85,43 +63,14 @@ declare module "fastify" {
   }
 }
 
-/** Per-request Digest state, from the Authorization header to Authentication-Info. */
-interface DigestState {
-  ha1: string;
-  algorithm: DigestAlgorithm;
-  qop: DigestQop;
-  nonce: string;
-  issuedAt: number;
-  nc: string;
-  cnonce: string;
-  uri: string;
-  response: string;
-  identity: GbaIdentity;
-  /** qop=auth-int with a request body: verified in preParsing once the body is read */
-  awaitingBody: boolean;
-}
-
 const kDigest = Symbol("gbaDigest");
 const kGba = Symbol("gba");
-type WithState = FastifyRequest & { [kDigest]: DigestState | null };
+type WithState = FastifyRequest & { [kDigest]: UaDigestState | null };
 type WithGba = FastifyRequest & { [kGba]: GbaIdentity | null };
-
-const QOP_OFFER = ["auth-int", "auth"] as const;
 
 function hasBody(request: FastifyRequest): boolean {
   const h = request.headers;
   return h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0");
-}
-
-/** TS 33.220 H.3: 01 00 00 00 02 over plain HTTP, 01 00 01 yy zz over server-authenticated TLS (TS 33.222 §5.3). */
-function uaIdOf(request: FastifyRequest): Uint8Array {
-  const socket = request.raw.socket as TLSSocket | null;
-  if (!socket?.encrypted) return UA_ID.HTTP_DIGEST;
-  const cipher = socket.getCipher();
-  const code = tlsSuiteCode(cipher);
-  if (code === undefined)
-    throw new GbaUnsupportedDigest(`TLS cipher suite ${cipher?.standardName ?? "?"} has no known IANA code for NAF_Id`);
-  return uaIdForTls(code);
 }
 
 async function readAll(payload: Readable, limit: number): Promise<Buffer> {
@@ -130,7 +79,7 @@ async function readAll(payload: Readable, limit: number): Promise<Buffer> {
   for await (const chunk of payload) {
     const b = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
     size += b.length;
-    if (size > limit) throw new GbaBodyTooLarge(String(limit));
+    if (size > limit) throw nafProblem("FST_GBA_BODY_TOO_LARGE", String(limit));
     chunks.push(b);
   }
   return Buffer.concat(chunks);
@@ -141,11 +90,6 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
   if (typeof opts.zn?.lookup !== "function") throw new RangeError("gbaNaf: zn (a ZnClient) is required");
   const deps = withDeps(opts.deps);
   const fqdn = opts.fqdn;
-  const zn = opts.zn;
-  // a ZnClientHandle answers cache hits synchronously (no promise per request)
-  const cachedAnswer =
-    typeof (zn as Partial<ZnClientHandle>).cached === "function" ? (zn as ZnClientHandle).cached.bind(zn) : undefined;
-  const algorithm: DigestAlgorithm = opts.digestAlgorithm ?? "MD5";
   const nonceTtl = opts.nonceTtl ?? 300;
   const nonces = createNonceIssuer({
     secret: opts.nonceSecret ?? deps.randomBytes(32),
@@ -154,155 +98,69 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     clock: deps.clock,
     randomBytes: deps.randomBytes,
   });
-  const counter = opts.nonceCounts ?? new NonceCounter(nonceTtl * 1000, opts.maxTrackedNonces ?? 100_000, deps.clock);
-  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
-
   // TS 24.109 §5.2.4: 3GPP-bootstrapping@ selects Ks_(ext)_NAF, 3GPP-bootstrapping-uicc@ Ks_int_NAF;
   // "both" lists them in one realm separated by ";" and the UE echoes the one it chose.
   const realmMe = REALM_PREFIX_ME + fqdn;
   const realmUicc = REALM_PREFIX_UICC + fqdn;
   const policy = opts.realms ?? "gba-me";
-  const offered = policy === "gba-me" ? [realmMe] : policy === "gba-u" ? [realmUicc] : [realmUicc, realmMe];
-  const challengeRealm = offered.join(";");
+  const digest = createDigestServer({
+    realms: policy === "gba-me" ? [realmMe] : policy === "gba-u" ? [realmUicc] : [realmUicc, realmMe],
+    algorithm: opts.digestAlgorithm ?? "MD5",
+    nonces,
+  });
+  const ua = new UaDigest({
+    fqdn,
+    zn: opts.zn,
+    digest,
+    nonces,
+    counts: opts.nonceCounts ?? new NonceCounter(nonceTtl * 1000, opts.maxTrackedNonces ?? 100_000, deps.clock),
+    realmUicc,
+  });
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
 
-  function challenge(reply: FastifyReply, err: Error, stale = false): Error {
-    reply.header(
-      "www-authenticate",
-      formatChallenge({ realm: challengeRealm, nonce: nonces.issue(), algorithm, qop: QOP_OFFER, stale }),
-    );
-    return err;
-  }
-
-  function znFailure(request: FastifyRequest, reply: FastifyReply, err: unknown): unknown {
-    switch ((err as { code?: unknown } | null)?.code) {
-      case "BTID_UNKNOWN": // TS 24.109 §5.2.5 bootstrapping renegotiation
-        return challenge(reply, new GbaBtidUnknown());
-      case "NAF_NOT_AUTHORIZED":
-        return new GbaNafNotAuthorized();
-      case "BSF_UNAVAILABLE":
-        request.log.warn({ reason: (err as Error).message }, "Zn lookup failed");
-        reply.header("retry-after", String(BSF_RETRY_AFTER_SECONDS));
-        return new GbaBsfUnavailable((err as Error).message);
-      default:
-        return err;
+  /** The refusal as the error the hook fails with, its challenge or Retry-After set on the reply. */
+  function refusal(request: FastifyRequest, reply: FastifyReply, r: UaRefusal): ProblemError {
+    if (r.challenge) reply.header("www-authenticate", digest.challenge(r.challenge === "stale"));
+    if (r.cause === "FST_GBA_BSF_UNAVAILABLE") {
+      request.log.warn({ reason: r.detail }, "Zn lookup failed");
+      reply.header("retry-after", String(BSF_RETRY_AFTER_SECONDS));
     }
+    return nafProblem(r.cause, r.detail);
   }
 
-  const ha1Memo = new WeakMap<ZnAnswer, Map<string, string>>();
-  function ha1Of(answer: ZnAnswer, key: Uint8Array, username: string, realm: string): string {
-    let byRealm = ha1Memo.get(answer);
-    if (!byRealm) {
-      byRealm = new Map();
-      ha1Memo.set(answer, byRealm);
-    }
-    let ha1 = byRealm.get(realm);
-    if (ha1 === undefined) {
-      // TS 24.109 §5.2.2: password = base64(Ks_(ext/int)_NAF); algorithm is MD5 or SHA-256 (not -sess)
-      ha1 = digestHa1({ algorithm, username, realm, password: ksNafPassword(key), nonce: "", cnonce: undefined });
-      byRealm.set(realm, ha1);
-    }
-    return ha1;
+  function settled(request: FastifyRequest, reply: FastifyReply, o: UaOutcome): void {
+    if (!o.ok) throw refusal(request, reply, o);
+    (request as WithState)[kDigest] = o;
+    if (!o.awaitingBody) request.gba = o.identity;
   }
 
-  /** Verifies the response, then counts the nonce; a promise only when the counts are kept out of process. */
-  function finish(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    s: DigestState,
-    body: Uint8Array | undefined,
-  ): Promise<void> | undefined {
-    const expected = digestResponseFromHa1(s.ha1, {
-      algorithm: s.algorithm,
-      nonce: s.nonce,
-      nc: s.nc,
-      cnonce: s.cnonce,
-      qop: s.qop,
-      method: request.method,
-      uri: s.uri,
-      body,
-    });
-    if (!digestEquals(expected, s.response)) throw challenge(reply, new GbaBadDigest());
-    // counted only once the response is proven, so a forger cannot burn a UE's nonce-counts
-    const counted = (use: NonceUse): undefined => {
-      if (use === "replay") throw challenge(reply, new GbaNonceCountReplay(s.nc));
-      if (use === "stale") throw challenge(reply, new GbaStaleNonce(), true);
-      s.awaitingBody = false;
-      request.gba = s.identity;
-      return undefined;
-    };
-    const use = counter.use(s.nonce, s.issuedAt, Number.parseInt(s.nc, 16));
-    return typeof use === "string" ? counted(use) : use.then(counted);
+  /** Applies an outcome: synchronously when it came without a promise. Throws (or rejects) with the refusal. */
+  function settle(request: FastifyRequest, reply: FastifyReply, o: UaOutcome | Promise<UaOutcome>): Promise<void> | undefined {
+    if (o instanceof Promise) return o.then((r) => settled(request, reply, r));
+    settled(request, reply, o);
+    return undefined;
   }
 
-  /** Authenticates synchronously when the Zn answer is cached and the nonce-counts are in memory; else a promise. */
   function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
     const tlsSession = tlsPskSessionOf(request.raw.socket);
     if (tlsSession) {
       if (tlsSession.expiresAt <= deps.clock()) {
         reply.header("connection", "close");
-        throw new GbaKeyExpired();
+        throw nafProblem("FST_GBA_KEY_EXPIRED");
       }
       request.gba = tlsSession.identity;
       return undefined;
     }
     if (request.gba) return undefined;
-    const header = request.headers.authorization;
-    if (header === undefined) throw challenge(reply, new GbaNoCredentials());
-    let cred: ReturnType<typeof parseDigestCredentials>;
-    try {
-      cred = parseDigestCredentials(header);
-    } catch (err) {
-      if (!(err instanceof DigestParseError)) throw err;
-      if (err.code === "NOT_DIGEST") throw challenge(reply, new GbaNoCredentials());
-      throw new GbaBadAuthorization(err.message);
-    }
-    if (algorithmOf(cred.algorithm) !== algorithm)
-      throw new GbaUnsupportedDigest(`algorithm ${cred.algorithm.slice(0, 32)} (offered ${algorithm})`);
-    const qop = cred.qop;
-    if (qop !== "auth" && qop !== "auth-int") {
-      throw new GbaUnsupportedDigest(qop === undefined ? 'qop missing (offered "auth-int,auth")' : `qop ${qop.slice(0, 32)}`);
-    }
-    const realm = cred.realm;
-    if (!offered.includes(realm)) throw challenge(reply, new GbaRealmMismatch(realm.slice(0, 200)));
-    // RFC 7616 §3.4.6: the digest covers this uri, so it must be the one requested
-    if (cred.uri !== request.raw.url) throw new GbaUriMismatch();
-    const n = counter.known(cred.nonce) ?? nonces.check(cred.nonce);
-    if (!n.ok) throw n.reason === "stale" ? challenge(reply, new GbaStaleNonce(), true) : challenge(reply, new GbaBadNonce());
-    const username = cred.username;
-    const uaId = uaIdOf(request);
-
-    const proceed = (answer: ZnAnswer): Promise<void> | undefined => {
-      const uicc = realm === realmUicc;
-      const key = uicc ? answer.uiccKeyMaterial : answer.meKeyMaterial;
-      if (key === undefined) throw new GbaNoUiccKey();
-      const state: DigestState = {
-        ha1: ha1Of(answer, key, username, realm),
-        algorithm,
-        qop,
-        nonce: cred.nonce,
-        issuedAt: n.issuedAt,
-        nc: cred.nc as string,
-        cnonce: cred.cnonce as string,
-        uri: cred.uri,
-        response: cred.response,
-        identity: identityFrom(answer, "digest", uicc ? "ks-int-naf" : meKeyKind(answer)),
-        awaitingBody: qop === "auth-int" && hasBody(request),
-      };
-      (request as WithState)[kDigest] = state;
-      return state.awaitingBody ? undefined : finish(request, reply, state, undefined);
-    };
-
-    const hit = cachedAnswer?.(username, fqdn, uaId);
-    if (hit !== undefined) return proceed(hit);
-    try {
-      parseBtid(username);
-    } catch (err) {
-      if (err instanceof BtidError) throw challenge(reply, new GbaBadBtid(err.message));
-      throw err;
-    }
-    return zn.lookup(username, fqdn, uaId).then(proceed, (err: unknown) => {
-      throw znFailure(request, reply, err);
+    const socket = request.raw.socket as TLSSocket | null;
+    const outcome = ua.start({
+      method: request.method,
+      target: request.raw.url ?? "",
+      authorization: request.headers.authorization,
+      tls: socket?.encrypted ? { cipher: socket.getCipher() } : undefined,
+      hasBody: hasBody(request),
     });
+    return settle(request, reply, outcome);
   }
 
   // Called by Fastify with `done` (callback style, no promise on the cached path), or directly
@@ -351,7 +209,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     }
     readAll(payload, bodyLimit)
       .then(async (body) => {
-        await finish(request, reply, s, body);
+        await settle(request, reply, ua.finish(s, request.method, body));
         return body;
       })
       .then((body) => {
@@ -369,19 +227,8 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
       done(null, payload);
       return;
     }
-    const sign = (body: Uint8Array | undefined) => {
-      const rspauth = rspauthFromHa1(s.ha1, {
-        algorithm: s.algorithm,
-        nonce: s.nonce,
-        nc: s.nc,
-        cnonce: s.cnonce,
-        qop: s.qop,
-        uri: s.uri,
-        responseBody: body,
-      });
-      reply.header("authentication-info", formatAuthenticationInfo({ qop: s.qop, rspauth, cnonce: s.cnonce, nc: s.nc }));
-    };
-    if (s.qop === "auth" || payload === null || payload === undefined) {
+    const sign = (body: Uint8Array | undefined) => reply.header("authentication-info", ua.authenticationInfo(s, body));
+    if (s.exchange.qop === "auth" || payload === null || payload === undefined) {
       sign(undefined);
       done(null, payload);
     } else if (typeof payload === "string" || payload instanceof Uint8Array) {
@@ -401,3 +248,24 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
 
 /** The GBA NAF plugin (fastify-plugin "gba-naf"): decorates request.gba and app.gbaAuthenticate. */
 export const gbaNaf = fp(gbaNafPlugin, { name: "gba-naf", fastify: "5.x" });
+
+/** Renders the plugin's errors as ProblemDetails with the error code as cause; others go to the app's handler. */
+export function installGbaErrorHandler(scope: FastifyInstance): void {
+  scope.setErrorHandler((err: FastifyError, request, reply) => {
+    if (!isGbaError(err)) throw err;
+    request.log.info({ cause: err.code, status: err.statusCode }, "GBA authentication refused");
+    return sendProblem(reply, {
+      title:
+        err.statusCode === 503
+          ? "Service Unavailable"
+          : err.statusCode === 401
+            ? "Unauthorized"
+            : err.statusCode === 403
+              ? "Forbidden"
+              : "Bad Request",
+      status: err.statusCode,
+      detail: err.message,
+      cause: err.code,
+    });
+  });
+}

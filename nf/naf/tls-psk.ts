@@ -36,7 +36,7 @@ import {
   pskIdentityOfClientKeyExchange,
   TLS13,
 } from "./tls-records.js";
-import { BsfUnavailable, BtidUnknown, NafNotAuthorized, type ZnAnswer, type ZnClient, type ZnClientHandle } from "./zn-client.js";
+import { BtidUnknown, type ZnAnswer, type ZnClient, type ZnClientHandle, ZnFailure, type ZnFailureCode } from "./zn-client.js";
 
 export interface TlsPskListenerOptions {
   /** NAF FQDN in NAF_Id */
@@ -240,16 +240,19 @@ class HandshakeGate extends Duplex {
   }
 }
 
+/** The alert a failed Zn lookup ends the handshake with; undefined: OpenSSL / the caller answers unknown_psk_identity. */
+const ZN_ALERTS: Record<ZnFailureCode, number | undefined> = {
+  BTID_UNKNOWN: undefined,
+  NAF_NOT_AUTHORIZED: ALERT.ACCESS_DENIED,
+  BSF_UNAVAILABLE: ALERT.INTERNAL_ERROR,
+};
+
 function alertFor(err: unknown): number | undefined {
-  if (err instanceof BtidUnknown) return undefined; // OpenSSL / the caller answers unknown_psk_identity
-  if (err instanceof NafNotAuthorized) return ALERT.ACCESS_DENIED;
-  return ALERT.INTERNAL_ERROR;
+  return err instanceof ZnFailure ? ZN_ALERTS[err.code] : ALERT.INTERNAL_ERROR;
 }
 
 function describe(err: unknown): string {
-  return err instanceof BtidUnknown || err instanceof NafNotAuthorized || err instanceof BsfUnavailable
-    ? err.message
-    : String(err);
+  return err instanceof ZnFailure ? err.message : String(err);
 }
 
 /**
@@ -367,7 +370,7 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
           return undefined;
         } catch (err) {
           last = err;
-          if (!(err instanceof BtidUnknown)) break;
+          if (!(err instanceof ZnFailure && err.code === "BTID_UNKNOWN")) break;
         }
       }
       log.info(

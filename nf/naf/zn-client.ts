@@ -21,12 +21,21 @@ export interface ZnAnswer extends DecodedBootstrappingInfo {
   uaId: Uint8Array;
 }
 
+/** Why a Zn lookup failed, as the NAF acts on it (TS 29.309 §6.1.7; TS 29.109 §6.3 result codes). */
+export type ZnFailureCode = "BTID_UNKNOWN" | "NAF_NOT_AUTHORIZED" | "BSF_UNAVAILABLE";
+
+/** The one way a ZnClient lookup fails; any other rejection is a bug in the client. */
+export abstract class ZnFailure extends Error {
+  abstract readonly code: ZnFailureCode;
+}
+
 export interface ZnClient {
+  /** The key of `btid` for NAF_Id = nafFqdn ‖ uaId; rejects with a ZnFailure. */
   lookup(btid: string, nafFqdn: string, uaId: Uint8Array): Promise<ZnAnswer>;
 }
 
 /** 404 on Zn: unknown, expired or superseded B-TID (Diameter 5403) → the UE must bootstrap again. */
-export class BtidUnknown extends Error {
+export class BtidUnknown extends ZnFailure {
   readonly code = "BTID_UNKNOWN";
   constructor(message = "the BSF does not know this B-TID (unknown or expired)") {
     super(message);
@@ -35,7 +44,7 @@ export class BtidUnknown extends Error {
 }
 
 /** 403 on Zn: the BSF does not hand this key to this NAF (TS 33.220 §4.4.3, Diameter 5402). */
-export class NafNotAuthorized extends Error {
+export class NafNotAuthorized extends ZnFailure {
   readonly code = "NAF_NOT_AUTHORIZED";
   constructor(message = "the BSF does not authorise this NAF for this B-TID") {
     super(message);
@@ -44,7 +53,7 @@ export class NafNotAuthorized extends Error {
 }
 
 /** The BSF could not be asked: unreachable, timed out, refused our token, or answered garbage. */
-export class BsfUnavailable extends Error {
+export class BsfUnavailable extends ZnFailure {
   readonly code = "BSF_UNAVAILABLE";
   constructor(message: string) {
     super(message);

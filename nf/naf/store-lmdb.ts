@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
 import type { Clock } from "../../wire/deps.js";
 import { describeFsError, nfDataDir, StoreError } from "../common/store.js";
-import type { NonceCheck, NonceCounts, NonceUse } from "./nonce.js";
+import type { NonceCountStore, NonceUse } from "./store.js";
 
 type Key = [issuedAt: number, nonce: string];
 
-export class SharedNonceCounts implements NonceCounts {
+export class LmdbNonceCountStore implements NonceCountStore {
   private readonly db: Database<number, Key>;
   private readonly timer: NodeJS.Timeout;
 
@@ -29,12 +29,12 @@ export class SharedNonceCounts implements NonceCounts {
   }
 
   /** Opens (creating if needed) <data>/naf/nonce-counts.mdb. */
-  static open(dataRoot: string, ttlSeconds: number, clock: Clock): SharedNonceCounts {
+  static open(dataRoot: string, ttlSeconds: number, clock: Clock): LmdbNonceCountStore {
     const dir = nfDataDir(dataRoot, "naf");
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const root = open({ path: join(dir, "nonce-counts.mdb"), noSync: true, compression: false });
-      return new SharedNonceCounts(root, ttlSeconds * 1000, clock);
+      return new LmdbNonceCountStore(root, ttlSeconds * 1000, clock);
     } catch (err) {
       throw new StoreError(`cannot open the shared nonce-count store in ${dir}: ${describeFsError(err)}`);
     }
@@ -45,8 +45,8 @@ export class SharedNonceCounts implements NonceCounts {
    * in one event turn together, so a burst of requests takes the cross-process write lock once
    * and the event loop never waits for another worker's transaction.
    */
-  use(nonce: string, issuedAt: number, nc: number): NonceUse | Promise<NonceUse> {
-    if (this.clock() - issuedAt > this.ttlMs) return "stale";
+  use(nonce: string, issuedAt: number, nc: number): Promise<NonceUse> {
+    if (this.clock() - issuedAt > this.ttlMs) return Promise.resolve("stale");
     const key: Key = [issuedAt, nonce];
     return this.db.transaction((): NonceUse => {
       const seen = this.db.get(key);
@@ -54,11 +54,6 @@ export class SharedNonceCounts implements NonceCounts {
       this.db.put(key, nc);
       return "ok";
     });
-  }
-
-  /** Always undefined: the nonce's HMAC is checked on every request (a few µs), not remembered per process. */
-  known(_nonce: string): NonceCheck | undefined {
-    return undefined;
   }
 
   /** Removes the counts of nonces past their lifetime; returns how many. */

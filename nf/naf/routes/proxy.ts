@@ -3,8 +3,8 @@
 // headers sent by the client are removed first, so only the proxy can assert them.
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { GbaIdentityNotAllowed } from "./errors.js";
-import type { GbaIdentity } from "./identity.js";
+import { nafProblem } from "../causes.js";
+import type { GbaIdentity } from "../identity.js";
 
 /** TS 24.109 §7 / TS 33.222: the identities the proxy asserts to the AS, as quoted strings. */
 export const ASSERTED_IDENTITY_HEADER = "x-3gpp-asserted-identity";
@@ -26,7 +26,7 @@ export function assertedIdentities(gba: GbaIdentity, intended: string | string[]
   if (intended === undefined) return gba.impus;
   const raw = (Array.isArray(intended) ? intended[0] : intended).trim();
   const id = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
-  if (!gba.impus.includes(id)) throw new GbaIdentityNotAllowed();
+  if (!gba.impus.includes(id)) throw nafProblem("FST_GBA_IDENTITY_NOT_ALLOWED");
   return [id];
 }
 

@@ -1,0 +1,42 @@
+// The GSMA IoT.04 scenario 7 Enrolment CA as a running NF: a NAF application behind the GBA NAF
+// plugin on its own listeners (HTTP Digest on cfg.eca.http, TLS-PSK on cfg.eca.tlsPsk). Mounting
+// the NAF plugin here is the intended exception to "NFs never import each other": the plugin is
+// a library for NAF applications, and the ECA still reaches the BSF over Zn only.
+import { startWithCleanup } from "../common/cleanup.js";
+import type { NfConfig } from "../common/config.js";
+import { type NfDeps, withDeps } from "../common/deps.js";
+import type { RunningNf } from "../common/nf.js";
+import { createNfServer, listen } from "../common/server.js";
+import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler } from "../naf/index.js";
+import { loadOrCreateCa } from "./ca.js";
+import { type EcaConfig, ecaConfigSection } from "./config.js";
+import { EnrolmentProcedures } from "./procedures/enrolment.js";
+import { enrolmentRoutes } from "./routes/enrolment.js";
+import { LmdbEcaStore } from "./store-lmdb.js";
+
+const ZN_TIMEOUT_MS = 2000;
+
+export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<NfDeps>): Promise<RunningNf> {
+  const c = cfg.eca;
+  ecaConfigSection.check(c);
+  const d = withDeps(deps);
+  return startWithCleanup(async (cleanup) => {
+    const store = LmdbEcaStore.open(cfg.data);
+    cleanup.push(() => store.close());
+    const ca = await loadOrCreateCa(cfg.data, c.fqdn, d);
+    const zn = createZnClient({ bsfUrl: c.bsfUrl, token: c.znToken, timeoutMs: ZN_TIMEOUT_MS, gbaUAware: false, clock: d.clock });
+    cleanup.push(() => zn.close());
+    const app = createNfServer({ name: "eca", logLevel: cfg.logLevel });
+    cleanup.push(() => app.close());
+    const enrolment = new EnrolmentProcedures({ ca, store, deps: d, certValidityDays: c.certValidityDays });
+    await app.register(async (scope) => {
+      installGbaErrorHandler(scope);
+      await scope.register(gbaNaf, { fqdn: c.fqdn, zn, deps: d });
+      await scope.register(enrolmentRoutes, { enrolment });
+    });
+    const url = await listen(app, c.http);
+    const tls = await createTlsPskListener(app, { fqdn: c.fqdn, zn, host: c.tlsPsk.host, port: c.tlsPsk.port });
+    cleanup.push(() => tls.close());
+    return { name: "eca", urls: { url, tlsPsk: tls.url }, close: () => cleanup.close() };
+  });
+}

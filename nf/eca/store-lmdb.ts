@@ -1,0 +1,93 @@
+// The ECA's store in its LMDB environment under <data>/eca/: bindings by OBU ID, MSISDN → OBU ID
+// (one SIM bound to one OBU) and issued certificates by serial.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Database, RootDatabase } from "lmdb";
+import { nfDataDir, openNfStore } from "../common/store.js";
+import { type BindingInput, BindingError, checkBatch, type LineProblem, sameBinding, type VehicleBinding } from "./bindings.js";
+import type { EcaStore, IssuedCertificate } from "./store.js";
+
+export class LmdbEcaStore implements EcaStore {
+  private readonly bindings: Database<VehicleBinding, string>;
+  /** MSISDN digits → OBU ID, so one SIM is bound to one OBU */
+  private readonly msisdns: Database<string, string>;
+  private readonly certificates: Database<IssuedCertificate, string>;
+
+  private constructor(private readonly root: RootDatabase) {
+    this.bindings = root.openDB({ name: "bindings" });
+    this.msisdns = root.openDB({ name: "msisdns" });
+    this.certificates = root.openDB({ name: "certificates" });
+  }
+
+  /** Opens (creating if needed) <data>/eca/store.mdb. */
+  static open(dataRoot: string): LmdbEcaStore {
+    return new LmdbEcaStore(openNfStore(dataRoot, "eca"));
+  }
+
+  /** Read-only view for listings; undefined when no ECA store exists yet under the data root. */
+  static openReadOnly(dataRoot: string): LmdbEcaStore | undefined {
+    if (!existsSync(join(nfDataDir(dataRoot, "eca"), "store.mdb"))) return undefined;
+    return new LmdbEcaStore(openNfStore(dataRoot, "eca", { readOnly: true }));
+  }
+
+  async bindingOf(obuId: string): Promise<VehicleBinding | undefined> {
+    return this.bindings.get(obuId);
+  }
+
+  async listBindings(): Promise<VehicleBinding[]> {
+    return [...this.bindings.getRange().map(({ value }) => value)];
+  }
+
+  addBindings(
+    rows: BindingInput[],
+    now: Date,
+    lines?: number[],
+    earlier: LineProblem[] = [],
+  ): Promise<{ added: number; unchanged: number }> {
+    const { bindings, lines: bindingLines, problems } = checkBatch(rows, lines, earlier);
+    const createdAt = now.toISOString();
+    // the store checks run even when the batch is already refused, so every problem is reported
+    return this.root.transaction(() => {
+      const fresh: BindingInput[] = [];
+      bindings.forEach((b, i) => {
+        const line = bindingLines[i];
+        const stored = this.bindings.get(b.obuId);
+        if (stored && sameBinding(stored, b)) return;
+        if (stored) {
+          problems.push({
+            line,
+            reason: `OBU ${b.obuId} is already bound to vehicle ${stored.vehicleId}, MSISDN ${stored.msisdn}`,
+          });
+          return;
+        }
+        const holder = this.msisdns.get(b.msisdn);
+        if (holder !== undefined) {
+          problems.push({ line, reason: `MSISDN ${b.msisdn} is already bound to OBU ${holder}` });
+          return;
+        }
+        fresh.push(b);
+      });
+      if (problems.length) throw new BindingError(problems);
+      for (const b of fresh) {
+        this.bindings.put(b.obuId, { ...b, createdAt });
+        this.msisdns.put(b.msisdn, b.obuId);
+      }
+      return { added: fresh.length, unchanged: bindings.length - fresh.length };
+    });
+  }
+
+  recordCertificate(cert: IssuedCertificate): Promise<boolean> {
+    return this.certificates.ifNoExists(cert.serial, () => {
+      this.certificates.put(cert.serial, cert);
+    });
+  }
+
+  async listCertificates(): Promise<IssuedCertificate[]> {
+    const all = [...this.certificates.getRange().map(({ value }) => value)];
+    return all.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt) || a.serial.localeCompare(b.serial));
+  }
+
+  close(): Promise<void> {
+    return this.root.close();
+  }
+}

@@ -1,0 +1,71 @@
+// The NAF as a running NF: the Ua HTTP listener (Digest) and the TLS-PSK listener on one Fastify
+// app, in front of either `GET /whoami` or an upstream application (authentication proxy).
+import { startWithCleanup } from "../common/cleanup.js";
+import type { NfConfig } from "../common/config.js";
+import { type NfDeps, systemDeps } from "../common/deps.js";
+import type { RunningNf } from "../common/nf.js";
+import { createNfServer, listen } from "../common/server.js";
+import { type NafConfig, nafConfigSection } from "./config.js";
+import { gbaNaf, installGbaErrorHandler } from "./plugin.js";
+import { registerGbaProxy } from "./routes/proxy.js";
+import { registerWhoami } from "./routes/whoami.js";
+import { LmdbNonceCountStore } from "./store-lmdb.js";
+import { createTlsPskListener } from "./tls-psk.js";
+import { createZnClient } from "./zn-client.js";
+
+/** Request bodies the NAF accepts (auth-int hashes the whole body, the proxy forwards it). */
+const NAF_BODY_LIMIT = 1024 * 1024;
+const ZN_TIMEOUT_MS = 2000;
+
+/**
+ * One of several NAF worker processes on a host (`gba naf --workers N`): every worker verifies
+ * the nonces any of them issued (one HMAC secret, drawn by the primary) and sees every
+ * nonce-count any of them accepted (LmdbNonceCountStore under cfg.data), so a Digest answer
+ * replayed to another worker is still refused.
+ */
+export interface NafWorkerOptions {
+  nonceSecret: Uint8Array;
+}
+
+/** Starts the NAF: HTTP (Digest) and TLS-PSK listeners; proxy to cfg.naf.upstream or serve /whoami. */
+export async function startNaf(
+  cfg: NfConfig<"naf", NafConfig>,
+  deps?: Partial<NfDeps>,
+  worker?: NafWorkerOptions,
+): Promise<RunningNf> {
+  const n = cfg.naf;
+  nafConfigSection.check(n);
+  return startWithCleanup(async (cleanup) => {
+    const zn = createZnClient({
+      bsfUrl: n.bsfUrl,
+      token: n.znToken,
+      timeoutMs: ZN_TIMEOUT_MS,
+      gbaUAware: n.realms !== "gba-me",
+      clock: deps?.clock,
+    });
+    cleanup.push(() => zn.close());
+    const shared = worker && LmdbNonceCountStore.open(cfg.data, n.nonceTtl, deps?.clock ?? systemDeps.clock);
+    if (shared) cleanup.push(() => shared.close());
+    const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT });
+    cleanup.push(() => app.close());
+    await app.register(async (scope) => {
+      installGbaErrorHandler(scope);
+      await scope.register(gbaNaf, {
+        fqdn: n.fqdn,
+        zn,
+        digestAlgorithm: n.digestAlgorithm,
+        realms: n.realms,
+        nonceTtl: n.nonceTtl,
+        nonceSecret: worker?.nonceSecret,
+        nonceCounts: shared,
+        deps,
+      });
+      if (n.upstream) await registerGbaProxy(scope, n.upstream);
+      else registerWhoami(scope);
+    });
+    const http = await listen(app, n.http);
+    const tlsPsk = await createTlsPskListener(app, { fqdn: n.fqdn, zn, host: n.tlsPsk.host, port: n.tlsPsk.port });
+    cleanup.push(() => tlsPsk.close());
+    return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, close: () => cleanup.close() };
+  });
+}
