@@ -1,7 +1,7 @@
 // `gba naf` (and the NAF in `gba up`) as a user runs them: node dist/cli/main.js, ready line on
 // stdout, curl through the authentication proxy to an upstream that records what it gets.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +94,30 @@ describe("gba naf", () => {
       const r = await run(process.execPath, [MAIN, "naf", ...args]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(msg);
+    }
+  });
+
+  it("refuses a bad naf config with exit 1 naming the setting, before it listens", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "naf-cfg-"));
+    try {
+      for (const [yaml, msg] of [
+        ["naf:\n  bsfUrl: ftp://bsf\n", /naf\.bsfUrl: expected an http:\/\/ or https:\/\/ URL/],
+        ["naf:\n  fqdn: bad_name!\n", /naf\.fqdn: "bad_name!" is not a DNS name/],
+        ['naf:\n  znToken: "two words"\n', /naf\.znToken: must be printable ASCII without spaces/],
+        ["naf:\n  digestAlgorithm: SHA-1\n", /naf\.digestAlgorithm: "SHA-1" is not MD5 or SHA-256/],
+        ["naf:\n  realms: all\n", /naf\.realms: "all" is not gba-me, gba-u or both/],
+        ["naf:\n  nonceTtl: 0\n", /naf\.nonceTtl: must be a positive integer/],
+        ["naf:\n  upstream: not-a-url\n", /naf\.upstream: "not-a-url" is not a URL/],
+      ] as const) {
+        const file = join(dir, "naf.yaml");
+        writeFileSync(file, yaml);
+        const r = await run(process.execPath, [MAIN, "naf", "--config", file, "--ephemeral-ports", "--data", join(dir, "d")]);
+        expect(r.code, yaml).toBe(1);
+        expect(r.stderr, yaml).toMatch(msg);
+        expect(r.stdout, yaml).toBe("");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
