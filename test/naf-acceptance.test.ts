@@ -14,14 +14,7 @@ import { deriveKsNaf, nafId } from "../gba/keys.js";
 import { parseUaId } from "../gba/ua-id.js";
 import { bytesToHex } from "../wire/bytes.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import {
-  createZnClient,
-  gbaNaf,
-  installGbaErrorHandler,
-  registerWhoami,
-  startNaf,
-  type ZnClientHandle,
-} from "../nf/naf/index.js";
+import { createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes, startNaf, type ZnClientHandle } from "../nf/naf/index.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
 import { answerChallenge, b64, httpResponseOf, parseChallenge, run, sClientGet } from "./naf-fixtures.js";
@@ -253,7 +246,7 @@ describe("Digest over HTTPS (TS 33.222 §5.3): NAF_Id carries the negotiated sui
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
       await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn });
-      registerWhoami(scope);
+      await scope.register(whoamiRoutes);
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     url = `https://127.0.0.1:${(app.server.address() as { port: number }).port}/whoami`;

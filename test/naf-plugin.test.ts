@@ -2,7 +2,7 @@
 // renegotiation, BSF failure, realms, Authentication-Info.
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createZnClient, gbaNaf, installGbaErrorHandler, registerWhoami, type ZnClientHandle } from "../nf/naf/index.js";
+import { createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes, type ZnClientHandle } from "../nf/naf/index.js";
 import {
   answerChallenge,
   b64,
@@ -49,7 +49,7 @@ async function naf(opts: { realms?: "gba-me" | "gba-u" | "both"; digestAlgorithm
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
     await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn: client, deps: { clock }, nonceTtl: 60, ...opts });
-    registerWhoami(scope);
+    await scope.register(whoamiRoutes);
     scope.post("/echo", { onRequest: scope.gbaAuthenticate }, async (req) => ({ got: req.body, impi: req.gba?.impi }));
     // called directly (promise mode) rather than as a hook
     scope.get("/direct", async (req, reply) => {

@@ -3,7 +3,7 @@
 import http from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createZnClient, gbaNaf, installGbaErrorHandler, registerGbaProxy, type ZnClientHandle } from "../nf/naf/index.js";
+import { createZnClient, gbaNaf, installGbaErrorHandler, proxyRoutes, type ZnClientHandle } from "../nf/naf/index.js";
 import {
   answerChallenge,
   b64,
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
     await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn: client });
-    await registerGbaProxy(scope, `http://127.0.0.1:${port}`);
+    await scope.register(proxyRoutes, { upstream: `http://127.0.0.1:${port}` });
   });
 });
 afterAll(async () => {

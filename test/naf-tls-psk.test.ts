@@ -10,7 +10,7 @@ import {
   createZnClient,
   gbaNaf,
   installGbaErrorHandler,
-  registerWhoami,
+  whoamiRoutes,
   type TlsPskListener,
   type ZnClientHandle,
 } from "../nf/naf/index.js";
@@ -29,7 +29,7 @@ beforeAll(async () => {
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
     await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn: client });
-    registerWhoami(scope);
+    await scope.register(whoamiRoutes);
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   listener = await createTlsPskListener(app, {

@@ -4,8 +4,14 @@ export { BSF_RETRY_AFTER_SECONDS, isGbaError, NAF_CAUSES, type NafCause, nafProb
 export { NAF_PORTS, type NafConfig, nafConfigSection } from "./config.js";
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
 export { type GbaNafOptions, gbaNaf, installGbaErrorHandler } from "./plugin.js";
-export { ASSERTED_IDENTITY_HEADER, IMPI_HEADER, INTENDED_IDENTITY_HEADER, registerGbaProxy } from "./routes/proxy.js";
-export { registerWhoami } from "./routes/whoami.js";
+export {
+  ASSERTED_IDENTITY_HEADER,
+  IMPI_HEADER,
+  INTENDED_IDENTITY_HEADER,
+  type ProxyRoutesOptions,
+  proxyRoutes,
+} from "./routes/proxy.js";
+export { whoamiRoutes } from "./routes/whoami.js";
 export { type NafWorkerOptions, startNaf } from "./start.js";
 export type { NonceCountStore, NonceCounts, NonceUse } from "./store.js";
 export { LmdbNonceCountStore } from "./store-lmdb.js";

@@ -7,8 +7,8 @@ import type { RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { type NafConfig, nafConfigSection } from "./config.js";
 import { gbaNaf, installGbaErrorHandler } from "./plugin.js";
-import { registerGbaProxy } from "./routes/proxy.js";
-import { registerWhoami } from "./routes/whoami.js";
+import { proxyRoutes } from "./routes/proxy.js";
+import { whoamiRoutes } from "./routes/whoami.js";
 import { LmdbNonceCountStore } from "./store-lmdb.js";
 import { createTlsPskListener } from "./tls-psk.js";
 import { createZnClient } from "./zn-client.js";
@@ -60,8 +60,8 @@ export async function startNaf(
         nonceCounts: shared,
         deps,
       });
-      if (n.upstream) await registerGbaProxy(scope, n.upstream);
-      else registerWhoami(scope);
+      if (n.upstream) await scope.register(proxyRoutes, { upstream: n.upstream });
+      else await scope.register(whoamiRoutes);
     });
     const http = await listen(app, n.http);
     const tlsPsk = await createTlsPskListener(app, { fqdn: n.fqdn, zn, host: n.tlsPsk.host, port: n.tlsPsk.port });

@@ -5,7 +5,8 @@
 //   GET  /ca.pem                the CA certificate, no authentication
 //   GET  /certificates          issued certificates, loopback clients only (admin)
 // HTTP binding only: the procedures decide, this file maps their outcomes to answers.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { defineRoutes } from "../../common/server.js";
 import { type EcaCause, ecaProblem } from "../causes.js";
 import type { EnrolmentProcedures, Refused } from "../procedures/enrolment.js";
 
@@ -37,7 +38,7 @@ async function loopbackOnly(req: FastifyRequest): Promise<void> {
   }
 }
 
-export async function enrolmentRoutes(app: FastifyInstance, opts: EnrolmentRoutesOptions): Promise<void> {
+export const enrolmentRoutes = defineRoutes<EnrolmentRoutesOptions>("eca-enrolment", async (app, opts) => {
   const { enrolment } = opts;
   for (const type of CSR_CONTENT_TYPES) {
     app.addContentTypeParser(type, { parseAs: "buffer", bodyLimit: CSR_BODY_LIMIT }, (_req, body, done) => done(null, body));
@@ -82,4 +83,4 @@ export async function enrolmentRoutes(app: FastifyInstance, opts: EnrolmentRoute
     req.log.info({ serial, obuId, vehicleId, impi }, "enrolment certificate issued");
     return reply.type(PKIX_CERT).send(Buffer.from(issued.der));
   }
-}
+});

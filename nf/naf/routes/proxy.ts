@@ -2,7 +2,8 @@
 // plugin, then forwarded to the application server with the asserted identities. Identity
 // headers sent by the client are removed first, so only the proxy can assert them.
 import httpProxy from "@fastify/http-proxy";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
+import { defineRoutes } from "../../common/server.js";
 import { nafProblem } from "../causes.js";
 import type { GbaIdentity } from "../identity.js";
 
@@ -85,11 +86,17 @@ export function withoutHopByHop<T extends Record<string, unknown>>(headers: T): 
   return headers;
 }
 
+export interface ProxyRoutesOptions {
+  /** the application server every authenticated request goes to */
+  upstream: string;
+}
+
 /**
- * Registers the proxy for every path on `app` (which must have gbaNaf registered). Requests are
- * authenticated in onRequest, the intended identity is checked before forwarding.
+ * The proxy for every path, mounted on a scope that has gbaNaf: `await scope.register(proxyRoutes,
+ * { upstream })`. Requests are authenticated in onRequest (of the proxy's own scope only), the
+ * intended identity is checked before forwarding.
  */
-export async function registerGbaProxy(app: FastifyInstance, upstream: string): Promise<void> {
+export const proxyRoutes = defineRoutes<ProxyRoutesOptions>("naf-proxy", async (app, { upstream }) => {
   await app.register(async (scope) => {
     scope.addHook("onRequest", scope.gbaAuthenticate);
     scope.addHook("preHandler", (request, _reply, done) => {
@@ -110,4 +117,4 @@ export async function registerGbaProxy(app: FastifyInstance, upstream: string): 
       },
     });
   });
-}
+});

@@ -1,9 +1,9 @@
 // `GET /whoami`: the identity a request was authenticated as (the NAF's own resource when it
 // proxies nothing).
-import type { FastifyInstance } from "fastify";
+import { defineRoutes } from "../../common/server.js";
 
-/** Registers `GET /whoami` on a scope that has the GBA plugin. */
-export function registerWhoami(scope: FastifyInstance): void {
+/** `GET /whoami`, mounted on a scope that has the GBA plugin: `await scope.register(whoamiRoutes)`. */
+export const whoamiRoutes = defineRoutes("naf-whoami", async (scope) => {
   scope.get("/whoami", { onRequest: scope.gbaAuthenticate }, async (request) => {
     const g = request.gba;
     if (!g) throw new Error("gbaAuthenticate let an unauthenticated request through");
@@ -19,4 +19,4 @@ export function registerWhoami(scope: FastifyInstance): void {
       keyExpiryTime: g.keyExpiryTime,
     };
   });
-}
+});
