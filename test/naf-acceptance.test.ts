@@ -17,7 +17,7 @@ import type { RunningNf } from "../nf/common/nf.js";
 import { createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes, startNaf, type ZnClientHandle } from "../nf/naf/index.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
-import { answerChallenge, b64, httpResponseOf, parseChallenge, run, sClientGet } from "./naf-fixtures.js";
+import { answerChallenge, answerWhoami, b64, httpResponseOf, parseChallenge, run, sClientGet } from "./naf-fixtures.js";
 
 const NAF_FQDN = "naf.example.org";
 const ECA_FQDN = "eca.vehicleman.example";
@@ -97,16 +97,7 @@ describe("curl --digest against the Digest listener (MD5, qop=auth)", () => {
     const r = await request(`${naf.urls.http}/whoami`);
     const c = parseChallenge(r.headers["www-authenticate"] as string);
     await r.body.dump();
-    const a = answerChallenge({
-      username: "AAAAAAAAAAAAAAAAAAAAAA==@bsf.mnc001.mcc001.pub.3gppnetwork.org",
-      password: b64(new Uint8Array(32)),
-      realm: c.realm,
-      nonce: c.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const a = answerWhoami(c, "AAAAAAAAAAAAAAAAAAAAAA==@bsf.mnc001.mcc001.pub.3gppnetwork.org", b64(new Uint8Array(32)));
     const res = await request(`${naf.urls.http}/whoami`, { headers: { authorization: a.header } });
     const body = (await res.body.json()) as { cause: string };
     expect(res.statusCode).toBe(401);

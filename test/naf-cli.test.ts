@@ -12,7 +12,7 @@ import { parseUaId } from "../gba/ua-id.js";
 import { bytesToHex } from "../wire/bytes.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";
 import { MiniUe } from "./helpers/mini-ue.js";
-import { b64, parseChallenge, run } from "./naf-fixtures.js";
+import { answerWhoami, b64, parseChallenge, run } from "./naf-fixtures.js";
 
 const MAIN = join(process.cwd(), "dist/cli/main.js");
 
@@ -207,17 +207,7 @@ describe("gba naf", () => {
       const first = await request(url);
       await first.body.dump();
       const c = parseChallenge(first.headers["www-authenticate"] as string);
-      const { answerChallenge } = await import("./naf-fixtures.js");
-      const a = answerChallenge({
-        username: "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org",
-        password: "x",
-        realm: c.realm,
-        nonce: c.nonce,
-        method: "GET",
-        uri: "/whoami",
-        qop: "auth",
-        nc: 1,
-      });
+      const a = answerWhoami(c, "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org", "x");
       const res = await request(url, { headers: { authorization: a.header } });
       expect(res.statusCode).toBe(503);
       expect(res.headers["retry-after"]).toBe("5");

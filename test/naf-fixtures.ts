@@ -152,6 +152,25 @@ export function answerChallenge(a: DigestAnswer): { header: string; ha1: string;
   return { header, ha1, nc, cnonce };
 }
 
+/** A qop=auth answer to challenge `c` for GET /whoami with nc 1: the common case of the NAF tests. */
+export function answerWhoami(c: { realm: string; nonce: string }, username: string, password: string, nc = 1) {
+  return answerChallenge({
+    username,
+    password,
+    realm: c.realm,
+    nonce: c.nonce,
+    method: "GET",
+    uri: "/whoami",
+    qop: "auth",
+    nc,
+  });
+}
+
+/** The rspauth of an Authentication-Info header. */
+export function rspauthOf(info: unknown): string | undefined {
+  return typeof info === "string" ? /rspauth="([0-9a-f]+)"/.exec(info)?.[1] : undefined;
+}
+
 /** Expected rspauth (RFC 7616 §3.5): A2 = ":" uri [":" H(response body)]. */
 export function expectedRspauth(o: {
   ha1: string;
@@ -166,6 +185,15 @@ export function expectedRspauth(o: {
   const alg = o.algorithm === "SHA-256" ? "sha256" : "md5";
   const ha2 = o.qop === "auth-int" ? h(alg, `:${o.uri}:${h(alg, o.responseBody ?? "")}`) : h(alg, `:${o.uri}`);
   return h(alg, `${o.ha1}:${o.nonce}:${o.nc}:${o.cnonce}:${o.qop}:${ha2}`);
+}
+
+/** The rspauth the NAF must send in its answer to `a`, the client's answer to challenge `c`. */
+export function rspauthFor(
+  a: { ha1: string; nc: string; cnonce: string },
+  c: { nonce: string },
+  o: { qop: "auth" | "auth-int"; uri: string; responseBody?: Buffer | string },
+): string {
+  return expectedRspauth({ ha1: a.ha1, nonce: c.nonce, nc: a.nc, cnonce: a.cnonce, ...o });
 }
 
 export function b64(key: Uint8Array): string {

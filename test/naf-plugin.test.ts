@@ -5,12 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes, type ZnClientHandle } from "../nf/naf/index.js";
 import {
   answerChallenge,
+  answerWhoami,
   b64,
-  expectedRspauth,
+  rspauthFor,
   type FakeZn,
   NAF_FQDN,
   OTHER_NAF_FQDN,
   parseChallenge,
+  rspauthOf,
   startFakeZn,
   ZN_TOKEN,
 } from "./naf-fixtures.js";
@@ -67,18 +69,12 @@ async function challengeOf(app: FastifyInstance, url = "/whoami") {
   return parseChallenge(res.headers["www-authenticate"] as string);
 }
 
-/** A qop=auth answer to challenge `c` for GET /whoami with nc 1: the common case of these tests. */
-function answerWhoami(c: { realm: string; nonce: string }, username: string, password: string) {
-  return answerChallenge({
-    username,
-    password,
-    realm: c.realm,
-    nonce: c.nonce,
-    method: "GET",
-    uri: "/whoami",
-    qop: "auth",
-    nc: 1,
-  });
+/** Challenge, a qop=auth answer with nc 1, and GET /whoami with it. */
+async function whoami(app: FastifyInstance, username: string, password: string) {
+  const c = await challengeOf(app);
+  const a = answerWhoami(c, username, password);
+  const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+  return { c, a, res };
 }
 
 describe("challenge (TS 24.109 §5.2.4)", () => {
@@ -114,9 +110,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const app = await naf();
     const s = zn.addSession();
     const key = zn.keyFor(s, NAF_FQDN, "0100000002");
-    const c = await challengeOf(app);
-    const a = answerWhoami(c, s.btid, b64(key));
-    const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+    const { c, a, res } = await whoami(app, s.btid, b64(key));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       btid: s.btid,
@@ -131,8 +125,8 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     expect(info).toContain("qop=auth,");
     expect(info).toContain(`nc=${a.nc}`);
     expect(info).toContain(`cnonce="${a.cnonce}"`);
-    const rsp = /rspauth="([0-9a-f]+)"/.exec(info)?.[1];
-    expect(rsp).toBe(expectedRspauth({ ha1: a.ha1, nonce: c.nonce, nc: a.nc, cnonce: a.cnonce, qop: "auth", uri: "/whoami" }));
+    const rsp = rspauthOf(info);
+    expect(rsp).toBe(rspauthFor(a, c, { qop: "auth", uri: "/whoami" }));
     expect(zn.requests.at(-1)).toMatchObject({
       btId: s.btid,
       nafId: { nafFqdn: NAF_FQDN, uaSecProtId: "0100000002" },
@@ -186,17 +180,8 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ got: { hello: "gba" }, impi: s.impi });
-    const rsp = /rspauth="([0-9a-f]+)"/.exec(res.headers["authentication-info"] as string)?.[1];
-    expect(rsp).toBe(
-      expectedRspauth({
-        ha1: a.ha1,
-        nonce: c.nonce,
-        nc: a.nc,
-        cnonce: a.cnonce,
-        qop: "auth-int",
-        uri: "/echo",
-        responseBody: res.body,
-      }),
+    expect(rspauthOf(res.headers["authentication-info"])).toBe(
+      rspauthFor(a, c, { qop: "auth-int", uri: "/echo", responseBody: res.body }),
     );
 
     // the same credentials over a different body are refused
@@ -225,9 +210,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
   it("refuses a wrong key with a fresh challenge", async () => {
     const app = await naf();
     const s = zn.addSession();
-    const c = await challengeOf(app);
-    const a = answerWhoami(c, s.btid, b64(new Uint8Array(32).fill(9)));
-    const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+    const { res } = await whoami(app, s.btid, b64(new Uint8Array(32).fill(9)));
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_DIGEST");
     expect(parseChallenge(res.headers["www-authenticate"] as string).realm).toBe(REALM);
@@ -238,23 +221,12 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const app = await naf();
     const s = zn.addSession();
     const otherKey = zn.keyFor(s, OTHER_NAF_FQDN, "0100000002");
-    const c = await challengeOf(app);
-    const a = answerWhoami(c, s.btid, b64(otherKey));
-    const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+    const { res } = await whoami(app, s.btid, b64(otherKey));
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_DIGEST");
     // the other NAF's realm: refused before any Zn lookup for it
     const c2 = await challengeOf(app);
-    const b = answerChallenge({
-      username: s.btid,
-      password: b64(otherKey),
-      realm: `3GPP-bootstrapping@${OTHER_NAF_FQDN}`,
-      nonce: c2.nonce,
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const b = answerWhoami({ realm: `3GPP-bootstrapping@${OTHER_NAF_FQDN}`, nonce: c2.nonce }, s.btid, b64(otherKey));
     const res2 = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: b.header } });
     expect(res2.statusCode).toBe(401);
     expect(res2.json().cause).toBe("FST_GBA_REALM_MISMATCH");
@@ -267,16 +239,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     const key = b64(zn.keyFor(s, NAF_FQDN, "0100000002"));
     const c = await challengeOf(app);
     const send = (nc: number) => {
-      const a = answerChallenge({
-        username: s.btid,
-        password: key,
-        realm: c.realm,
-        nonce: c.nonce,
-        method: "GET",
-        uri: "/whoami",
-        qop: "auth",
-        nc,
-      });
+      const a = answerWhoami(c, s.btid, key, nc);
       return app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
     };
     expect((await send(1)).statusCode).toBe(200);
@@ -296,16 +259,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     for (const username of ["AAAAAAAAAAAAAAAAAAAAAA==@bsf.mnc001.mcc001.pub.3gppnetwork.org", s.btid]) {
       if (username === s.btid) now += 2000; // expired at the BSF
       const c = await challengeOf(app);
-      const a = answerChallenge({
-        username,
-        password: key,
-        realm: c.realm,
-        nonce: c.nonce,
-        method: "GET",
-        uri: "/whoami",
-        qop: "auth",
-        nc: 1,
-      });
+      const a = answerWhoami(c, username, key);
       const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
       expect(res.statusCode).toBe(401);
       expect(res.json().cause).toBe("FST_GBA_BTID_UNKNOWN");
@@ -316,9 +270,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
   it("refuses a username that is not a B-TID without asking the BSF", async () => {
     const app = await naf();
     const before = zn.requests.length;
-    const c = await challengeOf(app);
-    const a = answerWhoami(c, "alice", "x");
-    const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+    const { res } = await whoami(app, "alice", "x");
     expect(res.statusCode).toBe(401);
     expect(res.json().cause).toBe("FST_GBA_BAD_BTID");
     expect(zn.requests.length).toBe(before);
@@ -337,16 +289,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     expect(parseChallenge(stale.headers["www-authenticate"] as string).stale).toBe("true");
     const forged = Buffer.from(c.nonce, "base64");
     forged[30] ^= 1;
-    const f = answerChallenge({
-      username: s.btid,
-      password: key,
-      realm: c.realm,
-      nonce: forged.toString("base64"),
-      method: "GET",
-      uri: "/whoami",
-      qop: "auth",
-      nc: 1,
-    });
+    const f = answerWhoami({ realm: c.realm, nonce: forged.toString("base64") }, s.btid, key);
     const bad = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: f.header } });
     expect(bad.statusCode).toBe(401);
     expect(bad.json().cause).toBe("FST_GBA_BAD_NONCE");
@@ -458,9 +401,7 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
   it("answers 503 with Retry-After when the BSF is down", async () => {
     const app = await naf({ bsfUrl: "http://127.0.0.1:1" });
     const s = zn.addSession();
-    const c = await challengeOf(app);
-    const a = answerWhoami(c, s.btid, "x");
-    const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+    const { res } = await whoami(app, s.btid, "x");
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("5");
     expect(res.headers["content-type"]).toContain("application/problem+json");

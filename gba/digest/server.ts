@@ -40,11 +40,8 @@ export type CredentialsRefusal =
   /** RFC 7616 §3.4.6: uri must name the request target */
   | { ok: false; refusal: "uri-mismatch" };
 
-/** Credentials whose form, algorithm, qop, realm and uri are what this server offered. */
-export interface OfferedCredentials {
-  ok: true;
-  username: string;
-  realm: string;
+/** What the response and rspauth of one answered challenge are computed from (RFC 7616 §3.4.1, §3.5). */
+interface AnsweredChallenge {
   algorithm: DigestAlgorithm;
   qop: DigestQop;
   nonce: string;
@@ -55,17 +52,16 @@ export interface OfferedCredentials {
   response: string;
 }
 
-/** One answered challenge: what verifying the response and signing the answer need. */
-export interface DigestExchange {
-  /** H(A1) of the username's password */
+/** Credentials whose form, algorithm, qop, realm and uri are what this server offered. */
+export interface OfferedCredentials extends AnsweredChallenge {
+  ok: true;
+  username: string;
+  realm: string;
+}
+
+/** One answered challenge with the H(A1) of the username's password: what verifying and signing need. */
+export interface DigestExchange extends AnsweredChallenge {
   ha1: string;
-  algorithm: DigestAlgorithm;
-  qop: DigestQop;
-  nonce: string;
-  nc: string;
-  cnonce: string;
-  uri: string;
-  response: string;
 }
 
 export interface DigestServer {
