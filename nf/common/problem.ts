@@ -1,5 +1,4 @@
 // ProblemDetails (RFC 9457 / TS 29.571 §5.2.4.1) for the JSON reference points and admin API.
-import createError from "@fastify/error";
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { storeWriteFailure } from "./store.js";
 
@@ -155,6 +154,3 @@ export function installProblemHandlers(app: FastifyInstance): void {
     }),
   );
 }
-
-/** A named Fastify error with a stable code, as @fastify/basic-auth does it. */
-export { createError };
