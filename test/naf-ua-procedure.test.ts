@@ -83,7 +83,7 @@ function request(
 }
 
 const refusal = (o: UaOutcome): UaRefusal => {
-  expect(o.ok).toBe(false);
+  expect(o.kind).toBe("refused");
   return o as UaRefusal;
 };
 
@@ -92,16 +92,20 @@ describe("Ua Digest procedure", () => {
     const { ua, nonce } = procedure(zn(answer()));
     const first = ua.start(request(nonce));
     expect(first).not.toBeInstanceOf(Promise);
-    expect(first).toMatchObject({ ok: true, awaitingBody: false, identity: { btid: BTID, method: "digest", keyKind: "ks-naf" } });
+    expect(first).toMatchObject({
+      kind: "accepted",
+      awaitingBody: false,
+      identity: { btid: BTID, method: "digest", keyKind: "ks-naf" },
+    });
     const again = ua.start(request(nonce));
     expect(again).not.toBeInstanceOf(Promise);
     expect(refusal(again as UaOutcome)).toEqual({
-      ok: false,
+      kind: "refused",
       cause: "FST_GBA_NC_REPLAY",
       detail: "00000001",
       challenge: "fresh",
     });
-    expect(ua.start(request(nonce, { nc: 2 }))).toMatchObject({ ok: true });
+    expect(ua.start(request(nonce, { nc: 2 }))).toMatchObject({ kind: "accepted" });
   });
 
   it("maps each Zn failure by its code, and lets anything else through as an exception", async () => {
@@ -114,7 +118,7 @@ describe("Ua Digest procedure", () => {
       const { ua, nonce } = procedure(zn(undefined, () => Promise.reject(err)));
       const o = ua.start(request(nonce));
       expect(o).toBeInstanceOf(Promise);
-      expect(refusal(await o)).toMatchObject({ ok: false, ...want });
+      expect(refusal(await o)).toMatchObject({ kind: "refused", ...want });
     }
     const bug = new TypeError("a bug in a custom Zn client");
     const { ua, nonce } = procedure(zn(undefined, () => Promise.reject(bug)));
@@ -142,20 +146,23 @@ describe("Ua Digest procedure", () => {
     const { ua, nonce } = procedure(zn(answer()));
     const body = '{"csr":1}';
     const waiting = ua.start(request(nonce, { qop: "auth-int", body }));
-    expect(waiting).toMatchObject({ ok: true, awaitingBody: true });
-    if (waiting instanceof Promise || !waiting.ok) throw new Error("expected a state");
+    expect(waiting).toMatchObject({ kind: "accepted", awaitingBody: true });
+    if (waiting instanceof Promise || waiting.kind !== "accepted") throw new Error("expected a state");
     expect(refusal(await ua.finish({ ...waiting }, "POST", new TextEncoder().encode('{"csr":2}')))).toMatchObject({
       cause: "FST_GBA_BAD_DIGEST",
       challenge: "fresh",
     });
-    expect(await ua.finish(waiting, "POST", new TextEncoder().encode(body))).toMatchObject({ ok: true, awaitingBody: false });
+    expect(await ua.finish(waiting, "POST", new TextEncoder().encode(body))).toMatchObject({
+      kind: "accepted",
+      awaitingBody: false,
+    });
   });
 
   it("refuses Digest over TLS whose suite has no IANA code for NAF_Id", () => {
     const { ua, nonce } = procedure(zn(answer()));
     const o = ua.start({ ...request(nonce), tls: { cipher: { name: "NO-SUCH", standardName: "TLS_NO_SUCH" } } });
     expect(refusal(o as UaOutcome)).toEqual({
-      ok: false,
+      kind: "refused",
       cause: "FST_GBA_UNSUPPORTED_DIGEST",
       detail: "TLS cipher suite TLS_NO_SUCH has no known IANA code for NAF_Id",
       challenge: undefined,
@@ -165,7 +172,7 @@ describe("Ua Digest procedure", () => {
   it("names the Digest refusals with their causes and challenges", () => {
     const { ua, nonce } = procedure(zn(answer()));
     expect(ua.start({ method: "GET", target: "/", authorization: undefined, hasBody: false })).toEqual({
-      ok: false,
+      kind: "refused",
       cause: "FST_GBA_NO_CREDENTIALS",
       detail: undefined,
       challenge: "fresh",

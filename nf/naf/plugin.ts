@@ -129,7 +129,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
   }
 
   function settled(request: FastifyRequest, reply: FastifyReply, o: UaOutcome): void {
-    if (!o.ok) throw refusal(request, reply, o);
+    if (o.kind === "refused") throw refusal(request, reply, o);
     (request as WithState)[kDigest] = o;
     if (!o.awaitingBody) request.gba = o.identity;
   }

@@ -10,12 +10,11 @@ import { CsrError, checkCsr } from "../csr.js";
 import { normaliseMsisdn } from "../ids.js";
 import type { EcaStore, IssuedCertificate } from "../store.js";
 
-export type Refused = { ok: false; cause: EcaCause; detail: string };
-export type Outcome<T> = ({ ok: true } & T) | Refused;
+export type Refused = { kind: "refused"; cause: EcaCause; detail: string };
 
 const MAX_SERIAL_TRIES = 3;
 
-const refused = (cause: EcaCause, detail: string): Refused => ({ ok: false, cause, detail });
+const refused = (cause: EcaCause, detail: string): Refused => ({ kind: "refused", cause, detail });
 
 export interface EnrolmentOptions {
   ca: EnrolmentCa;
@@ -38,7 +37,7 @@ export class EnrolmentProcedures {
   }
 
   /** TS 24.109 E.5: the CA certificate (DER) whose subject is `issuer`, base64 of the DER name; E.6: not found. */
-  caCertificate(issuer: string | undefined): Outcome<{ der: Uint8Array }> {
+  caCertificate(issuer: string | undefined): { kind: "found"; der: Uint8Array } | Refused {
     if (!issuer) return refused("MANDATORY_IE_MISSING", "query parameter in (base64 of the DER issuer name) is missing");
     // a "+" in an unencoded query arrives as a space
     const b64 = issuer.replace(/ /g, "+");
@@ -47,7 +46,7 @@ export class EnrolmentProcedures {
     if (!Buffer.from(b64, "base64").equals(Buffer.from(ca.subjectName.toArrayBuffer()))) {
       return refused("CA_CERTIFICATE_NOT_FOUND", "this ECA holds no CA certificate with that issuer name");
     }
-    return { ok: true, der: new Uint8Array(ca.rawData) };
+    return { kind: "found", der: new Uint8Array(ca.rawData) };
   }
 
   /**
@@ -55,7 +54,10 @@ export class EnrolmentProcedures {
    * it names one) and to the MSISDN of the bootstrapped subscriber, which comes from the USS the
    * BSF returned over Zn, never from the client.
    */
-  async enrol(gba: GbaIdentity, csrBody: Uint8Array): Promise<Outcome<{ der: Uint8Array; record: IssuedCertificate }>> {
+  async enrol(
+    gba: GbaIdentity,
+    csrBody: Uint8Array,
+  ): Promise<{ kind: "issued"; der: Uint8Array; record: IssuedCertificate } | Refused> {
     let csr: Awaited<ReturnType<typeof checkCsr>>;
     try {
       csr = await checkCsr(csrBody);
@@ -99,7 +101,7 @@ export class EnrolmentProcedures {
         issuedAt: new Date(now).toISOString(),
       };
       // recorded before it is returned: a certificate the log does not hold is never handed out
-      if (await store.recordCertificate(record)) return { ok: true, der: new Uint8Array(cert.rawData), record };
+      if (await store.recordCertificate(record)) return { kind: "issued", der: new Uint8Array(cert.rawData), record };
     }
     throw new Error(`no free certificate serial number for OBU ${binding.obuId} after ${MAX_SERIAL_TRIES} draws`);
   }

@@ -50,7 +50,7 @@ export const enrolmentRoutes = defineRoutes<EnrolmentRoutesOptions>("eca-enrolme
 
   app.get("/getcertificate", { onRequest: app.gbaAuthenticate }, async (req, reply) => {
     const found = enrolment.caCertificate((req.query as { in?: string }).in);
-    if (!found.ok) return refuseWith(req, found);
+    if (found.kind === "refused") return refuseWith(req, found);
     return reply.type(PKIX_CERT).send(Buffer.from(found.der));
   });
 
@@ -78,7 +78,7 @@ export const enrolmentRoutes = defineRoutes<EnrolmentRoutesOptions>("eca-enrolme
       return refuse(req, "UNSUPPORTED_MEDIA_TYPE", `the CSR must be sent as ${CSR_CONTENT_TYPES.join(" or ")}`);
     }
     const issued = await enrolment.enrol(gba, req.body);
-    if (!issued.ok) return refuseWith(req, issued);
+    if (issued.kind === "refused") return refuseWith(req, issued);
     const { serial, obuId, vehicleId, impi } = issued.record;
     req.log.info({ serial, obuId, vehicleId, impi }, "enrolment certificate issued");
     return reply.type(PKIX_CERT).send(Buffer.from(issued.der));

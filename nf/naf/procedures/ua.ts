@@ -17,7 +17,7 @@ import type { NonceCounts, NonceUse } from "../store.js";
 import { type ZnAnswer, type ZnClient, type ZnClientHandle, ZnFailure } from "../zn-client.js";
 
 export interface UaRefusal {
-  ok: false;
+  kind: "refused";
   cause: NafCause;
   /** what the cause's message names (the bad parameter, the nc, why Zn failed) */
   detail?: string;
@@ -25,9 +25,9 @@ export interface UaRefusal {
   challenge?: "fresh" | "stale";
 }
 
-/** A Digest answer whose nonce and key checked out. */
+/** A Digest answer whose nonce and key checked out (its response too, unless it awaits the body). */
 export interface UaDigestState {
-  ok: true;
+  kind: "accepted";
   exchange: DigestExchange;
   /** when the nonce was issued (ms since the epoch) */
   issuedAt: number;
@@ -61,7 +61,7 @@ export interface UaDigestOptions {
 }
 
 const refused = (cause: NafCause, detail?: string, challenge?: "fresh" | "stale"): UaRefusal => ({
-  ok: false,
+  kind: "refused",
   cause,
   detail,
   challenge,
@@ -121,7 +121,7 @@ export class UaDigest {
       const key = uicc ? answer.uiccKeyMaterial : answer.meKeyMaterial;
       if (key === undefined) return refused("FST_GBA_NO_UICC_KEY");
       const state: UaDigestState = {
-        ok: true,
+        kind: "accepted",
         exchange: {
           ha1: this.ha1Of(answer, key, c.username, c.realm),
           algorithm: c.algorithm,
