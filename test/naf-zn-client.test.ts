@@ -1,7 +1,14 @@
 // The Zn client (TS 29.309 BootstrappingInfoRetrieval) against scripted BSF answers.
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { BsfUnavailable, BtidUnknown, createZnClient, NafNotAuthorized, type ZnClientHandle } from "../nf/naf/index.js";
+import {
+  BsfUnavailable,
+  BtidUnknown,
+  createZnClient,
+  NafNotAuthorized,
+  type ZnClientHandle,
+  ZnFailure,
+} from "../nf/naf/index.js";
 
 const BTID = "I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org";
 const KEY_HEX = "ae9ecc3c7c17692c1d44d6d68d53a3b1624a706039753ba991e8293f3cfdec08";
@@ -28,8 +35,9 @@ async function bsf(
   return { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/base`, bodies };
 }
 
+/** A Zn client with a timeout a loaded test machine does not reach (the timeout case sets its own). */
 function client(url: string, extra: Partial<Parameters<typeof createZnClient>[0]> = {}): ZnClientHandle {
-  const c = createZnClient({ bsfUrl: url, token: "tok", timeoutMs: 300, ...extra });
+  const c = createZnClient({ bsfUrl: url, token: "tok", timeoutMs: 5000, ...extra });
   cleanups.push(() => c.close());
   return c;
 }
@@ -102,10 +110,12 @@ describe("Zn client", () => {
     ];
     for (const [reply, type, msg] of cases) {
       const b = await bsf(() => reply);
-      const err = await client(b.url)
+      const err = await client(b.url, reply.delayMs ? { timeoutMs: 300 } : {})
         .lookup(BTID, "naf.example.org", HTTP_DIGEST)
         .catch((e: unknown) => e);
       expect(err, JSON.stringify(reply)).toBeInstanceOf(type);
+      // the typed contract the plugin and the TLS-PSK listener act on
+      expect(err).toBeInstanceOf(ZnFailure);
       if (msg) expect((err as Error).message).toMatch(msg);
     }
     const down = await client("http://127.0.0.1:1")
