@@ -4,22 +4,18 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { formatUtcDateTime } from "../gba/bootstrapping-info.js";
 import { UA_ID, parseUaId } from "../gba/ua-id.js";
-import { bytesToHex, HexError } from "../wire/bytes.js";
+import { bytesToHex } from "../wire/bytes.js";
 import type { Card } from "../ue/card/card.js";
-import { CardError } from "../ue/card/card.js";
-import { openPcscCard, PcscError } from "../ue/card/pcsc.js";
-import { IdentityError } from "../ue/impi.js";
+import { openPcscCard } from "../ue/card/pcsc.js";
+import { UeError } from "../ue/errors.js";
 import { akaInsightFromKeys } from "../ue/middleware/aka-insight.js";
-import { type AkaInsight, GbaMiddleware, type GbaMode, MiddlewareError } from "../ue/middleware/gba-middleware.js";
+import { type AkaInsight, GbaMiddleware, type GbaMode } from "../ue/middleware/gba-middleware.js";
 import { noTrace, TextTracer, type Tracer } from "../ue/trace.js";
 import { GbaClient } from "../ue/ua/client.js";
-import { UaError } from "../ue/ua/gba-fetch.js";
-import { httpOverTls, TlsPskError } from "../ue/ua/tls-psk.js";
-import { UbError } from "../ue/ub-client.js";
+import { httpOverTls } from "../ue/ua/tls-psk.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { loadUsimStateFile } from "../ue/usim/state-file.js";
-import { CardResponseError, CardStatusError, UsimClient } from "../ue/usim/usim-client.js";
-import { UsimStateError } from "../ue/usim/usim-state.js";
+import { UsimClient } from "../ue/usim/usim-client.js";
 import { type Command, type FlagValues, parseFlags, printJson, requireString, UsageError } from "./usage.js";
 
 const CARD_HELP = `  --usim FILE        simulated USIM state file (gba usim new); its SQN array is saved after each run
@@ -282,21 +278,7 @@ async function runFetch(argv: string[]): Promise<number> {
 
 /** Failures of the run itself: one line, exit 1 (usage errors stay exit 2). */
 function oneLine(err: unknown): string | undefined {
-  const known = [
-    PcscError,
-    UbError,
-    UaError,
-    TlsPskError,
-    MiddlewareError,
-    CardError,
-    CardStatusError,
-    CardResponseError,
-    UsimStateError,
-    IdentityError,
-    HexError,
-  ];
-  if (known.some((k) => err instanceof k)) return (err as Error).message.split("\n")[0];
-  return undefined;
+  return err instanceof UeError ? err.message.split("\n")[0] : undefined;
 }
 
 export const ue: Command = {

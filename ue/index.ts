@@ -5,6 +5,7 @@ export { type Card, CardError } from "./card/card.js";
 export { openPcscCard, PcscError } from "./card/pcsc.js";
 export type { Clock, RandomBytes } from "../wire/deps.js";
 export { systemUeDeps, type UeDeps } from "./deps.js";
+export { UeError } from "./errors.js";
 export { bsfFqdnFromImsi, IdentityError, impiFromImsi } from "./impi.js";
 export {
   type AkaInsight,

@@ -21,6 +21,7 @@ import {
 } from "../gba/digest/index.js";
 import { bytesToHex } from "../wire/bytes.js";
 import type { UeDeps } from "./deps.js";
+import { UeError } from "./errors.js";
 import { noTrace, type Tracer } from "./trace.js";
 
 /** What the UICC answered to RAND/AUTN (TS 31.102 §7.1.2): 3G context gives CK/IK, GBA_U context RES only. */
@@ -44,15 +45,7 @@ export type UbErrorCode =
   | "SERVER_AUTH_FAILED"
   | "BAD_BOOTSTRAPPING_INFO";
 
-export class UbError extends Error {
-  constructor(
-    readonly code: UbErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "UbError";
-  }
-}
+export class UbError extends UeError<UbErrorCode> {}
 
 export interface UbOptions {
   /** Ub URL of the BSF, e.g. http://bsf.example:8080/ */

@@ -13,6 +13,7 @@ import { SERVICE_GBA } from "../usim/ef-codec.js";
 import { CardStatusError, type UsimClient } from "../usim/usim-client.js";
 import { SW } from "../card/sw.js";
 import { type UeDeps, withUeDeps } from "../deps.js";
+import { UeError } from "../errors.js";
 import { bsfFqdnFromImsi, impiFromImsi } from "../impi.js";
 import { noTrace, type Tracer } from "../trace.js";
 import { type AkaOutcome, runUbBootstrap, type UbResult } from "../ub-client.js";
@@ -22,15 +23,7 @@ export type { BootstrapSession, DeletionReason, GbaMode, NafKey } from "./key-st
 
 export type MiddlewareErrorCode = "NOT_GBA_U_CAPABLE" | "BAD_NAF";
 
-export class MiddlewareError extends Error {
-  constructor(
-    readonly code: MiddlewareErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "MiddlewareError";
-  }
-}
+export class MiddlewareError extends UeError<MiddlewareErrorCode> {}
 
 /** What the UE may see of AKA only in a simulation: SQN and AMF from AUTN (needs K). For traces. */
 export type AkaInsight = (rand: Uint8Array, autn: Uint8Array) => { sqn: Uint8Array; amf: Uint8Array } | undefined;

@@ -1,6 +1,7 @@
 // Typed USIM operations over any Card (simulated or PC/SC): what the device middleware uses.
 // Every method sends standard APDUs (TS 102 221, TS 31.102), so a real USIM answers the same.
 import { concatBytes } from "../../wire/bytes.js";
+import { UeError } from "../errors.js";
 import { type CommandApdu, encodeCommandApdu, parseResponseApdu, type ResponseApdu } from "../card/apdu.js";
 import type { Card } from "../card/card.js";
 import { describeSw, SW, SW1_MORE_DATA, SW1_WRONG_LE } from "../card/sw.js";
@@ -18,25 +19,23 @@ import { decodeFcp, type FileStructure } from "./fcp.js";
 import { EF, USIM_AID } from "./usim-files.js";
 
 /** The card answered a status word the operation does not expect. */
-export class CardStatusError extends Error {
+export class CardStatusError extends UeError<"CARD_STATUS"> {
   constructor(
     readonly sw: number,
     readonly operation: string,
     detail?: string,
   ) {
-    super(`${operation}: card answered ${describeSw(sw)}${detail ? ` (${detail})` : ""}`);
-    this.name = "CardStatusError";
+    super("CARD_STATUS", `${operation}: card answered ${describeSw(sw)}${detail ? ` (${detail})` : ""}`);
   }
 }
 
 /** The card answered 9000 with data that does not follow the specified coding. */
-export class CardResponseError extends Error {
+export class CardResponseError extends UeError<"CARD_RESPONSE"> {
   constructor(
     readonly operation: string,
     message: string,
   ) {
-    super(`${operation}: ${message}`);
-    this.name = "CardResponseError";
+    super("CARD_RESPONSE", `${operation}: ${message}`);
   }
 }
 
