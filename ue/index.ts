@@ -28,6 +28,7 @@ export {
   type TlsPskOptions,
   tlsPskConnect,
 } from "./ua/tls-psk.js";
-export { runUbBootstrap, UbError, type UbResult } from "./ub-client.js";
+export { runUbBootstrap } from "./ub/client.js";
+export { type UbRequest, type UbResult, UbRun, type UbStep, UbError, ubHeaders } from "./ub/run.js";
 export { SimulatedUsim } from "./usim/simulated-usim.js";
 export { CardStatusError, UsimClient } from "./usim/usim-client.js";

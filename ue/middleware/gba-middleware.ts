@@ -15,7 +15,8 @@ import { type UeDeps, withUeDeps } from "../deps.js";
 import { UeError } from "../errors.js";
 import { bsfFqdnFromImsi, impiFromImsi } from "../impi.js";
 import { noTrace, type Tracer } from "../trace.js";
-import { type AkaOutcome, runUbBootstrap, type UbResult } from "../ub-client.js";
+import { runUbBootstrap } from "../ub/client.js";
+import type { AkaOutcome, UbResult } from "../ub/run.js";
 import { type BootstrapSession, type DeletionReason, type GbaMode, KeyStore, type NafKey } from "./key-store.js";
 
 export type { BootstrapSession, DeletionReason, GbaMode, NafKey } from "./key-store.js";
