@@ -17,6 +17,7 @@ export {
   type MiddlewareOptions,
   type NafKey,
 } from "./middleware/gba-middleware.js";
+export { type CardSource, openUe, type Ue, type UeOptions } from "./open-ue.js";
 export { TextTracer, noTrace, type Tracer } from "./trace.js";
 export { GbaClient } from "./ua/client.js";
 export { type GbaRequestInit, UaClient, type UaClientOptions, UaError } from "./ua/gba-fetch.js";
