@@ -108,7 +108,7 @@ export class LoadUbRun {
     const { outcome, ks } = this.ue.authenticate(step.challenge.rand, step.challenge.autn);
     this.ks = ks;
     const answered = this.run.aka(outcome);
-    return answered.kind === "send" ? { ...answered, usim: outcome.kind } : this.loadStep(answered);
+    return answered.kind === "send" ? { kind: "send", request: answered.request, usim: outcome.kind } : this.loadStep(answered);
   }
 
   /** The last request got no answer; `message` says why. */
