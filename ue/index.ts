@@ -29,7 +29,18 @@ export {
   type TlsPskOptions,
   tlsPskConnect,
 } from "./ua/tls-psk.js";
-export { runUbBootstrap } from "./ub/client.js";
-export { type UbRequest, type UbResult, UbRun, type UbStep, UbError, ubHeaders } from "./ub/run.js";
+export { type AkaRunner, runUbBootstrap } from "./ub/client.js";
+export {
+  type AkaOutcome,
+  type HttpAnswer,
+  type UbChallenge,
+  type UbDeviation,
+  UbError,
+  type UbRequest,
+  type UbResult,
+  UbRun,
+  type UbStep,
+  ubHeaders,
+} from "./ub/run.js";
 export { SimulatedUsim } from "./usim/simulated-usim.js";
 export { CardStatusError, UsimClient } from "./usim/usim-client.js";
