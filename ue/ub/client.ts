@@ -53,21 +53,20 @@ export async function runUbBootstrap(o: UbOptions): Promise<UbResult> {
   const send = async (r: UbRequest, url: string): Promise<HttpAnswer | string> => {
     const headers = Object.entries(ubHeaders(r));
     tracer.message({ iface: "Ub", direction: "request", url, startLine: `${r.method} ${r.uri} HTTP/1.1`, headers });
-    let res: Dispatcher.ResponseData;
+    let answer: HttpAnswer;
     try {
-      res = await request(url, { method: r.method, headers: Object.fromEntries(headers), dispatcher: o.dispatcher });
+      const res = await request(url, { method: r.method, headers: Object.fromEntries(headers), dispatcher: o.dispatcher });
+      answer = { status: res.statusCode, headers: res.headers, body: new Uint8Array(await res.body.arrayBuffer()) };
     } catch (err) {
       return `cannot reach the BSF at ${url}: ${(err as Error).message}`;
     }
-    const body = new Uint8Array(await res.body.arrayBuffer());
-    const answer: HttpAnswer = { status: res.statusCode, headers: res.headers, body };
     tracer.message({
       iface: "Ub",
       direction: "response",
       url,
       startLine: `HTTP/1.1 ${answer.status} ${STATUS_TEXT[answer.status] ?? ""}`.trimEnd(),
       headers: flatHeaders(answer.headers),
-      body: Buffer.from(body).toString("utf8"),
+      body: Buffer.from(answer.body).toString("utf8"),
     });
     return answer;
   };
