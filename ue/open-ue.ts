@@ -15,7 +15,9 @@ export type CardSource =
   /** the simulated USIM of a state file (gba usim new); its state is written back after each change */
   | { kind: "simulated"; file: string }
   /** a card in a PC/SC reader: index or part of the reader's name (default: the first with a card) */
-  | { kind: "pcsc"; reader?: number | string; waitForCardMs?: number };
+  | { kind: "pcsc"; reader?: number | string; waitForCardMs?: number }
+  /** a card the caller opened (a test double, a card of its own); the UE closes it */
+  | { kind: "card"; card: Card };
 
 export interface UeOptions extends Omit<MiddlewareOptions, "usim" | "akaInsight"> {
   card: CardSource;
@@ -44,8 +46,10 @@ export async function openUe(o: UeOptions): Promise<Ue> {
       const s = await loadUsimStateFile(o.card.file);
       akaInsight = akaInsightFromKeys(s.k, s.opc);
     }
-  } else {
+  } else if (o.card.kind === "pcsc") {
     card = await openPcscCard({ reader: o.card.reader, waitForCardMs: o.card.waitForCardMs });
+  } else {
+    card = o.card.card;
   }
   let middleware: GbaMiddleware;
   try {
