@@ -13,14 +13,17 @@ import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
 import { ownStack, Rig } from "./lib/rig.js";
-import { LoadUe } from "../ue/load-ue.js";
+import { LoadUe, type LoadUbRun } from "../ue/load-ue.js";
+import { ubHeaders } from "../ue/ub/run.js";
 import { benchSubscriber, externalUes, UePool } from "./lib/ue-load.js";
 
 export const UB_TARGET = 0.8;
 export const REQUESTS_PER_BOOTSTRAP = 3;
+const EMPTY = new Uint8Array(0);
 
 interface Ctx {
   ue?: LoadUe;
+  run?: LoadUbRun;
   challenge?: string;
   t0?: number;
 }
@@ -35,7 +38,8 @@ export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autoc
         const ctx = context as Ctx;
         ctx.ue = pool.take();
         ctx.t0 = performance.now();
-        return { ...req, headers: { authorization: ctx.ue.initialAuthorization(realm) } };
+        ctx.run = ctx.ue.bootstrap(realm);
+        return { ...req, headers: { authorization: ubHeaders(ctx.run.first()).authorization } };
       },
       onResponse: (status, _body, context, headers) => {
         if (status === 401) (context as Ctx).challenge = (headers as Record<string, string>)["www-authenticate"];
@@ -47,13 +51,17 @@ export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autoc
       setupRequest: (req, context) => {
         const ctx = context as Ctx;
         const ue = ctx.ue as LoadUe;
-        const answer = ctx.challenge === undefined ? undefined : ue.answer(ctx.challenge);
-        if (answer === undefined) {
+        const step =
+          ctx.challenge === undefined
+            ? undefined
+            : (ctx.run as LoadUbRun).next({ status: 401, headers: { "www-authenticate": ctx.challenge }, body: EMPTY });
+        // only an answer with RES makes a bootstrap: a resynchronisation or a MAC failure report does not
+        if (step?.kind !== "send" || step.usim !== "success") {
           countError(s, ctx.challenge === undefined ? "no challenge" : "USIM refused AUTN");
           pool.give(ue);
           return null as unknown as typeof req;
         }
-        return { ...req, headers: { authorization: answer } };
+        return { ...req, headers: { authorization: ubHeaders(step.request).authorization } };
       },
       onResponse: (status, _body, context) => {
         const ctx = context as Ctx;
@@ -103,7 +111,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       return s;
     };
     // the bare route gets the first request of a bootstrap; its answer is the 200 of the second
-    const initial = new LoadUe(benchSubscriber(0)).initialAuthorization(realm);
+    const initial = ubHeaders(new LoadUe(benchSubscriber(0)).bootstrap(realm).first()).authorization;
     const baseline = (seconds: number) =>
       runAutocannon({
         opts: {

@@ -4,22 +4,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { formatUtcDateTime } from "../gba/bootstrapping-info.js";
 import { UA_ID, parseUaId } from "../gba/ua-id.js";
-import { bytesToHex, HexError } from "../wire/bytes.js";
-import type { Card } from "../ue/card/card.js";
-import { CardError } from "../ue/card/card.js";
-import { openPcscCard, PcscError } from "../ue/card/pcsc.js";
-import { IdentityError } from "../ue/impi.js";
-import { akaInsightFromKeys } from "../ue/middleware/aka-insight.js";
-import { type AkaInsight, GbaMiddleware, type GbaMode, MiddlewareError } from "../ue/middleware/gba-middleware.js";
+import { bytesToHex } from "../wire/bytes.js";
+import { UeError } from "../ue/errors.js";
+import type { GbaMode } from "../ue/middleware/gba-middleware.js";
+import { type CardSource, openUe, type Ue } from "../ue/open-ue.js";
 import { noTrace, TextTracer, type Tracer } from "../ue/trace.js";
-import { GbaClient } from "../ue/ua/client.js";
-import { UaError } from "../ue/ua/gba-fetch.js";
-import { httpOverTls, TlsPskError } from "../ue/ua/tls-psk.js";
-import { UbError } from "../ue/ub-client.js";
-import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
-import { loadUsimStateFile } from "../ue/usim/state-file.js";
-import { CardResponseError, CardStatusError, UsimClient } from "../ue/usim/usim-client.js";
-import { UsimStateError } from "../ue/usim/usim-state.js";
+import { httpOverTls } from "../ue/ua/tls-psk.js";
 import { type Command, type FlagValues, parseFlags, printJson, requireString, UsageError } from "./usage.js";
 
 const CARD_HELP = `  --usim FILE        simulated USIM state file (gba usim new); its SQN array is saved after each run
@@ -99,19 +89,7 @@ function urlFlag(value: string, flag: string): string {
   }
 }
 
-/** SQN and AMF as the simulated USIM sees them, for --trace (the ME alone cannot know SQN). */
-async function simulationInsight(file: string): Promise<AkaInsight> {
-  const s = await loadUsimStateFile(file);
-  return akaInsightFromKeys(s.k, s.opc);
-}
-
-interface Ue {
-  card: Card;
-  mw: GbaMiddleware;
-  tracer: Tracer;
-}
-
-async function openUe(values: FlagValues, pcsc: string | true | undefined): Promise<Ue> {
+async function ueFromFlags(values: FlagValues, pcsc: string | true | undefined): Promise<Ue> {
   const bsfUrl = urlFlag(requireString(values, "bsf"), "--bsf");
   const usimFile = values.usim as string | undefined;
   if (usimFile !== undefined && pcsc !== undefined) throw new UsageError("give either --usim or --pcsc, not both");
@@ -121,38 +99,24 @@ async function openUe(values: FlagValues, pcsc: string | true | undefined): Prom
   const tracer: Tracer = values.trace
     ? new TextTracer((line) => process.stderr.write(`${line}\n`), { showKeys: values["show-keys"] === true })
     : noTrace;
-  let card: Card;
-  let akaInsight: AkaInsight | undefined;
-  if (usimFile !== undefined) {
-    card = await SimulatedUsim.fromFile(usimFile);
-    if (values.trace) akaInsight = await simulationInsight(usimFile);
-  } else {
-    const reader = pcsc === true ? undefined : /^\d+$/.test(pcsc as string) ? Number(pcsc) : (pcsc as string);
-    // a card just inserted (or a card side just attached to vpcd) shows up within a moment
-    card = await openPcscCard({ reader, waitForCardMs: PCSC_CARD_WAIT_MS });
-  }
-  try {
-    const mw = await GbaMiddleware.open({
-      usim: new UsimClient(card),
-      bsfUrl,
-      bsfFqdn: values["bsf-fqdn"] as string | undefined,
-      impi: values.impi as string | undefined,
-      mode,
-      tracer,
-      akaInsight,
-    });
-    return { card, mw, tracer };
-  } catch (err) {
-    await card.close().catch(() => undefined);
-    throw err;
-  }
+  const reader = pcsc === true || pcsc === undefined ? undefined : /^\d+$/.test(pcsc) ? Number(pcsc) : pcsc;
+  // a card just inserted (or a card side just attached to vpcd) shows up within a moment
+  const card: CardSource =
+    usimFile !== undefined ? { kind: "simulated", file: usimFile } : { kind: "pcsc", reader, waitForCardMs: PCSC_CARD_WAIT_MS };
+  return openUe({
+    card,
+    bsfUrl,
+    bsfFqdn: values["bsf-fqdn"] as string | undefined,
+    impi: values.impi as string | undefined,
+    mode,
+    tracer,
+    // SQN and AMF as the simulated USIM sees them, for --trace (the ME alone cannot know SQN)
+    traceSqn: values.trace === true,
+  });
 }
 
-async function closeUe(ue: Ue): Promise<void> {
-  // TS 33.220 §4.4.11: the ME powers down at the end of the run, so the keys go
-  await ue.mw.powerDown();
-  await ue.card.close().catch(() => undefined);
-}
+/** TS 33.220 §4.4.11: the ME powers down at the end of the run, so the keys go. */
+const closeUe = (ue: Ue): Promise<void> => ue.close({ powerDown: true });
 
 async function runBootstrap(argv: string[]): Promise<number> {
   const { rest, pcsc } = extractPcsc(argv);
@@ -169,9 +133,9 @@ async function runBootstrap(argv: string[]): Promise<number> {
       throw new UsageError(`--ua-id: ${(err as Error).message}`);
     }
   }
-  const ue = await openUe(values, pcsc);
+  const ue = await ueFromFlags(values, pcsc);
   try {
-    const info = await ue.mw.bootstrap();
+    const info = await ue.middleware.bootstrap();
     const out: Record<string, unknown> = {
       mode: info.mode,
       impi: info.impi,
@@ -182,7 +146,7 @@ async function runBootstrap(argv: string[]): Promise<number> {
     if (nafs.length > 0) {
       const keys: Record<string, string> = {};
       for (const fqdn of nafs) {
-        const k = await ue.mw.getKsNaf(fqdn, uaId);
+        const k = await ue.middleware.getKsNaf(fqdn, uaId);
         keys[fqdn] = values["show-keys"] ? bytesToHex(k.key) : "[redacted]";
         k.key.fill(0);
       }
@@ -253,8 +217,8 @@ async function runFetch(argv: string[]): Promise<number> {
     throw new UsageError("--tls13, --psk-suite and --naf-fqdn go with --tls-psk");
   }
   const output = values.output as string | undefined;
-  const ue = await openUe(values, pcsc);
-  const client = new GbaClient(ue.mw, { tracer: ue.tracer });
+  const ue = await ueFromFlags(values, pcsc);
+  const { client } = ue;
   try {
     if (values["tls-psk"]) {
       const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
@@ -275,28 +239,13 @@ async function runFetch(argv: string[]): Promise<number> {
     const res = await client.gbaFetch(target, { method, headers, body });
     return emit(res.status, res.statusText, new Uint8Array(await res.arrayBuffer()), output);
   } finally {
-    await client.close();
     await closeUe(ue);
   }
 }
 
 /** Failures of the run itself: one line, exit 1 (usage errors stay exit 2). */
 function oneLine(err: unknown): string | undefined {
-  const known = [
-    PcscError,
-    UbError,
-    UaError,
-    TlsPskError,
-    MiddlewareError,
-    CardError,
-    CardStatusError,
-    CardResponseError,
-    UsimStateError,
-    IdentityError,
-    HexError,
-  ];
-  if (known.some((k) => err instanceof k)) return (err as Error).message.split("\n")[0];
-  return undefined;
+  return err instanceof UeError ? err.message.split("\n")[0] : undefined;
 }
 
 export const ue: Command = {

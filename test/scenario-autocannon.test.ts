@@ -22,7 +22,8 @@ import { toAutnStar } from "../gba/gba-u.js";
 import { generateAuthVector, verifyAuts } from "../milenage/aka.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
-import { LoadUe } from "../ue/load-ue.js";
+import { type LoadUbStep, LoadUe } from "../ue/load-ue.js";
+import { type HttpAnswer, ubHeaders } from "../ue/ub/run.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { runEngine } from "../scenarios/engine/engine.js";
 import { connectionsFor } from "../scenarios/load/autocannon-driver.js";
@@ -152,57 +153,99 @@ describe("the load UE (ue/load-ue.ts) against the network side's own functions",
     return { c, input, ok: verifyDigestResponse(input, c.response) };
   };
 
+  /** a run of `ue` with its first request sent, then the BSF's `answer` to it */
+  const answered = (ue: LoadUe, answer: HttpAnswer) => {
+    const run = ue.bootstrap(realm);
+    run.first();
+    return { run, step: run.next(answer) };
+  };
+  const authorization = (step: LoadUbStep): string => {
+    if (step.kind !== "send") throw new Error(`expected a request, got ${step.kind}`);
+    return ubHeaders(step.request).authorization;
+  };
+
   it("GBA_ME: answers with RES, takes the 200 only with the BSF's rspauth, and gives Ks = CK ‖ IK", () => {
     const ue = new LoadUe({ impi, k, opc });
     const ch = challenge(32);
-    const turn = ue.respond(ch.answer);
-    if (turn.kind !== "answer") throw new Error(`expected an answer, got ${turn.kind}`);
-    const { c, input, ok } = verifies(turn.authorization, ch.av.xres);
-    expect(ok).toBe(true);
-    expect(c.username).toBe(impi);
+    const first = ue.bootstrap(realm).first();
+    expect(parseDigestCredentials(ubHeaders(first).authorization)).toMatchObject({
+      username: impi,
+      realm,
+      nonce: "",
+      response: "",
+    });
     const body = new TextEncoder().encode(buildBootstrappingInfo({ btid: "B-TID@bsf", lifetime: new Date(Date.now() + 3600e3) }));
-    const info = (rsp: string) => ({
+    const info = (rsp: string, c: { cnonce?: string; nc?: string }) => ({
       status: 200,
       headers: { "authentication-info": formatAuthenticationInfo({ qop: "auth-int", rspauth: rsp, cnonce: c.cnonce, nc: c.nc }) },
       body,
     });
-    const good = rspauth({ ...input, uri: "/", responseBody: body });
-    expect(() => turn.accept(info(good.replace(/^./, (x) => (x === "0" ? "1" : "0"))))).toThrow(
-      expect.objectContaining({ code: "SERVER_AUTH_FAILED" }),
-    );
-    const keys = turn.accept(info(good));
-    expect(keys.btid).toBe("B-TID@bsf");
-    expect(Buffer.from(keys.ks).equals(Buffer.concat([ch.av.ck, ch.av.ik]))).toBe(true);
-    expect(Buffer.from(keys.rand).equals(Buffer.from(ch.rand))).toBe(true);
+    const refused = answered(ue, ch.answer);
+    expect(refused.step).toMatchObject({ kind: "send", usim: "success" });
+    const r = verifies(authorization(refused.step), ch.av.xres);
+    expect(r.ok).toBe(true);
+    expect(r.c.username).toBe(impi);
+    const good = rspauth({ ...r.input, uri: "/", responseBody: body });
+    expect(
+      refused.run.next(
+        info(
+          good.replace(/^./, (x) => (x === "0" ? "1" : "0")),
+          r.c,
+        ),
+      ),
+    ).toMatchObject({
+      kind: "failed",
+      error: { code: "SERVER_AUTH_FAILED" },
+    });
+
+    const ch2 = challenge(64);
+    const { run, step } = answered(ue, ch2.answer);
+    const c2 = verifies(authorization(step), ch2.av.xres);
+    const done = run.next(info(rspauth({ ...c2.input, uri: "/", responseBody: body }), c2.c));
+    if (done.kind !== "done") throw new Error(`expected done, got ${done.kind}`);
+    expect(done.keys.btid).toBe("B-TID@bsf");
+    expect(Buffer.from(done.keys.ks).equals(Buffer.concat([ch2.av.ck, ch2.av.ik]))).toBe(true);
+    expect(Buffer.from(done.keys.rand).equals(Buffer.from(ch2.rand))).toBe(true);
   });
 
   it("an old SQN: AUTS the HSS verifies; a wrong key: MAC failure reported with an empty password", () => {
     const ue = new LoadUe({ impi, k, opc });
-    expect(ue.respond(challenge(64).answer).kind).toBe("answer");
+    expect(answered(ue, challenge(64).answer).step).toMatchObject({ kind: "send", usim: "success" });
     const old = challenge(32);
-    const turn = ue.respond(old.answer);
-    if (turn.kind !== "resync") throw new Error(`expected a resync, got ${turn.kind}`);
-    const auts = parseDigestCredentials(turn.authorization).auts as string;
+    const { run, step } = answered(ue, old.answer);
+    expect(step).toMatchObject({ kind: "send", usim: "sync-failure" });
+    expect(run.resyncs).toBe(1);
+    const auts = parseDigestCredentials(authorization(step)).auts as string;
     const verdict = verifyAuts(hss, old.rand, new Uint8Array(Buffer.from(auts, "base64")));
     expect(verdict.ok).toBe(true);
     expect(Buffer.from(verdict.sqnMs).equals(Buffer.from(sqnToBytes(64)))).toBe(true);
+    // TS 24.109 A.4: one resynchronisation per run; a second synchronisation failure ends it
+    expect(run.next(challenge(32).answer)).toMatchObject({ kind: "failed", error: { code: "RESYNC_FAILED" } });
 
     const stranger = new LoadUe({ impi, k: k.map((b) => b ^ 1), opc });
-    const refused = stranger.respond(challenge(96).answer);
-    expect(refused.kind).toBe("mac-failure");
-    expect(verifies(refused.authorization, empty).ok).toBe(true);
+    const refused = answered(stranger, challenge(96).answer);
+    expect(refused.step).toMatchObject({ kind: "send", usim: "mac-failure" });
+    expect(verifies(authorization(refused.step), empty).ok).toBe(true);
+    expect(refused.run.next({ status: 403, headers: {}, body: empty })).toMatchObject({
+      kind: "failed",
+      error: { code: "NETWORK_AUTH_FAILED" },
+    });
   });
 
   it("GBA_U: AUTN* is opened with the card's IK; AKAv2 is refused because CK and IK stay on the card", () => {
     const card = new LoadUe({ impi, k, opc }, { gbaU: true, autnStar: true });
+    expect(card.userAgent).toMatch(/; 3gpp-gba-uicc$/);
     const ch = challenge(32, { star: true });
-    const turn = card.respond(ch.answer);
-    expect(turn.kind).toBe("answer");
-    expect(verifies(turn.authorization, ch.av.xres).ok).toBe(true);
-    expect(new LoadUe({ impi, k, opc }).respond(challenge(64, { star: true }).answer).kind).toBe("mac-failure");
-    expect(() => card.respond(challenge(96, { star: true, algorithm: "AKAv2-MD5" }).answer)).toThrow(
-      expect.objectContaining({ code: "UNSUPPORTED_ALGORITHM" }),
-    );
+    const { step } = answered(card, ch.answer);
+    expect(step).toMatchObject({ kind: "send", usim: "success" });
+    expect(verifies(authorization(step), ch.av.xres).ok).toBe(true);
+    expect(answered(new LoadUe({ impi, k, opc }), challenge(64, { star: true }).answer).step).toMatchObject({
+      usim: "mac-failure",
+    });
+    expect(answered(card, challenge(96, { star: true, algorithm: "AKAv2-MD5" }).answer).step).toMatchObject({
+      kind: "failed",
+      error: { code: "UNSUPPORTED_ALGORITHM" },
+    });
   });
 });
 

@@ -132,7 +132,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
       ["gba/digest/nonce.ts", 1, "Ua nonce HMAC"],
       ["nf/bsf/naf-registry.ts", 1, "Zn bearer token"],
       ["nf/hss/routes/admin.ts", 1, "provisioning API bearer token"],
-      ["ue/ub-client.ts", 1, "Ub rspauth (server authentication)"],
+      ["ue/ub/run.ts", 1, "Ub rspauth (server authentication)"],
       ["ue/ua/naf-digest.ts", 1, "Ua rspauth (server authentication; gbaFetch and the autocannon load driver)"],
     ];
     for (const [file, n, what] of sites) {

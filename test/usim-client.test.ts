@@ -113,19 +113,27 @@ describe("UsimClient errors", () => {
     await expect(c.authenticate3g(zero, zero)).rejects.toBeInstanceOf(CardResponseError);
   });
 
-  it("maps 9864 of a GBA_ME card to CardStatusError", async () => {
+  it("answers 9864 of a GBA_ME card as the result context-not-supported, with the error to raise", async () => {
     const card = new SimulatedUsim(newUsimState({ k: new Uint8Array(16), opc: new Uint8Array(16), imsi: "001010000000001" }));
     const c = new UsimClient(card);
     expect(await c.hasService(68)).toBe(false);
-    await expect(c.gbaBootstrap(new Uint8Array(16), new Uint8Array(16))).rejects.toMatchObject({ sw: 0x9864 });
+    const r = await c.gbaBootstrap(new Uint8Array(16), new Uint8Array(16));
+    expect(r).toMatchObject({ kind: "context-not-supported", error: { code: "CARD_STATUS", sw: 0x9864 } });
+    if (r.kind === "context-not-supported") expect(r.error).toBeInstanceOf(CardStatusError);
+    expect(await c.gbaNafDerivation(hexToBytes("6e61660100000002"), "x@y")).toMatchObject({
+      kind: "context-not-supported",
+      error: { sw: 0x9864 },
+    });
     await expect(c.readGbabp()).rejects.toMatchObject({ sw: 0x6a82 });
   });
 
-  it("maps 6985 (NAF derivation before any bootstrapping) to CardStatusError", async () => {
+  it("answers 6985 (NAF derivation before any bootstrapping) as the result no-ks", async () => {
     const card = new SimulatedUsim(
       newUsimState({ k: new Uint8Array(16), opc: new Uint8Array(16), imsi: "001010000000001", gbaU: true }),
     );
     const c = new UsimClient(card);
-    await expect(c.gbaNafDerivation(hexToBytes("6e61660100000002"), "x@y")).rejects.toThrow(/6985 .*no GBA_U bootstrapping/);
+    const r = await c.gbaNafDerivation(hexToBytes("6e61660100000002"), "x@y");
+    expect(r.kind).toBe("no-ks");
+    if (r.kind === "no-ks") expect(r.error.message).toMatch(/6985 .*no GBA_U bootstrapping/);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toAutnStar } from "../gba/gba-u.js";
 import { deriveKsExtNaf, ksFromCkIk, nafId } from "../gba/keys.js";
 import { generateAuthVector } from "../milenage/aka.js";
-import { bytesToHex, hexToBytes } from "../wire/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../milenage/sqn.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
@@ -47,9 +47,10 @@ describe("state file round trip", () => {
 
     const b = new UsimClient(await SimulatedUsim.fromFile(file));
     expect(await b.gbaBootstrap(av.rand, toAutnStar(av.autn, av.ik))).toMatchObject({ kind: "sync-failure" }); // SQN kept
-    expect(bytesToHex(await b.gbaNafDerivation(NAF, IMPI))).toBe(
-      bytesToHex(deriveKsExtNaf(ksFromCkIk(av.ck, av.ik), av.rand, IMPI, NAF)),
-    );
+    expect(await b.gbaNafDerivation(NAF, IMPI)).toEqual({
+      kind: "success",
+      ksExtNaf: deriveKsExtNaf(ksFromCkIk(av.ck, av.ik), av.rand, IMPI, NAF),
+    });
     expect(await b.readGbabp()).toEqual({ rand: av.rand, btid: "qqo=@bsf.example", lifetime: "2030-01-01T00:00:00Z" });
     expect((await b.readGbanl()).map((r) => r.btid)).toEqual(["qqo=@bsf.example"]);
     await b.card.close();

@@ -1,10 +1,9 @@
 // Identities the ME derives from the USIM when no ISIM is present (TS 23.003 §13.3, §16.2).
+import { UeError } from "./errors.js";
 
-export class IdentityError extends Error {
-  readonly code = "BAD_IDENTITY";
+export class IdentityError extends UeError<"BAD_IDENTITY"> {
   constructor(message: string) {
-    super(message);
-    this.name = "IdentityError";
+    super("BAD_IDENTITY", message);
   }
 }
 

@@ -5,6 +5,7 @@ export { type Card, CardError } from "./card/card.js";
 export { openPcscCard, PcscError } from "./card/pcsc.js";
 export type { Clock, RandomBytes } from "../wire/deps.js";
 export { systemUeDeps, type UeDeps } from "./deps.js";
+export { UeError } from "./errors.js";
 export { bsfFqdnFromImsi, IdentityError, impiFromImsi } from "./impi.js";
 export {
   type AkaInsight,
@@ -16,6 +17,7 @@ export {
   type MiddlewareOptions,
   type NafKey,
 } from "./middleware/gba-middleware.js";
+export { type CardSource, openUe, type Ue, type UeOptions } from "./open-ue.js";
 export { TextTracer, noTrace, type Tracer } from "./trace.js";
 export { GbaClient } from "./ua/client.js";
 export { type GbaRequestInit, UaClient, type UaClientOptions, UaError } from "./ua/gba-fetch.js";
@@ -27,6 +29,18 @@ export {
   type TlsPskOptions,
   tlsPskConnect,
 } from "./ua/tls-psk.js";
-export { runUbBootstrap, UbError, type UbResult } from "./ub-client.js";
+export { type AkaRunner, runUbBootstrap } from "./ub/client.js";
+export {
+  type AkaOutcome,
+  type HttpAnswer,
+  type UbChallenge,
+  type UbDeviation,
+  UbError,
+  type UbRequest,
+  type UbResult,
+  UbRun,
+  type UbStep,
+  ubHeaders,
+} from "./ub/run.js";
 export { SimulatedUsim } from "./usim/simulated-usim.js";
 export { CardStatusError, UsimClient } from "./usim/usim-client.js";

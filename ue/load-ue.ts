@@ -1,31 +1,19 @@
-// A UE for load generators: the USIM's side of AKA (milenage/ AUTN check; AUTN* on a GBA_U card,
-// TS 33.220 §5.3.2) and the ME's Ub requests (TS 24.109 A.3/A.4, RFC 3310, RFC 4169), computed
-// synchronously so an autocannon request hook can send them. The BSF's answers are checked with
-// the Ub client's own functions. One bootstrap at a time per UE keeps its SQN sequence in order.
+// A UE for load generators: the USIM's side of AKA computed in process (milenage/ AUTN check;
+// AUTN* on a GBA_U card, TS 33.220 §5.3.2) answering the Ub client's run (ub/run.ts), all
+// synchronous, so an autocannon request hook can send the requests. One bootstrap at a time per
+// UE keeps its SQN sequence in order.
 import { randomBytes } from "node:crypto";
 import type { BootstrappingInfo } from "../gba/bootstrapping-info.js";
-import { digestHa1, digestResponseFromHa1, formatCredentials, formatNc } from "../gba/digest/index.js";
 import { fromAutnStar } from "../gba/gba-u.js";
 import { ksFromCkIk } from "../gba/keys.js";
 import { checkAutn } from "../milenage/aka.js";
-import { bytesToHex } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { newSqnArray, type UsimSqnArray } from "../milenage/sqn.js";
-import {
-  akaChallenge,
-  akaNonce,
-  bootstrappingInfo,
-  type HttpAnswer,
-  passwordFor,
-  statusError,
-  UbError,
-  verifyRspauth,
-} from "./ub-client.js";
+import { PRODUCT_TOKEN, withProductToken } from "../wire/ub.js";
+import { type AkaOutcome, type HttpAnswer, type UbDone, type UbFailed, type UbRequest, UbRun } from "./ub/run.js";
 
-const UB_URI = "/";
-const QOP = "auth-int";
-const EMPTY = new Uint8Array(0);
-const CNONCE_BYTES = 16;
+/** TS 24.109 A.3 User-Agent; "3gpp-gba-uicc" announces a GBA_U capable UICC. */
+const USER_AGENT = "gba-emu load UE; Release-6";
 
 export interface UeSubscriber {
   impi: string;
@@ -49,24 +37,22 @@ export interface UbKeys extends BootstrappingInfo {
   ks: Uint8Array;
 }
 
-/** The ME's request after the BSF's 401, by what the USIM made of RAND and AUTN. */
-export type UbTurn =
-  | {
-      kind: "answer";
-      authorization: string;
-      /** the BSF's answer to it: 200 with a verifying rspauth and a BootstrappingInfo, else UbError */
-      accept(a: HttpAnswer): UbKeys;
-    }
-  /** RFC 3310 §3.4: synchronisation failure, AUTS sent; the BSF challenges again */
-  | { kind: "resync"; authorization: string }
-  /** RFC 3310 §3.5: the USIM refused AUTN; the BSF is told, the bootstrapping has failed */
-  | { kind: "mac-failure"; authorization: string };
+/**
+ * The steps of a load UE's run: its USIM answers the challenges, so only requests and ends
+ * remain. A request answering a challenge says what the USIM made of it (`usim`).
+ */
+export type LoadUbStep =
+  | { kind: "send"; request: UbRequest; usim?: AkaOutcome["kind"] }
+  | UbFailed
+  | { kind: "done"; keys: UbKeys };
 
 export class LoadUe {
   private readonly m: Milenage;
   /** the card's SEQ_MS array; read it back to save a USIM's state */
   sqn: UsimSqnArray;
   private readonly random: (n: number) => Uint8Array;
+  /** TS 24.109 A.3 User-Agent of this UE's requests */
+  readonly userAgent: string;
 
   constructor(
     readonly sub: UeSubscriber,
@@ -75,76 +61,64 @@ export class LoadUe {
     this.m = new Milenage(sub.k, sub.opc);
     this.sqn = o.sqn ?? newSqnArray();
     this.random = o.randomBytes ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.userAgent = o.gbaU ? withProductToken(USER_AGENT, PRODUCT_TOKEN.GBA_UICC) : USER_AGENT;
   }
 
-  /** TS 24.109 A.3 first request: username = IMPI, realm = BSF FQDN, empty nonce and response. */
-  initialAuthorization(realm: string): string {
-    return formatCredentials({ username: this.sub.impi, realm, nonce: "", uri: UB_URI, response: "" });
+  /** A new bootstrapping run with the BSF whose FQDN is `realm`; send its first() request. */
+  bootstrap(realm: string): LoadUbRun {
+    return new LoadUbRun(this, new UbRun({ impi: this.sub.impi, realm, userAgent: this.userAgent, randomBytes: this.random }));
   }
 
-  /** TS 24.109 A.4: the request answering the BSF's 401. Throws UbError for any other answer or an unusable challenge. */
-  respond(a: HttpAnswer): UbTurn {
-    if (a.status !== 401) throw statusError(a, "a 401 challenge");
-    const ch = akaChallenge(a);
-    const { rand, autn } = akaNonce(ch.nonce);
-    // TS 33.220 §5.3.2 (project reading): the GBA_U card recovers AUTN from AUTN* with its own IK
+  /**
+   * The USIM's AUTHENTICATE on RAND and AUTN (TS 33.102 §6.3.3): the 3G context, or the GBA
+   * context of a GBA_U card, which recovers AUTN from AUTN* with its own IK (TS 33.220 §5.3.2,
+   * project reading) and answers RES only (TS 31.102 §7.1.2). Ks is what the card keeps.
+   */
+  authenticate(rand: Uint8Array, autn: Uint8Array): { outcome: AkaOutcome; ks?: Uint8Array } {
     const plain = this.o.gbaU && this.o.autnStar ? fromAutnStar(autn, this.m.f2345(rand).ik) : autn;
     const { result, array } = checkAutn(this.m, this.sqn, rand, plain);
-    const cnonce = bytesToHex(this.random(CNONCE_BYTES));
-    const nc = formatNc(1);
-    const fields = { algorithm: ch.algorithm, nonce: ch.nonce, nc, cnonce, qop: QOP } as const;
-    const base = {
-      username: this.sub.impi,
-      realm: ch.realm,
-      nonce: ch.nonce,
-      uri: UB_URI,
-      opaque: ch.opaque,
-      algorithm: ch.algorithm,
-    };
-    if (result.kind === "success") {
-      this.sqn = array;
-      // a GBA_U card answers RES only (TS 31.102 §7.1.2 GBA context), so AKAv2 is refused as the ME refuses it
-      const password = passwordFor(ch.algorithm, this.o.gbaU ? { kind: "success", res: result.res } : result);
-      const ha1 = digestHa1({ algorithm: ch.algorithm, username: this.sub.impi, realm: ch.realm, password, nonce: ch.nonce });
-      const response = digestResponseFromHa1(ha1, { ...fields, method: "GET", uri: UB_URI, body: EMPTY });
-      const ks = ksFromCkIk(result.ck, result.ik);
-      return {
-        kind: "answer",
-        authorization: formatCredentials({ ...base, qop: QOP, nc, cnonce, response }),
-        accept: (b) => {
-          if (b.status === 403) throw new UbError("REJECTED", "the BSF rejected the response (user authentication failure, 403)");
-          if (b.status === 401)
-            throw new UbError("REJECTED", "the BSF challenged again after the response (user authentication failure)");
-          if (b.status !== 200) throw statusError(b, "200 OK");
-          // RFC 2617 §3.2.3 / RFC 3310 §3.3: authenticate the BSF before trusting anything in the answer
-          verifyRspauth(b, ha1, { ...fields, uri: UB_URI });
-          return { ...bootstrappingInfo(b), rand, ks };
-        },
-      };
-    }
-    // RFC 3310 §3.4 (sync failure: auts) and §3.5 (MAC failure): the response uses an empty password
-    const ha1 = digestHa1({
-      algorithm: ch.algorithm,
-      username: this.sub.impi,
-      realm: ch.realm,
-      password: EMPTY,
-      nonce: ch.nonce,
-    });
-    const response = digestResponseFromHa1(ha1, { ...fields, method: "GET", uri: UB_URI, body: EMPTY });
-    const credentials = { ...base, qop: QOP, nc, cnonce, response } as const;
-    if (result.kind === "mac-failure") return { kind: "mac-failure", authorization: formatCredentials(credentials) };
-    const auts = Buffer.from(result.auts).toString("base64");
-    return { kind: "resync", authorization: formatCredentials({ ...credentials, auts }) };
+    if (result.kind !== "success") return { outcome: result };
+    this.sqn = array;
+    const ks = ksFromCkIk(result.ck, result.ik);
+    return { outcome: this.o.gbaU ? { kind: "success", res: result.res } : result, ks };
+  }
+}
+
+/** One run of a load UE: the Ub run with the challenges answered by the UE's own USIM. */
+export class LoadUbRun {
+  private ks: Uint8Array | undefined;
+
+  constructor(
+    private readonly ue: LoadUe,
+    private readonly run: UbRun,
+  ) {}
+
+  get resyncs(): number {
+    return this.run.resyncs;
   }
 
-  /** The answer to a WWW-Authenticate challenge when the USIM accepts it, else undefined (benchmarks). */
-  answer(wwwAuthenticate: string): string | undefined {
-    try {
-      const turn = this.respond({ status: 401, headers: { "www-authenticate": wwwAuthenticate }, body: EMPTY });
-      return turn.kind === "answer" ? turn.authorization : undefined;
-    } catch (err) {
-      if (err instanceof UbError) return undefined;
-      throw err;
-    }
+  first(): UbRequest {
+    return this.run.first();
+  }
+
+  /** The BSF's answer to the last request: the next request, or the end of the run. */
+  next(answer: HttpAnswer): LoadUbStep {
+    const step = this.run.next(answer);
+    if (step.kind !== "aka") return this.loadStep(step);
+    const { outcome, ks } = this.ue.authenticate(step.challenge.rand, step.challenge.autn);
+    this.ks = ks;
+    const answered = this.run.aka(outcome);
+    return answered.kind === "send" ? { kind: "send", request: answered.request, usim: outcome.kind } : this.loadStep(answered);
+  }
+
+  /** The last request got no answer; `message` says why. */
+  lost(message: string): LoadUbStep {
+    return this.loadStep(this.run.lost(message));
+  }
+
+  private loadStep(step: UbDone | UbFailed): LoadUbStep {
+    if (step.kind !== "done") return step;
+    const { btid, lifetime, currentTime, rand } = step.result;
+    return { kind: "done", keys: { btid, lifetime, currentTime, rand, ks: this.ks as Uint8Array } };
   }
 }

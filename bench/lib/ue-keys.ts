@@ -3,9 +3,7 @@
 // given BSF, and the NAF keys derived from that one bootstrapping (IoT.04 A3).
 import type { UaId } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
-import { GbaMiddleware } from "../../ue/middleware/gba-middleware.js";
-import { SimulatedUsim } from "../../ue/usim/simulated-usim.js";
-import { UsimClient } from "../../ue/usim/usim-client.js";
+import { openUe } from "../../ue/open-ue.js";
 import { type BenchOptions, BenchSetupError } from "./options.js";
 
 export interface BootstrappedUe {
@@ -21,19 +19,14 @@ export async function bootstrapUe(o: {
   nafFqdn: string;
   uaIds: UaId[];
 }): Promise<BootstrappedUe> {
-  const card = await SimulatedUsim.fromFile(o.usimFile);
+  const ue = await openUe({ card: { kind: "simulated", file: o.usimFile }, bsfUrl: o.bsfUrl });
   try {
-    const mw = await GbaMiddleware.open({ usim: new UsimClient(card), bsfUrl: o.bsfUrl });
-    try {
-      const info = await mw.bootstrap();
-      const keys = new Map<string, Uint8Array>();
-      for (const uaId of o.uaIds) keys.set(bytesToHex(uaId), (await mw.getKsNaf(o.nafFqdn, uaId)).key);
-      return { btid: info.btid, impi: info.impi, keys };
-    } finally {
-      await mw.powerDown();
-    }
+    const info = await ue.middleware.bootstrap();
+    const keys = new Map<string, Uint8Array>();
+    for (const uaId of o.uaIds) keys.set(bytesToHex(uaId), (await ue.middleware.getKsNaf(o.nafFqdn, uaId)).key);
+    return { btid: info.btid, impi: info.impi, keys };
   } finally {
-    await card.close().catch(() => undefined);
+    await ue.close({ powerDown: true });
   }
 }
 

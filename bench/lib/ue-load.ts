@@ -4,12 +4,13 @@
 // (`gba usim new`) or the HSS import CSV.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { request } from "undici";
 import { hexToBytes } from "../../wire/bytes.js";
 import { computeOpc } from "../../milenage/milenage.js";
 import { parseSubscriberCsv } from "../../nf/hss/csv.js";
+import { systemUeDeps } from "../../ue/deps.js";
 import { impiFromImsi } from "../../ue/impi.js";
 import { LoadUe, type UeSubscriber } from "../../ue/load-ue.js";
+import { runUbBootstrap } from "../../ue/ub/client.js";
 import { loadUsimStateFile, saveUsimStateFile } from "../../ue/usim/state-file.js";
 import { BenchSetupError } from "./options.js";
 
@@ -49,21 +50,17 @@ export class UePool {
   }
 }
 
-/** One full bootstrap over undici (used to prepare sessions); resolves to the B-TID. */
+/** One full bootstrap with the Ub client over undici (used to prepare sessions); resolves to the B-TID. */
 export async function bootstrapOnce(ubUrl: string, realm: string, ue: LoadUe): Promise<string> {
-  const first = await request(ubUrl, { headers: { authorization: ue.initialAuthorization(realm) } });
-  await first.body.dump();
-  const challenge = first.headers["www-authenticate"];
-  if (first.statusCode !== 401 || typeof challenge !== "string")
-    throw new Error(`Ub: expected a 401 challenge, got ${first.statusCode}`);
-  const answer = ue.answer(challenge);
-  if (answer === undefined) throw new Error(`the USIM of ${ue.sub.impi} refused the BSF's challenge (AUTN)`);
-  const ok = await request(ubUrl, { headers: { authorization: answer } });
-  const body = await ok.body.text();
-  if (ok.statusCode !== 200) throw new Error(`Ub: expected 200, got ${ok.statusCode} ${body.slice(0, 200)}`);
-  const m = /<btid>([^<]+)<\/btid>/.exec(body);
-  if (m === null) throw new Error("Ub: no <btid> in the 200 body");
-  return m[1];
+  const info = await runUbBootstrap({
+    bsfUrl: ubUrl,
+    bsfFqdn: realm,
+    impi: ue.sub.impi,
+    aka: async (rand, autn) => ue.authenticate(rand, autn).outcome,
+    userAgent: ue.userAgent,
+    deps: systemUeDeps,
+  });
+  return info.btid;
 }
 
 export interface ExternalUes {

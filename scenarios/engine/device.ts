@@ -3,7 +3,7 @@
 // (bootstrappings, re-bootstrappings after a NAF refused the B-TID, AKA resynchronisations).
 import { setTimeout as sleep } from "node:timers/promises";
 import { fetch } from "undici";
-import { GbaClient, GbaMiddleware, httpOverTls, SimulatedUsim, type Tracer, UsimClient } from "../../ue/index.js";
+import { type GbaClient, type GbaMiddleware, httpOverTls, openUe, type Tracer, type Ue } from "../../ue/index.js";
 import type { TraceMessage, TraceValueKind } from "../../ue/trace.js";
 import type { PlannedDevice } from "../plan.js";
 import type { FlowStep } from "../types.js";
@@ -94,36 +94,33 @@ export class DeviceRuntime {
   private ca: ReturnType<typeof parseCaPem> | undefined;
   private rejected = 0;
 
+  private readonly mw: GbaMiddleware;
+  private readonly client: GbaClient;
+
   private constructor(
     readonly d: PlannedDevice,
     private readonly ep: Endpoints,
-    private readonly card: SimulatedUsim,
-    private readonly mw: GbaMiddleware,
-    private readonly client: GbaClient,
+    private readonly ue: Ue,
     private readonly tracer: CountingTracer,
   ) {
-    mw.onKeysDeleted((reason) => {
+    this.mw = ue.middleware;
+    this.client = ue.client;
+    this.mw.onKeysDeleted((reason) => {
       if (reason === "btid-rejected") this.rejected++;
     });
   }
 
   static async open(d: PlannedDevice, ep: Endpoints, usimFile: string, diagram?: DiagramRecorder): Promise<DeviceRuntime> {
-    const card = await SimulatedUsim.fromFile(usimFile);
     const tracer = new CountingTracer(diagram);
-    try {
-      const mw = await GbaMiddleware.open({
-        usim: new UsimClient(card),
-        bsfUrl: ep.bsfUb,
-        bsfFqdn: ep.bsfFqdn,
-        mode: d.uicc,
-        tracer,
-        deps: d.clockLagMs ? { clock: () => Date.now() - d.clockLagMs } : undefined,
-      });
-      return new DeviceRuntime(d, ep, card, mw, new GbaClient(mw, { tracer }), tracer);
-    } catch (err) {
-      await card.close();
-      throw err;
-    }
+    const ue = await openUe({
+      card: { kind: "simulated", file: usimFile },
+      bsfUrl: ep.bsfUb,
+      bsfFqdn: ep.bsfFqdn,
+      mode: d.uicc,
+      tracer,
+      deps: d.clockLagMs ? { clock: () => Date.now() - d.clockLagMs } : undefined,
+    });
+    return new DeviceRuntime(d, ep, ue, tracer);
   }
 
   /** Runs the steps in order; the first failing step ends the flow. */
@@ -270,7 +267,6 @@ export class DeviceRuntime {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
-    await this.card.close();
+    await this.ue.close();
   }
 }

@@ -199,7 +199,7 @@ export async function driveAutocannon(i: AutocannonLoad): Promise<LoadOutcome> {
   const startFlow = (dev: LoadDevice): Conversation => {
     const f: Flow = { dev, startedAt: since(), steps: [], bootstraps: 0, resyncs: 0 };
     let sentAt = performance.now();
-    const ub = bootstrapConversation(dev.ue, { realm: ep.bsfFqdn, gbaU: dev.d.uicc === "GBA_U" }, (r) => {
+    const ub = bootstrapConversation(dev.ue, { realm: ep.bsfFqdn }, (r) => {
       const ms = performance.now() - sentAt;
       f.resyncs = r.resyncs;
       if (!r.ok) {

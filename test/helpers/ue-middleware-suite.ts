@@ -7,7 +7,7 @@ import { bytesToHex } from "../../wire/bytes.js";
 import { highestSqn } from "../../milenage/sqn.js";
 import type { Card } from "../../ue/card/card.js";
 import { GbaMiddleware, MiddlewareError, type MiddlewareOptions } from "../../ue/middleware/gba-middleware.js";
-import { UbError } from "../../ue/ub-client.js";
+import { UbError } from "../../ue/ub/run.js";
 import { decodeGbabp } from "../../ue/usim/ef-codec.js";
 import { UsimClient } from "../../ue/usim/usim-client.js";
 import type { UsimState } from "../../ue/usim/usim-state.js";

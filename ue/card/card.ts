@@ -1,5 +1,6 @@
 // The card interface of the UE (docs/architecture.md "The UE"): the device middleware talks to a UICC
 // only through APDUs, so the simulated USIM and a PC/SC card are interchangeable.
+import { UeError } from "../errors.js";
 
 /**
  * A UICC reached through APDUs (ETSI TS 102 221 §10). Implementations: SimulatedUsim
@@ -33,15 +34,7 @@ export interface Card {
 
 export type CardErrorCode = "REMOVED" | "CLOSED" | "NOT_POWERED" | "TRANSPORT";
 
-export class CardError extends Error {
-  constructor(
-    readonly code: CardErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "CardError";
-  }
-}
+export class CardError extends UeError<CardErrorCode> {}
 
 /** Removal bookkeeping shared by the Card implementations: fires listeners once. */
 export class RemovalNotifier {

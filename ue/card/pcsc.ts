@@ -1,6 +1,7 @@
 // A Card in a PC/SC reader, through pcscd, with the `smartcard` package (an optional
 // dependency loaded on first use; `pcsclite` / `@pokusew/pcsclite` hang on close, this one does
 // not). Responses are returned raw: '61 xx' / '6C xx' handling is UsimClient.exchange's job.
+import { UeError } from "../errors.js";
 import { type Card, CardError, RemovalNotifier, SerialQueue } from "./card.js";
 
 /** The part of the `smartcard` API used here (declared locally: the package is optional). */
@@ -43,15 +44,7 @@ const REMOVAL_GRACE_MS = 1000;
 export type PcscErrorCode = "UNAVAILABLE" | "NO_READER" | "NO_CARD";
 
 /** Opening a PC/SC card failed; the message is one line meant for the user. */
-export class PcscError extends Error {
-  constructor(
-    readonly code: PcscErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "PcscError";
-  }
-}
+export class PcscError extends UeError<PcscErrorCode> {}
 
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split("\n")[0];
 

@@ -10,27 +10,20 @@ import { describeUaId, type UaId } from "../../gba/ua-id.js";
 import { constantTimeEqual } from "../../wire/bytes.js";
 import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 import { SERVICE_GBA } from "../usim/ef-codec.js";
-import { CardStatusError, type UsimClient } from "../usim/usim-client.js";
-import { SW } from "../card/sw.js";
+import type { UsimClient } from "../usim/usim-client.js";
 import { type UeDeps, withUeDeps } from "../deps.js";
+import { UeError } from "../errors.js";
 import { bsfFqdnFromImsi, impiFromImsi } from "../impi.js";
 import { noTrace, type Tracer } from "../trace.js";
-import { type AkaOutcome, runUbBootstrap, type UbResult } from "../ub-client.js";
+import { runUbBootstrap } from "../ub/client.js";
+import type { AkaOutcome, UbResult } from "../ub/run.js";
 import { type BootstrapSession, type DeletionReason, type GbaMode, KeyStore, type NafKey } from "./key-store.js";
 
 export type { BootstrapSession, DeletionReason, GbaMode, NafKey } from "./key-store.js";
 
 export type MiddlewareErrorCode = "NOT_GBA_U_CAPABLE" | "BAD_NAF";
 
-export class MiddlewareError extends Error {
-  constructor(
-    readonly code: MiddlewareErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "MiddlewareError";
-  }
-}
+export class MiddlewareError extends UeError<MiddlewareErrorCode> {}
 
 /** What the UE may see of AKA only in a simulation: SQN and AMF from AUTN (needs K). For traces. */
 export type AkaInsight = (rand: Uint8Array, autn: Uint8Array) => { sqn: Uint8Array; amf: Uint8Array } | undefined;
@@ -259,25 +252,24 @@ export class GbaMiddleware {
       this.tracer.value("SQN", seen.sqn);
       this.tracer.value("AMF", seen.amf);
     }
-    if (this.mode === "GBA_ME") return this.o.usim.authenticate3g(rand, autn);
-    // TS 33.220 §5.3.2 / G.1: GBA context, bootstrapping mode; the nonce carries AUTN*
-    const r = await this.o.usim.gbaBootstrap(rand, autn);
-    if (r.kind === "mac-failure") {
+    // GBA_ME: 3G context; GBA_U: GBA context, bootstrapping mode, the nonce carries AUTN* (TS 33.220 §5.3.2 / G.1)
+    const r = this.mode === "GBA_ME" ? await this.o.usim.authenticate3g(rand, autn) : await this.o.usim.gbaBootstrap(rand, autn);
+    if (r.kind === "context-not-supported") throw r.error;
+    if (r.kind === "mac-failure" && this.mode === "GBA_U")
       this.tracer.note("GBA_U: the UICC rejected AUTN*; is the subscriber provisioned for GBA_U (uiccType GBA_U)?");
-    }
     return r;
   }
 
   private async cardNafDerivation(nid: Uint8Array, s: BootstrapSession): Promise<Uint8Array> {
-    try {
-      return await this.o.usim.gbaNafDerivation(nid, s.impi);
-    } catch (err) {
-      // '6985': the card holds no Ks (TS 33.220 G.2 NOTE): bootstrap again, then derive
-      if (!(err instanceof CardStatusError) || err.sw !== SW.CONDITIONS_OF_USE_NOT_SATISFIED) throw err;
-      this.keys.delete("btid-rejected");
-      const fresh = await this.bootstrapOnce();
-      return this.o.usim.gbaNafDerivation(nid, fresh.impi);
-    }
+    const r = await this.o.usim.gbaNafDerivation(nid, s.impi);
+    if (r.kind === "success") return r.ksExtNaf;
+    if (r.kind === "context-not-supported") throw r.error;
+    // no Ks on the card (TS 33.220 G.2 NOTE): bootstrap again, then derive
+    this.keys.delete("btid-rejected");
+    const fresh = await this.bootstrapOnce();
+    const again = await this.o.usim.gbaNafDerivation(nid, fresh.impi);
+    if (again.kind === "success") return again.ksExtNaf;
+    throw again.error;
   }
 
   /** GBA_U: a bootstrapping still valid on the card (EF_GBABP B-TID + lifetime) is used again. */

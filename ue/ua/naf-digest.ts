@@ -1,6 +1,7 @@
 // The UE side of Ua HTTP Digest with GBA keys (TS 24.109 §5.2, TS 33.222 §5.3, RFC 7616):
 // username = B-TID, password = base64(Ks_(ext)_NAF); the answer's rspauth proves the NAF holds
 // the same key. Shared by gbaFetch (ue/ua/gba-fetch.ts) and the autocannon load driver.
+import { UeError } from "../errors.js";
 import {
   type DigestAlgorithm,
   DigestParseError,
@@ -16,15 +17,7 @@ import {
 
 export type UaErrorCode = "SERVER_AUTH_FAILED" | "UNSUPPORTED_CHALLENGE" | "BAD_REQUEST" | "TLS_SUITE_UNKNOWN";
 
-export class UaError extends Error {
-  constructor(
-    readonly code: UaErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "UaError";
-  }
-}
+export class UaError extends UeError<UaErrorCode> {}
 
 /** A protection space of one NAF (origin + realm) with its current server nonce. */
 export interface NafSpace {

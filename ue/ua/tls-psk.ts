@@ -2,6 +2,7 @@
 // Ks_(ext)_NAF for NAF_Id = FQDN || Ua id. The Ua id names the negotiated suite (01 00 01 yy zz,
 // TLS 1.2) or TLS 1.3 (01 00 00 00 07), and the key must be ready before the handshake (node's
 // pskCallback is synchronous), so TLS 1.2 offers one PSK suite per handshake.
+import { UeError } from "../errors.js";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect, type TLSSocket } from "node:tls";
 import { PSK_IDENTITY_HINT, pskIdentity } from "../../gba/btid.js";
@@ -12,15 +13,7 @@ import { isPskSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 
 export type TlsPskErrorCode = "BAD_OPTIONS" | "HANDSHAKE_FAILED" | "REJECTED";
 
-export class TlsPskError extends Error {
-  constructor(
-    readonly code: TlsPskErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "TlsPskError";
-  }
-}
+export class TlsPskError extends UeError<TlsPskErrorCode> {}
 
 /** TLS 1.2 PSK suites tried in this order, one per handshake: forward-secret first, then AEAD, then the CBC baseline. */
 export const DEFAULT_TLS12_PSK_SUITES: readonly string[] = [

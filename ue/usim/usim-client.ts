@@ -1,6 +1,7 @@
 // Typed USIM operations over any Card (simulated or PC/SC): what the device middleware uses.
 // Every method sends standard APDUs (TS 102 221, TS 31.102), so a real USIM answers the same.
 import { concatBytes } from "../../wire/bytes.js";
+import { UeError } from "../errors.js";
 import { type CommandApdu, encodeCommandApdu, parseResponseApdu, type ResponseApdu } from "../card/apdu.js";
 import type { Card } from "../card/card.js";
 import { describeSw, SW, SW1_MORE_DATA, SW1_WRONG_LE } from "../card/sw.js";
@@ -18,37 +19,49 @@ import { decodeFcp, type FileStructure } from "./fcp.js";
 import { EF, USIM_AID } from "./usim-files.js";
 
 /** The card answered a status word the operation does not expect. */
-export class CardStatusError extends Error {
+export class CardStatusError extends UeError<"CARD_STATUS"> {
   constructor(
     readonly sw: number,
     readonly operation: string,
     detail?: string,
   ) {
-    super(`${operation}: card answered ${describeSw(sw)}${detail ? ` (${detail})` : ""}`);
-    this.name = "CardStatusError";
+    super("CARD_STATUS", `${operation}: card answered ${describeSw(sw)}${detail ? ` (${detail})` : ""}`);
   }
 }
 
 /** The card answered 9000 with data that does not follow the specified coding. */
-export class CardResponseError extends Error {
+export class CardResponseError extends UeError<"CARD_RESPONSE"> {
   constructor(
     readonly operation: string,
     message: string,
   ) {
-    super(`${operation}: ${message}`);
-    this.name = "CardResponseError";
+    super("CARD_RESPONSE", `${operation}: ${message}`);
   }
 }
 
-export type Authenticate3gResult =
-  | { kind: "success"; res: Uint8Array; ck: Uint8Array; ik: Uint8Array }
+/**
+ * What AUTHENTICATE can answer besides success, as results rather than status words (TS 31.102
+ * §7.1.2, §7.3.1): '9862' MAC failure, 'DC' ‖ AUTS synchronisation failure, '9864' no such
+ * security context on this card. A refusal carries the error to throw when the caller cannot go on.
+ */
+export type AkaRefusal =
   | { kind: "sync-failure"; auts: Uint8Array }
-  | { kind: "mac-failure" };
+  | { kind: "mac-failure" }
+  | { kind: "context-not-supported"; error: CardStatusError };
 
-export type GbaBootstrapResult =
-  | { kind: "success"; res: Uint8Array }
-  | { kind: "sync-failure"; auts: Uint8Array }
-  | { kind: "mac-failure" };
+export type Authenticate3gResult = { kind: "success"; res: Uint8Array; ck: Uint8Array; ik: Uint8Array } | AkaRefusal;
+
+export type GbaBootstrapResult = { kind: "success"; res: Uint8Array } | AkaRefusal;
+
+/**
+ * AUTHENTICATE in GBA NAF derivation mode (TS 31.102 §7.1.2 tag 'DE', TS 33.220 G.2): Ks_ext_NAF,
+ * or '6985' no bootstrapped Ks on the card (G.2 NOTE: the ME bootstraps again), or '9864' a card
+ * without the GBA context (no service n°68).
+ */
+export type GbaNafDerivationResult =
+  | { kind: "success"; ksExtNaf: Uint8Array }
+  | { kind: "no-ks"; error: CardStatusError }
+  | { kind: "context-not-supported"; error: CardStatusError };
 
 export interface GbanlRecord extends GbanlEntry {
   /** record number in EF_GBANL, from 1 */
@@ -152,9 +165,9 @@ export class UsimClient {
   /**
    * AUTHENTICATE, GBA context, NAF derivation mode (TS 31.102 §7.1.2 tag 'DE', TS 33.220 G.2):
    * returns Ks_ext_NAF (32 bytes); Ks_int_NAF stays on the card. NAF_Id = FQDN ‖ Ua id; the
-   * IMPI is the one used for the bootstrapping. '6985' (no bootstrapped Ks) throws CardStatusError.
+   * IMPI is the one used for the bootstrapping. '6985' (no bootstrapped Ks) is the result "no-ks".
    */
-  async gbaNafDerivation(nafId: Uint8Array, impi: string): Promise<Uint8Array> {
+  async gbaNafDerivation(nafId: Uint8Array, impi: string): Promise<GbaNafDerivationResult> {
     const what = "AUTHENTICATE (GBA NAF derivation)";
     const impiBytes = new TextEncoder().encode(impi.normalize("NFKC"));
     await this.ensureUsim();
@@ -166,12 +179,14 @@ export class UsimClient {
       data: concatBytes(Uint8Array.of(0xde), lv(nafId, "NAF_Id"), lv(impiBytes, "IMPI")),
       ne: 256,
     });
-    if (r.sw === SW.CONDITIONS_OF_USE_NOT_SATISFIED) throw new CardStatusError(r.sw, what, "no GBA_U bootstrapping on the card");
+    if (r.sw === SW.CONDITIONS_OF_USE_NOT_SATISFIED)
+      return { kind: "no-ks", error: new CardStatusError(r.sw, what, "no GBA_U bootstrapping on the card") };
+    if (r.sw === SW.SECURITY_CONTEXT_NOT_SUPPORTED) return contextNotSupported(what);
     if (r.sw !== SW.OK) throw new CardStatusError(r.sw, what);
     if (r.data[0] !== 0xdb) throw new CardResponseError(what, "response does not start with tag DB");
     const [ksExtNaf] = readLvs(what, r.data.subarray(1), 1);
     if (ksExtNaf.length !== 32) throw new CardResponseError(what, `Ks_ext_NAF is ${ksExtNaf.length} bytes, expected 32`);
-    return ksExtNaf;
+    return { kind: "success", ksExtNaf };
   }
 
   /** TS 31.102 §4.2.79 */
@@ -224,12 +239,11 @@ export class UsimClient {
     what: string,
     p2: number,
     data: Uint8Array,
-  ): Promise<{ kind: "success"; data: Uint8Array } | { kind: "sync-failure"; auts: Uint8Array } | { kind: "mac-failure" }> {
+  ): Promise<{ kind: "success"; data: Uint8Array } | AkaRefusal> {
     await this.ensureUsim();
     const r = await this.exchange({ cla: 0, ins: 0x88, p1: 0, p2, data, ne: 256 });
     if (r.sw === SW.AUTH_INCORRECT_MAC) return { kind: "mac-failure" };
-    if (r.sw === SW.SECURITY_CONTEXT_NOT_SUPPORTED)
-      throw new CardStatusError(r.sw, what, "the card does not support this context");
+    if (r.sw === SW.SECURITY_CONTEXT_NOT_SUPPORTED) return contextNotSupported(what);
     if (r.sw !== SW.OK) throw new CardStatusError(r.sw, what);
     if (r.data[0] === 0xdb) return { kind: "success", data: r.data.subarray(1) };
     if (r.data[0] === 0xdc) {
@@ -276,6 +290,12 @@ export class UsimClient {
     }
     return concatBytes(...parts);
   }
+}
+
+/** TS 31.102 §7.3.1 '9864': the card has no such security context (a GBA context on a GBA_ME card). */
+function contextNotSupported(what: string): { kind: "context-not-supported"; error: CardStatusError } {
+  const error = new CardStatusError(SW.SECURITY_CONTEXT_NOT_SUPPORTED, what, "the card does not support this context");
+  return { kind: "context-not-supported", error };
 }
 
 function lv(v: Uint8Array, what: string): Uint8Array {

@@ -1,5 +1,6 @@
 // Everything a simulated USIM remembers, and its JSON form (the "card memory" file).
 // The file holds K and OPc: state-file.ts writes it with mode 0600.
+import { UeError } from "../errors.js";
 import { bytesToHex, HexError, hexToBytes } from "../../wire/bytes.js";
 import { DEFAULT_IND_BITS, newSqnArray, type UsimSqnArray } from "../../milenage/sqn.js";
 import { EfCodingError, encodeGbabp, encodeImsi, SERVICE_GBA, ustHasService, ustWithService } from "./ef-codec.js";
@@ -54,10 +55,9 @@ export interface NewUsimOptions {
   gbanlRecordCount?: number;
 }
 
-export class UsimStateError extends Error {
+export class UsimStateError extends UeError<"USIM_STATE"> {
   constructor(message: string) {
-    super(message);
-    this.name = "UsimStateError";
+    super("USIM_STATE", message);
   }
 }
 
