@@ -1,0 +1,63 @@
+// The suite's HTTP: one keep-alive connection pool to the target, every answer read whole (the
+// checks hash bodies), and transport failures as values the checks can report.
+import { Agent, request } from "undici";
+import type { HttpAnswer } from "../ue/ub/run.js";
+
+export type { HttpAnswer } from "../ue/ub/run.js";
+
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+/** Why a request got no answer: the target is down, refused the connection or timed out. */
+export class Unreachable extends Error {
+  constructor(url: string, cause: Error) {
+    super(`no answer from ${url}: ${cause.message}`);
+    this.name = "Unreachable";
+  }
+}
+
+export class HttpClient {
+  private readonly agent: Agent;
+
+  constructor(timeoutMs = 15_000) {
+    this.agent = new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs });
+  }
+
+  /** Sends one request; throws Unreachable when no answer comes. */
+  async send(r: HttpRequest): Promise<HttpAnswer> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(r.url, {
+        method: r.method as "GET",
+        headers: r.headers,
+        body: r.body === undefined ? undefined : Buffer.from(r.body),
+        dispatcher: this.agent,
+      });
+    } catch (err) {
+      throw new Unreachable(r.url, err as Error);
+    }
+    const body = new Uint8Array(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, body };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+/** One header value (several fields of the same name joined with ", "). */
+export function header(a: HttpAnswer, name: string): string | undefined {
+  const v = a.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
+/** "401 (WWW-Authenticate: …)" style summary of an answer, for FAIL details. */
+export function describeAnswer(a: HttpAnswer): string {
+  const ct = header(a, "content-type");
+  const text = ct?.includes("json") || ct?.startsWith("text/") ? Buffer.from(a.body).toString("utf8").slice(0, 160) : "";
+  return `${a.status}${text ? ` ${JSON.stringify(text)}` : ""}`;
+}
