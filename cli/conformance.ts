@@ -98,6 +98,16 @@ function staleWaitFlag(values: FlagValues): number | undefined {
   return s;
 }
 
+/** The positional URL, checked as httpUrlFlag checks a flag's. */
+function urlArgument(v: string): string {
+  try {
+    return httpUrlFlag("URL", v);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message.replace(/^--URL/, "URL"));
+    throw err;
+  }
+}
+
 function optionalDnsName(values: FlagValues, flag: string): string | undefined {
   const v = values[flag] as string | undefined;
   return v === undefined ? undefined : dnsNameFlag(flag, v);
@@ -121,37 +131,32 @@ async function run(suite: "bsf" | "naf", argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(rest, { ...COMMON, ...(suite === "bsf" ? BSF_FLAGS : NAF_FLAGS) }, true);
   if (positionals.length !== 1)
     throw new UsageError(`give exactly one URL: the ${suite === "bsf" ? "BSF's Ub URL" : "NAF resource"}`);
-  const url = httpUrlFlag("URL", positionals[0]);
-  const card = cardFromFlags(values, pcsc);
+  const url = urlArgument(positionals[0]);
   const common = {
-    card,
+    card: cardFromFlags(values, pcsc),
     impi: values.impi as string | undefined,
     mode: modeFlag(values),
     only: onlyFlag(values, suite),
-    tool: toolName(),
+    bsfFqdn: optionalDnsName(values, "bsf-fqdn"),
     onResult: (r: Parameters<typeof resultLine>[0]) => process.stdout.write(`${resultLine(r)}\n`),
   };
-  const bsfFqdn = optionalDnsName(values, "bsf-fqdn");
-  let report: SuiteReport;
+  let start: () => Promise<SuiteReport>;
   if (suite === "bsf") {
-    report = await runBsfConformance({ ...common, url, bsfFqdn, staleWaitSeconds: staleWaitFlag(values) });
+    const staleWaitSeconds = staleWaitFlag(values);
+    start = () => runBsfConformance({ ...common, url, staleWaitSeconds, tool: toolName() });
   } else {
-    const tlsPsk = values["tls-psk"] as string | undefined;
-    if (tlsPsk !== undefined && new URL(httpUrlFlag("tls-psk", tlsPsk)).protocol !== "https:") {
-      throw new UsageError("--tls-psk: expected an https:// URL (the NAF's TLS-PSK listener)");
-    }
     if (new URL(url).protocol !== "http:")
       throw new UsageError("URL: the NAF suite speaks HTTP Digest over http://; use --tls-psk for TLS");
+    const tlsPskUrl = values["tls-psk"] as string | undefined;
+    if (tlsPskUrl !== undefined && new URL(httpUrlFlag("tls-psk", tlsPskUrl)).protocol !== "https:") {
+      throw new UsageError("--tls-psk: expected an https:// URL (the NAF's TLS-PSK listener)");
+    }
     const bsf = values.bsf as string | undefined;
-    report = await runNafConformance({
-      ...common,
-      url,
-      bsfUrl: bsf === undefined ? undefined : httpUrlFlag("bsf", bsf),
-      bsfFqdn,
-      nafFqdn: optionalDnsName(values, "naf-fqdn"),
-      tlsPskUrl: tlsPsk,
-    });
+    const bsfUrl = bsf === undefined ? undefined : httpUrlFlag("bsf", bsf);
+    const nafFqdn = optionalDnsName(values, "naf-fqdn");
+    start = () => runNafConformance({ ...common, url, bsfUrl, nafFqdn, tlsPskUrl, tool: toolName() });
   }
+  const report = await start();
   await emitReports(report, values);
   return report.summary.fail > 0 ? 1 : 0;
 }
