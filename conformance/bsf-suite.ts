@@ -10,8 +10,8 @@ import { base64ToBytes, bytesToBase64 } from "../wire/bytes.js";
 import { PRODUCT_TOKEN, productTokens } from "../wire/ub.js";
 import type { AkaOutcome } from "../ue/ub/run.js";
 import { type Check, fail, type Outcome, pass, skip } from "./check.js";
-import { digestChallenges, quotingProblems } from "./challenge.js";
-import { describeAnswer, header, type HttpAnswer, Unreachable } from "./http.js";
+import { digestChallenges, quotingOutcome, quotingProblems } from "./challenge.js";
+import { describeAnswer, header, type HttpAnswer, replayRefused } from "./http.js";
 import { attemptBootstrap, resAnswer, sendUb, type UbAttempt, type UbDriver } from "./ub-attempt.js";
 
 export interface BsfContext extends UbDriver {
@@ -35,23 +35,27 @@ export async function bootstrapAttempt(ctx: BsfContext, o: Parameters<typeof att
   return a;
 }
 
-/** Why an attempt has no first answer (the BSF was not reached), or undefined. */
-function lost(a: UbAttempt): string | undefined {
-  if (a.exchanges.length > 0) return undefined;
-  return a.end?.kind === "failed" ? a.end.error.message : "no request was answered";
+/** Why the run ended (the UE's words), or `otherwise`. */
+function ended(a: UbAttempt, otherwise: string): string {
+  return a.end?.kind === "failed" ? a.end.error.message : otherwise;
+}
+
+const isOutcome = (x: object): x is Outcome => "verdict" in x;
+
+/** The attempt, or a FAIL when the BSF did not answer it at all. */
+async function answered(a: Promise<UbAttempt>): Promise<UbAttempt | Outcome> {
+  const done = await a;
+  return done.exchanges.length > 0 ? done : fail(ended(done, "no request was answered"));
 }
 
 /** The AKA challenge of the first 401 (the one naming AKAv1/AKAv2, else the first Digest one). */
 async function firstChallenge(ctx: BsfContext): Promise<{ ch: DigestChallenge; header: string } | Outcome> {
-  const a = await ctx.happy();
-  const why = lost(a);
-  if (why !== undefined) return fail(why);
+  const a = await answered(ctx.happy());
+  if (isOutcome(a)) return a;
   const c = digestChallenges(a.exchanges[0].answer);
   if (!c.ok) return skip(`no Digest challenge to inspect (${c.problem}; see bsf.challenge)`);
   return { ch: c.challenges.find((x) => /^akav/i.test(x.algorithm)) ?? c.challenges[0], header: c.header };
 }
-
-const isOutcome = (x: object): x is Outcome => "verdict" in x;
 
 /** The 200 of the happy attempt, or why there is none. */
 async function bootstrapped(ctx: BsfContext): Promise<{ a: UbAttempt; ok: HttpAnswer } | Outcome> {
@@ -83,9 +87,8 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     clause: "TS 24.109 A.3; TS 33.220 §4.5.2",
     title: 'the first request (username, realm, nonce="", uri="/", response="") gets a 401 with a Digest challenge',
     async run(ctx) {
-      const a = await ctx.happy();
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(ctx.happy());
+      if (isOutcome(a)) return a;
       const c = digestChallenges(a.exchanges[0].answer);
       return c.ok ? pass(`401 with ${c.challenges.length} Digest challenge(s)`) : fail(c.problem);
     },
@@ -170,8 +173,7 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     async run(ctx) {
       const f = await firstChallenge(ctx);
       if (isOutcome(f)) return f;
-      const problems = quotingProblems(f.header);
-      return problems.length === 0 ? pass("every parameter in the form RFC 7616 §3.3 asks for") : fail(problems.join("; "));
+      return quotingOutcome(f.header);
     },
   },
   {
@@ -179,13 +181,12 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     clause: "TS 33.220 §4.5.2; TS 24.109 A.3; RFC 3310 §3.3",
     title: "the USIM accepts AUTN, and the answer with RES gets 200 OK",
     async run(ctx) {
-      const a = await ctx.happy();
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(ctx.happy());
+      if (isOutcome(a)) return a;
       const trouble = akaTrouble(a.akas.at(-1)?.outcome);
       if (trouble !== undefined) return fail(a.end?.kind === "failed" && a.akas.length === 0 ? a.end.error.message : trouble);
       const ex = resAnswer(a);
-      if (ex === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no answer with RES was sent");
+      if (ex === undefined) return fail(ended(a, "no answer with RES was sent"));
       if (ex.answer.status !== 200) return fail(`the answer with RES got ${describeAnswer(ex.answer)}`);
       const resyncs = a.akas.length - 1;
       return pass(`200 OK${resyncs > 0 ? " after one resynchronisation" : ""}`);
@@ -271,9 +272,8 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     clause: "TS 33.220 §4.5.2",
     title: 'Server carries the product token "3gpp-gba-tmpi"',
     async run(ctx) {
-      const a = await ctx.happy();
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(ctx.happy());
+      if (isOutcome(a)) return a;
       const server = header(a.exchanges[0].answer, "server");
       if (server === undefined) return fail("the Ub answer has no Server header");
       return productTokens(server, [PRODUCT_TOKEN.GBA_TMPI]).length === 1
@@ -298,9 +298,8 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
       }
       // TS 33.220 B.4: BSF_Id = the BSF's DNS name as used in the B-TID
       const tmpi = deriveTmpi(ksFromCkIk(k.ck, k.ik), k.rand, ctx.ue.impi, bsfHost);
-      const a = await bootstrapAttempt(ctx, { username: tmpi });
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(bootstrapAttempt(ctx, { username: tmpi }));
+      if (isOutcome(a)) return a;
       const first = digestChallenges(a.exchanges[0].answer);
       if (!first.ok) return fail(`username ${tmpi}: ${first.problem}`);
       const o = a.akas.at(-1)?.outcome;
@@ -308,7 +307,7 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
         return fail(`the BSF did not resolve TMPI ${tmpi} to the IMPI: its challenge is not for this USIM (MAC failure)`);
       }
       const ex = resAnswer(a);
-      if (ex === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no answer with RES was sent");
+      if (ex === undefined) return fail(ended(a, "no answer with RES was sent"));
       return ex.answer.status === 200
         ? pass(`TMPI ${tmpi}: challenge accepted by the USIM, 200 OK`)
         : fail(`TMPI ${tmpi}: the answer with RES got ${describeAnswer(ex.answer)}`);
@@ -318,15 +317,15 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     id: "bsf.tmpi.unknown",
     clause: "TS 33.220 §4.5.2",
     reading:
-      "§4.5.2: the BSF looks the TMPI up; for one it does not know it answers an error so that the UE retries " +
-      "with its IMPI. We read this as: any 4xx that is not an AKA challenge (a challenge for an identity the BSF cannot " +
-      "resolve can only be a decoy the USIM rejects, after which the UE would not retry with the IMPI)",
+      "§4.5.2 as far as a public copy goes: the BSF tells a TMPI from an IMPI by its form (B.4) and looks the " +
+      "TMPI up; what it answers for one it does not know is not in that copy. We read it as any 4xx that is not an " +
+      "AKA challenge: a challenge for an identity the BSF cannot resolve can only be a decoy the USIM rejects, after " +
+      "which a UE would not retry with its IMPI",
     title: "an unknown TMPI gets an error (not an AKA challenge), so the UE retries with its IMPI",
     async run(ctx) {
       const tmpi = `${bytesToBase64(ctx.randomBytes(24))}@${TMPI_REALM}`;
-      const a = await attemptBootstrap(ctx, { username: tmpi, firstOnly: true });
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(attemptBootstrap(ctx, { username: tmpi, firstOnly: true }));
+      if (isOutcome(a)) return a;
       const ans = a.exchanges[0].answer;
       const c = digestChallenges(ans);
       if (c.ok && c.challenges.some((x) => /^akav/i.test(x.algorithm))) {
@@ -346,15 +345,16 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
       "bootstrap: 401 (a new challenge) and 403 both refuse it",
     title: "an answer with a wrong RES is refused (401 or 403)",
     async run(ctx) {
-      const a = await attemptBootstrap(ctx, {
-        alterAka: (o) => (o.kind === "success" ? { ...o, res: o.res.map((b, i) => (i === 0 ? b ^ 0xff : b)) } : o),
-      });
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(
+        attemptBootstrap(ctx, {
+          alterAka: (o) => (o.kind === "success" ? { ...o, res: o.res.map((b, i) => (i === 0 ? b ^ 0xff : b)) } : o),
+        }),
+      );
+      if (isOutcome(a)) return a;
       const trouble = akaTrouble(a.akas.at(-1)?.outcome);
       if (trouble !== undefined) return skip(`${trouble}; no RES to get wrong (see bsf.bootstrap)`);
       const ex = resAnswer(a);
-      if (ex === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no answer was sent");
+      if (ex === undefined) return fail(ended(a, "no answer was sent"));
       const s = ex.answer.status;
       if (s === 401 || s === 403) return pass(`wrong RES refused with ${s}`);
       if (s >= 200 && s < 300) return fail(`a wrong RES was accepted (${s}): the BSF did not check the response`);
@@ -370,17 +370,7 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
       if (isOutcome(b)) return skip("needs a successful bootstrapping to replay (see bsf.bootstrap)");
       const ex = resAnswer(b.a);
       if (ex === undefined) return skip("needs a successful bootstrapping to replay (see bsf.bootstrap)");
-      let again: HttpAnswer;
-      try {
-        again = await sendUb(ctx, ex.request);
-      } catch (err) {
-        if (err instanceof Unreachable) return fail(err.message);
-        throw err;
-      }
-      const s = again.status;
-      if (s >= 400 && s < 500) return pass(`the replayed answer was refused with ${s}`);
-      if (s >= 200 && s < 300) return fail(`the replayed answer was accepted (${s}): one RES bootstrapped twice`);
-      return fail(`the replayed answer got ${describeAnswer(again)}`);
+      return replayRefused("the answer sent again", "one RES bootstrapped twice", () => sendUb(ctx, ex.request));
     },
   },
   {
@@ -394,13 +384,12 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
           "needs --stale-wait SECONDS, longer than the BSF's nonce lifetime, to let a challenge expire before answering",
         );
       }
-      const a = await bootstrapAttempt(ctx, { beforeAnswer: () => ctx.sleep(wait) });
-      const why = lost(a);
-      if (why !== undefined) return fail(why);
+      const a = await answered(bootstrapAttempt(ctx, { beforeAnswer: () => ctx.sleep(wait) }));
+      if (isOutcome(a)) return a;
       const trouble = akaTrouble(a.akas.at(-1)?.outcome);
       if (trouble !== undefined) return skip(`${trouble} (see bsf.bootstrap)`);
       const ex = resAnswer(a);
-      if (ex === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no answer was sent");
+      if (ex === undefined) return fail(ended(a, "no answer was sent"));
       const s = ex.answer.status;
       const secs = `${wait / 1000} s`;
       if (s === 200) {
@@ -423,20 +412,19 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
     async run(ctx) {
       const why = await ctx.ue.putSqnAhead();
       if (why !== undefined) return skip(why);
-      const a = await bootstrapAttempt(ctx);
-      const lostWhy = lost(a);
-      if (lostWhy !== undefined) return fail(lostWhy);
+      const a = await answered(bootstrapAttempt(ctx));
+      if (isOutcome(a)) return a;
       const [first, second] = a.akas;
-      if (first === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no challenge");
+      if (first === undefined) return fail(ended(a, "no challenge"));
       if (first.outcome.kind === "mac-failure") return skip(`${akaTrouble(first.outcome)} (see bsf.bootstrap)`);
       if (first.outcome.kind === "success") {
         return skip("the USIM accepted the challenge although its SQN was put ahead: the network's SQN is further ahead still");
       }
       const afterAuts = a.exchanges[1]?.answer;
-      if (afterAuts === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "AUTS was not answered");
+      if (afterAuts === undefined) return fail(ended(a, "AUTS was not answered"));
       const c = digestChallenges(afterAuts);
       if (!c.ok) return fail(`the answer to AUTS: ${c.problem} (A.4: a new challenge from a resynchronised vector)`);
-      if (second === undefined) return fail(a.end?.kind === "failed" ? a.end.error.message : "no second challenge");
+      if (second === undefined) return fail(ended(a, "no second challenge"));
       if (second.outcome.kind === "sync-failure") {
         return fail("the USIM refused the new challenge's SQN again: the BSF did not resynchronise with the HSS");
       }

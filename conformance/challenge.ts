@@ -2,6 +2,7 @@
 // the UE's own parser) and how each parameter was written (quoted or token), which the parser
 // does not keep but RFC 7616 §3.3 rules on.
 import { type DigestChallenge, DigestParseError, parseDigestChallenge } from "../gba/digest/index.js";
+import { fail, type Outcome, pass } from "./check.js";
 import { header, type HttpAnswer } from "./http.js";
 
 export type Challenges = { ok: true; header: string; challenges: DigestChallenge[] } | { ok: false; problem: string };
@@ -66,4 +67,10 @@ export function quotingProblems(h: string): string[] {
     if (MUST_NOT_QUOTE.includes(p.name) && p.quoted) problems.push(`${p.name} is quoted`);
   }
   return problems;
+}
+
+/** The verdict of the RFC 7616 §3.3 quoting rules on a WWW-Authenticate value. */
+export function quotingOutcome(h: string): Outcome {
+  const problems = quotingProblems(h);
+  return problems.length === 0 ? pass("every parameter in the form RFC 7616 §3.3 asks for") : fail(problems.join("; "));
 }

@@ -2,6 +2,7 @@
 // checks hash bodies), and transport failures as values the checks can report.
 import { Agent, request } from "undici";
 import type { HttpAnswer } from "../ue/ub/run.js";
+import { fail, type Outcome, pass } from "./check.js";
 
 export type { HttpAnswer } from "../ue/ub/run.js";
 
@@ -60,4 +61,22 @@ export function describeAnswer(a: HttpAnswer): string {
   const ct = header(a, "content-type");
   const text = ct?.includes("json") || ct?.startsWith("text/") ? Buffer.from(a.body).toString("utf8").slice(0, 160) : "";
   return `${a.status}${text ? ` ${JSON.stringify(text)}` : ""}`;
+}
+
+/**
+ * Sends a request again that was already answered with success and judges the answer: a replay
+ * must be refused (4xx). `what` names what was replayed, `harm` what accepting it means.
+ */
+export async function replayRefused(what: string, harm: string, send: () => Promise<HttpAnswer>): Promise<Outcome> {
+  let again: HttpAnswer;
+  try {
+    again = await send();
+  } catch (err) {
+    if (err instanceof Unreachable) return fail(err.message);
+    throw err;
+  }
+  const s = again.status;
+  if (s >= 400 && s < 500) return pass(`${what}: refused with ${s}`);
+  if (s >= 200 && s < 300) return fail(`${what}: accepted (${s}): ${harm}`);
+  return fail(`${what}: ${describeAnswer(again)}`);
 }

@@ -3,7 +3,7 @@
 // names (--bsf); without one, the checks that need Ks_NAF are skipped and say so.
 import { isIP } from "node:net";
 import { parseBtid } from "../gba/btid.js";
-import { ksNafPassword } from "../gba/digest/index.js";
+import { type DigestChallenge, ksNafPassword } from "../gba/digest/index.js";
 import { UA_ID } from "../gba/ua-id.js";
 import { bytesToBase64, bytesToHex } from "../wire/bytes.js";
 import { isDnsName } from "../wire/dns.js";
@@ -13,8 +13,8 @@ import { type NafCredentials, type NafSpace, nafCredentials, verifyRspauth } fro
 import { httpOverTls, tlsPskConnect } from "../ue/ua/tls-psk.js";
 import type { RandomBytes } from "../wire/deps.js";
 import { type Check, fail, type Outcome, pass, skip } from "./check.js";
-import { digestChallenges, quotingProblems } from "./challenge.js";
-import { describeAnswer, header, type HttpAnswer, type HttpClient, Unreachable } from "./http.js";
+import { digestChallenges, quotingOutcome } from "./challenge.js";
+import { describeAnswer, header, type HttpAnswer, type HttpClient, replayRefused, Unreachable } from "./http.js";
 import type { ConformanceUe } from "./ue.js";
 
 export interface NafContext {
@@ -62,18 +62,17 @@ export async function nafGet(ctx: NafContext, url: URL, authorization?: string):
   return ctx.http.send({ method: "GET", url: url.toString(), headers });
 }
 
-/** The bootstrapping challenge of the first 401, as the UE would pick it, or why there is none. */
-async function bootstrappingChallenge(ctx: NafContext): Promise<{ header: string; answer: HttpAnswer } | Outcome> {
+/** The Digest challenges of the first 401, or why there are none. */
+async function firstChallenges(ctx: NafContext): Promise<{ header: string; challenges: DigestChallenge[] } | Outcome> {
   const first = await ctx.first();
   if (isOutcome(first)) return first;
   const c = digestChallenges(first);
-  if (!c.ok) return skip(`no Digest challenge to inspect (${c.problem}; see naf.challenge)`);
-  return { header: c.header, answer: first };
+  return c.ok ? c : skip(`no Digest challenge to inspect (${c.problem}; see naf.challenge)`);
 }
 
 /** The memoised authenticated exchange (naf.digest), as the checks after it need it. */
 export async function digestExchange(ctx: NafContext): Promise<DigestExchange | Outcome> {
-  const b = await bootstrappingChallenge(ctx);
+  const b = await firstChallenges(ctx);
   if (isOutcome(b)) return b;
   if (ctx.url.protocol !== "http:") {
     return skip(
@@ -168,10 +167,8 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     clause: "TS 24.109 §5.2.4",
     title: 'realm is "3GPP-bootstrapping@<FQDN>" (or the -uicc form, several separated by ";")',
     async run(ctx) {
-      const b = await bootstrappingChallenge(ctx);
-      if (isOutcome(b)) return b;
-      const c = digestChallenges(b.answer);
-      if (!c.ok) return fail(c.problem);
+      const c = await firstChallenges(ctx);
+      if (isOutcome(c)) return c;
       const realms = c.challenges.map((x) => x.realm);
       const good = realms.filter((r) => realmEntries(r).every((e) => "prefix" in e));
       if (good.length === 0) return fail(`no 3GPP-bootstrapping realm: ${realms.map((r) => `"${r}"`).join(", ")}`);
@@ -183,12 +180,10 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     clause: "TS 33.222 §5.3.0; TS 24.109 §5.2",
     title: "the realm's FQDN is the host the UE contacted",
     async run(ctx) {
-      const b = await bootstrappingChallenge(ctx);
-      if (isOutcome(b)) return b;
+      const c = await firstChallenges(ctx);
+      if (isOutcome(c)) return c;
       const want = ctx.nafFqdn;
       if (want === undefined) return skip(`the URL names an address (${ctx.url.hostname}); give --naf-fqdn NAME to compare`);
-      const c = digestChallenges(b.answer);
-      if (!c.ok) return fail(c.problem);
       const fqdns = c.challenges.flatMap((x) => realmEntries(x.realm)).flatMap((e) => ("fqdn" in e ? [e.fqdn] : []));
       if (fqdns.length === 0) return skip("no 3GPP-bootstrapping realm to compare (see naf.challenge.realm)");
       const other = fqdns.filter((f) => f.toLowerCase() !== want.toLowerCase());
@@ -202,10 +197,8 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     clause: "RFC 7616 §3.3; TS 24.109 §5.2.2",
     title: "qop is offered (auth-int and/or auth)",
     async run(ctx) {
-      const b = await bootstrappingChallenge(ctx);
-      if (isOutcome(b)) return b;
-      const c = digestChallenges(b.answer);
-      if (!c.ok) return fail(c.problem);
+      const c = await firstChallenges(ctx);
+      if (isOutcome(c)) return c;
       const qops = c.challenges.filter((x) => x.qop.length > 0).map((x) => x.qop.join(","));
       if (qops.length === 0) return fail("no qop parameter: RFC 7616 §3.3 makes it mandatory (RFC 2069 compatibility only)");
       const known = c.challenges.some((x) => x.qop.includes("auth") || x.qop.includes("auth-int"));
@@ -217,10 +210,8 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     clause: "RFC 7616 §3.3",
     title: "realm, nonce, opaque, qop and domain are quoted strings; algorithm and stale are not",
     async run(ctx) {
-      const b = await bootstrappingChallenge(ctx);
-      if (isOutcome(b)) return b;
-      const problems = quotingProblems(b.header);
-      return problems.length === 0 ? pass("every parameter in the form RFC 7616 §3.3 asks for") : fail(problems.join("; "));
+      const c = await firstChallenges(ctx);
+      return isOutcome(c) ? c : quotingOutcome(c.header);
     },
   },
   {
@@ -261,17 +252,9 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     async run(ctx) {
       const d = await authenticated(ctx);
       if (isOutcome(d)) return skip("needs an authenticated request to replay (see naf.digest)");
-      let again: HttpAnswer;
-      try {
-        again = await nafGet(ctx, ctx.url, d.creds.authorization);
-      } catch (err) {
-        if (err instanceof Unreachable) return fail(err.message);
-        throw err;
-      }
-      const s = again.status;
-      if (s >= 400 && s < 500) return pass(`nc=${d.creds.nc} replayed: refused with ${s}`);
-      if (s >= 200 && s < 300) return fail(`nc=${d.creds.nc} replayed and accepted (${s})`);
-      return fail(`the replay got ${describeAnswer(again)}`);
+      return replayRefused(`nc=${d.creds.nc} sent again`, "a captured request can be played again", () =>
+        nafGet(ctx, ctx.url, d.creds.authorization),
+      );
     },
   },
   {
@@ -279,7 +262,7 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
     clause: "TS 24.109 §5.2.5",
     title: "credentials with a B-TID the BSF does not know get a fresh bootstrapping-required 401",
     async run(ctx) {
-      const b = await bootstrappingChallenge(ctx);
+      const b = await firstChallenges(ctx);
       if (isOutcome(b)) return b;
       const fresh = await nafGet(ctx, ctx.url);
       const c = digestChallenges(fresh);

@@ -4,14 +4,7 @@
 // checks pass (test/conformance.test.ts), so each FAIL here is the fault's doing.
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BSF_CHECKS,
-  NAF_CHECKS,
-  resultLine,
-  runBsfConformance,
-  runNafConformance,
-  type SuiteReport,
-} from "../conformance/index.js";
+import { BSF_CHECKS, NAF_CHECKS, resultLine, runBsfConformance, type SuiteReport } from "../conformance/index.js";
 import { UA_ID } from "../gba/ua-id.js";
 import { parseAkaNonce } from "../gba/digest/index.js";
 import type { GbaConfig } from "../nf/config.js";
@@ -24,6 +17,7 @@ import {
   NAF_FQDN,
   type ProxiedAnswer,
   resigned200,
+  runFullNafSuite,
   startConformanceStack,
   text,
   ubCredentials,
@@ -364,12 +358,7 @@ describe("the NAF suite against broken NAFs", () => {
       const { stack, own } = await stackFor(d);
       const proxy = d.fault ? await faultProxy(stack.n.naf.urls.http, d.fault) : undefined;
       try {
-        const r = await runNafConformance({
-          url: proxy ? `${proxy.url}/whoami` : stack.nafUrl,
-          bsfUrl: stack.bsfUrl,
-          nafFqdn: NAF_FQDN,
-          card: { kind: "simulated", file: stack.cardFile },
-        });
+        const r = await runFullNafSuite(stack, { url: proxy ? `${proxy.url}/whoami` : stack.nafUrl, tlsPskUrl: undefined });
         expectFails(r, d.fails);
       } finally {
         await proxy?.app.close();
@@ -383,14 +372,7 @@ describe("the NAF suite against broken NAFs", () => {
   }, async () => {
     const naf = await nafWithWrongUaId(shared);
     try {
-      const r = await runNafConformance({
-        url: shared.nafUrl,
-        bsfUrl: shared.bsfUrl,
-        nafFqdn: NAF_FQDN,
-        tlsPskUrl: naf.url,
-        card: { kind: "simulated", file: shared.cardFile },
-        only: ["naf.tls-psk"],
-      });
+      const r = await runFullNafSuite(shared, { tlsPskUrl: naf.url, only: ["naf.tls-psk"] });
       expectFails(r, { "naf.tls-psk.tls12": "TS 33.220 H.3", "naf.tls-psk.tls13": "TS 33.220 H.3" });
     } finally {
       await naf.close();

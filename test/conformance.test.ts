@@ -4,7 +4,7 @@
 // list shrinks when those land instead of the failures hiding.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resultLine, runBsfConformance, runNafConformance, type SuiteReport } from "../conformance/index.js";
-import { BSF_FQDN, type ConformanceStack, NAF_FQDN, startConformanceStack } from "./helpers/conformance-stack.js";
+import { BSF_FQDN, type ConformanceStack, runFullNafSuite, startConformanceStack } from "./helpers/conformance-stack.js";
 
 /** Checks expected to FAIL against today's implementation, and what makes them pass. */
 const WAITING: Record<string, string> = {
@@ -62,13 +62,7 @@ describe("the BSF suite against our BSF", () => {
 
 describe("the NAF suite against our NAF", () => {
   it("passes every check but naf.any-path (protected space)", { timeout: 60_000 }, async () => {
-    const r = await runNafConformance({
-      url: stack.nafUrl,
-      bsfUrl: stack.bsfUrl,
-      nafFqdn: NAF_FQDN,
-      tlsPskUrl: stack.tlsPskUrl,
-      card: { kind: "simulated", file: stack.cardFile },
-    });
+    const r = await runFullNafSuite(stack);
     const want = Object.fromEntries(r.results.map((x) => [x.id, WAITING[x.id] ? "FAIL" : "PASS"]));
     expect(verdicts(r), explain(r)).toEqual(want);
     expect(r.results.find((x) => x.id === "naf.tls-psk.tls13")?.detail).toMatch(/Ua id 0100000007/);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { request } from "undici";
+import { type NafConformanceOptions, runNafConformance, type SuiteReport } from "../../conformance/index.js";
 import {
   akav1Password,
   type DigestCredentials,
@@ -22,13 +23,13 @@ import { Milenage } from "../../milenage/milenage.js";
 import type { GbaConfig } from "../../nf/config.js";
 import { saveUsimStateFile } from "../../ue/usim/state-file.js";
 import { newUsimState } from "../../ue/usim/usim-state.js";
+import { NAF_FQDN } from "../naf-fixtures.js";
 import { IMPI, IMSI, K, OPC } from "./ue-fake-network.js";
 import { type Network, startNetwork } from "./ue-network.js";
 
-export { IMPI, IMSI } from "./ue-fake-network.js";
-export const NAF_FQDN = "naf.example.org";
-/** the BSF FQDN a UE derives from IMSI 001 01 … (TS 23.003 §16.2), our BSF's default */
-export const BSF_FQDN = "bsf.mnc001.mcc001.pub.3gppnetwork.org";
+export { NAF_FQDN } from "../naf-fixtures.js";
+/** BSF_FQDN: the one a UE derives from IMSI 001 01 … (TS 23.003 §16.2), our BSF's default */
+export { BSF_FQDN, IMPI, IMSI } from "./ue-fake-network.js";
 
 export interface ConformanceStack {
   n: Network;
@@ -63,6 +64,18 @@ export async function startConformanceStack(tweak?: (cfg: GbaConfig) => void): P
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The NAF suite against a stack with every option given: its BSF, the NAF FQDN, its TLS-PSK listener. */
+export function runFullNafSuite(stack: ConformanceStack, o: Partial<NafConformanceOptions> = {}): Promise<SuiteReport> {
+  return runNafConformance({
+    url: stack.nafUrl,
+    bsfUrl: stack.bsfUrl,
+    nafFqdn: NAF_FQDN,
+    tlsPskUrl: stack.tlsPskUrl,
+    card: { kind: "simulated", file: stack.cardFile },
+    ...o,
+  });
 }
 
 export interface ProxiedRequest {
