@@ -222,7 +222,7 @@ afterAll(async () => {
 });
 
 async function stackFor(d: Double): Promise<{ stack: ConformanceStack; own: boolean }> {
-  return d.tweak ? { stack: await startConformanceStack(d.tweak), own: true } : { stack: shared, own: false };
+  return d.tweak ? { stack: await startConformanceStack({ tweak: d.tweak }), own: true } : { stack: shared, own: false };
 }
 
 describe("the BSF suite against broken BSFs", () => {

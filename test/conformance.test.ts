@@ -24,9 +24,11 @@ function explain(r: SuiteReport): string {
 
 let stack: ConformanceStack;
 beforeAll(async () => {
-  stack = await startConformanceStack((cfg) => {
-    // bsf.stale: nonces expire after 2 s; the suite waits 2.5 s before one answer
-    cfg.bsf.nonceTtl = 2;
+  stack = await startConformanceStack({
+    tweak: (cfg) => {
+      // bsf.stale: nonces expire after 2 s; the suite waits 2.5 s before one answer
+      cfg.bsf.nonceTtl = 2;
+    },
   });
 });
 afterAll(async () => {
@@ -57,6 +59,33 @@ describe("the BSF suite against our BSF", () => {
     });
     expect(r.results.map((x) => [x.id, x.verdict])).toEqual([["bsf.stale", "SKIP"]]);
     expect(r.results[0].detail).toMatch(/--stale-wait SECONDS/);
+  });
+});
+
+describe("both suites with a GBA_U card", () => {
+  it("AKA in the GBA context (AUTN*), Ks_ext_NAF from the card; a GBA_U TMPI is skipped, not failed", {
+    timeout: 60_000,
+  }, async () => {
+    const u = await startConformanceStack({ gbaU: true });
+    try {
+      const card = { kind: "simulated" as const, file: u.cardFile };
+      const bsf = await runBsfConformance({ url: u.bsfUrl, card });
+      expect(bsf.ue.mode).toBe("GBA_U");
+      // no --stale-wait here; the ME cannot derive a TMPI from a Ks it never sees
+      const skipped = ["bsf.tmpi.username", "bsf.stale"];
+      const want = Object.fromEntries(
+        bsf.results.map((x) => [x.id, skipped.includes(x.id) ? "SKIP" : WAITING[x.id] ? "FAIL" : "PASS"]),
+      );
+      expect(verdicts(bsf), explain(bsf)).toEqual(want);
+      expect(bsf.results.find((x) => x.id === "bsf.tmpi.username")?.detail).toMatch(/GBA_U: Ks stays on the UICC/);
+      const naf = await runFullNafSuite(u);
+      expect(
+        naf.results.filter((x) => x.verdict !== "PASS").map((x) => x.id),
+        explain(naf),
+      ).toEqual(["naf.any-path"]);
+    } finally {
+      await u.close();
+    }
   });
 });
 

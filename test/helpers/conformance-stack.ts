@@ -41,13 +41,19 @@ export interface ConformanceStack {
   close(): Promise<void>;
 }
 
-export async function startConformanceStack(tweak?: (cfg: GbaConfig) => void): Promise<ConformanceStack> {
+export interface StackOptions {
+  tweak?: (cfg: GbaConfig) => void;
+  /** a GBA_U subscriber and card (uiccType GBA_U, service n°68) */
+  gbaU?: boolean;
+}
+
+export async function startConformanceStack(o: StackOptions = {}): Promise<ConformanceStack> {
   const dir = mkdtempSync(join(tmpdir(), "conformance-"));
-  const n = await startNetwork({ tweak });
+  const n = await startNetwork({ tweak: o.tweak });
   try {
-    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
+    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI, uiccType: o.gbaU ? "GBA_U" : "GBA" });
     const cardFile = join(dir, "card.json");
-    await saveUsimStateFile(cardFile, newUsimState({ k: K, opc: OPC, imsi: IMSI }), { exclusive: true });
+    await saveUsimStateFile(cardFile, newUsimState({ k: K, opc: OPC, imsi: IMSI, gbaU: o.gbaU }), { exclusive: true });
     return {
       n,
       cardFile,
