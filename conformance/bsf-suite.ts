@@ -284,6 +284,7 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
   {
     id: "bsf.tmpi.username",
     clause: "TS 33.220 §4.5.2, B.4",
+    // Ub shows no identity: a BSF that challenges any username with this subscriber's vector passes too
     title: "a TMPI (B.4, from the last bootstrapping) as username is resolved to the IMPI: challenge, RES, 200",
     async run(ctx) {
       if (ctx.ue.mode !== "GBA_ME") return skip("GBA_U: Ks stays on the UICC, so the ME cannot derive the TMPI here");

@@ -4,7 +4,14 @@
 // list shrinks when those land instead of the failures hiding.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resultLine, runBsfConformance, runNafConformance, type SuiteReport } from "../conformance/index.js";
-import { BSF_FQDN, type ConformanceStack, runFullNafSuite, startConformanceStack } from "./helpers/conformance-stack.js";
+import {
+  BSF_FQDN,
+  type ConformanceStack,
+  freshCard,
+  runFullNafSuite,
+  startConformanceStack,
+} from "./helpers/conformance-stack.js";
+import { FakeBsf } from "./helpers/ue-fake-network.js";
 
 /** Checks expected to FAIL against today's implementation, and what makes them pass. */
 const WAITING: Record<string, string> = {
@@ -59,6 +66,25 @@ describe("the BSF suite against our BSF", () => {
     });
     expect(r.results.map((x) => [x.id, x.verdict])).toEqual([["bsf.stale", "SKIP"]]);
     expect(r.results[0].detail).toMatch(/--stale-wait SECONDS/);
+  });
+});
+
+describe("the BSF suite against the scripted BSF of the UE tests (milenage/ and gba/ only, no nf/)", () => {
+  it("judges a second, independent BSF the same way", { timeout: 60_000 }, async () => {
+    const fake = new FakeBsf();
+    await fake.start();
+    try {
+      const r = await runBsfConformance({ url: fake.url, card: { kind: "simulated", file: await freshCard() } });
+      // It sends no Server header and challenges any username; it never lets a nonce go stale (no
+      // --stale-wait here). It serves one subscriber whatever the username, so a TMPI gets that
+      // subscriber's challenge: Ub shows no identity, so the suite cannot tell this from resolving.
+      const verdictOf = (id: string) =>
+        id === "bsf.stale" ? "SKIP" : id === "bsf.tmpi.username" ? "PASS" : WAITING[id] ? "FAIL" : "PASS";
+      const want = Object.fromEntries(r.results.map((x) => [x.id, verdictOf(x.id)]));
+      expect(verdicts(r), explain(r)).toEqual(want);
+    } finally {
+      await fake.stop();
+    }
   });
 });
 

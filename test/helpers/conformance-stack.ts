@@ -41,6 +41,13 @@ export interface ConformanceStack {
   close(): Promise<void>;
 }
 
+/** A new card file for the test subscriber (SQN 0), removed with the other temporary files of the process. */
+export async function freshCard(o: { gbaU?: boolean } = {}): Promise<string> {
+  const file = join(mkdtempSync(join(tmpdir(), "conformance-card-")), "card.json");
+  await saveUsimStateFile(file, newUsimState({ k: K, opc: OPC, imsi: IMSI, gbaU: o.gbaU }), { exclusive: true });
+  return file;
+}
+
 export interface StackOptions {
   tweak?: (cfg: GbaConfig) => void;
   /** a GBA_U subscriber and card (uiccType GBA_U, service n°68) */
