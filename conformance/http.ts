@@ -1,5 +1,6 @@
 // The suite's HTTP: one keep-alive connection pool to the target, every answer read whole (the
 // checks hash bodies), and transport failures as values the checks can report.
+import { isIP } from "node:net";
 import { Agent, request } from "undici";
 import type { HttpAnswer } from "../ue/ub/run.js";
 import { fail, type Outcome, pass } from "./check.js";
@@ -48,6 +49,15 @@ export class HttpClient {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * The Host a UE sends when it reached `url` by resolving `fqdn` (TS 24.109 A.3: Host names the
+ * BSF's host; a NAF is contacted by its FQDN): only when the URL names an address.
+ */
+export function hostHeader(url: URL, fqdn: string | undefined): Record<string, string> {
+  if (fqdn === undefined || isIP(url.hostname.replace(/^\[|\]$/g, "")) === 0) return {};
+  return { host: url.port ? `${fqdn}:${url.port}` : fqdn };
 }
 
 /** One header value (several fields of the same name joined with ", "). */

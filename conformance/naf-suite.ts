@@ -14,7 +14,7 @@ import { httpOverTls, tlsPskConnect } from "../ue/ua/tls-psk.js";
 import type { RandomBytes } from "../wire/deps.js";
 import { type Check, fail, type Outcome, pass, skip } from "./check.js";
 import { digestChallenges, quotingOutcome } from "./challenge.js";
-import { describeAnswer, header, type HttpAnswer, type HttpClient, replayRefused, Unreachable } from "./http.js";
+import { describeAnswer, header, hostHeader, type HttpAnswer, type HttpClient, replayRefused, Unreachable } from "./http.js";
 import type { ConformanceUe } from "./ue.js";
 
 export interface NafContext {
@@ -57,7 +57,7 @@ function realmEntries(realm: string): Array<{ prefix: string; fqdn: string } | {
 
 /** Sends a GET of `url` with our User-Agent and, when given, credentials. */
 export async function nafGet(ctx: NafContext, url: URL, authorization?: string): Promise<HttpAnswer> {
-  const headers: Record<string, string> = { "user-agent": ctx.userAgent };
+  const headers: Record<string, string> = { ...hostHeader(url, ctx.nafFqdn), "user-agent": ctx.userAgent };
   if (authorization !== undefined) headers.authorization = authorization;
   return ctx.http.send({ method: "GET", url: url.toString(), headers });
 }
@@ -118,6 +118,15 @@ async function authenticated(ctx: NafContext): Promise<DigestExchange | Outcome>
   if (isOutcome(d)) return d;
   if (d.answer.status < 200 || d.answer.status >= 300) return skip("needs an authenticated 2xx (see naf.digest)");
   return d;
+}
+
+/** The BSF host of a B-TID, or undefined when it does not parse. */
+function bsfHostOf(btid: string): string | undefined {
+  try {
+    return parseBtid(btid).bsfHost;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The FQDN a TLS-PSK NAF_Id uses: --naf-fqdn or the URL host when it is a name. */
@@ -276,7 +285,7 @@ export const NAF_CHECKS: readonly Check<NafContext>[] = [
       }
       if (found === undefined) return skip("no 3GPP-bootstrapping challenge to answer (see naf.challenge.realm)");
       const d = await ctx.digest();
-      const host = isOutcome(d) ? ctx.ue.bsfFqdn : parseBtid(d.btid).bsfHost;
+      const host = (!isOutcome(d) && bsfHostOf(d.btid)) || ctx.ue.bsfFqdn;
       // TS 33.220 §4.5.2: a B-TID of the right form (base64(RAND)@BSF) that no bootstrapping made
       const btid = `${bytesToBase64(ctx.randomBytes(16))}@${host}`;
       const creds = nafCredentials(nafSpaceOf(found), {

@@ -14,7 +14,7 @@ import {
   type UbDone,
   ubHeaders,
 } from "../ue/ub/run.js";
-import { type HttpAnswer, type HttpClient, Unreachable } from "./http.js";
+import { type HttpAnswer, type HttpClient, hostHeader, Unreachable } from "./http.js";
 import type { ConformanceUe } from "./ue.js";
 
 export interface UbExchange {
@@ -60,7 +60,8 @@ export interface UbDriver {
 
 /** Sends one Ub request to the BSF under test. */
 export function sendUb(d: UbDriver, r: UbRequest): Promise<HttpAnswer> {
-  return d.http.send({ method: r.method, url: new URL(r.uri, d.target.url).toString(), headers: ubHeaders(r) });
+  const url = new URL(r.uri, d.target.url);
+  return d.http.send({ method: r.method, url: url.toString(), headers: { ...hostHeader(url, d.target.fqdn), ...ubHeaders(r) } });
 }
 
 export async function attemptBootstrap(d: UbDriver, o: AttemptOptions = {}): Promise<UbAttempt> {

@@ -7,7 +7,9 @@ import { resultLine, runBsfConformance, runNafConformance, type SuiteReport } fr
 import {
   BSF_FQDN,
   type ConformanceStack,
+  faultProxy,
   freshCard,
+  NAF_FQDN,
   runFullNafSuite,
   startConformanceStack,
 } from "./helpers/conformance-stack.js";
@@ -111,6 +113,32 @@ describe("both suites with a GBA_U card", () => {
       ).toEqual(["naf.any-path"]);
     } finally {
       await u.close();
+    }
+  });
+});
+
+describe("Host", () => {
+  it("names the BSF FQDN and the NAF FQDN when the URL names an address (TS 24.109 A.3, §5.2)", { timeout: 30_000 }, async () => {
+    const hosts: Array<string | undefined> = [];
+    const record = {
+      request(r: { host?: string }) {
+        hosts.push(r.host);
+        return undefined;
+      },
+    };
+    const bsf = await faultProxy(stack.bsfUrl, record);
+    const naf = await faultProxy(stack.n.naf.urls.http, record);
+    try {
+      const card = { kind: "simulated" as const, file: stack.cardFile };
+      await runBsfConformance({ url: bsf.url, card, only: ["bsf.challenge"] });
+      const bsfPort = new URL(bsf.url).port;
+      expect(new Set(hosts)).toEqual(new Set([`${BSF_FQDN}:${bsfPort}`]));
+      hosts.length = 0;
+      await runNafConformance({ url: `${naf.url}/whoami`, nafFqdn: NAF_FQDN, card, only: ["naf.challenge"] });
+      expect(new Set(hosts)).toEqual(new Set([`${NAF_FQDN}:${new URL(naf.url).port}`]));
+    } finally {
+      await bsf.app.close();
+      await naf.app.close();
     }
   });
 });

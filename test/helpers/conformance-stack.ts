@@ -94,6 +94,8 @@ export function runFullNafSuite(stack: ConformanceStack, o: Partial<NafConforman
 export interface ProxiedRequest {
   method: string;
   url: string;
+  /** the Host header the client sent (not forwarded) */
+  host?: string;
   headers: Record<string, string>;
   body: Uint8Array;
 }
@@ -129,6 +131,7 @@ export async function faultProxy(origin: string, fault: Fault): Promise<{ url: s
       const r: ProxiedRequest = {
         method: req.method,
         url: req.url,
+        host: req.headers.host,
         headers,
         body: req.body instanceof Buffer ? new Uint8Array(req.body) : new Uint8Array(0),
       };
