@@ -139,6 +139,7 @@ async function run(suite: "bsf" | "naf", argv: string[]): Promise<number> {
     only: onlyFlag(values, suite),
     bsfFqdn: optionalDnsName(values, "bsf-fqdn"),
     onResult: (r: Parameters<typeof resultLine>[0]) => process.stdout.write(`${resultLine(r)}\n`),
+    onNote: (text: string) => process.stderr.write(`${text}\n`),
   };
   let start: () => Promise<SuiteReport>;
   if (suite === "bsf") {

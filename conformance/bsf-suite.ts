@@ -19,6 +19,8 @@ export interface BsfContext extends UbDriver {
   staleWaitMs?: number;
   sleep(ms: number): Promise<void>;
   clock(): number;
+  /** progress for the user while a check waits (one line) */
+  note(text: string): void;
   /** the first successful bootstrapping of the run (memoised) */
   happy(): Promise<UbAttempt>;
   /** RAND, CK, IK and B-TID of the latest GBA_ME bootstrapping that succeeded (for the TMPI, B.4) */
@@ -385,7 +387,11 @@ export const BSF_CHECKS: readonly Check<BsfContext>[] = [
           "needs --stale-wait SECONDS, longer than the BSF's nonce lifetime, to let a challenge expire before answering",
         );
       }
-      const a = await answered(bootstrapAttempt(ctx, { beforeAnswer: () => ctx.sleep(wait) }));
+      const pause = () => {
+        ctx.note(`bsf.stale: waiting ${wait / 1000} s before answering the challenge`);
+        return ctx.sleep(wait);
+      };
+      const a = await answered(bootstrapAttempt(ctx, { beforeAnswer: pause }));
       if (isOutcome(a)) return a;
       const trouble = akaTrouble(a.akas.at(-1)?.outcome);
       if (trouble !== undefined) return skip(`${trouble} (see bsf.bootstrap)`);

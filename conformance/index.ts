@@ -42,6 +42,8 @@ interface CommonOptions {
   /** only checks whose id is or starts with one of these */
   only?: readonly string[];
   onResult?: (r: CheckResult) => void;
+  /** progress while a check waits (e.g. for a nonce to go stale) */
+  onNote?: (text: string) => void;
   /** name and version of the tool, for the report */
   tool?: string;
   deps?: Partial<ConformanceDeps>;
@@ -118,6 +120,7 @@ export async function runBsfConformance(o: BsfConformanceOptions): Promise<Suite
       staleWaitMs: o.staleWaitSeconds === undefined ? undefined : o.staleWaitSeconds * 1000,
       sleep: deps.sleep,
       clock: deps.clock,
+      note: o.onNote ?? (() => {}),
       happy: memo((): Promise<UbAttempt> => bootstrapAttempt(ctx)),
     };
     const target = { "Ub URL": o.url, "BSF FQDN": ctx.target.fqdn };

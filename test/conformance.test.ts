@@ -46,11 +46,14 @@ afterAll(async () => {
 
 describe("the BSF suite against our BSF", () => {
   it("passes every check but those waiting for TMPI", { timeout: 60_000 }, async () => {
+    const notes: string[] = [];
     const r = await runBsfConformance({
       url: stack.bsfUrl,
       card: { kind: "simulated", file: stack.cardFile },
       staleWaitSeconds: 2.5,
+      onNote: (t) => notes.push(t),
     });
+    expect(notes).toEqual(["bsf.stale: waiting 2.5 s before answering the challenge"]);
     const want = Object.fromEntries(r.results.map((x) => [x.id, WAITING[x.id] ? "FAIL" : "PASS"]));
     expect(verdicts(r), explain(r)).toEqual(want);
     expect(r.target).toEqual({ "Ub URL": stack.bsfUrl, "BSF FQDN": BSF_FQDN });
