@@ -12,6 +12,7 @@ COPY wire wire
 COPY gba gba
 COPY nf nf
 COPY ue ue
+COPY conformance conformance
 COPY scenarios scenarios
 COPY bench bench
 COPY cli cli

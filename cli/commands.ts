@@ -6,6 +6,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import("./bench.js")).bench,
   bsf: async () => (await import("./bsf.js")).bsf,
   calc: async () => (await import("./calc.js")).calc,
+  conformance: async () => (await import("./conformance.js")).conformance,
   eca: async () => (await import("./eca.js")).eca,
   hss: async () => (await import("./hss.js")).hss,
   naf: async () => (await import("./naf.js")).naf,

@@ -74,7 +74,7 @@ export function extractPcsc(argv: string[]): { rest: string[]; pcsc: string | tr
   return { rest, pcsc };
 }
 
-function modeFlag(values: FlagValues): GbaMode | "auto" {
+export function modeFlag(values: FlagValues): GbaMode | "auto" {
   if (values["gba-u"] && values["gba-me"]) throw new UsageError("give either --gba-u or --gba-me, not both");
   return values["gba-u"] ? "GBA_U" : values["gba-me"] ? "GBA_ME" : "auto";
 }
@@ -89,20 +89,26 @@ function urlFlag(value: string, flag: string): string {
   }
 }
 
-async function ueFromFlags(values: FlagValues, pcsc: string | true | undefined): Promise<Ue> {
-  const bsfUrl = urlFlag(requireString(values, "bsf"), "--bsf");
+/** The card of --usim FILE or --pcsc [READER] (exactly one of them). */
+export function cardFromFlags(values: FlagValues, pcsc: string | true | undefined): CardSource {
   const usimFile = values.usim as string | undefined;
   if (usimFile !== undefined && pcsc !== undefined) throw new UsageError("give either --usim or --pcsc, not both");
   if (usimFile === undefined && pcsc === undefined) throw new UsageError("missing --usim FILE or --pcsc [READER]");
+  const reader = pcsc === true || pcsc === undefined ? undefined : /^\d+$/.test(pcsc) ? Number(pcsc) : pcsc;
+  // a card just inserted (or a card side just attached to vpcd) shows up within a moment
+  return usimFile !== undefined
+    ? { kind: "simulated", file: usimFile }
+    : { kind: "pcsc", reader, waitForCardMs: PCSC_CARD_WAIT_MS };
+}
+
+async function ueFromFlags(values: FlagValues, pcsc: string | true | undefined): Promise<Ue> {
+  const bsfUrl = urlFlag(requireString(values, "bsf"), "--bsf");
+  const card = cardFromFlags(values, pcsc);
   if (values["show-keys"] && !values.trace) throw new UsageError("--show-keys needs --trace");
   const mode = modeFlag(values);
   const tracer: Tracer = values.trace
     ? new TextTracer((line) => process.stderr.write(`${line}\n`), { showKeys: values["show-keys"] === true })
     : noTrace;
-  const reader = pcsc === true || pcsc === undefined ? undefined : /^\d+$/.test(pcsc) ? Number(pcsc) : pcsc;
-  // a card just inserted (or a card side just attached to vpcd) shows up within a moment
-  const card: CardSource =
-    usimFile !== undefined ? { kind: "simulated", file: usimFile } : { kind: "pcsc", reader, waitForCardMs: PCSC_CARD_WAIT_MS };
   return openUe({
     card,
     bsfUrl,

@@ -4,6 +4,7 @@
 //   undici or node:net (it is the pure wire contract both sides share);
 // - gba/ imports only milenage/ and wire/;
 // - ue/ never imports nf/;
+// - conformance/ imports of ours only ue/, gba/ and wire/ (it tests someone else's BSF or NAF);
 // - an NF (nf/<nf>/) never imports another NF — the ECA's mount of the NAF plugin excepted — nor
 //   nf/config.ts (it reads only its own configuration section);
 // - nf/common/ imports no NF and not nf/config.ts.
@@ -79,6 +80,10 @@ function violation(from: string, spec: string): string | undefined {
     if (ours(t) && top(t) === "nf") return "ue/ never imports nf/";
     return undefined;
   }
+  if (area === "conformance") {
+    if (ours(t) && !["conformance", "ue", "gba", "wire"].includes(top(t))) return "conformance/ imports only ue/, gba/ and wire/";
+    return undefined;
+  }
   const nf = nfOf(from);
   if (nf === undefined || !ours(t)) return undefined;
   if (t === "nf/config.ts") return `nf/${nf}/ does not import nf/config.ts (an NF reads only its own section)`;
@@ -137,6 +142,8 @@ describe("import rules", () => {
       { file: "nf/naf/start.ts", text: 'const { EcaConfig } = await import("../eca/config.js");' },
       { file: "nf/hss/start.ts", text: 'import type { GbaConfig } from "../config.js";' },
       { file: "nf/common/server.ts", text: 'import { hssProblem } from "../hss/causes.js";' },
+      { file: "conformance/http.ts", text: 'import "../nf/bsf/index.js";' },
+      { file: "conformance/ue.ts", text: 'import { highestSqn } from "../milenage/sqn.js";' },
     ];
     expect(violations(planted)).toHaveLength(planted.length);
     const allowed: Source[] = [
@@ -148,6 +155,10 @@ describe("import rules", () => {
       },
       { file: "ue/ub/client.ts", text: 'import { parseBtid } from "../../gba/btid.js";' },
       { file: "nf/eca/start.ts", text: 'import { gbaNaf } from "../naf/index.js";' },
+      {
+        file: "conformance/ue.ts",
+        text: 'import { openUe } from "../ue/open-ue.js";\nimport { Agent } from "undici";\nimport { fail } from "./check.js";',
+      },
       { file: "nf/bsf/start.ts", text: 'import { createNfServer } from "../common/server.js";' },
       {
         file: "cli/up.ts",
@@ -160,7 +171,7 @@ describe("import rules", () => {
   it("hold in the tree", () => {
     const all = sources();
     expect(all.length).toBeGreaterThan(200);
-    for (const area of ["milenage/", "wire/", "gba/", "ue/", "nf/common/", "nf/hss/", "nf/bsf/", "test/"]) {
+    for (const area of ["milenage/", "wire/", "gba/", "ue/", "nf/common/", "nf/hss/", "nf/bsf/", "conformance/", "test/"]) {
       expect(
         all.some((s) => s.file.startsWith(area)),
         area,

@@ -1,6 +1,6 @@
 // Security checks that read the code or the configuration rather than the wire:
 // - every MAC / digest / token comparison runs in constant time: the sources of milenage/,
-//   wire/, gba/, nf/ and ue/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
+//   wire/, gba/, nf/, ue/ and conformance/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
 //   non-literal values one of which names a MAC, digest, response, RES, AUTS, token or key,
 //   and each known comparison site calls constantTimeEqual / digestEquals / timingSafeEqual;
 // - the HSS provisioning API bound to a non-loopback address refuses to start without a
@@ -16,7 +16,7 @@ import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
 import { jsonRequest, newSub, testConfig } from "./hss-fixtures.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SOURCE_DIRS = ["milenage", "wire", "gba", "nf", "ue"];
+const SOURCE_DIRS = ["milenage", "wire", "gba", "nf", "ue", "conformance"];
 
 afterAll(removeTempDirs);
 
