@@ -343,6 +343,15 @@ describe("the image", () => {
     expect(new Set(copied)).toEqual(new Set(IMAGE_INPUTS.filter((i) => i !== "Dockerfile")));
   });
 
+  it(".dockerignore lets exactly the image inputs into the build context", () => {
+    // the context is an allow-list: an input the Dockerfile copies but .dockerignore leaves out breaks `docker build`
+    const allowed = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("!"))
+      .map((line) => line.slice(1).trim());
+    expect(new Set(allowed)).toEqual(new Set(IMAGE_INPUTS));
+  });
+
   it("has the layout the plan relies on: gba entrypoint, /data/<nf> for an unprivileged user, delay proxy", () => {
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim/m);
     expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/dist/cli/main.js"]');
