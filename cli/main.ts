@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `gba` command: one entry, subcommands in cli/commands.ts (docs/architecture.md "The gba command").
 import { commands } from "./commands.js";
-import { UsageError } from "./usage.js";
+import { helpFor, UsageError } from "./usage.js";
 
 async function topHelp(): Promise<string> {
   const lines = ["usage: gba <command> [options]", "", "commands:"];
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`${cmd.help}\n`);
+    process.stdout.write(`${helpFor(cmd, rest)}\n`);
     return 0;
   }
   try {

@@ -2,20 +2,23 @@
 // scenario 7: vehicle ID ↔ OBU device ID ↔ MSISDN), kept in the ECA's store under <data>/eca/.
 import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig } from "../nf/config.js";
-import { describeFsError, StoreError } from "../nf/common/store.js";
+import { describeFsError, NoStoreError, requireExistingStore, StoreError } from "../nf/common/store.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { BindingError } from "../nf/eca/bindings.js";
 import type { EcaStore } from "../nf/eca/store.js";
 import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { parseFlags, printJson, requireString, UsageError } from "./usage.js";
 
-export const VEHICLE_HELP = `usage: gba provision vehicle <what> [options]
+export const VEHICLE_HELP = `usage: gba provision vehicle add --vehicle ID --obu ID --msisdn N [--data DIR] [--config FILE]
+       gba provision vehicle import FILE.csv [--data DIR] [--config FILE]
+       gba provision vehicle list|certificates [--data DIR] [--config FILE]
 
-  add --vehicle ID --obu ID --msisdn N   bind an OBU (device ID) and its SIM's MSISDN to a vehicle
-  import FILE.csv                        header vehicle_id,obu_id,msisdn; every line or none is
-                                         added, and every bad line is reported
-  list                                   the bindings (JSON)
-  certificates                           the enrolment certificates issued so far (JSON)
+The VehicleMan binding registry of the Enrolment CA (GSMA IoT.04 scenario 7), in DIR/eca/:
+  add            bind an OBU (device ID) and its SIM's MSISDN to a vehicle
+  import         FILE.csv with header vehicle_id,obu_id,msisdn; every line or none is added,
+                 and every bad line is reported
+  list           the bindings (JSON)
+  certificates   the enrolment certificates issued so far (JSON)
 
 IDs: 1..64 characters A-Z a-z 0-9 . : - (the vehicle ID becomes the certificate subject
 serialNumber). MSISDN: 5..15 digits, optionally with a leading +. An OBU is bound to one
@@ -23,8 +26,15 @@ vehicle and one MSISDN; a vehicle may carry several OBUs. Adding a binding that 
 there unchanged is not an error.
 
 options:
-  --data DIR      data root; the registry is in DIR/eca/ (default .gba-data)
+  --data DIR      data root; the registry is in DIR/eca/ (default .gba-data). add and import create
+                  it; list and certificates refuse a data root without one
   --config FILE   config file (its "data" is used when --data is not given)`;
+
+/** A store error for the user; a missing store says how to name the right data root. */
+export function storeMessage(err: Error): string {
+  if (!(err instanceof NoStoreError)) return err.message;
+  return `${err.message}: name the data root it was provisioned in with --data DIR (or "data" in --config)`;
+}
 
 /** Understood but refused (exit 1), like `gba provision`. */
 class Refused extends Error {}
@@ -51,13 +61,16 @@ async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>)
   }
 }
 
+/** Listings read an existing registry; a data root without one is refused, never listed as empty. */
 async function listing(data: string, read: (store: EcaStore) => Promise<unknown[]>): Promise<number> {
+  requireExistingStore(data, "eca");
   const store = LmdbEcaStore.openReadOnly(data);
+  if (!store) throw new NoStoreError(data, "eca");
   try {
-    printJson(store ? await read(store) : []);
+    printJson(await read(store));
     return 0;
   } finally {
-    await store?.close();
+    await store.close();
   }
 }
 
@@ -106,10 +119,7 @@ const subs: Record<string, Sub> = {
 /** Runs `gba provision vehicle <what> ...`; binding and store problems exit 1 with every reason on stderr. */
 export async function provisionVehicle(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
-  if (what === undefined || what === "--help" || what === "-h") {
-    process.stdout.write(`${VEHICLE_HELP}\n`);
-    return what === undefined ? 2 : 0;
-  }
+  if (what === undefined) throw new UsageError(`missing vehicle command: one of ${Object.keys(subs).join(", ")}`);
   const sub = subs[what];
   if (!sub) throw new UsageError(`unknown vehicle command "${what}": one of ${Object.keys(subs).join(", ")}`);
   try {
@@ -120,7 +130,7 @@ export async function provisionVehicle(argv: string[]): Promise<number> {
       return 1;
     }
     if (err instanceof StoreError || err instanceof Refused) {
-      process.stderr.write(`gba provision vehicle ${what}: ${err.message}\n`);
+      process.stderr.write(`gba provision vehicle ${what}: ${storeMessage(err)}\n`);
       return 1;
     }
     throw err;

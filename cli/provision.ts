@@ -8,43 +8,99 @@ import { ExistsError, type HssStore, viewOf } from "../nf/hss/store.js";
 import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { ConfigError, type GbaConfig, loadConfig } from "../nf/config.js";
-import { describeFsError, StoreError } from "../nf/common/store.js";
-import { type Command, type FlagValues, parseFlags, printJson, requireString, UsageError } from "./usage.js";
+import { describeFsError, requireExistingStore, StoreError } from "../nf/common/store.js";
+import { storeMessage, VEHICLE_HELP } from "./provision-vehicle.js";
+import { type Command, type FlagValues, parseFlags, printJson, requireString, synopsis, UsageError } from "./usage.js";
 
-const HELP = `usage: gba provision <command> [options]
-
-  add --impi ID --k HEX (--op HEX | --opc HEX) [--amf HEX] [--sqn HEX] [--imsi DIGITS]
-      [--msisdn DIGITS] [--impu URI]... [--uicc-type GBA|GBA_U] [--lifetime S]
-        add one subscriber; prints it as JSON (never K or OPc)
-  import FILE [--skip-invalid]
-        FILE.csv (header ${CSV_COLUMNS.join(",")}; several IMPUs in one cell
-        separated by ';'; an empty cell is an absent value) or FILE.json (an array of subscriber
-        objects as the provisioning API takes them); "-" reads CSV from stdin. Every line is
-        checked first and every bad one reported with its line number; then all are imported or,
-        with an invalid line, none. --skip-invalid imports the valid ones. From 1,000 lines on,
-        progress goes to stderr.
-  list [--limit N] [--after IMPI] [--json]
-        subscribers in IMPI order, N per page (default 100); the next page starts --after the
-        last IMPI shown
-  show IMPI        one subscriber with its SQN state and last authentication failures (JSON)
-  remove IMPI      delete a subscriber, its SQN state and its indexes
-  vehicle ...      the ECA's vehicle binding registry: \`gba provision vehicle\` lists its commands
-
-options of every command:
-  --data DIR       data root; the store is DIR/hss/ (default .gba-data)
+const STORE_OPTIONS = `options:
+  --data DIR       data root; the store is DIR/hss/ (default .gba-data). Only add and import create
+                   a store; the other commands refuse a data root without one
   --config FILE    config file: its data root, hss.defaultAmf (AMF when --amf is not given) and
-                   hss.indBits (IND length, fixed when the store is created)
+                   hss.indBits (IND length, fixed when the store is created)`;
 
-K, OP and OPc are 16 bytes (32 hex digits), AMF 2 bytes, SQN 6 bytes: the HSS's SQN (SEQ || IND);
+const VALUES = `K, OP and OPc are 16 bytes (32 hex digits), AMF 2 bytes, SQN 6 bytes: the HSS's SQN (SEQ || IND);
 the first vector then carries SEQ + 1 (TS 33.102 Annex C). IMSI and MSISDN are 5..15 digits (a
 leading + on the MSISDN is dropped). Without --impu the IMPU is sip:<IMPI>; a subscriber with an
 MSISDN and no tel: IMPU also gets tel:+<MSISDN> (it reaches the NAF in the GUSS on Zn).
-The master key comes from GBA_MASTER_KEY or DIR/hss/master.key (created with mode 0600).
+The master key comes from GBA_MASTER_KEY or DIR/hss/master.key (created with mode 0600).`;
 
-exit status: 0 done; 2 the command line is wrong (unknown command or flag, a missing flag, a flag
+const EXIT = `exit status: 0 done; 2 the command line is wrong (unknown command or flag, a missing flag, a flag
 value that is not valid such as wrong hex or both --op and --opc); 1 the command was understood
 and refused (an unreadable FILE or invalid lines in it, an IMPI/IMSI/MSISDN that exists, no such
-subscriber, a store or master key that cannot be used). Nothing is written when the status is not 0.`;
+subscriber, no store or a store or master key that cannot be used). Nothing is written when the
+status is not 0.`;
+
+const SUB_HELP: Record<string, string> = {
+  add: `usage: gba provision add --impi ID --k HEX (--op HEX | --opc HEX) [--amf HEX] [--sqn HEX]
+       [--imsi DIGITS] [--msisdn DIGITS] [--impu URI]... [--uicc-type GBA|GBA_U] [--lifetime S]
+       [--data DIR] [--config FILE]
+
+Adds one subscriber and prints it as JSON (never K or OPc). For a simulated USIM made with
+\`gba usim new --imsi IMSI\`, --impi is the "impi" that command prints. --lifetime is the
+bootstrapping session lifetime in seconds the BSF gets in the GUSS (default: bsf.sessionLifetime).
+
+${STORE_OPTIONS}
+
+${VALUES}
+
+${EXIT}`,
+  import: `usage: gba provision import FILE [--skip-invalid] [--data DIR] [--config FILE]
+
+FILE.csv (header ${CSV_COLUMNS.join(",")}; columns in any order, only impi and k
+required; several IMPUs in one cell separated by ';'; an empty cell is an absent value) or
+FILE.json (an array of subscriber objects as the provisioning API takes them); "-" reads CSV
+from stdin. Every line is checked first and every bad one reported with its line number; then
+all are imported or, with an invalid line, none. --skip-invalid imports the valid ones. From
+1,000 lines on, progress goes to stderr.
+
+${STORE_OPTIONS}
+
+${VALUES}
+
+${EXIT}`,
+  list: `usage: gba provision list [--limit N] [--after IMPI] [--json] [--data DIR] [--config FILE]
+
+Subscribers in IMPI order, N per page (default 100), as a table (impi, imsi, msisdn, uicc, key,
+seqHe) or with --json as {subscribers, next}; the next page starts --after the last IMPI shown.
+
+${STORE_OPTIONS}
+
+${EXIT}`,
+  show: `usage: gba provision show IMPI [--data DIR] [--config FILE]
+
+One subscriber as JSON (never K or OPc) with its SQN state and its last authentication failures
+(which check failed, SQN_MS / SQN_HE): the place to look when a UE reports a MAC failure.
+
+${STORE_OPTIONS}
+
+${EXIT}`,
+  remove: `usage: gba provision remove IMPI [--data DIR] [--config FILE]
+
+Deletes a subscriber, its SQN state and its indexes.
+
+${STORE_OPTIONS}
+
+${EXIT}`,
+  vehicle: VEHICLE_HELP,
+};
+
+const HELP = `usage: gba provision <command> [options]
+
+HSS subscribers, written to the store in DIR/hss/ directly (works while the HSS runs), and the
+ECA's vehicle bindings:
+
+${Object.values(SUB_HELP)
+  .map((h) => synopsis(h))
+  .join("\n")}
+
+import reads CSV with the header ${CSV_COLUMNS.join(",")} (or a JSON array);
+\`gba provision <command> --help\` shows one command in full.
+
+${STORE_OPTIONS}
+
+${VALUES}
+
+${EXIT}`;
 
 const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" } } as const;
 
@@ -63,7 +119,12 @@ function configOf(values: FlagValues): GbaConfig {
   return cfg;
 }
 
-async function withStore<T>(cfg: GbaConfig, fn: (store: HssStore) => Promise<T> | T): Promise<T> {
+/**
+ * Opens the HSS store of the data root. Only add and import create one (`create`); the other
+ * commands refuse a data root without a store instead of listing an empty new one.
+ */
+async function withStore<T>(cfg: GbaConfig, fn: (store: HssStore) => Promise<T> | T, create = false): Promise<T> {
+  if (!create) requireExistingStore(cfg.data, "hss");
   const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
   try {
     return await fn(store);
@@ -162,17 +223,21 @@ const subs: Record<string, Sub> = {
     if (lifetime !== undefined) input.lifeTime = lifetime;
     const v = validateCreate(input, { defaultAmf: cfg.hss.defaultAmf });
     if (!v.ok) throw new UsageError(v.errors.map(asFlags).join("; "));
-    return withStore(cfg, async (store) => {
-      try {
-        await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
-      } catch (err) {
-        if (err instanceof ExistsError) throw new Refused(`nothing written: ${err.message}`);
-        throw err;
-      }
-      const r = (await store.get(v.value.impi))!;
-      printJson(await viewOf(store, r));
-      return 0;
-    });
+    return withStore(
+      cfg,
+      async (store) => {
+        try {
+          await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
+        } catch (err) {
+          if (err instanceof ExistsError) throw new Refused(`nothing written: ${err.message}`);
+          throw err;
+        }
+        const r = (await store.get(v.value.impi))!;
+        printJson(await viewOf(store, r));
+        return 0;
+      },
+      true,
+    );
   },
 
   async import(argv) {
@@ -202,29 +267,33 @@ const subs: Record<string, Sub> = {
     }
     const progress = rows.length >= 1000 ? progressReporter() : undefined;
     const skipInvalid = values["skip-invalid"] === true;
-    return withStore(cfg, async (store) => {
-      const started = performance.now();
-      const checked = await checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf }, progress?.update);
-      errors.push(...checked.errors);
-      if (errors.length > 0) {
-        progress?.end();
-        const list = errors.map((e) => `  ${e.label}: ${e.reason}`).join("\n");
-        if (!skipInvalid) throw new Refused(`${errors.length} invalid, nothing imported:\n${list}`);
-        process.stderr.write(`gba provision import: skipping ${errors.length} invalid:\n${list}\n`);
-      }
-      let imported: number;
-      try {
-        imported = await writeRows(store, checked.valid, progress?.update);
-      } catch (err) {
-        if (err instanceof ExistsError) throw new Refused(`nothing imported: the store changed meanwhile: ${err.message}`);
-        throw err;
-      } finally {
-        progress?.end();
-      }
-      const seconds = (performance.now() - started) / 1000;
-      printJson({ imported, skipped: errors.length, seconds: Math.round(seconds * 100) / 100 });
-      return 0;
-    });
+    return withStore(
+      cfg,
+      async (store) => {
+        const started = performance.now();
+        const checked = await checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf }, progress?.update);
+        errors.push(...checked.errors);
+        if (errors.length > 0) {
+          progress?.end();
+          const list = errors.map((e) => `  ${e.label}: ${e.reason}`).join("\n");
+          if (!skipInvalid) throw new Refused(`${errors.length} invalid, nothing imported:\n${list}`);
+          process.stderr.write(`gba provision import: skipping ${errors.length} invalid:\n${list}\n`);
+        }
+        let imported: number;
+        try {
+          imported = await writeRows(store, checked.valid, progress?.update);
+        } catch (err) {
+          if (err instanceof ExistsError) throw new Refused(`nothing imported: the store changed meanwhile: ${err.message}`);
+          throw err;
+        } finally {
+          progress?.end();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        printJson({ imported, skipped: errors.length, seconds: Math.round(seconds * 100) / 100 });
+        return 0;
+      },
+      true,
+    );
   },
 
   async list(argv) {
@@ -284,6 +353,7 @@ const subs: Record<string, Sub> = {
 export const provision: Command = {
   summary: "add, import, list, show and remove HSS subscribers (works while the HSS runs); ECA vehicle bindings",
   help: HELP,
+  subcommands: SUB_HELP,
   async run(argv) {
     const [what, ...rest] = argv;
     if (what === undefined) throw new UsageError(`missing command: one of ${Object.keys(subs).join(", ")}`);
@@ -293,7 +363,7 @@ export const provision: Command = {
       return await sub(rest);
     } catch (err) {
       if (err instanceof Refused || err instanceof StoreError || err instanceof ConfigError) {
-        process.stderr.write(`gba provision ${what}: ${err.message}\n`);
+        process.stderr.write(`gba provision ${what}: ${storeMessage(err)}\n`);
         return 1;
       }
       throw err;

@@ -15,7 +15,34 @@ export interface Command {
   summary: string;
   /** full help text, printed for `gba <cmd> --help` */
   help: string;
+  /** each subcommand's own help, printed for `gba <cmd> <sub> --help` (absent: `help` serves all) */
+  subcommands?: Record<string, string>;
   run(argv: string[]): Promise<number | undefined> | number | undefined;
+}
+
+/** The help `gba <argv> --help` prints: the subcommand's own when it has one. */
+export function helpFor(cmd: Command, argv: string[]): string {
+  const sub = argv[0];
+  return sub !== undefined && cmd.subcommands && Object.hasOwn(cmd.subcommands, sub) ? cmd.subcommands[sub] : cmd.help;
+}
+
+/** The usage lines of a help text (up to its first blank line), indented, for a parent's overview. */
+export function synopsis(help: string, indent = "  "): string {
+  return (
+    help
+      .split("\n\n")[0]
+      .replace(/^usage: /, "")
+      .split("\n")
+      // "usage: " lines start a synopsis; the lines continuing one are indented under it
+      .map((l) =>
+        l.startsWith("       gba ")
+          ? `${indent}${l.slice(7)}`
+          : l.startsWith("gba ")
+            ? `${indent}${l}`
+            : `${indent}    ${l.trim()}`,
+      )
+      .join("\n")
+  );
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

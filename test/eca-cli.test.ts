@@ -177,10 +177,13 @@ describe("gba provision vehicle", () => {
     expect(bad.stderr).toMatch(/vehicle ID "VIN 1" is not/);
   });
 
-  it("import is all-or-nothing with every bad line reported; a good file imports; list and certificates on an empty root print []", async () => {
+  it("import is all-or-nothing with every bad line reported; a good file imports; list and certificates refuse a root without a registry", async () => {
     const data = freshRoot();
-    expect(JSON.parse((await gba("provision", "vehicle", "list", "--data", data)).stdout)).toEqual([]);
-    expect(JSON.parse((await gba("provision", "vehicle", "certificates", "--data", data)).stdout)).toEqual([]);
+    for (const what of ["list", "certificates"]) {
+      const r = await gba("provision", "vehicle", what, "--data", data);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no ECA store in .*--data DIR/);
+    }
     expect(existsSync(join(data, "eca"))).toBe(false);
     const dir = mkdtempSync(join(tmpdir(), "eca-csv-"));
     const bad = join(dir, "bad.csv");

@@ -27,6 +27,22 @@ export function nfDataDir(dataRoot: string, nf: string): string {
   return join(resolve(dataRoot), nf);
 }
 
+/** No store of this NF under the data root (read-only commands never create one). */
+export class NoStoreError extends StoreError {
+  constructor(
+    readonly dataRoot: string,
+    readonly nf: string,
+  ) {
+    super(`no ${nf.toUpperCase()} store in ${resolve(dataRoot)} (no ${join(nfDataDir(dataRoot, nf), "store.mdb")})`, "ENOENT");
+    this.name = "NoStoreError";
+  }
+}
+
+/** Throws NoStoreError unless the NF's store exists: for commands that only read or change an existing one. */
+export function requireExistingStore(dataRoot: string, nf: string): void {
+  if (!existsSync(join(nfDataDir(dataRoot, nf), "store.mdb"))) throw new NoStoreError(dataRoot, nf);
+}
+
 /**
  * Opens (creating if needed) the NF's LMDB environment. Fails with a StoreError that names
  * the directory and the cause (read-only, no space, permission) instead of a raw errno.
