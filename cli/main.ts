@@ -39,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
     return (await cmd.run(rest)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`gba ${name}: ${err.message}\n`);
+      const sub = rest[0] !== undefined && cmd.subcommands && Object.hasOwn(cmd.subcommands, rest[0]) ? ` ${rest[0]}` : "";
+      process.stderr.write(`gba ${name}${sub}: ${err.message}\n`);
       return 2;
     }
     throw err;

@@ -2,41 +2,82 @@
 // Digest or TLS-PSK). `--trace` prints every message and derived value on stderr, keys as
 // "[redacted]" unless `--show-keys`.
 import { readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { formatUtcDateTime } from "../gba/bootstrapping-info.js";
+import { ksNafPassword } from "../gba/digest/aka.js";
 import { UA_ID, parseUaId } from "../gba/ua-id.js";
-import { bytesToHex } from "../wire/bytes.js";
 import { UeError } from "../ue/errors.js";
 import type { GbaMode } from "../ue/middleware/gba-middleware.js";
 import { type CardSource, openUe, type Ue } from "../ue/open-ue.js";
-import { noTrace, TextTracer, type Tracer } from "../ue/trace.js";
-import { httpOverTls } from "../ue/ua/tls-psk.js";
-import { type Command, type FlagValues, parseFlags, printJson, requireString, UsageError } from "./usage.js";
+import { noTrace, REDACTED, TextTracer, type Tracer } from "../ue/trace.js";
+import { DEFAULT_TLS12_PSK_SUITES, httpOverTls, TlsPskError } from "../ue/ua/tls-psk.js";
+import { bytesToHex } from "../wire/bytes.js";
+import { isDnsName } from "../wire/dns.js";
+import { type Command, type FlagValues, parseFlags, printJson, requireString, synopsis, UsageError } from "./usage.js";
 
-const CARD_HELP = `  --usim FILE        simulated USIM state file (gba usim new); its SQN array is saved after each run
+const CARD_HELP = `card and Ub options:
+  --bsf URL          the BSF's Ub URL (gba up: "bsf.ub" of its ready line)
+  --usim FILE        simulated USIM state file (gba usim new); its SQN array is saved after each run
   --pcsc [READER]    a card in a PC/SC reader (index or part of the name; default: first with a card)
   --gba-u | --gba-me force GBA_U or GBA_ME (default: GBA_U when the card offers service n°68)
   --impi ID          IMPI to use (default: derived from EF_IMSI, TS 23.003 §13.3)
   --bsf-fqdn NAME    realm of the first Ub request (default: from the IMSI, TS 23.003 §16.2)
   --trace            print every message and derived value on stderr, step by step
-  --show-keys        with --trace: print key values instead of [redacted]`;
+  --show-keys        with --trace: print key values (Ks_NAF also in base64) instead of [redacted]
+
+A wrong or missing flag exits with status 2; a failure (BSF, NAF, card, network) prints one
+line naming what failed and exits 1.`;
+
+const BOOTSTRAP_HELP = `usage: gba ue bootstrap --bsf URL (--usim FILE | --pcsc [READER]) [--gba-u | --gba-me] [--impi ID]
+       [--bsf-fqdn NAME] [--naf FQDN]... [--ua-id HEX] [--trace [--show-keys]]
+
+Runs GBA bootstrapping over Ub (TS 24.109 §4) and prints {mode, impi, btid, lifetime}.
+  --naf FQDN     also derive the NAF key for this NAF (repeatable): "nafKeys": {FQDN: {hex,
+                 base64}}, the values only with --trace --show-keys ("[redacted]" otherwise);
+                 base64 is the Ua Digest password (curl --digest -u "B-TID:BASE64")
+  --ua-id HEX    Ua security protocol id of those keys (default 0100000002, HTTP Digest;
+                 TS 33.220 Annex H)
+
+${CARD_HELP}`;
+
+const FETCH_HELP = `usage: gba ue fetch URL --bsf URL (--usim FILE | --pcsc [READER]) [-X|--method M]
+       [-H|--header "Name: value"]... [-d|--body TEXT|@FILE] [-o|--output FILE]
+       [--tls-psk [--tls13] [--psk-suite NAME]... [--naf-fqdn NAME]] [--gba-u | --gba-me]
+       [--impi ID] [--bsf-fqdn NAME] [--trace [--show-keys]]
+
+curl for GBA: answers the NAF's bootstrapping 401 (HTTP Digest, username B-TID, password
+base64(Ks_NAF), TS 24.109 §5.2), bootstrapping when needed, checks rspauth, and bootstraps
+again once when the NAF no longer knows the B-TID. The body goes to stdout (or --output).
+Exit 1 for an HTTP status >= 400 ("gba ue fetch: HTTP 404 Not Found", on a line of its own)
+or when the NAF cannot be reached ("gba ue fetch: cannot reach URL: CAUSE").
+  -X, --method M           HTTP method (default GET; POST with --body)
+  -H, --header "N: v"      request header (repeatable)
+  -d, --body TEXT|@FILE    request body: TEXT, or the contents of FILE. It is not called --data:
+                           --data is the data root in every other gba command, and
+                           \`gba ue fetch --data\` is refused rather than sent as a body
+  -o, --output FILE        write the body to FILE
+  --tls-psk                Ua over TLS-PSK instead (TS 33.222 §5.4): psk_identity
+                           3GPP-bootstrapping.<B-TID>, PSK = Ks_NAF for NAF_Id = NAF FQDN || the
+                           suite's Ua id. The NAF FQDN is the URL's host name; a URL with an IP
+                           address (as in gba up's ready line) needs --naf-fqdn
+  --naf-fqdn NAME          the NAF FQDN of NAF_Id for --tls-psk (gba up: "naf.fqdn" of its ready
+                           line, default naf.example.org)
+  --tls13                  TLS 1.3 external PSK (Ua id 0100000007) instead of a TLS 1.2 PSK suite
+  --psk-suite NAME         TLS 1.2 PSK suite to offer, OpenSSL name (repeatable; default
+                           ${DEFAULT_TLS12_PSK_SUITES.join(", ")}, one per handshake)
+
+${CARD_HELP}`;
 
 const HELP = `usage: gba ue <bootstrap|fetch> [options]
 
-  bootstrap --bsf URL (--usim FILE | --pcsc [READER]) [--naf FQDN]... [--ua-id HEX]
-        Runs GBA bootstrapping over Ub (TS 24.109 §4) and prints {mode, impi, btid, lifetime}.
-        --naf FQDN   also derive the NAF key for this NAF (repeatable; Ua id --ua-id, default
-                     0100000002, HTTP Digest); printed with --show-keys only
-  fetch URL --bsf URL (--usim FILE | --pcsc [READER]) [--method M] [-H "Name: value"]...
-        [--data BODY | --data @FILE] [--output FILE] [--tls-psk [--tls13] [--psk-suite NAME]...
-        [--naf-fqdn NAME]]
-        curl for GBA: answers the NAF's bootstrapping 401 (HTTP Digest with Ks_NAF, TS 24.109
-        §5.2), bootstrapping when needed. The body goes to stdout (or --output); exit 1 for
-        HTTP status >= 400. --tls-psk connects with TLS-PSK instead (TS 33.222 §5.4); the NAF
-        FQDN of NAF_Id is --naf-fqdn, default the URL host.
+${synopsis(BOOTSTRAP_HELP)}
+        GBA bootstrapping over Ub (TS 24.109 §4): prints {mode, impi, btid, lifetime}
+${synopsis(FETCH_HELP)}
+        curl for GBA: Ua over HTTP Digest or TLS-PSK, bootstrapping when needed
 
-${CARD_HELP}
+\`gba ue bootstrap --help\` and \`gba ue fetch --help\` show each in full.
 
-A wrong or missing flag exits with status 2; a failure (BSF, NAF, card) prints one line and exits 1.`;
+${CARD_HELP}`;
 
 const PCSC_CARD_WAIT_MS = 3000;
 
@@ -89,6 +130,18 @@ function urlFlag(value: string, flag: string): string {
   }
 }
 
+/** With --show-keys a NAF key is traced in base64 too: the Ua Digest password (TS 33.222 §5.3) curl takes. */
+function withBase64NafKeys(inner: Tracer): Tracer {
+  return {
+    message: (m) => inner.message(m),
+    note: (t) => inner.note(t),
+    value(label, value, kind) {
+      inner.value(label, value, kind);
+      if (/^Ks_(ext_)?NAF$/.test(label) && value instanceof Uint8Array) inner.value(`${label} b64`, ksNafPassword(value), kind);
+    },
+  };
+}
+
 /** The card of --usim FILE or --pcsc [READER] (exactly one of them). */
 export function cardFromFlags(values: FlagValues, pcsc: string | true | undefined): CardSource {
   const usimFile = values.usim as string | undefined;
@@ -106,9 +159,9 @@ async function ueFromFlags(values: FlagValues, pcsc: string | true | undefined):
   const card = cardFromFlags(values, pcsc);
   if (values["show-keys"] && !values.trace) throw new UsageError("--show-keys needs --trace");
   const mode = modeFlag(values);
-  const tracer: Tracer = values.trace
-    ? new TextTracer((line) => process.stderr.write(`${line}\n`), { showKeys: values["show-keys"] === true })
-    : noTrace;
+  const showKeys = values["show-keys"] === true;
+  const text = new TextTracer((line) => process.stderr.write(`${line}\n`), { showKeys });
+  const tracer: Tracer = !values.trace ? noTrace : showKeys ? withBase64NafKeys(text) : text;
   return openUe({
     card,
     bsfUrl,
@@ -150,10 +203,11 @@ async function runBootstrap(argv: string[]): Promise<number> {
     };
     const nafs = (values.naf as string[] | undefined) ?? [];
     if (nafs.length > 0) {
-      const keys: Record<string, string> = {};
+      const keys: Record<string, { hex: string; base64: string }> = {};
+      const show = values["show-keys"] === true;
       for (const fqdn of nafs) {
         const k = await ue.middleware.getKsNaf(fqdn, uaId);
-        keys[fqdn] = values["show-keys"] ? bytesToHex(k.key) : "[redacted]";
+        keys[fqdn] = show ? { hex: bytesToHex(k.key), base64: ksNafPassword(k.key) } : { hex: REDACTED, base64: REDACTED };
         k.key.fill(0);
       }
       out.nafKeys = keys;
@@ -175,22 +229,76 @@ function headerFlags(values: FlagValues): Record<string, string> {
   return out;
 }
 
+/** -d/--body TEXT or @FILE. --data is refused: it is the data root everywhere else. */
 async function bodyFlag(values: FlagValues): Promise<Uint8Array | undefined> {
-  const d = values.data as string | undefined;
+  if (values.data !== undefined)
+    throw new UsageError(
+      "--data is the data root in the other gba commands, never a request body: give the body with -d/--body TEXT or @FILE",
+    );
+  const d = values.body as string | undefined;
   if (d === undefined) return undefined;
   if (!d.startsWith("@")) return new TextEncoder().encode(d);
   try {
     return new Uint8Array(await readFile(d.slice(1)));
   } catch (err) {
-    throw new UsageError(`--data: cannot read ${d.slice(1)}: ${(err as Error).message}`);
+    throw new UsageError(`--body: cannot read ${d.slice(1)}: ${(err as Error).message}`);
   }
 }
 
+/** NAF FQDN of NAF_Id for TLS-PSK: --naf-fqdn, else the URL's host name, never an IP address. */
+function tlsPskNafFqdn(values: FlagValues, target: URL): string {
+  const given = values["naf-fqdn"] as string | undefined;
+  const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const fqdn = given ?? host;
+  if (isIP(fqdn) || !isDnsName(fqdn)) {
+    throw new UsageError(
+      given !== undefined
+        ? `--naf-fqdn: "${given}" is not a DNS name (NAF_Id = the NAF's FQDN || Ua id, TS 33.220 §4.5.3)`
+        : `--tls-psk: the URL's host ${host} is an IP address, but NAF_Id needs the NAF's FQDN (TS 33.220 §4.5.3): ` +
+            `give --naf-fqdn NAME (gba up prints it as "naf.fqdn" in its ready line)`,
+    );
+  }
+  return fqdn;
+}
+
+/** A fetch that got no HTTP answer, or a TLS-PSK failure: one line naming the URL and the cause. */
+class FetchFailure extends Error {}
+
+/** The message of a system call that failed (connect ECONNREFUSED, getaddrinfo ENOTFOUND...). */
+function errnoCause(err: unknown): string | undefined {
+  const e = err as { message?: string; syscall?: unknown; errors?: unknown[] } | null;
+  if (!e) return undefined;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errnoCause(e.errors[0]);
+  return typeof e.syscall === "string" && e.message ? e.message : undefined;
+}
+
+function fetchFailure(err: unknown, target: URL): Error {
+  if (err instanceof TlsPskError) {
+    const cause = errnoCause(err.cause);
+    if (cause !== undefined) return new FetchFailure(`cannot reach ${target}: ${cause}`);
+    return new FetchFailure(
+      `TLS-PSK with ${target}: ${err.message}${err.code === "REJECTED" ? "; give the NAF's FQDN with --naf-fqdn" : ""}`,
+    );
+  }
+  if (err instanceof TypeError && err.message === "fetch failed") {
+    const cause = errnoCause(err.cause) ?? (err.cause as Error | undefined)?.message ?? "no answer";
+    return new FetchFailure(`cannot reach ${target}: ${cause}`);
+  }
+  return err as Error;
+}
+
 async function emit(status: number, statusText: string, body: Uint8Array, output: string | undefined): Promise<number> {
-  if (output !== undefined) await writeFile(output, body);
-  else process.stdout.write(body);
+  if (output !== undefined) {
+    try {
+      await writeFile(output, body);
+    } catch (err) {
+      throw new FetchFailure(`--output: cannot write ${output}: ${(err as Error).message}`);
+    }
+  } else process.stdout.write(body);
   if (status >= 400) {
-    process.stderr.write(`gba ue fetch: HTTP ${status}${statusText ? ` ${statusText}` : ""}\n`);
+    // the error line starts a line of its own even when the body (on the same terminal) did not end one
+    const newline = output === undefined && body.length > 0 && body[body.length - 1] !== 0x0a ? "\n" : "";
+    process.stderr.write(`${newline}gba ue fetch: HTTP ${status}${statusText ? ` ${statusText}` : ""}\n`);
     return 1;
   }
   return 0;
@@ -204,7 +312,8 @@ async function runFetch(argv: string[]): Promise<number> {
       ...COMMON,
       method: { type: "string", short: "X" },
       header: { type: "string", short: "H", multiple: true },
-      data: { type: "string", short: "d" },
+      body: { type: "string", short: "d" },
+      data: { type: "string" },
       output: { type: "string", short: "o" },
       "tls-psk": { type: "boolean" },
       tls13: { type: "boolean" },
@@ -222,14 +331,15 @@ async function runFetch(argv: string[]): Promise<number> {
   if (!values["tls-psk"] && (values.tls13 || values["psk-suite"] || values["naf-fqdn"])) {
     throw new UsageError("--tls13, --psk-suite and --naf-fqdn go with --tls-psk");
   }
+  const nafFqdn = values["tls-psk"] ? tlsPskNafFqdn(values, target) : undefined;
   const output = values.output as string | undefined;
   const ue = await ueFromFlags(values, pcsc);
   const { client } = ue;
   try {
-    if (values["tls-psk"]) {
+    if (nafFqdn !== undefined) {
       const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
-      const socket = await client.tlsPskConnect(target.hostname, port, {
-        nafFqdn: (values["naf-fqdn"] as string | undefined) ?? target.hostname,
+      const socket = await client.tlsPskConnect(target.hostname.replace(/^\[(.*)\]$/, "$1"), port, {
+        nafFqdn,
         tls13: values.tls13 === true,
         suites: values["psk-suite"] as string[] | undefined,
       });
@@ -244,6 +354,8 @@ async function runFetch(argv: string[]): Promise<number> {
     }
     const res = await client.gbaFetch(target, { method, headers, body });
     return emit(res.status, res.statusText, new Uint8Array(await res.arrayBuffer()), output);
+  } catch (err) {
+    throw fetchFailure(err, target);
   } finally {
     await closeUe(ue);
   }
@@ -251,12 +363,13 @@ async function runFetch(argv: string[]): Promise<number> {
 
 /** Failures of the run itself: one line, exit 1 (usage errors stay exit 2). */
 function oneLine(err: unknown): string | undefined {
-  return err instanceof UeError ? err.message.split("\n")[0] : undefined;
+  return err instanceof UeError || err instanceof FetchFailure ? err.message.split("\n")[0] : undefined;
 }
 
 export const ue: Command = {
   summary: "the UE: bootstrap over Ub, fetch from a NAF over Ua (curl for GBA)",
   help: HELP,
+  subcommands: { bootstrap: BOOTSTRAP_HELP, fetch: FETCH_HELP },
   async run(argv) {
     const [sub, ...rest] = argv;
     const subs: Record<string, (a: string[]) => Promise<number>> = { bootstrap: runBootstrap, fetch: runFetch };

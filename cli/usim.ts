@@ -3,6 +3,7 @@ import { bytesToHex } from "../wire/bytes.js";
 import { bytesToSqn, highestSqn, sqnToBytes } from "../milenage/sqn.js";
 import { Milenage } from "../milenage/milenage.js";
 import { attachToVpcd, VPCD_DEFAULT_PORT, type VpcdLogLevel } from "../ue/card/vpcd.js";
+import { bsfFqdnFromImsi, impiFromImsi } from "../ue/impi.js";
 import { decodeGbabp, type EfCodingError } from "../ue/usim/ef-codec.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { loadUsimStateFile, saveUsimStateFile } from "../ue/usim/state-file.js";
@@ -13,7 +14,11 @@ const HELP = `usage: gba usim <new|show|serve> [options]
 
   new   --k HEX (--op HEX | --opc HEX) --imsi DIGITS [--mnc-length 2|3] [--sqn HEX]
         [--gba-u] [--no-autn-star] --out FILE [--force]
-        Creates a simulated USIM state file (JSON, mode 0600: it holds K).
+        Creates a simulated USIM state file (JSON, mode 0600: it holds K) and prints its public
+        state: "impi" is the IMPI the UE presents (TS 23.003 §13.3, give it to
+        \`gba provision add --impi\`), "bsfRealm" the BSF realm it asks first (§16.2; it must be
+        the BSF's bsf.fqdn, default bsf.mnc001.mcc001.pub.3gppnetwork.org, or use
+        \`gba ue --bsf-fqdn\`).
         --sqn        highest SQN the card has already accepted (6 bytes hex, default 0)
         --gba-u      GBA_U capable: EF_UST service n°68, EF_GBABP, EF_GBANL, AUTHENTICATE
                      in GBA context (without it the card is GBA_ME only)
@@ -22,7 +27,8 @@ const HELP = `usage: gba usim <new|show|serve> [options]
                      must match the BSF's gbaU.autnStar
         --force      replace FILE if it exists
   show  --usim FILE
-        Prints the card state as JSON, without K, OPc or any derived key.
+        Prints the card state as JSON (impi, bsfRealm, SQN array, GBA files), without K, OPc
+        or any derived key.
   serve --usim FILE [--vpcd HOST:PORT] [--log-level info|debug|warn|silent]
         Inserts the card into the vsmartcard virtual reader: connects to vpcd (pcscd
         driver, default 127.0.0.1:${VPCD_DEFAULT_PORT}; reader "Virtual PCD 00 00") and answers
@@ -105,6 +111,10 @@ function publicView(s: UsimState, file: string): Record<string, unknown> {
     file,
     imsi: s.imsi,
     mncLength: s.mncLength,
+    // what the UE presents: `gba provision add --impi` takes this value (TS 23.003 §13.3)
+    impi: impiFromImsi(s.imsi, s.mncLength),
+    // realm of the first Ub request unless `gba ue --bsf-fqdn` (TS 23.003 §16.2)
+    bsfRealm: bsfFqdnFromImsi(s.imsi, s.mncLength),
     ust: bytesToHex(s.ust),
     gbaU: s.gbaU,
     autnStar: s.autnStar,

@@ -102,7 +102,7 @@ describe("gba ue bootstrap", () => {
     for (const secret of [...secretsFor(tracedRand(r.stderr)), ksNaf]) expect(text).not.toContain(secret);
   });
 
-  it("--trace --show-keys prints RES, CK, IK, Ks and Ks_NAF", async () => {
+  it("--trace --show-keys prints RES, CK, IK, Ks and Ks_NAF (hex and base64)", async () => {
     await startBsf();
     const file = await usimFile();
     const r = await gba([
@@ -123,8 +123,12 @@ describe("gba ue bootstrap", () => {
     expect(r.stderr).toMatch(new RegExp(`^CK:\\s+${ck}$`, "m"));
     expect(r.stderr).toMatch(new RegExp(`^IK:\\s+${ik}$`, "m"));
     expect(r.stderr).toMatch(new RegExp(`^Ks:\\s+${ks}$`, "m"));
-    const out = JSON.parse(r.stdout) as { btid: string; nafKeys: Record<string, string> };
-    expect(out.nafKeys["naf.example.org"]).toBe(bytesToHex(bsf.keyFor(out.btid, "naf.example.org", UA_ID.HTTP_DIGEST)!));
+    const out = JSON.parse(r.stdout) as { btid: string; nafKeys: Record<string, { hex: string; base64: string }> };
+    const ksNaf = bsf.keyFor(out.btid, "naf.example.org", UA_ID.HTTP_DIGEST)!;
+    // base64 is the Ua Digest password curl takes (TS 33.222 §5.3)
+    expect(out.nafKeys["naf.example.org"]).toEqual({ hex: bytesToHex(ksNaf), base64: Buffer.from(ksNaf).toString("base64") });
+    expect(r.stderr).toMatch(new RegExp(`^Ks_NAF:\\s+${bytesToHex(ksNaf)}$`, "m"));
+    expect(r.stderr).toContain(`Ks_NAF b64:  ${Buffer.from(ksNaf).toString("base64")}\n`);
   });
 
   it("runs GBA_U on a GBA_U card and writes EF_GBABP to the state file", async () => {
@@ -180,7 +184,7 @@ describe("gba ue fetch", () => {
       await usimFile(),
       "-H",
       "X-Test: 1",
-      "--data",
+      "--body",
       "payload",
     ]);
     expect(r.stderr).toBe("");

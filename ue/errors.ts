@@ -6,8 +6,10 @@ export abstract class UeError<C extends string = string> extends Error {
   constructor(
     readonly code: C,
     message: string,
+    /** `cause`: the lower-level error behind it (a socket's ECONNREFUSED, an OpenSSL alert) */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }

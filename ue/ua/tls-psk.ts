@@ -4,9 +4,11 @@
 // pskCallback is synchronous), so TLS 1.2 offers one PSK suite per handshake.
 import { UeError } from "../errors.js";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { isIP } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
 import { PSK_IDENTITY_HINT, pskIdentity } from "../../gba/btid.js";
 import { UA_ID, type UaId, uaIdForTls } from "../../gba/ua-id.js";
+import { bytesToHex } from "../../wire/bytes.js";
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import { noTrace, type Tracer } from "../trace.js";
 import { isPskSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
@@ -26,7 +28,7 @@ export const DEFAULT_TLS12_PSK_SUITES: readonly string[] = [
 const TLS13_PSK_SUITE = "TLS_AES_128_GCM_SHA256";
 
 export interface TlsPskOptions {
-  /** the NAF FQDN of NAF_Id (also sent as SNI unless servername says otherwise) */
+  /** the NAF FQDN of NAF_Id (also sent as SNI unless servername says otherwise; never an IP address) */
   nafFqdn: string;
   /** TLS 1.3 external PSK with Ua id 01 00 00 00 07 instead of a TLS 1.2 PSK suite */
   tls13?: boolean;
@@ -64,6 +66,12 @@ function attempts(o: TlsPskOptions): Attempt[] {
 
 type Failure = "no-shared-suite" | "psk-rejected" | "other";
 
+/** "TLS alert bad record mac" from OpenSSL's multi-line "...:sslv3 alert bad record mac:...". */
+function tlsAlert(err: Error): string {
+  const alert = /alert ([a-z ]+?)(?::|$)/m.exec(err.message)?.[1];
+  return alert ? `TLS alert ${alert}` : err.message.trim().split("\n")[0];
+}
+
 function classify(err: NodeJS.ErrnoException): Failure {
   const code = err.code ?? "";
   if (code.includes("UNKNOWN_PSK_IDENTITY") || code.includes("DECRYPT_ERROR") || code.includes("BAD_RECORD_MAC"))
@@ -83,10 +91,12 @@ function handshake(
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     let hintSeen: string | null = null;
+    // RFC 6066 §3: SNI carries a host name, never an IP address (node warns DEP0123)
+    const sni = o.servername ?? o.nafFqdn;
     const socket = connect({
       host,
       port,
-      servername: o.servername ?? o.nafFqdn,
+      servername: isIP(sni) ? undefined : sni,
       minVersion: o.tls13 ? "TLSv1.3" : "TLSv1.2",
       maxVersion: o.tls13 ? "TLSv1.3" : "TLSv1.2",
       ciphers: a.ciphers,
@@ -157,9 +167,15 @@ export async function tlsPskConnect(mw: GbaMiddleware, host: string, port: numbe
         rebootstrapped = true;
         continue;
       }
+      // the NAF derives Ks_NAF for its own FQDN: a fresh key it refuses was most likely derived for another
       if (why === "psk-rejected")
-        throw new TlsPskError("REJECTED", `the NAF refused the PSK of a fresh bootstrapping: ${lastError.message}`);
-      if (why === "other") throw new TlsPskError("HANDSHAKE_FAILED", lastError.message);
+        throw new TlsPskError(
+          "REJECTED",
+          `the NAF refused the PSK of a fresh bootstrapping, derived for NAF FQDN ${o.nafFqdn} and Ua id ${bytesToHex(a.uaId)}: ` +
+            `is ${o.nafFqdn} the NAF's FQDN? (${tlsAlert(lastError)})`,
+          { cause: lastError },
+        );
+      if (why === "other") throw new TlsPskError("HANDSHAKE_FAILED", lastError.message, { cause: lastError });
       i++;
     } finally {
       key.key.fill(0);

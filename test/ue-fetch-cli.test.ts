@@ -1,0 +1,255 @@
+// `gba ue fetch` on a new user's first hour (issue 15 items 5 and 6): transport errors name the
+// URL and the cause; an error starts its own line; the body flag cannot swallow a data root;
+// TLS-PSK to an IP address needs --naf-fqdn, a refused PSK names the FQDN it was derived for,
+// and no DEP0123 (an IP address as SNI). From dist/ against the scripted network of
+// test/helpers/ue-fake-network.ts.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { GbaMiddleware } from "../ue/middleware/gba-middleware.js";
+import { GbaClient } from "../ue/ua/client.js";
+import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
+import { saveUsimStateFile } from "../ue/usim/state-file.js";
+import { UsimClient } from "../ue/usim/usim-client.js";
+import { newUsimState } from "../ue/usim/usim-state.js";
+import { close, FakeBsf, FakeNaf, IMSI, K, OPC, startFakeTlsPskNaf } from "./helpers/ue-fake-network.js";
+
+const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "ue-fetch-cli-"));
+let files = 0;
+const stops: Array<() => Promise<void>> = [];
+
+function gba(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function usimFile(): Promise<string> {
+  const file = join(dir, `usim-${++files}.json`);
+  await saveUsimStateFile(file, newUsimState({ k: K, opc: OPC, imsi: IMSI }), { exclusive: true });
+  return file;
+}
+
+async function startBsf(): Promise<FakeBsf> {
+  const bsf = new FakeBsf();
+  await bsf.start();
+  stops.push(() => bsf.stop());
+  return bsf;
+}
+
+async function startNaf(bsf: FakeBsf, o: ConstructorParameters<typeof FakeNaf>[1] = {}): Promise<FakeNaf> {
+  const naf = new FakeNaf(bsf, o);
+  await naf.start();
+  stops.push(() => naf.stop());
+  return naf;
+}
+
+/** A loopback port nothing listens on (taken from the OS, then released). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+beforeAll(() => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -p .\` first`);
+});
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("gba ue fetch: transport errors name the URL and the cause", () => {
+  it("connection refused (HTTP Digest)", async () => {
+    const bsf = await startBsf();
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/whoami`;
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`gba ue fetch: cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+  });
+
+  it("a host name that does not resolve", async () => {
+    const bsf = await startBsf();
+    const url = "http://naf.invalid/whoami";
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^gba ue fetch: cannot reach http:\/\/naf\.invalid\/whoami: getaddrinfo (ENOTFOUND|EAI_AGAIN) naf\.invalid\n$/,
+    );
+  });
+
+  it("TLS to a server that does not speak it", async () => {
+    const bsf = await startBsf();
+    const naf = await startNaf(bsf);
+    const url = `${naf.url.replace("http:", "https:")}/whoami`;
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(new RegExp(`^gba ue fetch: cannot reach ${url}: .*(wrong version number|packet length)`, "i"));
+  });
+
+  it("connection refused (TLS-PSK)", async () => {
+    const bsf = await startBsf();
+    const port = await closedPort();
+    const url = `https://127.0.0.1:${port}/`;
+    const r = await gba([
+      "ue",
+      "fetch",
+      url,
+      "--bsf",
+      bsf.url,
+      "--usim",
+      await usimFile(),
+      "--tls-psk",
+      "--naf-fqdn",
+      "naf.example.org",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`gba ue fetch: cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+  });
+});
+
+describe("gba ue fetch: output", () => {
+  it("the error line starts a line of its own after a body without a final newline", async () => {
+    const bsf = await startBsf();
+    const naf = await startNaf(bsf, { forgetEveryBtid: true });
+    const r = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", await usimFile()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("bootstrapping required");
+    expect(r.stderr).toBe("\ngba ue fetch: HTTP 401 Unauthorized\n");
+  });
+});
+
+describe("gba ue fetch: the body flag", () => {
+  it("--data (the data root everywhere else) is refused and nothing is sent", async () => {
+    const bsf = await startBsf();
+    const naf = await startNaf(bsf);
+    const r = await gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", await usimFile(), "--data", ".gba-data"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gba ue fetch: --data is the data root .* -d\/--body/);
+    expect(naf.seen).toEqual([]);
+    expect(bsf.requests).toEqual([]);
+  });
+
+  it("-d TEXT and --body @FILE are the body (POST by default)", async () => {
+    const bsf = await startBsf();
+    const naf = await startNaf(bsf);
+    const usim = await usimFile();
+    const text = await gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", usim, "-d", "payload"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(JSON.parse(text.stdout)).toMatchObject({ method: "POST", body: "payload" });
+    const file = join(dir, "body.txt");
+    writeFileSync(file, "from a file");
+    const fromFile = await gba([
+      "ue",
+      "fetch",
+      `${naf.url}/svc`,
+      "--bsf",
+      bsf.url,
+      "--usim",
+      usim,
+      "--body",
+      `@${file}`,
+      "-X",
+      "PUT",
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ method: "PUT", body: "from a file" });
+  });
+
+  it("the help says so", async () => {
+    const r = await gba(["ue", "fetch", "--help"]);
+    expect(r.stdout).toMatch(/-d, --body TEXT\|@FILE/);
+    expect(r.stdout).toMatch(/--data is the data root in every other gba command/);
+  });
+});
+
+describe("gba ue fetch --tls-psk: NAF_Id", () => {
+  it("a URL with an IP address and no --naf-fqdn is refused before anything is sent", async () => {
+    const bsf = await startBsf();
+    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
+    stops.push(() => close(psk.server));
+    const r = await gba([
+      "ue",
+      "fetch",
+      `https://127.0.0.1:${psk.port}/`,
+      "--bsf",
+      bsf.url,
+      "--usim",
+      await usimFile(),
+      "--tls-psk",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gba ue fetch: --tls-psk: the URL's host 127\.0\.0\.1 is an IP address.*--naf-fqdn NAME/);
+    expect(psk.identities).toEqual([]);
+    expect(bsf.requests).toEqual([]);
+  });
+
+  it("a PSK the NAF refuses: the error names the FQDN it was derived for", async () => {
+    const bsf = await startBsf();
+    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
+    stops.push(() => close(psk.server));
+    const r = await gba([
+      "ue",
+      "fetch",
+      `https://127.0.0.1:${psk.port}/`,
+      "--bsf",
+      bsf.url,
+      "--usim",
+      await usimFile(),
+      "--tls-psk",
+      "--psk-suite",
+      "PSK-AES128-CBC-SHA",
+      "--naf-fqdn",
+      "wrong.example.org",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(/derived for NAF FQDN wrong\.example\.org and Ua id 010001008c/);
+    expect(r.stderr).toMatch(/--naf-fqdn/);
+  });
+
+  it("with --naf-fqdn it connects, without a DEP0123 warning", async () => {
+    const bsf = await startBsf();
+    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
+    stops.push(() => close(psk.server));
+    const args = ["--bsf", bsf.url, "--usim", await usimFile(), "--tls-psk", "--psk-suite", "PSK-AES128-CBC-SHA"];
+    const r = await gba(["ue", "fetch", `https://127.0.0.1:${psk.port}/`, ...args, "--naf-fqdn", "naf.example.org"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  it("the library sends no IP address as SNI (RFC 6066 §3), so node warns nothing", async () => {
+    const bsf = await startBsf();
+    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA", fqdn: "127.0.0.1" });
+    stops.push(() => close(psk.server));
+    const mw = await GbaMiddleware.open({
+      usim: new UsimClient(new SimulatedUsim(newUsimState({ k: K, opc: OPC, imsi: IMSI }))),
+      bsfUrl: bsf.url,
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.message);
+    process.on("warning", onWarning);
+    try {
+      const socket = await new GbaClient(mw).tlsPskConnect("127.0.0.1", psk.port, {
+        nafFqdn: "127.0.0.1",
+        suites: ["PSK-AES128-CBC-SHA"],
+      });
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off("warning", onWarning);
+      await mw.powerDown();
+    }
+    expect(warnings).toEqual([]);
+  });
+});
