@@ -1,30 +1,49 @@
 // `gba scenario run|validate`: scenario files (YAML, scenarios/scenario.schema.json).
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { ScenarioError } from "../scenarios/load.js";
 import { ProvisioningError } from "../scenarios/errors.js";
 import { BACKENDS, type Backend, TopologyError } from "../scenarios/topology/types.js";
-import { type Command, parseFlags, requireString, UsageError } from "./usage.js";
+import { type Command, parseFlags, requireString, synopsis, UsageError } from "./usage.js";
 
-const HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load|--no-load]
-                          [--report FILE] [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep]
-       gba scenario validate FILE
+const RUN_HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load | --no-load] [--report FILE|-]
+       [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep]
 
-run       provisions a fresh test bed in a temporary directory (subscribers into the HSS,
-          vehicle bindings into the ECA, one simulated USIM per OBU), starts the NFs, runs
-          every OBU's flow (functional phase), then the load phase, and prints one row per OBU
-          and the figures. Exit 0 only when every assertion holds, 1 when one fails,
-          2 when the file is invalid (nothing is started then).
-  --backend B         inprocess (default): every NF in this process on ephemeral ports
-                      process: each NF as a \`gba hss|bsf|naf|eca\` child process
-                      netns: each NF and the UEs in their own network namespace (Linux, root)
-                      container: needs Docker or podman (skipped with one line without)
-  --devices N         OBUs shared among the device groups without a count (scenario deviceCount)
-  --load / --no-load  run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
-  --report FILE       JSON report: per-step counts and latency percentiles, load figures,
-                      failures with their reasons, assertions (no key material)
-  --diagram FILE      Mermaid sequence diagram of one OBU's flow (the first, or --diagram-device)
-  --quiet             no live progress and no per-OBU table: the figures and the verdict only
-  --keep              keep the temporary directory (data, USIM files, NF logs) and print it
-validate  checks FILE against the schema and its references; problems name line and field.`;
+Provisions a fresh test bed in a temporary directory (subscribers into the HSS, vehicle
+bindings into the ECA, one simulated USIM per OBU), starts the NFs, runs every OBU's flow
+(functional phase), then the load phase, and prints one row per OBU and the figures. Exit 0
+only when every assertion holds, 1 when one fails, 2 when the file or a flag is invalid (then
+nothing is started; output paths are checked first too).
+  --backend B           inprocess (default): every NF in this process on ephemeral ports
+                        process: each NF as a \`gba hss|bsf|naf|eca\` child process
+                        netns: each NF and the UEs in their own network namespace (Linux, root)
+                        container: needs Docker or podman (skipped with one line without)
+  --devices N           OBUs shared among the device groups without a count (scenario deviceCount)
+  --load, --no-load     run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
+  --report FILE|-       JSON report: per-step counts and latency percentiles, load figures,
+                        failures with their reasons, assertions (no key material); "-" writes
+                        it to stdout and the summary to stderr
+  --diagram FILE        Mermaid sequence diagram of one OBU's flow; FILE.md gets it as a
+                        \`\`\`mermaid block (GitHub renders that), any other name bare Mermaid
+  --diagram-device OBU  the OBU whose flow --diagram draws (default the first, e.g. OBU-0001)
+  --quiet               no live progress and no per-OBU table: the figures and the verdict only
+  --keep                keep the temporary directory (data, USIM files, NF logs) and print it`;
+
+const VALIDATE_HELP = `usage: gba scenario validate FILE
+
+Checks FILE against the schema (scenarios/scenario.schema.json) and its references (CSV files,
+subscribers, steps). A YAML syntax error is shown once, with its line and column; a schema
+problem names the line, the column and the field, and an unknown field the known one it is
+closest to. Exit 0 valid, 2 invalid.`;
+
+const HELP = `usage: gba scenario <run|validate> FILE [options]
+
+${synopsis(RUN_HELP)}
+        provisions and starts a test bed, runs every OBU's flow and the load phase, judges the run
+${synopsis(VALIDATE_HELP)}
+        checks a scenario file only
+
+\`gba scenario run --help\` and \`gba scenario validate --help\` show each in full.`;
 
 function positiveInt(flag: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -32,6 +51,33 @@ function positiveInt(flag: string, v: unknown): number | undefined {
   if (!/^[1-9][0-9]*$/.test(String(v)) || n > 100_000)
     throw new UsageError(`--${flag}: expected a whole number 1..100000, got "${String(v)}"`);
   return n;
+}
+
+/** An output path must be writable before anything starts, not after the whole run. */
+function checkWritable(flag: string, path: string): void {
+  const full = resolve(path);
+  const dir = dirname(full);
+  const refuse = (why: string) => {
+    throw new UsageError(`--${flag}: cannot write ${path}: ${why}`);
+  };
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(full);
+  } catch {
+    // not there yet: its directory must be
+  }
+  if (st?.isDirectory()) refuse("it is a directory");
+  try {
+    if (!statSync(dir).isDirectory()) refuse(`${dir} is not a directory`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    refuse(`directory ${dir} does not exist`);
+  }
+  try {
+    accessSync(st ? full : dir, constants.W_OK);
+  } catch {
+    refuse(st ? "permission denied" : `directory ${dir} is not writable`);
+  }
 }
 
 function scenarioFile(positionals: string[]): string {
@@ -72,6 +118,8 @@ async function run(argv: string[]): Promise<number> {
   }
   if (values.load && values["no-load"]) throw new UsageError("give --load or --no-load, not both");
   for (const f of ["report", "diagram", "diagram-device"]) if (values[f] !== undefined) requireString(values, f);
+  for (const f of ["report", "diagram"]) if (values[f] !== undefined && values[f] !== "-") checkWritable(f, values[f] as string);
+  if (values.diagram === "-") throw new UsageError("--diagram: give a FILE (.mmd, or .md for a fenced block); - is for --report");
   const { runScenario } = await import("../scenarios/run.js");
   const stop = new AbortController();
   let interrupts = 0;
@@ -119,6 +167,7 @@ async function run(argv: string[]): Promise<number> {
 export const scenario: Command = {
   summary: "run or validate a scenario file (test bed + OBU flows + load phase + assertions)",
   help: HELP,
+  subcommands: { run: RUN_HELP, validate: VALIDATE_HELP },
   async run(argv) {
     const [sub, ...rest] = argv;
     try {

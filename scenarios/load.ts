@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
-import { LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { readBindingsCsv, readSubscribersCsv } from "./csv.js";
 import type { LoadPhase, Scenario, ScenarioBinding, ScenarioSubscriber } from "./types.js";
 
@@ -41,7 +41,8 @@ export const SCENARIO_SCHEMA_PATH = join(packageRoot(), "scenarios", "scenario.s
 let validator: ReturnType<Ajv["compile"]> | undefined;
 function validate(data: unknown): ErrorObject[] {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    // verbose: an error carries the schema of its object, so an unknown field can name the known ones
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     validator = ajv.compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, "utf8")));
   }
   return validator(data) ? [] : [...(validator.errors ?? [])];
@@ -83,12 +84,9 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
     const { line, col } = lc.linePos(offset);
     return `line ${line}, column ${col}`;
   };
-  if (doc.errors.length) {
-    throw new ScenarioError(
-      file,
-      doc.errors.map((e) => `${at(e.pos[0])}: YAML: ${e.message.split("\n")[0]}`),
-    );
-  }
+  // the parser's later errors mostly follow from its first one: show that one
+  const yamlError = doc.errors[0];
+  if (yamlError) throw new ScenarioError(file, [`${at(yamlError.pos[0])}: YAML: ${yamlError.message.split("\n")[0]}`]);
   let data: unknown;
   try {
     // an alias without its anchor, or too many aliases (YAML "billion laughs"), throws here
@@ -133,15 +131,20 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
     if (e.keyword === "oneOf" || e.keyword === "if") continue;
     const path = pointerToPath(e.instancePath);
     let msg = e.message ?? "invalid";
+    let where: string | undefined;
     if (e.keyword === "additionalProperties") {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      // point at the unknown key itself, not at its value
+      const parent = doc.getIn(path, true);
+      const key = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === extra)?.key : undefined;
+      if (isScalar(key) && key.range) where = at(key.range[0]);
       path.push(extra);
-      msg = "unknown field";
+      msg = `unknown field${didYouMean(extra, Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}))}`;
     } else if (e.keyword === "enum")
       msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
     else if (e.keyword === "required")
       msg = `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
-    problems.push(`${locate(path)}: ${fieldName(path)}: ${msg}`);
+    problems.push(`${where ?? locate(path)}: ${fieldName(path)}: ${msg}`);
   }
   if (problems.length) throw new ScenarioError(file, dedupe(problems));
 
@@ -205,6 +208,28 @@ export function parseScenario(text: string, file = "<scenario>"): LoadedScenario
   });
   if (problems.length) throw new ScenarioError(file, problems);
   return { ...scenario, baseDir, csvSubscribers, csvBindings };
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** ' (did you mean "count"?)' for the closest known field, else the known fields. */
+function didYouMean(field: string, known: string[]): string {
+  if (known.length === 0) return "";
+  const [best] = known
+    .map((k) => ({ k, d: editDistance(field.toLowerCase(), k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k));
+  if (best.d <= Math.max(2, Math.floor(best.k.length / 3))) return ` (did you mean "${best.k}"?)`;
+  return ` (known here: ${known.join(", ")})`;
 }
 
 /** The steps the autocannon load driver runs, in this order; a load flow is the start of it. */

@@ -23,11 +23,13 @@ import { checkAssertions, judgeDevice, loadFigures } from "./verdict.js";
 
 export interface RunOptions {
   backend?: Backend;
+  /** where the JSON report goes; "-": standard output (the summary then goes to `err`) */
   /** OBUs shared among the groups without a count (overrides deviceCount) */
   devices?: number;
   /** true: run the load phase (a default one if the scenario has none); false: skip it */
   load?: boolean;
   report?: string;
+  /** Mermaid sequence diagram; a .md file gets it fenced as ```mermaid (GitHub renders that) */
   diagram?: string;
   /** OBU whose flow goes into the diagram (default: the first) */
   diagramDevice?: string;
@@ -164,11 +166,16 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     load,
     assertions,
   });
-  o.out(`${renderSummary(report, plan, !o.quiet)}\n`);
-  if (o.report) await writeFile(o.report, `${JSON.stringify(report, null, 2)}\n`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  // with the report on stdout, stdout is the JSON alone: the summary goes to stderr
+  (o.report === "-" ? o.err : o.out)(`${renderSummary(report, plan, !o.quiet)}\n`);
+  if (o.report === "-") o.out(json);
+  else if (o.report) await writeFile(o.report, json);
   if (o.diagram) {
-    if (results.diagram) await writeFile(o.diagram, renderMermaid(results.diagram.obu, results.diagram.items));
-    else o.err("gba scenario: no flow was recorded for the diagram (the OBU did not run)\n");
+    if (results.diagram) {
+      const mermaid = renderMermaid(results.diagram.obu, results.diagram.items);
+      await writeFile(o.diagram, /\.(md|markdown)$/i.test(o.diagram) ? `\`\`\`mermaid\n${mermaid}\`\`\`\n` : mermaid);
+    } else o.err("gba scenario: no flow was recorded for the diagram (the OBU did not run)\n");
   }
   return report.ok ? 0 : 1;
 }

@@ -96,7 +96,7 @@ describe("gba scenario: broken files fail before anything starts (exit 2, line a
     const r = await gba(["scenario", "validate", path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path}: invalid scenario`);
-    expect(r.stderr).toContain("line 2, column 9: colour: unknown field");
+    expect(r.stderr).toContain("line 2, column 1: colour: unknown field");
     expect(r.stderr).toContain("line 8, column 12: devices[0].count: must be >= 1");
     expect(r.stderr).toContain("line 12, column 15: load.rate: must be > 0");
   });
