@@ -32,6 +32,13 @@ options:
   --out FILE          JSON result (default bench/out/<benchmark>.json; a directory for "all")
   --workers N         BSF (ub, zn) or NAF (ua, tls-psk) worker processes, node:cluster (default 1)
   --only a,b,...      with "all": these benchmarks only
+  --target URL        an external BSF (Ub or Zn), NAF or ECA instead of our own (below)
+  --bsf URL           with --target: the Ub URL the UEs bootstrap at
+  --usim FILE         with --target: a simulated USIM of a subscriber of that HSS (repeatable)
+  --subscribers CSV   with --target ub or zn: subscribers in the HSS import format instead
+  --zn-token T        with --target zn: the bearer token of a NAF the BSF knows
+  --naf-fqdn NAME     with --target zn or tls-psk: the NAF FQDN of NAF_Id
+  --obu ID            with --target enrol: the OBU bound to the subscriber's MSISDN
 
 external targets (--target URL):
   ub       --target UB_URL (--usim FILE... | --subscribers CSV): GBA_ME subscribers provisioned

@@ -13,28 +13,51 @@ import { UaIdError, parseUaId } from "../gba/ua-id.js";
 import { buildAuts, generateAuthVector } from "../milenage/aka.js";
 import { bytesToHex, HexError } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
-import { type Command, hexFlag, oneOf, parseFlags, printJson, requireString, UsageError } from "./usage.js";
+import { type Command, hexFlag, oneOf, parseFlags, printJson, requireString, synopsis, UsageError } from "./usage.js";
+
+const SIZES = `K, OP, OPc, RAND, CK and IK are 16 bytes (32 hex digits), SQN 6 bytes, AMF 2 bytes, the Ua
+security protocol id 5 bytes (e.g. 0100000002 HTTP Digest, 010001008c PSK-TLS suite 0x008C).
+A wrong or missing flag exits with status 2 and a message naming the flag.`;
+
+const SUB_HELP: Record<string, string> = {
+  milenage: `usage: gba calc milenage --k HEX (--op HEX | --opc HEX) --rand HEX --sqn HEX --amf HEX
+
+TS 35.206 f1..f5*: prints opc, mac_a, mac_s, res, ck, ik, ak, ak_star and autn.
+
+${SIZES}`,
+  auts: `usage: gba calc auts --k HEX (--op HEX | --opc HEX) --rand HEX --sqn-ms HEX
+
+TS 33.102 §6.3.3 resynchronisation token: prints auts (and its base64) for the USIM's SQN_MS.
+
+${SIZES}`,
+  "ks-naf": `usage: gba calc ks-naf --ck HEX --ik HEX --rand HEX --impi ID --naf-fqdn NAME --ua-id HEX [--gba-u]
+
+TS 33.220 B.3 NAF key with Ks = CK||IK and NAF_Id = FQDN||Ua id: prints naf_id, ks_naf and
+ks_naf_base64 (the Ua Digest password); with --gba-u: ks_ext_naf and ks_int_naf.
+
+${SIZES}`,
+  digest: `usage: gba calc digest --algorithm A --username U --realm R (--password TEXT | --password-hex HEX)
+       --nonce N --uri U [--method GET] [--qop auth|auth-int] [--nc 00000001] [--cnonce C]
+       [--body TEXT] [--response-body TEXT]
+
+RFC 7616 / RFC 3310 Digest: prints ha1, response, and rspauth when --response-body is given.
+A is MD5, MD5-sess, SHA-256, SHA-256-sess, AKAv1-MD5 or AKAv2-MD5. For AKAv1-MD5 the password
+is RES as raw octets: give it with --password-hex. --body and --response-body are the entity
+bodies hashed by qop=auth-int (UTF-8 text); --cnonce is needed with --qop and the -sess
+algorithms.
+
+${SIZES}`,
+};
 
 const HELP = `usage: gba calc <what> [options]      prints one JSON object (lower-case hex)
 
-  milenage --k HEX (--op HEX | --opc HEX) --rand HEX --sqn HEX --amf HEX
-        TS 35.206 f1..f5*: opc, mac_a, mac_s, res, ck, ik, ak, ak_star, autn
-  auts     --k HEX (--op HEX | --opc HEX) --rand HEX --sqn-ms HEX
-        TS 33.102 §6.3.3 resynchronisation token: auts (and its base64)
-  ks-naf   --ck HEX --ik HEX --rand HEX --impi ID --naf-fqdn NAME --ua-id HEX [--gba-u]
-        TS 33.220 B.3 NAF key with Ks = CK||IK and NAF_Id = FQDN||Ua id: naf_id, ks_naf and
-        ks_naf_base64 (the Ua Digest password); with --gba-u: ks_ext_naf, ks_int_naf
-  digest   --algorithm A --username U --realm R (--password TEXT | --password-hex HEX)
-           --nonce N --uri U [--method GET] [--qop auth|auth-int] [--nc 00000001]
-           [--cnonce C] [--body TEXT] [--response-body TEXT]
-        RFC 7616 / RFC 3310 Digest: ha1, response, and rspauth when --response-body is given.
-        A is MD5, MD5-sess, SHA-256, SHA-256-sess, AKAv1-MD5 or AKAv2-MD5. For AKAv1-MD5 the
-        password is RES as raw octets: give it with --password-hex. --body and --response-body
-        are the entity bodies hashed by qop=auth-int (UTF-8 text).
+${Object.values(SUB_HELP)
+  .map((h) => synopsis(h))
+  .join("\n")}
 
-K, OP, OPc, RAND, CK and IK are 16 bytes (32 hex digits), SQN 6 bytes, AMF 2 bytes, the Ua
-security protocol id 5 bytes (e.g. 0100000002 HTTP Digest, 010001008c PSK-TLS suite 0x008C).
-A wrong or missing flag exits with status 2 and a message naming the flag.`;
+\`gba calc <what> --help\` shows one in full.
+
+${SIZES}`;
 
 const keyFlags = { k: { type: "string" }, op: { type: "string" }, opc: { type: "string" } } as const;
 
@@ -178,6 +201,7 @@ const subs: Record<string, Sub> = {
 export const calc: Command = {
   summary: "compute Milenage, AUTS, NAF keys and Digest responses (prints JSON)",
   help: HELP,
+  subcommands: SUB_HELP,
   run(argv) {
     const [what, ...rest] = argv;
     if (what === undefined) throw new UsageError(`missing what to compute: one of ${Object.keys(subs).join(", ")}`);

@@ -1,5 +1,5 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
-import type { GbaConfig } from "../nf/config.js";
+import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import type { Command } from "./usage.js";
@@ -28,16 +28,67 @@ export const UP_STARTERS: Array<() => Promise<Starter>> = [
   },
 ];
 
+/** What each listener of `gba up` serves; its default port comes from the configuration. */
+const LISTENERS: Record<string, string> = {
+  "hss.zh":
+    "Zh (TS 29.562): POST /nhss-gba-ueau/v1/{ueId}/security-information/generate-auth-data,\n" +
+    "GET /nhss-gba-sdm/v1/{ueId}/subscriber-data",
+  "hss.admin": "provisioning API: /subscribers (gba hss --help)",
+  "bsf.ub": "Ub (TS 24.109 §4): GET / with HTTP Digest AKA; realm bsf.fqdn",
+  "bsf.zn": "Zn (TS 29.309): POST /nbsp-gba/v1/bootstrapping-info-retrieval, bearer token of bsf.nafs",
+  "naf.http": "Ua over HTTP Digest (TS 24.109 §5): GET /whoami answers the authenticated identity as JSON",
+  "naf.tlsPsk": "Ua over TLS-PSK (TS 33.222 §5.4): GET /whoami; NAF_Id uses naf.fqdn",
+  "eca.http": "IoT.04 Enrolment CA over Digest: POST /enrol, GET /ca.pem, GET /certificates",
+  "eca.tlsPsk": "the Enrolment CA over TLS-PSK",
+};
+
+/** `gba up --help`: the whole ready line, the listeners with their default ports, the config sections. */
+function upHelp(): string {
+  const cfg = defaultConfig() as unknown as Record<string, unknown>;
+  const listeners: string[] = [];
+  const sections: string[] = [];
+  for (const [name, section] of Object.entries(cfg)) {
+    if (typeof section !== "object" || section === null) {
+      sections.push(
+        `  ${name.padEnd(10)} default ${JSON.stringify(section)}${name === "data" ? " (--data)" : name === "logLevel" ? " (--log-level)" : ""}`,
+      );
+      continue;
+    }
+    sections.push(`  ${name.padEnd(10)} ${Object.keys(section).join(", ")}`);
+    for (const [key, v] of Object.entries(section)) {
+      const port = (v as { port?: unknown } | null)?.port;
+      if (typeof port !== "number") continue;
+      const what = (LISTENERS[`${name}.${key}`] ?? "").split("\n");
+      listeners.push(
+        `  ${`${name}.${key}`.padEnd(11)} ${String(port).padEnd(5)} ${what[0]}`,
+        ...what.slice(1).map((l) => `${" ".repeat(20)}${l}`),
+      );
+    }
+  }
+  return `usage: gba up [--data DIR] [--config FILE] [--ephemeral-ports] [--log-level LEVEL]
+
+Starts the HSS, BSF, NAF and ECA in this process, in that order, each wired to the URLs of the
+ones before it, and prints, once every listener accepts connections, exactly one JSON line on
+stdout:
+  {"ready":true,"hss":{"zh":URL,"admin":URL},"bsf":{"ub":URL,"zn":URL,"fqdn":NAME},"naf":{"http":URL,"tlsPsk":URL,"fqdn":NAME},"eca":{"url":URL,"tlsPsk":URL}}
+Logs go to stderr. Stop with Ctrl-C (SIGINT) or
+SIGTERM. A first run: the README's "Walk-through".
+
+listeners (host 127.0.0.1 unless the config says otherwise; --ephemeral-ports picks free ports):
+${listeners.join("\n")}
+
+configuration sections (--config FILE, YAML or JSON over the defaults; an unknown key or a wrong
+type is refused with its path; README "Configuration", gba hss|bsf|naf --help):
+${sections.join("\n")}
+
+${COMMON_HELP}`;
+}
+
 export const up: Command = {
   summary: "start every NF (HSS, BSF, NAF, ECA) in one process and print the ready line",
-  help: `usage: gba up [options]
-
-Starts every network function in this process and prints, once every listener accepts
-connections, exactly one JSON line on stdout:
-  {"ready":true,"hss":{"zh":URL,"admin":URL},"bsf":{"ub":URL,"zn":URL,"fqdn":NAME},...}
-Logs go to stderr. Stop with Ctrl-C (SIGINT) or SIGTERM.
-
-${COMMON_HELP}`,
+  get help() {
+    return upHelp();
+  },
   async run(argv) {
     const { cfg } = configFromFlags(argv);
     const starters = await Promise.all(UP_STARTERS.map((load) => load()));

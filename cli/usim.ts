@@ -8,39 +8,63 @@ import { decodeGbabp, type EfCodingError } from "../ue/usim/ef-codec.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { loadUsimStateFile, saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState, type UsimState } from "../ue/usim/usim-state.js";
-import { type Command, hexFlag, oneOf, optionalHexFlag, parseFlags, printJson, requireString, UsageError } from "./usage.js";
+import {
+  type Command,
+  hexFlag,
+  oneOf,
+  optionalHexFlag,
+  parseFlags,
+  printJson,
+  requireString,
+  synopsis,
+  UsageError,
+} from "./usage.js";
+
+const SUB_HELP: Record<string, string> = {
+  new: `usage: gba usim new --k HEX (--op HEX | --opc HEX) --imsi DIGITS [--mnc-length 2|3] [--sqn HEX]
+       [--gba-u] [--no-autn-star] --out FILE [--force]
+
+Creates a simulated USIM state file (JSON, mode 0600: it holds K) and prints its public state:
+"impi" is the IMPI the UE presents (TS 23.003 §13.3; give it to \`gba provision add --impi\`),
+"bsfRealm" the BSF realm it asks first (§16.2; it must be the BSF's bsf.fqdn, default
+bsf.mnc001.mcc001.pub.3gppnetwork.org, or use \`gba ue --bsf-fqdn\`).
+  --mnc-length 2|3  digits of the MNC in the IMSI (EF_AD; default 2)
+  --sqn HEX         highest SQN the card has already accepted (6 bytes hex, default 0)
+  --gba-u           GBA_U capable: EF_UST service n°68, EF_GBABP, EF_GBANL, AUTHENTICATE in GBA
+                    context (without it the card is GBA_ME only)
+  --no-autn-star    GBA bootstrapping takes plain AUTN instead of AUTN* (MAC* = MAC xor first 8
+                    octets of SHA-1(IK), the project's reading of TS 33.220 §5.3.2); must match
+                    the BSF's gbaU.autnStar
+  --out FILE        the state file to write
+  --force           replace FILE if it exists
+
+A wrong or missing flag exits with status 2 and a message naming the flag.`,
+  show: `usage: gba usim show --usim FILE
+
+Prints the card state as JSON (impi, bsfRealm, the SQN array, the GBA files), without K, OPc or
+any derived key.`,
+  serve: `usage: gba usim serve --usim FILE [--vpcd HOST:PORT] [--log-level info|debug|warn|silent]
+
+Inserts the card into the vsmartcard virtual reader: connects to vpcd (pcscd driver, default
+127.0.0.1:${VPCD_DEFAULT_PORT}; reader "Virtual PCD 00 00") and answers its APDUs, writing every
+state change back to FILE. Retries until vpcd is there. Prints {"serving":true,...} on stdout
+once connected; debug logs each APDU (header, lengths, status word; never key material). Stops
+on SIGINT / SIGTERM (exit 0); exits 1 if a state change cannot be written (the card then stops
+answering).
+  --vpcd HOST:PORT  where vpcd listens. Latency: use 127.0.0.2:${VPCD_DEFAULT_PORT} after (as root)
+                      ip route replace local 127.0.0.2/32 dev lo table local quickack 1
+                    to avoid ~40 ms of delayed ACK per APDU
+  --log-level L     info (default), debug, warn or silent`,
+};
 
 const HELP = `usage: gba usim <new|show|serve> [options]
 
-  new   --k HEX (--op HEX | --opc HEX) --imsi DIGITS [--mnc-length 2|3] [--sqn HEX]
-        [--gba-u] [--no-autn-star] --out FILE [--force]
-        Creates a simulated USIM state file (JSON, mode 0600: it holds K) and prints its public
-        state: "impi" is the IMPI the UE presents (TS 23.003 §13.3, give it to
-        \`gba provision add --impi\`), "bsfRealm" the BSF realm it asks first (§16.2; it must be
-        the BSF's bsf.fqdn, default bsf.mnc001.mcc001.pub.3gppnetwork.org, or use
-        \`gba ue --bsf-fqdn\`).
-        --sqn        highest SQN the card has already accepted (6 bytes hex, default 0)
-        --gba-u      GBA_U capable: EF_UST service n°68, EF_GBABP, EF_GBANL, AUTHENTICATE
-                     in GBA context (without it the card is GBA_ME only)
-        --no-autn-star  GBA bootstrapping takes plain AUTN instead of AUTN* (MAC* = MAC xor
-                     first 8 octets of SHA-1(IK), the project's reading of TS 33.220 §5.3.2);
-                     must match the BSF's gbaU.autnStar
-        --force      replace FILE if it exists
-  show  --usim FILE
-        Prints the card state as JSON (impi, bsfRealm, SQN array, GBA files), without K, OPc
-        or any derived key.
-  serve --usim FILE [--vpcd HOST:PORT] [--log-level info|debug|warn|silent]
-        Inserts the card into the vsmartcard virtual reader: connects to vpcd (pcscd
-        driver, default 127.0.0.1:${VPCD_DEFAULT_PORT}; reader "Virtual PCD 00 00") and answers
-        its APDUs, writing every state change back to FILE. Retries until vpcd is there.
-        Prints {"serving":true,...} on stdout once connected; debug logs each APDU (header,
-        lengths, status word; never key material). Stops on SIGINT / SIGTERM (exit 0);
-        exits 1 if a state change cannot be written (the card then stops answering).
-        Latency: use --vpcd 127.0.0.2:${VPCD_DEFAULT_PORT} after (as root)
-          ip route replace local 127.0.0.2/32 dev lo table local quickack 1
-        to avoid ~40 ms of delayed ACK per APDU.
+${Object.values(SUB_HELP)
+  .map((h) => synopsis(h))
+  .join("\n")}
 
-A wrong or missing flag exits with status 2 and a message naming the flag.`;
+\`gba usim <new|show|serve> --help\` shows one in full. A wrong or missing flag exits with
+status 2 and a message naming the flag.`;
 
 function imsiFlag(values: Record<string, unknown>): string {
   const imsi = requireString(values, "imsi");
@@ -186,6 +210,7 @@ async function runServe(argv: string[]): Promise<number> {
 export const usim: Command = {
   summary: "create, show and serve a simulated USIM (state file, vpcd virtual reader)",
   help: HELP,
+  subcommands: SUB_HELP,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === "new") return runNew(rest);
