@@ -127,8 +127,30 @@ function readmeFlags(): Map<string, Set<string>> {
 
 describe("gba <command> <sub> --help is the subcommand's own", () => {
   it("for every subcommand: its own usage, not the command's", async () => {
+    const subs = keys().filter((k) => k.includes(" "));
+    // the subcommands the CLI has today; a new one joins through Command.subcommands
+    for (const known of [
+      "provision add",
+      "provision import",
+      "provision list",
+      "provision show",
+      "provision remove",
+      "provision vehicle",
+      "ue bootstrap",
+      "ue fetch",
+      "usim new",
+      "usim show",
+      "usim serve",
+      "calc milenage",
+      "calc auts",
+      "calc ks-naf",
+      "calc digest",
+      "scenario run",
+      "scenario validate",
+    ])
+      expect(subs).toContain(known);
     const wrong: string[] = [];
-    for (const key of keys().filter((k) => k.includes(" "))) {
+    for (const key of subs) {
       const [name] = key.split(" ");
       const r = await gba([...key.split(" "), "--help"]);
       if (r.code !== 0 || !r.stdout.startsWith(`usage: gba ${key}`) || r.stdout === `${loaded.get(name)!.help}\n`)
