@@ -1,28 +1,19 @@
 // Commands that read a store refuse a data root without one, naming the path and --data, and
 // create nothing (issue 15 item 3: `gba provision list --data /tmp/typo` printed an empty list
 // and created a store with a new master key). Only add/import and the NFs create a store.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 
-const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "cli-data-root-"));
 const K = "465b5ce8b199b49faa5f0a2ee238a6bc";
 const OPC = "cd63cb71954a9f4e48a5994e37a02baf";
 
-function gba(args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const gba = (args: string[], cwd = dir) => runGba(args, { cwd });
 
-beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -p .\` first`);
-});
+beforeAll(requireBuiltCli);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const READERS: Array<[string[], string]> = [
@@ -60,19 +51,8 @@ describe("a data root without a store", () => {
     const list = await gba(["provision", "list", "--data", data]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(impi);
-    const vehicles = await gba([
-      "provision",
-      "vehicle",
-      "add",
-      "--data",
-      data,
-      "--vehicle",
-      "V1",
-      "--obu",
-      "O1",
-      "--msisdn",
-      "4917012345",
-    ]);
+    const binding = ["--vehicle", "V1", "--obu", "O1", "--msisdn", "4917012345"];
+    const vehicles = await gba(["provision", "vehicle", "add", "--data", data, ...binding]);
     expect(vehicles.code, vehicles.stderr).toBe(0);
     expect(JSON.parse((await gba(["provision", "vehicle", "certificates", "--data", data])).stdout)).toEqual([]);
   });

@@ -2,30 +2,24 @@
 // line, the default ports, /whoami and the config sections; and the README and the help agree:
 // every flag the README shows for a command is in that command's help, and every flag a help
 // documents is shown in the README for that command.
-import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commands } from "../cli/commands.js";
 import type { Command } from "../cli/usage.js";
 import { defaultConfig } from "../nf/config.js";
+import { MAIN, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 
-const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const dir = mkdtempSync(join(tmpdir(), "cli-help-"));
 
-function gba(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const gba = (args: string[]) => runGba(args);
 
 const loaded = new Map<string, Command>();
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -p .\` first`);
+  requireBuiltCli();
   for (const [name, load] of Object.entries(commands)) loaded.set(name, await load());
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,30 +1,21 @@
 // Issue 15 item 8: `gba usim new|show` print the IMPI the card presents (the value
 // `gba provision add --impi` needs) and the BSF realm it asks first; `--trace --show-keys`
 // prints Ks_NAF in hex and in base64 (the Ua Digest password curl takes).
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UA_ID } from "../gba/ua-id.js";
 import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
+import { requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 import { FakeBsf, IMSI, K, OPC } from "./helpers/ue-fake-network.js";
 
-const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "cli-impi-keys-"));
 
-function gba(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const gba = (args: string[]) => runGba(args);
 
-beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -p .\` first`);
-});
+beforeAll(requireBuiltCli);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("gba usim new|show: the identities the network must know", () => {
@@ -34,9 +25,10 @@ describe("gba usim new|show: the identities the network must know", () => {
     bsfRealm: "bsf.mnc015.mcc234.pub.3gppnetwork.org",
   };
 
-  it("new prints impi and bsfRealm; show prints the same", async () => {
-    const out = join(dir, "card.json");
-    const made = await gba([
+  /** `gba usim new` for an IMSI (any keys): the card file and what the command printed. */
+  async function newCard(name: string, imsi: string, extra: string[] = []) {
+    const out = join(dir, name);
+    const r = await gba([
       "usim",
       "new",
       "--k",
@@ -44,34 +36,26 @@ describe("gba usim new|show: the identities the network must know", () => {
       "--opc",
       "11".repeat(16),
       "--imsi",
-      "234150999999999",
+      imsi,
       "--out",
       out,
+      ...extra,
     ]);
-    expect(made.code, made.stderr).toBe(0);
-    expect(JSON.parse(made.stdout)).toMatchObject(expected);
+    expect(r.code, r.stderr).toBe(0);
+    return { out, printed: JSON.parse(r.stdout) as Record<string, unknown> };
+  }
+
+  it("new prints impi and bsfRealm; show prints the same", async () => {
+    const { out, printed } = await newCard("card.json", "234150999999999");
+    expect(printed).toMatchObject(expected);
     const shown = await gba(["usim", "show", "--usim", out]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toMatchObject(expected);
   });
 
   it("a 3-digit MNC (EF_AD) changes both", async () => {
-    const out = join(dir, "card3.json");
-    const made = await gba([
-      "usim",
-      "new",
-      "--k",
-      "00".repeat(16),
-      "--opc",
-      "11".repeat(16),
-      "--imsi",
-      "310150123456789",
-      "--mnc-length",
-      "3",
-      "--out",
-      out,
-    ]);
-    expect(JSON.parse(made.stdout)).toMatchObject({
+    const { printed } = await newCard("card3.json", "310150123456789", ["--mnc-length", "3"]);
+    expect(printed).toMatchObject({
       impi: "310150123456789@ims.mnc150.mcc310.3gppnetwork.org",
       bsfRealm: "bsf.mnc150.mcc310.pub.3gppnetwork.org",
     });

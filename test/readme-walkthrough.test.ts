@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -21,6 +22,12 @@ function walkThrough(readme: string): string {
   const m = /<!-- walk-through -->\s*```sh\n([\s\S]*?)```\s*<!-- \/walk-through -->/.exec(readme);
   if (!m) throw new Error("README.md has no ```sh block between <!-- walk-through --> and <!-- /walk-through -->");
   return m[1];
+}
+
+async function text(stream: Readable): Promise<string> {
+  let all = "";
+  for await (const chunk of stream) all += chunk;
+  return all;
 }
 
 function alive(pgid: number): boolean {
@@ -52,14 +59,7 @@ describe("README walk-through", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const pgid = child.pid!;
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
+    const output = Promise.all([text(child.stdout), text(child.stderr)]);
     let code: number | null;
     try {
       code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
@@ -68,6 +68,7 @@ describe("README walk-through", () => {
     } finally {
       if (alive(pgid)) process.kill(-pgid, "SIGKILL");
     }
+    const [stdout, stderr] = await output;
     expect(code, `stderr:\n${stderr}`).toBe(0);
     expect(stderr).toBe("");
 

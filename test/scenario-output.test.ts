@@ -2,30 +2,21 @@
 // paths are checked before anything starts, `--diagram FILE.md` is a ```mermaid block, a YAML
 // syntax error is shown once with its line and column, an unknown field gets "did you mean".
 // Through the compiled CLI (build with `npx tsc -p .` first).
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 
-const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "scenario-output-"));
+beforeAll(requireBuiltCli);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the CLI with TMPDIR of its own, so what a run creates there can be seen. */
-function gba(args: string[]): Promise<{ code: number; stdout: string; stderr: string; created: string[] }> {
+async function gba(args: string[]): Promise<CliResult & { created: string[] }> {
   const tmp = mkdtempSync(join(dir, "tmp-"));
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { cwd: dir, timeout: 90_000, env: { ...process.env, TMPDIR: tmp } },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr, created: readdirSync(tmp) });
-      },
-    );
-  });
+  const r = await runGba(args, { cwd: dir, env: { ...process.env, TMPDIR: tmp }, timeoutMs: 90_000 });
+  return { ...r, created: readdirSync(tmp) };
 }
 
 function file(name: string, text: string): string {

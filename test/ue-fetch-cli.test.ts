@@ -3,8 +3,7 @@
 // TLS-PSK to an IP address needs --naf-fqdn, a refused PSK names the FQDN it was derived for,
 // and no DEP0123 (an IP address as SNI). From dist/ against the scripted network of
 // test/helpers/ue-fake-network.ts.
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,20 +14,14 @@ import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
 import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { UsimClient } from "../ue/usim/usim-client.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
+import { requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 import { close, FakeBsf, FakeNaf, IMSI, K, OPC, startFakeTlsPskNaf } from "./helpers/ue-fake-network.js";
 
-const MAIN = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "ue-fetch-cli-"));
 let files = 0;
 const stops: Array<() => Promise<void>> = [];
 
-function gba(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const gba = (args: string[]) => runGba(args);
 
 async function usimFile(): Promise<string> {
   const file = join(dir, `usim-${++files}.json`);
@@ -59,9 +52,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -p .\` first`);
-});
+beforeAll(requireBuiltCli);
 afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
@@ -144,24 +135,13 @@ describe("gba ue fetch: the body flag", () => {
     const bsf = await startBsf();
     const naf = await startNaf(bsf);
     const usim = await usimFile();
-    const text = await gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", usim, "-d", "payload"]);
+    const fetchSvc = (...extra: string[]) => gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", usim, ...extra]);
+    const text = await fetchSvc("-d", "payload");
     expect(text.code, text.stderr).toBe(0);
     expect(JSON.parse(text.stdout)).toMatchObject({ method: "POST", body: "payload" });
     const file = join(dir, "body.txt");
     writeFileSync(file, "from a file");
-    const fromFile = await gba([
-      "ue",
-      "fetch",
-      `${naf.url}/svc`,
-      "--bsf",
-      bsf.url,
-      "--usim",
-      usim,
-      "--body",
-      `@${file}`,
-      "-X",
-      "PUT",
-    ]);
+    const fromFile = await fetchSvc("--body", `@${file}`, "-X", "PUT");
     expect(fromFile.code, fromFile.stderr).toBe(0);
     expect(JSON.parse(fromFile.stdout)).toMatchObject({ method: "PUT", body: "from a file" });
   });
@@ -174,20 +154,18 @@ describe("gba ue fetch: the body flag", () => {
 });
 
 describe("gba ue fetch --tls-psk: NAF_Id", () => {
-  it("a URL with an IP address and no --naf-fqdn is refused before anything is sent", async () => {
+  /** A TLS-PSK NAF for naf.example.org and `gba ue fetch https://127.0.0.1:PORT/ --tls-psk ...extra`. */
+  async function pskFetch(extra: string[]) {
     const bsf = await startBsf();
     const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
     stops.push(() => close(psk.server));
-    const r = await gba([
-      "ue",
-      "fetch",
-      `https://127.0.0.1:${psk.port}/`,
-      "--bsf",
-      bsf.url,
-      "--usim",
-      await usimFile(),
-      "--tls-psk",
-    ]);
+    const url = `https://127.0.0.1:${psk.port}/`;
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile(), "--tls-psk", ...extra]);
+    return { r, bsf, psk };
+  }
+
+  it("a URL with an IP address and no --naf-fqdn is refused before anything is sent", async () => {
+    const { r, bsf, psk } = await pskFetch([]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^gba ue fetch: --tls-psk: the URL's host 127\.0\.0\.1 is an IP address.*--naf-fqdn NAME/);
     expect(psk.identities).toEqual([]);
@@ -195,23 +173,7 @@ describe("gba ue fetch --tls-psk: NAF_Id", () => {
   });
 
   it("a PSK the NAF refuses: the error names the FQDN it was derived for", async () => {
-    const bsf = await startBsf();
-    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
-    stops.push(() => close(psk.server));
-    const r = await gba([
-      "ue",
-      "fetch",
-      `https://127.0.0.1:${psk.port}/`,
-      "--bsf",
-      bsf.url,
-      "--usim",
-      await usimFile(),
-      "--tls-psk",
-      "--psk-suite",
-      "PSK-AES128-CBC-SHA",
-      "--naf-fqdn",
-      "wrong.example.org",
-    ]);
+    const { r } = await pskFetch(["--psk-suite", "PSK-AES128-CBC-SHA", "--naf-fqdn", "wrong.example.org"]);
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n")).toHaveLength(2);
     expect(r.stderr).toMatch(/derived for NAF FQDN wrong\.example\.org and Ua id 010001008c/);
@@ -219,11 +181,7 @@ describe("gba ue fetch --tls-psk: NAF_Id", () => {
   });
 
   it("with --naf-fqdn it connects, without a DEP0123 warning", async () => {
-    const bsf = await startBsf();
-    const psk = await startFakeTlsPskNaf(bsf, { ciphers: "PSK-AES128-CBC-SHA" });
-    stops.push(() => close(psk.server));
-    const args = ["--bsf", bsf.url, "--usim", await usimFile(), "--tls-psk", "--psk-suite", "PSK-AES128-CBC-SHA"];
-    const r = await gba(["ue", "fetch", `https://127.0.0.1:${psk.port}/`, ...args, "--naf-fqdn", "naf.example.org"]);
+    const { r } = await pskFetch(["--psk-suite", "PSK-AES128-CBC-SHA", "--naf-fqdn", "naf.example.org"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   });
