@@ -3,7 +3,7 @@
 // scanned (test/helpers/spawned-programs.ts), the table is scripts/debian-packages, and dpkg
 // on this machine confirms each program → package line.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { spawnedPrograms } from "./helpers/spawned-programs.js";
@@ -42,9 +42,10 @@ function packageTable(): Map<string, string[]> {
   return table;
 }
 
-function which(program: string): string | undefined {
-  const r = spawnSync("sh", ["-c", `command -v ${program}`], { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : undefined;
+/** Every file on PATH by that name (a pyenv or /usr/local copy may come before Debian's). */
+function onPath(program: string): string[] {
+  const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
+  return [...new Set(dirs.map((d) => join(d, program)).filter((f) => existsSync(f)))];
 }
 
 /** Paths under which dpkg may know a file: as found, resolved, and without the /usr merge. */
@@ -106,21 +107,20 @@ describe("external programs and the Debian packages scripts/setup installs", () 
   it("dpkg confirms every line of the table, and every package is installed here", () => {
     const wrong: string[] = [];
     const present = installed([...table.keys()]);
-    const found = new Map<string, { pkg: string; path: string }>();
+    const found = new Map<string, { pkg: string; paths: string[] }>();
     for (const [pkg, progs] of table) {
       if (!present.has(pkg)) wrong.push(`package ${pkg} is not installed: run scripts/setup as root`);
       for (const program of progs) {
-        const path = which(program);
-        if (path) found.set(program, { pkg, path });
+        const paths = onPath(program);
+        if (paths.length > 0) found.set(program, { pkg, paths });
         else wrong.push(`${program} is not on PATH: install the Debian package ${pkg} (scripts/setup does)`);
       }
     }
-    const owner = owners([...found.values()].flatMap((f) => dpkgPaths(f.path)));
-    for (const [program, { pkg, path }] of found) {
-      const by = dpkgPaths(path)
-        .map((p) => owner.get(p))
-        .find((o) => o !== undefined);
-      if (by !== pkg) wrong.push(`${program} (${path}) comes from ${by ?? "no package"}, not ${pkg}`);
+    const owner = owners([...found.values()].flatMap((f) => f.paths.flatMap(dpkgPaths)));
+    for (const [program, { pkg, paths }] of found) {
+      const by = paths.flatMap(dpkgPaths).map((p) => owner.get(p));
+      if (!by.includes(pkg))
+        wrong.push(`${program} (${paths.join(", ")}) comes from ${by.find(Boolean) ?? "no package"}, not ${pkg}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -151,6 +151,35 @@ describe("the scan itself", () => {
     expect(r.unresolved).toEqual([]);
     expect(r.programs.map((p) => p.program).sort()).toEqual(["frobnicate", "gizmo", "grommet", "ip", "sh", "sprocket", "widget"]);
     expect(r.programs.find((p) => p.program === "grommet")?.at).toBe("x/a.ts:7");
+  });
+
+  it("follows array elements, path joins, wrappers that return what they ran, and declared programs", () => {
+    const r = scan(
+      `import { execFileSync, spawn } from "node:child_process";
+       import { join } from "node:path";
+       function need(bin: string) { execFileSync(join("/usr/bin", bin), ["--version"]); return join("/usr/bin", bin); }
+       const dumper = need("text2pcap");
+       execFileSync(dumper, []);
+       function run(argv: string[]) { return spawn(argv[0], argv.slice(1)); }
+       run(["redis-cli", "ping"]);
+       const cli = ["haproxy", "-c"];
+       spawn(cli[0], cli.slice(1));
+       const found = locate();
+       // spawns: tshark
+       spawn(found, []);
+       const script = \`command -v dumpcap && echo \${found}\`;
+       spawn("sh", ["-c", script]);`,
+    );
+    expect(r.unresolved).toEqual([]);
+    expect([...new Set(r.programs.map((p) => p.program))].sort()).toEqual([
+      "dumpcap",
+      "haproxy",
+      "redis-cli",
+      "sh",
+      "text2pcap",
+      "tshark",
+    ]);
+    expect(r.programs.find((p) => p.program === "tshark")?.at).toBe("x/a.ts:12");
   });
 
   it("reports a program argument it cannot follow", () => {

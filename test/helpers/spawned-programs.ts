@@ -1,11 +1,15 @@
 // Which external programs do the sources run? Reads every TypeScript file with the compiler's
 // parser and follows the program argument of each child_process call (spawn, spawnSync,
 // execFile, execFileSync, exec, execSync, and promisify()'d copies) back to string literals:
-// through constants (`process.env.CURL ?? "curl"`), `?? || ?:`, `onPath("podman")`, and into
-// the callers of our own wrappers whose parameter is the program (`run(cmd, args)`,
-// `spawnChild({ command })`). `sh -c "command -v X"` counts X, `ip netns exec NS X` counts X,
-// `executablePath: X` (a browser for playwright-core) counts X. A program argument that cannot
-// be followed to a literal is reported as unresolved, so nothing is missed silently.
+// through constants (`process.env.CURL ?? "curl"`), `?? || ?:`, array elements (`cmd[0]` of
+// `const cmd = ["ip", ...]`), `join(dir, "tool")`, `onPath("podman")`, and into the callers of
+// our own wrappers whose parameter is the program (`run(cmd, args)`, `spawnChild({ command })`,
+// `need("tshark")`, `exec(argv[0], ...)`). `sh -c "command -v X"` counts X, `ip netns exec NS X`
+// counts X, `executablePath: X` (a browser for playwright-core) counts X.
+//
+// A program that is only known at run time is declared where it is started, with a comment on
+// that line or the comment lines right above it: `// spawns: redis-cli, haproxy`. Anything else
+// that cannot be followed to a literal is reported as unresolved, so nothing is missed silently.
 import { dirname, join, posix, relative } from "node:path";
 import ts from "typescript";
 
@@ -20,10 +24,11 @@ export interface Unresolved {
   text: string;
 }
 
-/** Spawning functions: the program is argument `index` (or its property `prop`), arguments after it. */
+/** How a spawning function takes its program: argument `index`, its property `prop`, element `element`. */
 interface Spawner {
   index: number;
   prop?: string;
+  element?: number;
   /** the program is the first word of a shell command line (exec, execSync) */
   shell?: boolean;
 }
@@ -39,14 +44,16 @@ const CHILD_PROCESS: Record<string, Spawner> = {
 
 /** Functions that look a program up on PATH: their first argument is a program name. */
 const PATH_LOOKUPS = new Set(["onPath", "which"]);
+/** Path builders: the program is the last part. */
+const PATH_JOINS = new Set(["join", "resolve"]);
+const DECLARED = /\/\/\s*spawns:\s*([\w.+-]+(?:\s*,\s*[\w.+-]+)*)/;
 
-type Target =
-  | { program: string }
-  | { param: { file: string; fn: string; index: number; prop?: string } }
-  | { unresolved: string };
+type Param = { file: string; fn: string } & Spawner;
+type Target = { program: string } | { param: Param } | { unresolved: string };
 
 interface Parsed {
   sf: ts.SourceFile;
+  lines: string[];
   /** local name → child_process spawner */
   spawners: Map<string, Spawner>;
   /** local name → [file, exported name] of a relative import */
@@ -59,8 +66,8 @@ function unwrap(e: ts.Expression): ts.Expression {
   return e;
 }
 
-function lineOf(sf: ts.SourceFile, node: ts.Node): string {
-  return `${sf.fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`;
+function lineNumber(sf: ts.SourceFile, node: ts.Node): number {
+  return sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
 }
 
 function functionName(fn: ts.SignatureDeclaration): string | undefined {
@@ -97,39 +104,8 @@ function isProcessMember(e: ts.Expression, member: string): boolean {
   );
 }
 
-function basename(program: string): string {
-  return posix.basename(program);
-}
-
-/** Follows an expression naming a program back to literals, parameters, or gives up. */
-function resolve(e: ts.Expression, p: Parsed, depth = 0): Target[] {
-  e = unwrap(e);
-  const sf = p.sf;
-  if (depth > 8) return [{ unresolved: e.getText(sf) }];
-  if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) return [{ program: basename(e.text) }];
-  // Node itself; an environment override always has a literal default beside it
-  if (isProcessMember(e, "execPath")) return [];
-  if (ts.isPropertyAccessExpression(e) && isProcessMember(e.expression, "env")) return [];
-  if (ts.isBinaryExpression(e) && [ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken].includes(e.operatorToken.kind))
-    return [...resolve(e.left, p, depth + 1), ...resolve(e.right, p, depth + 1)];
-  if (ts.isConditionalExpression(e)) return [...resolve(e.whenTrue, p, depth + 1), ...resolve(e.whenFalse, p, depth + 1)];
-  if (ts.isCallExpression(e) && ts.isIdentifier(e.expression) && PATH_LOOKUPS.has(e.expression.text) && e.arguments[0])
-    return resolve(e.arguments[0], p, depth + 1);
-  if (ts.isIdentifier(e)) {
-    const param = parameterOf(e, e.text);
-    if (param) {
-      const fn = functionName(param.fn);
-      return fn ? [{ param: { file: sf.fileName, fn, index: param.index } }] : [{ unresolved: e.text }];
-    }
-    const init = findConst(sf, e.text);
-    return init ? resolve(init, p, depth + 1) : [{ unresolved: e.text }];
-  }
-  if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression)) {
-    const param = parameterOf(e, e.expression.text);
-    const fn = param && functionName(param.fn);
-    if (param && fn) return [{ param: { file: sf.fileName, fn, index: param.index, prop: e.name.text } }];
-  }
-  return [{ unresolved: e.getText(sf) }];
+function isText(e: ts.Node | undefined): e is ts.StringLiteral | ts.NoSubstitutionTemplateLiteral {
+  return e !== undefined && (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e));
 }
 
 function property(obj: ts.Expression | undefined, name: string): ts.Expression | undefined {
@@ -143,36 +119,14 @@ function property(obj: ts.Expression | undefined, name: string): ts.Expression |
   return undefined;
 }
 
-function stringAt(arr: ts.ArrayLiteralExpression, i: number): string | undefined {
-  const el = arr.elements[i];
-  return el && (ts.isStringLiteral(el) || ts.isNoSubstitutionTemplateLiteral(el)) ? el.text : undefined;
-}
-
-/** Programs started by a program: `sh -c "... command -v X"`, `ip netns exec NS X`. */
-function inner(program: string, args: ts.Expression | undefined, p: Parsed): Target[] {
-  const arr = args && unwrap(args);
-  if (!arr || !ts.isArrayLiteralExpression(arr)) return [];
-  if ((program === "sh" || program === "bash") && stringAt(arr, 0) === "-c") {
-    const script = arr.elements[1] && unwrap(arr.elements[1] as ts.Expression);
-    if (!script) return [];
-    if (ts.isStringLiteral(script) || ts.isNoSubstitutionTemplateLiteral(script))
-      return [...script.text.matchAll(/command -v ([\w.+-]+)/g)].map((m) => ({ program: m[1] }));
-    if (ts.isTemplateExpression(script)) {
-      const out: Target[] = [];
-      let before = script.head.text;
-      for (const span of script.templateSpans) {
-        if (/command -v $/.test(before)) out.push(...resolve(span.expression, p));
-        before = span.literal.text;
-      }
-      return out;
-    }
-    return [{ unresolved: script.getText(p.sf) }];
+/** `// spawns: a, b` on the node's line or on the comment lines right above it. */
+function declared(p: Parsed, node: ts.Node): string[] | undefined {
+  for (let l = lineNumber(p.sf, node); l >= 0; l--) {
+    const m = DECLARED.exec(p.lines[l]);
+    if (m) return m[1].split(/\s*,\s*/);
+    if (l < lineNumber(p.sf, node) && !p.lines[l].trim().startsWith("//")) return undefined;
   }
-  if (program === "ip" && stringAt(arr, 0) === "netns" && stringAt(arr, 1) === "exec") {
-    const el = arr.elements[3];
-    return el ? resolve(el as ts.Expression, p) : [];
-  }
-  return [];
+  return undefined;
 }
 
 function parse(file: string, text: string, root: string): Parsed {
@@ -199,20 +153,187 @@ function parse(file: string, text: string, root: string): Parsed {
   const visit = (n: ts.Node) => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isCallExpression(n.initializer)) {
       const c = n.initializer;
-      if (
-        ts.isIdentifier(c.expression) &&
-        c.expression.text === "promisify" &&
-        c.arguments[0] &&
-        ts.isIdentifier(c.arguments[0])
-      ) {
-        const s = spawners.get(c.arguments[0].text);
+      const arg = c.arguments[0];
+      if (ts.isIdentifier(c.expression) && c.expression.text === "promisify" && arg && ts.isIdentifier(arg)) {
+        const s = spawners.get(arg.text);
         if (s) spawners.set(n.name.text, s);
       }
     }
     ts.forEachChild(n, visit);
   };
   visit(sf);
-  return { sf, spawners, imports };
+  return { sf, lines: text.split("\n"), spawners, imports };
+}
+
+/** One pass over the sources with the wrappers known so far. */
+class Pass {
+  readonly programs: SpawnedProgram[] = [];
+  readonly unresolved: Unresolved[] = [];
+  /** wrappers found in this pass that were not known before it */
+  readonly found = new Map<string, Spawner>();
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly wrappers: Map<string, Spawner>) {}
+
+  spawnerAt(call: ts.CallExpression, p: Parsed): Spawner | undefined {
+    if (!ts.isIdentifier(call.expression)) return undefined;
+    const name = call.expression.text;
+    const imp = p.imports.get(name);
+    return (
+      p.spawners.get(name) ??
+      this.wrappers.get(`${p.sf.fileName}#${name}`) ??
+      (imp ? this.wrappers.get(`${imp[0]}#${imp[1]}`) : undefined)
+    );
+  }
+
+  /** The programs a spawning call (or a call of a wrapper) runs: its program argument, followed. */
+  programOf(call: ts.CallExpression, s: Spawner, p: Parsed, depth = 0): Target[] {
+    const arg = call.arguments[s.index];
+    const expr = s.prop ? property(arg, s.prop) : arg;
+    if (!expr) return [{ unresolved: call.getText(p.sf).slice(0, 80) }];
+    if (s.element !== undefined) return this.element(expr, s.element, p, depth);
+    if (s.shell) {
+      const e = unwrap(expr);
+      return isText(e) ? [{ program: e.text.trim().split(/\s+/)[0] }] : this.resolve(e, p, depth);
+    }
+    return this.resolve(expr, p, depth);
+  }
+
+  /** Element `i` of an array expression. */
+  private element(arr: ts.Expression, i: number, p: Parsed, depth: number): Target[] {
+    const e = unwrap(arr);
+    if (ts.isArrayLiteralExpression(e)) {
+      const before = e.elements.slice(0, i + 1);
+      if (before.some((x) => ts.isSpreadElement(x)) || !e.elements[i]) return [{ unresolved: e.getText(p.sf).slice(0, 80) }];
+      return this.resolve(e.elements[i] as ts.Expression, p, depth + 1);
+    }
+    if (ts.isIdentifier(e) && !parameterOf(e, e.text)) {
+      const init = findConst(p.sf, e.text);
+      if (init && depth < 8) return this.element(init, i, p, depth + 1);
+    }
+    return this.resolve(e, p, depth + 1).map((t) => ("param" in t ? { param: { ...t.param, element: i } } : t));
+  }
+
+  /** Follows an expression naming a program back to literals, parameters, or gives up. */
+  resolve(e: ts.Expression, p: Parsed, depth = 0): Target[] {
+    e = unwrap(e);
+    const sf = p.sf;
+    if (depth > 8) return [{ unresolved: e.getText(sf) }];
+    if (isText(e)) return [{ program: posix.basename(e.text) }];
+    // Node itself; an environment override always has a literal default beside it
+    if (isProcessMember(e, "execPath")) return [];
+    if (ts.isPropertyAccessExpression(e) && isProcessMember(e.expression, "env")) return [];
+    if (
+      ts.isBinaryExpression(e) &&
+      [ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken].includes(e.operatorToken.kind)
+    )
+      return [...this.resolve(e.left, p, depth + 1), ...this.resolve(e.right, p, depth + 1)];
+    if (ts.isConditionalExpression(e))
+      return [...this.resolve(e.whenTrue, p, depth + 1), ...this.resolve(e.whenFalse, p, depth + 1)];
+    if (ts.isElementAccessExpression(e) && ts.isNumericLiteral(e.argumentExpression))
+      return this.element(e.expression, Number(e.argumentExpression.text), p, depth);
+    if (ts.isCallExpression(e)) {
+      const callee = ts.isIdentifier(e.expression)
+        ? e.expression.text
+        : ts.isPropertyAccessExpression(e.expression)
+          ? e.expression.name.text
+          : "";
+      if (PATH_LOOKUPS.has(callee) && e.arguments[0]) return this.resolve(e.arguments[0], p, depth + 1);
+      const last = e.arguments[e.arguments.length - 1];
+      if (PATH_JOINS.has(callee) && last) return this.resolve(last, p, depth + 1);
+      // need("tshark"): a wrapper that runs its argument also returns what it ran
+      const s = this.spawnerAt(e, p);
+      if (s && !s.shell) return this.programOf(e, s, p, depth + 1);
+    }
+    if (ts.isIdentifier(e)) {
+      const param = parameterOf(e, e.text);
+      if (param) {
+        const fn = functionName(param.fn);
+        return fn ? [{ param: { file: sf.fileName, fn, index: param.index } }] : [{ unresolved: e.text }];
+      }
+      const init = findConst(sf, e.text);
+      return init ? this.resolve(init, p, depth + 1) : [{ unresolved: e.text }];
+    }
+    if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression)) {
+      const param = parameterOf(e, e.expression.text);
+      const fn = param && functionName(param.fn);
+      if (param && fn) return [{ param: { file: sf.fileName, fn, index: param.index, prop: e.name.text } }];
+    }
+    return [{ unresolved: e.getText(sf).slice(0, 80) }];
+  }
+
+  /** Programs started by a program: `sh -c "... command -v X"`, `ip netns exec NS X`. */
+  private inner(program: string, args: ts.Expression | undefined, p: Parsed): Target[] {
+    const arr = args && unwrap(args);
+    if (!arr || !ts.isArrayLiteralExpression(arr)) return [];
+    const textAt = (i: number) => {
+      const el = arr.elements[i];
+      return isText(el) ? el.text : undefined;
+    };
+    if ((program === "sh" || program === "bash") && textAt(0) === "-c") {
+      let script = arr.elements[1] && unwrap(arr.elements[1] as ts.Expression);
+      if (script && ts.isIdentifier(script)) script = findConst(p.sf, script.text) ?? script;
+      if (!script) return [];
+      const probed = (text: string): Target[] => [...text.matchAll(/command -v ([\w.+-]+)/g)].map((m) => ({ program: m[1] }));
+      if (isText(script)) return probed(script.text);
+      if (ts.isTemplateExpression(script)) {
+        const out = probed(script.head.text);
+        let before = script.head.text;
+        for (const span of script.templateSpans) {
+          if (/command -v $/.test(before)) out.push(...this.resolve(span.expression, p));
+          out.push(...probed(span.literal.text));
+          before = span.literal.text;
+        }
+        return out;
+      }
+      return [{ unresolved: script.getText(p.sf).slice(0, 80) }];
+    }
+    if (program === "ip" && textAt(0) === "netns" && textAt(1) === "exec") {
+      const el = arr.elements[3];
+      return el ? this.resolve(el as ts.Expression, p) : [];
+    }
+    return [];
+  }
+
+  record(targets: Target[], at: string, args: ts.Expression | undefined, p: Parsed): void {
+    for (const t of targets) {
+      if ("program" in t) {
+        if (!this.seen.has(`${t.program}@${at}`)) {
+          this.seen.add(`${t.program}@${at}`);
+          this.programs.push({ program: t.program, at });
+        }
+        this.record(this.inner(t.program, args, p), at, undefined, p);
+      } else if ("param" in t) {
+        const { file, fn, ...how } = t.param;
+        if (!this.wrappers.has(`${file}#${fn}`)) this.found.set(`${file}#${fn}`, how);
+      } else if (!this.unresolved.some((u) => u.at === at)) this.unresolved.push({ at, text: t.unresolved });
+    }
+  }
+
+  visit(p: Parsed): void {
+    const at = (n: ts.Node) => `${p.sf.fileName}:${lineNumber(p.sf, n) + 1}`;
+    const walk = (n: ts.Node) => {
+      const s = ts.isCallExpression(n) ? this.spawnerAt(n, p) : undefined;
+      // a browser for playwright-core: chromium.launch({ executablePath })
+      const browser = ts.isPropertyAssignment(n) && ts.isIdentifier(n.name) && n.name.text === "executablePath";
+      if (s || browser) {
+        const names = declared(p, n);
+        if (names)
+          this.record(
+            names.map((program) => ({ program })),
+            at(n),
+            undefined,
+            p,
+          );
+        else if (s && ts.isCallExpression(n)) {
+          const args = s.prop ? property(n.arguments[s.index], "args") : n.arguments[s.index + 1];
+          this.record(this.programOf(n, s, p), at(n), s.element === undefined ? args : undefined, p);
+        } else if (ts.isPropertyAssignment(n)) this.record(this.resolve(n.initializer, p), at(n), undefined, p);
+      }
+      ts.forEachChild(n, walk);
+    };
+    walk(p.sf);
+  }
 }
 
 /**
@@ -226,72 +347,10 @@ export function spawnedPrograms(
   const parsed = [...files].map(([file, text]) => parse(file, text, root));
   /** our own functions that pass a parameter on as the program: "file#name" → how */
   const wrappers = new Map<string, Spawner>();
-  const programs: SpawnedProgram[] = [];
-  const unresolved: Unresolved[] = [];
-  const seen = new Set<string>();
-  let changed = true;
-
-  const unresolvedAt = (at: string, text: string) => {
-    if (!unresolved.some((u) => u.at === at)) unresolved.push({ at, text });
-  };
-
-  const spawnerAt = (call: ts.CallExpression, p: Parsed): Spawner | undefined => {
-    if (!ts.isIdentifier(call.expression)) return undefined;
-    const name = call.expression.text;
-    const base = p.spawners.get(name);
-    if (base) return base;
-    const local = wrappers.get(`${p.sf.fileName}#${name}`);
-    if (local) return local;
-    const imp = p.imports.get(name);
-    return imp ? wrappers.get(`${imp[0]}#${imp[1]}`) : undefined;
-  };
-
-  const record = (targets: Target[], at: string, text: string, args: ts.Expression | undefined, p: Parsed) => {
-    for (const t of targets) {
-      if ("program" in t) {
-        const key = `${t.program}@${at}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          programs.push({ program: t.program, at });
-        }
-        record(inner(t.program, args, p), at, text, undefined, p);
-      } else if ("param" in t) {
-        const key = `${t.param.file}#${t.param.fn}`;
-        if (!wrappers.has(key)) {
-          wrappers.set(key, { index: t.param.index, prop: t.param.prop });
-          changed = true;
-        }
-      } else unresolvedAt(at, t.unresolved || text);
-    }
-  };
-
-  while (changed) {
-    changed = false;
-    for (const p of parsed) {
-      const visit = (n: ts.Node) => {
-        if (ts.isCallExpression(n)) {
-          const s = spawnerAt(n, p);
-          const arg = s && n.arguments[s.index];
-          if (s && arg) {
-            const expr = s.prop ? property(arg, s.prop) : arg;
-            const args = s.prop ? property(arg, "args") : n.arguments[s.index + 1];
-            const at = lineOf(p.sf, n);
-            if (!expr) unresolvedAt(at, n.getText(p.sf).slice(0, 80));
-            else if (s.shell) {
-              const e = unwrap(expr);
-              if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e))
-                record([{ program: e.text.trim().split(/\s+/)[0] }], at, "", undefined, p);
-              else record(resolve(e, p), at, e.getText(p.sf), undefined, p);
-            } else record(resolve(expr, p), at, expr.getText(p.sf), args, p);
-          }
-        }
-        // a browser for playwright-core: chromium.launch({ executablePath })
-        if (ts.isPropertyAssignment(n) && ts.isIdentifier(n.name) && n.name.text === "executablePath")
-          record(resolve(n.initializer, p), lineOf(p.sf, n), n.initializer.getText(p.sf), undefined, p);
-        ts.forEachChild(n, visit);
-      };
-      visit(p.sf);
-    }
+  for (;;) {
+    const pass = new Pass(wrappers);
+    for (const p of parsed) pass.visit(p);
+    if (pass.found.size === 0) return { programs: pass.programs, unresolved: pass.unresolved };
+    for (const [k, v] of pass.found) wrappers.set(k, v);
   }
-  return { programs, unresolved };
 }
