@@ -71,8 +71,9 @@ Starts the HSS, BSF, NAF and ECA in this process, in that order, each wired to t
 ones before it, and prints, once every listener accepts connections, exactly one JSON line on
 stdout:
   {"ready":true,"hss":{"zh":URL,"admin":URL},"bsf":{"ub":URL,"zn":URL,"fqdn":NAME},"naf":{"http":URL,"tlsPsk":URL,"fqdn":NAME},"eca":{"url":URL,"tlsPsk":URL}}
-Logs go to stderr. Stop with Ctrl-C (SIGINT) or
-SIGTERM. A first run: the README's "Walk-through".
+Logs go to stderr; each NF logs its absolute data root when it is ready ("HSS ready" also
+counts the subscribers). Stop with Ctrl-C (SIGINT) or SIGTERM. A first run: the README's
+"Walk-through".
 
 listeners (host 127.0.0.1 unless the config says otherwise; --ephemeral-ports picks free ports):
 ${listeners.join("\n")}

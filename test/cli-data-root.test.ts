@@ -1,11 +1,12 @@
 // Commands that read a store refuse a data root without one, naming the path and --data, and
 // create nothing (issue 15 item 3: `gba provision list --data /tmp/typo` printed an empty list
 // and created a store with a new master key). Only add/import and the NFs create a store.
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuiltCli, runGba } from "./helpers/gba-cli.js";
+import { MAIN, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cli-data-root-"));
 const K = "465b5ce8b199b49faa5f0a2ee238a6bc";
@@ -56,4 +57,33 @@ describe("a data root without a store", () => {
     expect(vehicles.code, vehicles.stderr).toBe(0);
     expect(JSON.parse((await gba(["provision", "vehicle", "certificates", "--data", data])).stdout)).toEqual([]);
   });
+});
+
+describe("every NF logs its absolute data root at start", () => {
+  it("gba up with a relative --data: four ready lines, each with the absolute root", async () => {
+    const cwd = mkdtempSync(join(dir, "up-"));
+    const up = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", "rel/root", "--log-level", "info"], { cwd });
+    let log = "";
+    up.stderr.on("data", (d) => {
+      log += d;
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        up.stdout.on("data", (d) => String(d).includes("\n") && resolve());
+        up.on("exit", (code) => reject(new Error(`gba up exited ${code}: ${log}`)));
+      });
+    } finally {
+      up.kill("SIGTERM");
+      await new Promise((r) => up.once("exit", r));
+    }
+    const ready = log
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg: string; dataRoot?: string; subscribers?: number })
+      .filter((l) => / ready$/.test(l.msg));
+    expect(ready.map((l) => l.msg)).toEqual(["HSS ready", "BSF ready", "NAF ready", "ECA ready"]);
+    for (const l of ready) expect(l.dataRoot).toBe(join(cwd, "rel/root"));
+    // a new, empty store says so: the operator sees there is no subscriber here
+    expect(ready[0].subscribers).toBe(0);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@
 import { startWithCleanup } from "../common/cleanup.js";
 import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
-import type { RunningNf } from "../common/nf.js";
+import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { type BsfConfig, bsfConfigSection } from "./config.js";
 import { NafRegistry } from "./naf-registry.js";
@@ -50,6 +50,7 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
 
     const ubUrl = await listen(ub, bsf.ub);
     const znUrl = await listen(zn, bsf.zn);
+    logReady(ub.log, "BSF", cfg.data, { fqdn: bsf.fqdn, hssUrl: bsf.hssUrl, ub: ubUrl, zn: znUrl });
     return { name: "bsf", urls: { ub: ubUrl, zn: znUrl }, info: { fqdn: bsf.fqdn }, close: () => cleanup.close(), sweep };
   });
 }

@@ -5,7 +5,7 @@
 import { startWithCleanup } from "../common/cleanup.js";
 import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
-import type { RunningNf } from "../common/nf.js";
+import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler } from "../naf/index.js";
 import { loadOrCreateCa } from "./ca.js";
@@ -37,6 +37,7 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     const url = await listen(app, c.http);
     const tls = await createTlsPskListener(app, { fqdn: c.fqdn, zn, host: c.tlsPsk.host, port: c.tlsPsk.port });
     cleanup.push(() => tls.close());
+    logReady(app.log, "ECA", cfg.data, { fqdn: c.fqdn, bsfUrl: c.bsfUrl, url, tlsPsk: tls.url });
     return { name: "eca", urls: { url, tlsPsk: tls.url }, close: () => cleanup.close() };
   });
 }

@@ -3,7 +3,7 @@
 import { startWithCleanup } from "../common/cleanup.js";
 import { ConfigError, type NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
-import type { RunningNf } from "../common/nf.js";
+import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { type HssConfig, hssConfigSection } from "./config.js";
 import { MilenageCache } from "./key-cache.js";
@@ -47,10 +47,13 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       token: h.admin.token,
     });
     const urls = { zh: await listen(zh, h.zh), admin: await listen(admin, h.admin) };
-    zh.log.info(
-      { subscribers: await store.count(), indBits: store.indBits, zhInd: h.zhInd, masterKey: store.secrets.source, ...urls },
-      "HSS ready",
-    );
+    logReady(zh.log, "HSS", cfg.data, {
+      subscribers: await store.count(),
+      indBits: store.indBits,
+      zhInd: h.zhInd,
+      masterKey: store.secrets.source,
+      ...urls,
+    });
     return { name: "hss", urls, close: () => cleanup.close() };
   });
 }

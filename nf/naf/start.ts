@@ -3,7 +3,7 @@
 import { startWithCleanup } from "../common/cleanup.js";
 import type { NfConfig } from "../common/config.js";
 import { type NfDeps, systemDeps } from "../common/deps.js";
-import type { RunningNf } from "../common/nf.js";
+import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
 import { type NafConfig, nafConfigSection } from "./config.js";
 import { gbaNaf, installGbaErrorHandler } from "./plugin.js";
@@ -66,6 +66,7 @@ export async function startNaf(
     const http = await listen(app, n.http);
     const tlsPsk = await createTlsPskListener(app, { fqdn: n.fqdn, zn, host: n.tlsPsk.host, port: n.tlsPsk.port });
     cleanup.push(() => tlsPsk.close());
+    logReady(app.log, "NAF", cfg.data, { fqdn: n.fqdn, bsfUrl: n.bsfUrl, upstream: n.upstream, http, tlsPsk: tlsPsk.url });
     return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, close: () => cleanup.close() };
   });
 }

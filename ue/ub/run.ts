@@ -156,7 +156,18 @@ const CNONCE_BYTES = 16;
 /** RFC 3310 §3.4 / TS 24.109 A.4: one resynchronisation per bootstrapping run. */
 const MAX_RESYNCS = 1;
 
-const MAC_FAILURE = "the USIM rejected the BSF's AUTN (MAC failure): network authentication failed";
+/**
+ * The USIM's MAC check failed (TS 33.102 §6.3.3). From the UE its two usual causes look alike: the
+ * card's K/OPc differ from the HSS's, or the BSF does not know the IMPI and sent a decoy challenge
+ * (it hides from the UE whether a subscriber exists). The operator's side tells them apart.
+ */
+function macFailure(impi: string): string {
+  return (
+    `the USIM rejected the BSF's AUTN (MAC failure): either the card's K/OPc differ from the HSS's, ` +
+    `or ${impi} is not provisioned (the BSF then sends a challenge no card can verify); ` +
+    `\`gba provision show ${impi}\` tells them apart`
+  );
+}
 
 /** The Digest fields of an answer to a challenge, as sent and as the response is computed over them. */
 interface AnswerFields {
@@ -211,7 +222,7 @@ export class UbRun {
     try {
       if (s.at === "challenge") return this.challenged(answer);
       if (s.at === "result") return this.concluded(answer, s);
-      if (s.at === "reported") return this.fail(new UbError("NETWORK_AUTH_FAILED", MAC_FAILURE), answer);
+      if (s.at === "reported") return this.fail(new UbError("NETWORK_AUTH_FAILED", macFailure(this.o.impi)), answer);
     } catch (err) {
       if (err instanceof UbError) return this.fail(err, answer);
       throw err;
@@ -269,7 +280,7 @@ export class UbRun {
    * run has failed on that anyway: the UE gives up on the BSF whether the report arrives or not.
    */
   lost(message: string): UbFailed {
-    if (this.state.at === "reported") return this.fail(new UbError("NETWORK_AUTH_FAILED", MAC_FAILURE));
+    if (this.state.at === "reported") return this.fail(new UbError("NETWORK_AUTH_FAILED", macFailure(this.o.impi)));
     return this.fail(new UbError("TRANSPORT", message));
   }
 
