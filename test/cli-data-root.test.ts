@@ -1,12 +1,11 @@
 // Commands that read a store refuse a data root without one, naming the path and --data, and
 // create nothing (issue 15 item 3: `gba provision list --data /tmp/typo` printed an empty list
 // and created a store with a new master key). Only add/import and the NFs create a store.
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
+import { requireBuiltCli, runGba, startGbaUp } from "./helpers/gba-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cli-data-root-"));
 const K = "465b5ce8b199b49faa5f0a2ee238a6bc";
@@ -62,20 +61,9 @@ describe("a data root without a store", () => {
 describe("every NF logs its absolute data root at start", () => {
   it("gba up with a relative --data: four ready lines, each with the absolute root", async () => {
     const cwd = mkdtempSync(join(dir, "up-"));
-    const up = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", "rel/root", "--log-level", "info"], { cwd });
-    let log = "";
-    up.stderr.on("data", (d) => {
-      log += d;
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        up.stdout.on("data", (d) => String(d).includes("\n") && resolve());
-        up.on("exit", (code) => reject(new Error(`gba up exited ${code}: ${log}`)));
-      });
-    } finally {
-      up.kill("SIGTERM");
-      await new Promise((r) => up.once("exit", r));
-    }
+    const up = await startGbaUp("rel/root", { cwd });
+    await up.stop();
+    const log = up.log();
     const ready = log
       .split("\n")
       .filter((l) => l.startsWith("{"))

@@ -2,7 +2,6 @@
 // line, the default ports, /whoami and the config sections; and the README and the help agree:
 // every flag the README shows for a command is in that command's help, and every flag a help
 // documents is shown in the README for that command.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commands } from "../cli/commands.js";
 import type { Command } from "../cli/usage.js";
 import { defaultConfig } from "../nf/config.js";
-import { MAIN, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
+import { requireBuiltCli, runGba, startGbaUp } from "./helpers/gba-cli.js";
 
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const dir = mkdtempSync(join(tmpdir(), "cli-help-"));
@@ -166,16 +165,9 @@ describe("gba <command> <sub> --help is the subcommand's own", () => {
 
 describe("gba up --help", () => {
   it("shows the ready line gba up prints, whole", async () => {
-    const data = join(dir, "up");
-    const child = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", data, "--log-level", "warn"]);
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-        if (out.includes("\n")) resolve(out.split("\n")[0]);
-      });
-      child.on("exit", (code) => reject(new Error(`gba up exited ${code}`)));
-    }).finally(() => child.kill("SIGTERM"));
+    const up = await startGbaUp(join(dir, "up"), { logLevel: "warn" });
+    await up.stop();
+    const line = up.readyLine;
     // URLs become URL and names NAME, as the help writes them
     const shape = JSON.stringify(JSON.parse(line), (_k, v) => (typeof v === "string" ? (v.includes("://") ? "URL" : "NAME") : v))
       .replaceAll('"URL"', "URL")

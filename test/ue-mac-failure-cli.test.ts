@@ -3,12 +3,11 @@
 // challenge) and the command that tells them apart; the BSF's log has one line per refused
 // request with the reason and the IMPI, never a key; `gba provision show IMPI` tells the two
 // apart as the message says.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAIN, requireBuiltCli, runGba } from "./helpers/gba-cli.js";
+import { type GbaUp, requireBuiltCli, runGba, startGbaUp } from "./helpers/gba-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ue-mac-failure-"));
 const data = join(dir, "data");
@@ -17,9 +16,8 @@ const OPC = "cd63cb71954a9f4e48a5994e37a02baf";
 const OTHER_K = "0f0e0d0c0b0a09080706050403020100";
 const impiOf = (imsi: string) => `${imsi}@ims.mnc001.mcc001.3gppnetwork.org`;
 
-let up: ChildProcessWithoutNullStreams;
+let up: GbaUp;
 let ub: string;
-let log = "";
 
 interface LogLine {
   level: number;
@@ -30,7 +28,8 @@ interface LogLine {
 }
 
 const refusals = () =>
-  log
+  up
+    .log()
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as LogLine)
@@ -38,24 +37,12 @@ const refusals = () =>
 
 beforeAll(async () => {
   requireBuiltCli();
-  up = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", data, "--log-level", "info"]);
-  up.stderr.on("data", (d) => {
-    log += d;
-  });
-  const ready = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    up.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) resolve(out.split("\n")[0]);
-    });
-    up.on("exit", (code) => reject(new Error(`gba up exited ${code}: ${log}`)));
-  });
-  ub = (JSON.parse(ready) as { bsf: { ub: string } }).bsf.ub;
+  up = await startGbaUp(data);
+  ub = (JSON.parse(up.readyLine) as { bsf: { ub: string } }).bsf.ub;
 }, 60_000);
 
 afterAll(async () => {
-  up?.kill("SIGTERM");
-  await new Promise((r) => up?.once("exit", r));
+  await up?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -123,6 +110,6 @@ describe("a MAC failure at the UE", () => {
   });
 
   it("the BSF's log holds neither K nor OPc", () => {
-    for (const secret of [K, OPC, OTHER_K]) expect(log.toLowerCase()).not.toContain(secret);
+    for (const secret of [K, OPC, OTHER_K]) expect(up.log().toLowerCase()).not.toContain(secret);
   });
 });

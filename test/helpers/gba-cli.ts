@@ -1,5 +1,5 @@
 // The compiled `gba` command for CLI tests (build with `npx tsc -p .` first).
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 
 export const MAIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
@@ -30,4 +30,43 @@ export function runGba(
       },
     );
   });
+}
+
+export interface GbaUp {
+  /** the ready line as printed */
+  readyLine: string;
+  /** everything gba up wrote to stderr (its logs) so far */
+  log(): string;
+  /** SIGTERM, and wait for the exit */
+  stop(): Promise<void>;
+}
+
+/** `gba up --ephemeral-ports --data DATA --log-level LEVEL`, once its ready line is out. */
+export async function startGbaUp(data: string, o: { cwd?: string; logLevel?: string } = {}): Promise<GbaUp> {
+  const child = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", data, "--log-level", o.logLevel ?? "info"], {
+    cwd: o.cwd,
+  });
+  let log = "";
+  child.stderr.on("data", (d) => {
+    log += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  try {
+    const readyLine = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(out.split("\n")[0]);
+      });
+      child.once("exit", (code) => reject(new Error(`gba up exited ${code} before its ready line: ${log}`)));
+    });
+    return { readyLine, log: () => log, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
