@@ -8,7 +8,7 @@ import { BSF_CHECKS, NAF_CHECKS, resultLine, runBsfConformance, type SuiteReport
 import { UA_ID } from "../gba/ua-id.js";
 import { parseAkaNonce } from "../gba/digest/index.js";
 import type { GbaConfig } from "../nf/config.js";
-import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler, registerWhoami } from "../nf/naf/index.js";
+import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes } from "../nf/naf/index.js";
 import { bytesToBase64, bytesToHex } from "../wire/bytes.js";
 import {
   type ConformanceStack,
@@ -257,7 +257,7 @@ async function nafWithWrongUaId(stack: ConformanceStack): Promise<{ url: string;
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
     await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn });
-    registerWhoami(scope);
+    await scope.register(whoamiRoutes);
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   // TS 33.220 H.3 broken on purpose: always the Digest Ua id, whatever the TLS suite
