@@ -221,7 +221,7 @@ describe("gba ue fetch through the NAF proxy (nf/naf upstream)", () => {
       n.bsf.urls.ub,
       "--usim",
       file,
-      "--data",
+      "--body",
       "hello",
     ]);
     expect(r.stderr).toBe("");
