@@ -7,6 +7,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   bsf: async () => (await import("./bsf.js")).bsf,
   calc: async () => (await import("./calc.js")).calc,
   conformance: async () => (await import("./conformance.js")).conformance,
+  dashboard: async () => (await import("./dashboard.js")).dashboard,
   eca: async () => (await import("./eca.js")).eca,
   hss: async () => (await import("./hss.js")).hss,
   naf: async () => (await import("./naf.js")).naf,

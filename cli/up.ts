@@ -1,6 +1,7 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
+import { DASHBOARD_FLAGS, DASHBOARD_HELP, upWithDashboard } from "./dashboard.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import type { Command } from "./usage.js";
 
@@ -65,7 +66,7 @@ function upHelp(): string {
       );
     }
   }
-  return `usage: gba up [--data DIR] [--config FILE] [--ephemeral-ports] [--log-level LEVEL]
+  return `usage: gba up [--data DIR] [--config FILE] [--ephemeral-ports] [--log-level LEVEL] [--dashboard]
 
 Starts the HSS, BSF, NAF and ECA in this process, in that order, each wired to the URLs of the
 ones before it, and prints, once every listener accepts connections, exactly one JSON line on
@@ -82,7 +83,8 @@ configuration sections (--config FILE, YAML or JSON over the defaults; an unknow
 type is refused with its path; README "Configuration", gba hss|bsf|naf --help):
 ${sections.join("\n")}
 
-${COMMON_HELP}`;
+${COMMON_HELP}
+${DASHBOARD_HELP}`;
 }
 
 export const up: Command = {
@@ -91,8 +93,9 @@ export const up: Command = {
     return upHelp();
   },
   async run(argv) {
-    const { cfg } = configFromFlags(argv);
+    const { cfg, values } = configFromFlags(argv, DASHBOARD_FLAGS);
     const starters = await Promise.all(UP_STARTERS.map((load) => load()));
+    if (values.dashboard || values["dashboard-listen"] !== undefined) return upWithDashboard(starters, cfg, values);
     return runNfs(starters, cfg, standardReadyLine);
   },
 };

@@ -1,0 +1,123 @@
+// `gba dashboard` (against NFs running elsewhere) and the dashboard of `gba up --dashboard`
+// (the NFs in this process, their event bus included). README "Dashboard".
+import type { GbaConfig, ListenConfig } from "../nf/common/config.js";
+import { EventBus } from "../nf/common/events.js";
+import type { RunningNf } from "../nf/common/nf.js";
+import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
+import { urlOf } from "./up.js";
+import { type Command, type FlagValues, UsageError } from "./usage.js";
+
+/** Default port of the dashboard (README "Dashboard"). */
+export const DASHBOARD_PORT = 7080;
+
+type Starter = (cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>;
+
+export const DASHBOARD_FLAGS = {
+  dashboard: { type: "boolean" },
+  "dashboard-listen": { type: "string" },
+} as const;
+
+export const DASHBOARD_HELP = `  --dashboard           also serve the dashboard (live counts, ladders, subscribers); the ready
+                        line gains "dashboard": URL
+  --dashboard-listen HOST:PORT
+                        its listener (default 127.0.0.1:${DASHBOARD_PORT}; port 0 with --ephemeral-ports); a
+                        host beyond loopback needs GBA_DASHBOARD_TOKEN (16+ characters)`;
+
+/** "127.0.0.1:7080", "[::1]:0", ":7080" → host and port. */
+export function parseListen(v: string, flag: string): ListenConfig {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]*):([0-9]{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--${flag}: expected HOST:PORT, got "${v}"`);
+  return { host: (m[1] || "127.0.0.1").replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+function dashboardToken(): string | undefined {
+  const t = process.env.GBA_DASHBOARD_TOKEN;
+  return t === undefined || t === "" ? undefined : t;
+}
+
+/** The dashboard as the last starter of `gba up`: the bus, and the HSS admin API and ECA started before it. */
+export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: EventBus, title = "gba up"): Starter {
+  return async (_cfg, started) => {
+    const { startDashboard } = await import("../dashboard/server.js");
+    const board = await startDashboard({
+      listen,
+      token: dashboardToken(),
+      events,
+      hssAdmin: { url: urlOf(started, "hss", "admin") as string, token: cfg.hss.admin.token },
+      eca: { url: urlOf(started, "eca", "url") as string },
+      logLevel: cfg.logLevel,
+      title,
+    });
+    return { name: "dashboard", urls: { url: board.url }, close: () => board.close() };
+  };
+}
+
+/** `gba up --dashboard`: every NF, then the dashboard; the ready line gains "dashboard": URL. */
+export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
+  const listen =
+    typeof values["dashboard-listen"] === "string"
+      ? parseListen(values["dashboard-listen"], "dashboard-listen")
+      : { host: "127.0.0.1", port: values["ephemeral-ports"] === true ? 0 : DASHBOARD_PORT };
+  const events = new EventBus();
+  return runNfs([...starters, dashboardStarter(cfg, listen, events)], cfg, (nfs) => ({
+    ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
+    dashboard: urlOf(nfs, "dashboard", "url"),
+  }));
+}
+
+function httpUrl(values: FlagValues, flag: string): string | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(String(v));
+    if (u.protocol === "http:" || u.protocol === "https:") return String(v).replace(/\/+$/, "");
+  } catch {}
+  throw new UsageError(`--${flag}: "${String(v)}" is not an http:// or https:// URL`);
+}
+
+export const dashboard: Command = {
+  summary: "serve the dashboard for NFs running elsewhere (subscribers, ECA certificates)",
+  help: `usage: gba dashboard --hss-admin URL [--eca URL] [--listen HOST:PORT] [--log-level LEVEL]
+
+Serves the test-bed dashboard for NFs started by other commands (\`gba hss\`, \`gba eca\`, ...):
+the Subscribers tab on the HSS provisioning API (bearer token from GBA_HSS_ADMIN_TOKEN when
+the API has one), the ECA tab on the ECA's certificate log. Live counts, latest events and
+ladders come from the NFs' in-process event bus, so they need \`gba up --dashboard\`; here
+those tabs say so. Prints {"ready":true,"dashboard":URL} once it listens.
+
+  --hss-admin URL       the HSS provisioning API (e.g. http://127.0.0.1:7002)
+  --eca URL             the ECA's HTTP listener (e.g. http://127.0.0.1:9090); its certificate
+                        log answers loopback clients only
+  --listen HOST:PORT    default 127.0.0.1:${DASHBOARD_PORT}; a host beyond loopback needs
+                        GBA_DASHBOARD_TOKEN (16+ characters), given once as ?token= in the address
+
+${COMMON_HELP}`,
+  async run(argv) {
+    const { cfg, values } = configFromFlags(argv, {
+      "hss-admin": { type: "string" },
+      eca: { type: "string" },
+      listen: { type: "string" },
+    });
+    const hssAdmin = httpUrl(values, "hss-admin");
+    const eca = httpUrl(values, "eca");
+    if (hssAdmin === undefined && eca === undefined) throw new UsageError("give --hss-admin URL, --eca URL or both");
+    const listen =
+      typeof values.listen === "string"
+        ? parseListen(values.listen, "listen")
+        : { host: "127.0.0.1", port: values["ephemeral-ports"] ? 0 : DASHBOARD_PORT };
+    const hssToken = process.env.GBA_HSS_ADMIN_TOKEN || undefined;
+    const start = async (): Promise<RunningNf> => {
+      const { startDashboard } = await import("../dashboard/server.js");
+      const board = await startDashboard({
+        listen,
+        token: dashboardToken(),
+        hssAdmin: hssAdmin === undefined ? undefined : { url: hssAdmin, token: hssToken },
+        eca: eca === undefined ? undefined : { url: eca },
+        logLevel: cfg.logLevel,
+        title: "gba dashboard",
+      });
+      return { name: "dashboard", urls: { url: board.url }, close: () => board.close() };
+    };
+    return runNfs([start], cfg, (nfs) => ({ ready: true, dashboard: urlOf(nfs, "dashboard", "url") }));
+  },
+};
