@@ -5,23 +5,10 @@ import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { urlOf } from "./up.js";
+import { DASHBOARD_PORT } from "./dashboard-flags.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
 
-/** Default port of the dashboard (README "Dashboard"). */
-export const DASHBOARD_PORT = 7080;
-
 type Starter = (cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>;
-
-export const DASHBOARD_FLAGS = {
-  dashboard: { type: "boolean" },
-  "dashboard-listen": { type: "string" },
-} as const;
-
-export const DASHBOARD_HELP = `  --dashboard           also serve the dashboard (live counts, ladders, subscribers); the ready
-                        line gains "dashboard": URL
-  --dashboard-listen HOST:PORT
-                        its listener (default 127.0.0.1:${DASHBOARD_PORT}; port 0 with --ephemeral-ports); a
-                        host beyond loopback needs GBA_DASHBOARD_TOKEN (16+ characters)`;
 
 /** "127.0.0.1:7080", "[::1]:0", ":7080" → host and port. */
 export function parseListen(v: string, flag: string): ListenConfig {

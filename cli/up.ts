@@ -1,7 +1,7 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { DASHBOARD_FLAGS, DASHBOARD_HELP, upWithDashboard } from "./dashboard.js";
+import { DASHBOARD_FLAGS, DASHBOARD_HELP } from "./dashboard-flags.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import type { Command } from "./usage.js";
 
@@ -95,7 +95,9 @@ export const up: Command = {
   async run(argv) {
     const { cfg, values } = configFromFlags(argv, DASHBOARD_FLAGS);
     const starters = await Promise.all(UP_STARTERS.map((load) => load()));
-    if (values.dashboard || values["dashboard-listen"] !== undefined) return upWithDashboard(starters, cfg, values);
+    if (values.dashboard || values["dashboard-listen"] !== undefined) {
+      return (await import("./dashboard.js")).upWithDashboard(starters, cfg, values);
+    }
     return runNfs(starters, cfg, standardReadyLine);
   },
 };
