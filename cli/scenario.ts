@@ -4,10 +4,11 @@ import { dirname, resolve } from "node:path";
 import { ScenarioError } from "../scenarios/load.js";
 import { ProvisioningError } from "../scenarios/errors.js";
 import { BACKENDS, type Backend, TopologyError } from "../scenarios/topology/types.js";
-import { type Command, parseFlags, requireString, synopsis, UsageError } from "./usage.js";
+import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
+import { type Command, type FlagValues, parseFlags, requireString, synopsis, UsageError } from "./usage.js";
 
 const RUN_HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load | --no-load] [--report FILE|-]
-       [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep]
+       [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep] [--dashboard] [--dashboard-listen HOST:PORT]
 
 Provisions a fresh test bed in a temporary directory (subscribers into the HSS, vehicle
 bindings into the ECA, one simulated USIM per OBU), starts the NFs, runs every OBU's flow
@@ -22,7 +23,13 @@ nothing is started; output paths are checked first too).
   --load, --no-load     run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
   --report FILE|-       JSON report: per-step counts and latency percentiles, load figures,
                         failures with their reasons, assertions (no key material); "-" writes
-                        it to stdout and the summary to stderr
+                        it to stdout and the summary to stderr; a FILE ending in .html is a
+                        self-contained page with the same charts as the dashboard
+  --dashboard           serve the dashboard (URL on stderr): the run's progress, then its report;
+                        it stays up after the run until Ctrl-C, and the exit status is the run's.
+                        With the inprocess backend its Live and Ladder tabs show the NFs' events
+  --dashboard-listen HOST:PORT  its listener (default 127.0.0.1 on a free port; beyond loopback
+                        it needs GBA_DASHBOARD_TOKEN)
   --diagram FILE        Mermaid sequence diagram of one OBU's flow; FILE.md gets it as a
                         \`\`\`mermaid block (GitHub renders that), any other name bare Mermaid
   --diagram-device OBU  the OBU whose flow --diagram draws (default the first, e.g. OBU-0001)
@@ -108,6 +115,8 @@ async function run(argv: string[]): Promise<number> {
       "diagram-device": { type: "string" },
       quiet: { type: "boolean" },
       keep: { type: "boolean" },
+      dashboard: { type: "boolean" },
+      "dashboard-listen": { type: "string" },
     },
     true,
   );
@@ -120,6 +129,7 @@ async function run(argv: string[]): Promise<number> {
   for (const f of ["report", "diagram", "diagram-device"]) if (values[f] !== undefined) requireString(values, f);
   for (const f of ["report", "diagram"]) if (values[f] !== undefined && values[f] !== "-") checkWritable(f, values[f] as string);
   if (values.diagram === "-") throw new UsageError("--diagram: give a FILE (.mmd, or .md for a fenced block); - is for --report");
+  const board = values.dashboard || values["dashboard-listen"] !== undefined ? await scenarioDashboard(values) : undefined;
   const { runScenario } = await import("../scenarios/run.js");
   const stop = new AbortController();
   let interrupts = 0;
@@ -131,8 +141,10 @@ async function run(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
+  let code: number;
   try {
-    return await runScenario(file, {
+    code = await runScenario(file, {
+      dashboard: board?.show,
       backend: backend as Backend | undefined,
       devices: positiveInt("devices", values.devices),
       load: values.load ? true : values["no-load"] ? false : undefined,
@@ -147,6 +159,7 @@ async function run(argv: string[]): Promise<number> {
       signal: stop.signal,
     });
   } catch (err) {
+    await board?.close();
     if (err instanceof TopologyError) {
       process.stderr.write(`gba scenario: ${err.message}\n`);
       return 1;
@@ -162,6 +175,43 @@ async function run(argv: string[]): Promise<number> {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }
+  if (board) await board.stayUntilInterrupted();
+  return code;
+}
+
+/** --dashboard: a dashboard for the run's feed; after the run it serves the report until Ctrl-C. */
+async function scenarioDashboard(values: FlagValues) {
+  const { parseListen } = await import("./dashboard.js");
+  const { startDashboard } = await import("../dashboard/server.js");
+  const listen =
+    typeof values["dashboard-listen"] === "string"
+      ? parseListen(values["dashboard-listen"], "dashboard-listen")
+      : { host: "127.0.0.1", port: 0 };
+  let running: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  return {
+    async show(feed: ScenarioFeed) {
+      running = await startDashboard({
+        listen,
+        token: process.env.GBA_DASHBOARD_TOKEN || undefined,
+        scenario: feed,
+        logLevel: "silent",
+        title: `scenario ${(feed.snapshot() as { name: string }).name}`,
+      });
+      process.stderr.write(`gba scenario: dashboard at ${running.url}/#scenario\n`);
+    },
+    async stayUntilInterrupted() {
+      if (!running) return;
+      process.stderr.write(`gba scenario: the report stays on the dashboard at ${running.url}/#scenario; Ctrl-C to quit\n`);
+      await new Promise((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await running.close();
+    },
+    async close() {
+      await running?.close();
+    },
+  };
 }
 
 export const scenario: Command = {

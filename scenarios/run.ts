@@ -12,7 +12,10 @@ import { type LoadedScenario, loadScenario } from "./load.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { Progress } from "./progress.js";
 import { provisionEca, provisionHss } from "./provision.js";
+import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
+import { RunFeed } from "./dashboard-feed.js";
 import { buildReport, deviceRow, renderSummary } from "./report.js";
+import { reportHtmlPage } from "./report-html.js";
 import { Results } from "./results.js";
 import { preflight, startBackend } from "./topology/index.js";
 import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
@@ -28,6 +31,7 @@ export interface RunOptions {
   devices?: number;
   /** true: run the load phase (a default one if the scenario has none); false: skip it */
   load?: boolean;
+  /** JSON report, or with a .html / .htm name the self-contained HTML page (scenarios/report-html.ts) */
   report?: string;
   /** Mermaid sequence diagram; a .md file gets it fenced as ```mermaid (GitHub renders that) */
   diagram?: string;
@@ -36,6 +40,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** keep the temporary directory (data, USIMs, logs) */
   keep?: boolean;
+  /** shows the run on a dashboard: called once with the run's feed, before the NFs start */
+  dashboard?: (feed: ScenarioFeed) => Promise<void>;
   out: (s: string) => void;
   err: (s: string) => void;
   tty: boolean;
@@ -102,6 +108,10 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   for (const dir of await sweepStaleWorkDirs()) info(`removed ${dir}, left by a run that was killed`);
   const workDir = await makeWorkDir();
   const results = new Results();
+  const feed = o.dashboard
+    ? new RunFeed(results, { name: plan.name, backend, loadSeconds: loadPlan?.durationSeconds })
+    : undefined;
+  if (feed) await o.dashboard?.(feed);
   let deployment: Deployment | undefined;
   let progress: Progress | undefined;
   try {
@@ -136,6 +146,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     }
     const emit = (e: EngineEvent) => {
       results.add(e);
+      feed?.changed();
       if (e.t === "phase" && e.state === "end") progress?.phaseDone();
     };
     const signal = o.signal ?? new AbortController().signal;
@@ -169,8 +180,9 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const json = `${JSON.stringify(report, null, 2)}\n`;
   // with the report on stdout, stdout is the JSON alone: the summary goes to stderr
   (o.report === "-" ? o.err : o.out)(`${renderSummary(report, plan, !o.quiet)}\n`);
+  feed?.finish(report);
   if (o.report === "-") o.out(json);
-  else if (o.report) await writeFile(o.report, json);
+  else if (o.report) await writeFile(o.report, /\.html?$/i.test(o.report) ? reportHtmlPage(report) : json);
   if (o.diagram) {
     if (results.diagram) {
       const mermaid = renderMermaid(results.diagram.obu, results.diagram.items);
