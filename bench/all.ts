@@ -22,6 +22,7 @@ export const ALL_PLAN: Array<[string, number]> = [
   ["enrol", 1],
   ["hss", 1],
   ["sessions", 1],
+  ["dashboard", 1],
 ];
 
 /** "ub: 1 → 2 workers: 1,234 → 2,000 bootstrap/s (×1.62)" for every bench run with 1 and 2 workers. */

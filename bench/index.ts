@@ -35,6 +35,11 @@ export const BENCHES: Record<string, Bench> = {
     external: true,
     run: async (o) => (await import("./enrol.js")).benchEnrol(o),
   },
+  dashboard: {
+    summary: "Ub bootstraps/s of gba up with the dashboard open and live vs without it (target ≥ 0.95)",
+    external: false,
+    run: async (o) => (await import("./dashboard.js")).benchDashboard(o),
+  },
   milenage: {
     summary: "MILENAGE AV/s vs the raw AES-128 blocks an AV needs",
     external: false,

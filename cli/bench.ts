@@ -58,6 +58,10 @@ hss and sessions:
   --store-dir DIR     where HSS stores are built once and reused (default <tmp>/gba-bench-stores)
   --sessions N        bootstrap sessions for "sessions" (default 100000)
 
+dashboard:
+  --browser           follow the page in Debian's chromium (Live tab, charts drawing) instead of
+                      reading its live stream; chromium then shares the cores with the NFs
+
 Profiling: GBA_BENCH_CPU_PROF=DIR runs every process the bench starts under node --cpu-prof,
 one directory of .cpuprofile files per process under DIR.
 
@@ -83,6 +87,7 @@ const FLAGS = {
   "store-dir": { type: "string" },
   sessions: { type: "string" },
   only: { type: "string" },
+  browser: { type: "boolean" },
 } as const;
 
 function num(values: FlagValues, flag: string, o: { integer?: boolean; min: number }): number | undefined {
@@ -123,6 +128,7 @@ export function benchOptions(values: FlagValues, all: boolean): BenchOptions {
   o.largeStore = num(values, "large-store", { integer: true, min: 1 }) ?? (all ? 100_000 : o.largeStore);
   o.storeDir = (values["store-dir"] as string | undefined) ?? o.storeDir;
   o.sessions = num(values, "sessions", { integer: true, min: 1 }) ?? o.sessions;
+  o.browser = values.browser === true;
   return o;
 }
 

@@ -107,6 +107,17 @@ describe.concurrent("gba bench <benchmark> against our own NFs", { timeout: 120_
     expect(p99?.goal).toMatchObject({ kind: "max", value: 1.2 });
   });
 
+  it("dashboard: gba up with the dashboard's live stream read against gba up without it", async () => {
+    const { result } = await runBench("dashboard");
+    const c = result.comparisons[0];
+    expect(c.subject.label).toBe("gba up --dashboard, page live");
+    expect(c.baseline.label).toBe("gba up, no dashboard");
+    expect(c.goal).toMatchObject({ kind: "min", value: 0.95 });
+    expect(result.facts?.["CPU µs per bootstrap, gba up --dashboard"]).toBeGreaterThan(0);
+    expect(result.facts?.["CPU µs per bootstrap, gba up"]).toBeGreaterThan(0);
+    expect(result.facts?.["live messages read"]).toBeGreaterThan(0);
+  });
+
   it("sessions: RSS and LMDB size per 100,000 sessions", async () => {
     const { result } = await runBench("sessions", ["--sessions", "3000"]);
     expect(result.comparisons).toEqual([]);

@@ -126,16 +126,23 @@ export async function runClosedLoop(
 
 /**
  * Runs every system's sample in turn, `rounds` times over (A B A B ...), after one untimed
- * warm-up of each; returns the samples per system in the order given.
+ * warm-up of each; returns the samples per system in the order given. `balanced`: each round
+ * runs the systems forward and then backward for half the time each (A B B A), so none is
+ * always the one that follows the other's load (a same-machine comparison of two near-equal
+ * systems needs it: going first costs measurably).
  */
 export async function interleave(
   systems: Array<(seconds: number) => Promise<Sample>>,
-  o: { seconds: number; rounds: number; warmupSeconds: number },
+  o: { seconds: number; rounds: number; warmupSeconds: number; balanced?: boolean },
 ): Promise<Sample[][]> {
   if (o.warmupSeconds > 0) for (const run of systems) await run(o.warmupSeconds);
   const out: Sample[][] = systems.map(() => []);
+  const order = [...systems.entries()];
+  const passes = o.balanced ? [order, [...order].reverse()] : [order];
   for (let r = 0; r < o.rounds; r++) {
-    for (const [i, run] of systems.entries()) out[i].push(await run(o.seconds / o.rounds));
+    for (const pass of passes) {
+      for (const [i, run] of pass) out[i].push(await run(o.seconds / o.rounds / passes.length));
+    }
   }
   return out;
 }

@@ -34,6 +34,8 @@ export interface BenchOptions {
   storeDir: string;
   /** bootstrap sessions created by the sessions benchmark */
   sessions: number;
+  /** dashboard: follow the live page in chromium instead of reading its stream */
+  browser?: boolean;
   /** progress lines (stderr) */
   log: (line: string) => void;
 }
