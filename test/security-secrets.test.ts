@@ -6,7 +6,10 @@
 // - a full `gba scenario run` of the IoT.04 scenario with the process backend, --report and
 //   --diagram: none of them in its stdout, stderr, report, diagram or the NF logs;
 // - `gba ue bootstrap --trace` without --show-keys: none in its output; with --show-keys the
-//   same search finds RES, CK, IK, Ks and Ks_NAF (so the search itself works).
+//   same search finds RES, CK, IK, Ks and Ks_NAF (so the search itself works);
+// - `gba up --dashboard` (its starters in this process): none in the served page and modules,
+//   the event stream, the events and series APIs or the subscriber list, after real bootstraps
+//   and an event that tries to smuggle Ks in (which the search finds in the emitted object).
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +24,13 @@ import { TLS12_PSK_SUITES } from "../nf/naf/tls-psk.js";
 import { impiFromImsi } from "../ue/impi.js";
 import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
+import { dashboardStarter } from "../cli/dashboard.js";
+import { UP_STARTERS, urlOf } from "../cli/up.js";
+import { defaultConfig, withEphemeralPorts } from "../nf/common/config.js";
+import { EventBus, type EventInput } from "../nf/common/events.js";
+import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
+import { MiniUe } from "./helpers/mini-ue.js";
 import { startNetwork } from "./helpers/ue-network.js";
 
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -182,6 +191,83 @@ describe("key material in logs, reports and traces", () => {
       for (const label of ["RES", "CK", "IK", "Ks", "Ks_NAF"]) expect(shown, `--show-keys prints ${label}`).toContain(label);
     } finally {
       await net.close();
+    }
+  }, 60_000);
+});
+
+describe("key material on the dashboard", () => {
+  it("gba up --dashboard: none in the page, its modules, the event stream or the APIs", async () => {
+    const cfg = withEphemeralPorts(defaultConfig());
+    cfg.data = tempDir("gba-secrets-dashboard-");
+    cfg.logLevel = "silent";
+    const bus = new EventBus();
+    const nfs: RunningNf[] = [];
+    try {
+      const starters = [
+        ...(await Promise.all(UP_STARTERS.map((load) => load()))),
+        dashboardStarter(cfg, { host: "127.0.0.1", port: 0 }, bus),
+      ];
+      for (const start of starters) nfs.push(await start(cfg, nfs));
+      const board = urlOf(nfs, "dashboard", "url") as string;
+      const get = async (path: string) => (await fetch(`${board}${path}`)).text();
+      const stream = await fetch(`${board}/api/stream`);
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const subs: Subscriber[] = [];
+      const rands: Uint8Array[] = [];
+      for (let i = 0; i < 3; i++) {
+        const imsi = `00101000000777${i}`;
+        const sub: Subscriber = {
+          impi: impiFromImsi(imsi, 2),
+          k: hexToBytes(`6f0fe7a1b2c3d4e5f60718293a4b5c${i}d`),
+          opc: hexToBytes(`0f1e2d3c4b5a69788796a5b4c3d2e1f${i}`),
+        };
+        const res = await fetch(`${urlOf(nfs, "hss", "admin")}/subscribers`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ impi: sub.impi, imsi, k: bytesToHex(sub.k), opc: bytesToHex(sub.opc) }),
+        });
+        expect(res.status).toBe(201);
+        const b = await new MiniUe(sub).bootstrap(urlOf(nfs, "bsf", "ub") as string, cfg.bsf.fqdn);
+        subs.push(sub);
+        rands.push(b.rand);
+        // the exchanges as the NFs report them (until they emit themselves, issue 17's outcome hook)
+        bus.emit({ nf: "hss", kind: "zh-av", outcome: "ok", impi: sub.impi });
+        bus.emit({ nf: "bsf", kind: "ub", outcome: "challenge", impi: sub.impi, status: 401 });
+        bus.emit({ nf: "bsf", kind: "ub", outcome: "ok", impi: sub.impi, btid: b.btid, status: 200 });
+        bus.emit({ nf: "bsf", kind: "zn", outcome: "ok", impi: sub.impi, btid: b.btid, nafFqdn: NAF_FQDNS[0] });
+        const smuggled = {
+          nf: "naf",
+          kind: "ua",
+          outcome: "ok",
+          btid: b.btid,
+          ks: bytesToHex(b.ks),
+          password: Buffer.from(b.ks).toString("base64"),
+        };
+        const needles = keyNeedles([sub], [b.rand]);
+        expect(keysIn(JSON.stringify(smuggled), needles).some((k) => k.startsWith("Ks "))).toBe(true);
+        bus.emit(smuggled as unknown as EventInput);
+      }
+      let streamed = "";
+      while (!/"ub\.ok":3/.test(streamed) || !streamed.includes('"kind":"ua"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        streamed += value;
+      }
+      await reader.cancel();
+      const needles = keyNeedles(subs, rands);
+      const files = readdirSync(fileURLToPath(new URL("../dashboard/public/", import.meta.url)));
+      const haystacks: Array<[string, string]> = [
+        ["stream", streamed],
+        ["events", await get("/api/events?limit=2000")],
+        ["series", await get("/api/series?seconds=600")],
+        ["subscribers", await get("/api/subscribers")],
+        ["ladder", await get(`/api/events?impi=${encodeURIComponent(subs[0].impi)}`)],
+        ...(await Promise.all(files.map(async (f): Promise<[string, string]> => [f, await get(`/${f}`)]))),
+      ];
+      expect(streamed).toContain(subs[2].impi);
+      for (const [name, text] of haystacks) expect(keysIn(text, needles), name).toEqual([]);
+    } finally {
+      await closeAll(nfs).catch(() => {});
     }
   }, 60_000);
 });
