@@ -16,6 +16,7 @@ COPY conformance conformance
 COPY scenarios scenarios
 COPY bench bench
 COPY cli cli
+COPY dashboard dashboard
 RUN npm run build
 
 FROM node:20-bookworm-slim
@@ -24,6 +25,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
 COPY scenarios/*.json scenarios/*.yaml scenarios/
+COPY dashboard/public dashboard/public
 # one store per NF under /data/<nf>, owned by the unprivileged user the NFs run as (the scenario
 # runner copies each NF's provisioned store into its directory)
 RUN mkdir -p /data/hss /data/bsf /data/naf /data/eca && chown -R node:node /data

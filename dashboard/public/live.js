@@ -52,7 +52,7 @@ function makeChart(node, labels, strokes) {
     ...chartSize(node),
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     series: [{}, ...labels.map((label, i) => ({ label, stroke: strokes[i], width: 1.5, points: { show: false } }))],
-    axes: [{ values: (_u, ticks) => ticks.map((t) => clockTime(t * 1000).slice(0, 8)) }, { size: 50 }],
+    axes: [{ space: 90, values: (_u, ticks) => ticks.map((t) => clockTime(t * 1000).slice(0, 8)) }, { size: 50 }],
     legend: { live: false },
   };
   return new uPlot(opts, [[], ...labels.map(() => [])], node);
