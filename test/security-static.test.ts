@@ -1,6 +1,6 @@
 // Security checks that read the code or the configuration rather than the wire:
 // - every MAC / digest / token comparison runs in constant time: the sources of milenage/,
-//   wire/, gba/, nf/, ue/ and conformance/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
+//   wire/, gba/, nf/, ue/, conformance/ and dashboard/ hold no ===, !==, ==, !=, .equals() or Buffer.compare() between two
 //   non-literal values one of which names a MAC, digest, response, RES, AUTS, token or key,
 //   and each known comparison site calls constantTimeEqual / digestEquals / timingSafeEqual;
 // - the HSS provisioning API bound to a non-loopback address refuses to start without a
@@ -16,7 +16,7 @@ import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
 import { jsonRequest, newSub, testConfig } from "./hss-fixtures.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SOURCE_DIRS = ["milenage", "wire", "gba", "nf", "ue", "conformance"];
+const SOURCE_DIRS = ["milenage", "wire", "gba", "nf", "ue", "conformance", "dashboard"];
 
 afterAll(removeTempDirs);
 
@@ -115,7 +115,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
     expect(variableTimeComparisons([{ file: "fine.ts", text: fine.join("\n") }])).toEqual([]);
   });
 
-  it("finds none in milenage/, wire/, gba/, nf/ and ue/", () => {
+  it("finds none in milenage/, wire/, gba/, nf/, ue/, conformance/ and dashboard/", () => {
     const all = sources();
     expect(all.length).toBeGreaterThan(50);
     expect(variableTimeComparisons(all)).toEqual([]);
@@ -132,6 +132,7 @@ describe("constant-time comparison of MACs, digests and tokens", () => {
       ["gba/digest/nonce.ts", 1, "Ua nonce HMAC"],
       ["nf/bsf/naf-registry.ts", 1, "Zn bearer token"],
       ["nf/hss/routes/admin.ts", 1, "provisioning API bearer token"],
+      ["dashboard/auth.ts", 1, "dashboard token (bearer, ?token=, cookie)"],
       ["ue/ub/run.ts", 1, "Ub rspauth (server authentication)"],
       ["ue/ua/naf-digest.ts", 1, "Ua rspauth (server authentication; gbaFetch and the autocannon load driver)"],
     ];
