@@ -2,7 +2,7 @@
 // Scenario tab shows when the run ends, and the same fragment as a self-contained page for
 // `--report FILE.html` (inline CSS, no scripts, nothing fetched; the JSON report rides along in
 // a data block). Identifiers and figures only, as in the JSON report: no key material.
-import type { Report } from "./report.js";
+import { DEVICE_COLUMNS, deviceCells, type Report } from "./report.js";
 import type { StepFigures } from "./stats.js";
 
 const esc = (s: unknown) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -117,17 +117,8 @@ export function reportHtmlFragment(r: Report): string {
   out.push("<h3>OBUs</h3>");
   out.push(
     table(
-      ["", "OBU", "vehicle", "GBA type", "tunnel", "outcome", "steps", "ms"],
-      r.devices.map((d) => [
-        d.asDesigned ? "✓" : "✗",
-        d.obu,
-        d.vehicle,
-        d.gbaType,
-        d.tunnel,
-        d.asDesigned && d.failure ? `${d.outcome} (as designed)` : d.why ? `${d.outcome} — ${d.why}` : d.outcome,
-        `${d.steps.filter((s) => s.ok).length}/${d.steps.length}`,
-        fmt(d.ms, 0),
-      ]),
+      DEVICE_COLUMNS,
+      r.devices.map((d) => deviceCells(d, d.steps.length)),
       [7],
     ),
   );

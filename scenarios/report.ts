@@ -128,6 +128,22 @@ function stepsCell(r: DeviceRow, planned: number): string {
   return failed ? `${ok}/${planned} (${failed.step})` : `${ok}/${planned}`;
 }
 
+export const DEVICE_COLUMNS = ["", "OBU", "vehicle", "GBA type", "tunnel", "outcome", "steps", "ms"];
+
+/** One OBU's row of the summary table (terminal and HTML report alike). */
+export function deviceCells(r: DeviceRow, plannedSteps: number): string[] {
+  return [
+    r.asDesigned ? "✓" : "✗",
+    r.obu,
+    r.vehicle,
+    r.gbaType,
+    r.tunnel,
+    r.asDesigned && r.failure ? `${r.outcome} (as designed)` : r.why ? `${r.outcome} — ${r.why}` : r.outcome,
+    stepsCell(r, plannedSteps),
+    String(Math.round(r.ms)),
+  ];
+}
+
 /** One row per OBU, then the step percentiles, the load figures and the assertions. */
 export function renderSummary(report: Report, plan: Plan, withDevices: boolean): string {
   const out: string[] = [];
@@ -135,17 +151,8 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
   if (withDevices) {
     out.push(
       table(
-        ["", "OBU", "vehicle", "GBA type", "tunnel", "outcome", "steps", "ms"],
-        report.devices.map((r) => [
-          r.asDesigned ? "✓" : "✗",
-          r.obu,
-          r.vehicle,
-          r.gbaType,
-          r.tunnel,
-          r.asDesigned && r.failure ? `${r.outcome} (as designed)` : r.why ? `${r.outcome} — ${r.why}` : r.outcome,
-          stepsCell(r, planned.get(r.obu) ?? r.steps.length),
-          String(Math.round(r.ms)),
-        ]),
+        DEVICE_COLUMNS,
+        report.devices.map((r) => deviceCells(r, planned.get(r.obu) ?? r.steps.length)),
       ),
       "",
     );
