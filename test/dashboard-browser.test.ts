@@ -254,6 +254,13 @@ describe("dashboard in chromium", () => {
     await page.screenshot({ path: join(shots, "subscribers-1280x800.png"), fullPage: true });
   });
 
+  it("lists the ECA's certificates (none yet) from its certificate log", async () => {
+    await page.locator("#tab-eca").click();
+    await page.waitForFunction(() => /certificate\(s\)/.test(document.getElementById("eca-status")?.textContent ?? ""));
+    expect(await text("#eca-status")).toBe("0 certificate(s), newest first");
+    expect(await page.locator("#eca-unavailable").isHidden()).toBe(true);
+  });
+
   it("stays readable on a narrow window: no sideways scrolling of the page", async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     for (const tab of ["live", "ladder", "subscribers"]) {

@@ -220,6 +220,8 @@ describe("gba up --dashboard and gba dashboard", () => {
     const info = JSON.parse((await get(`${ready.dashboard}/api/info`)).text);
     expect(info).toMatchObject({ events: true, hssAdmin: ready.hss.admin });
     expect((await get(`${ready.dashboard}/api/subscribers`)).status).toBe(200);
+    // the ECA's certificate log answers the dashboard (a loopback client)
+    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/certificates`)).text)).toEqual({ certificates: [] });
   }, 30_000);
 
   it("gba dashboard needs a node to watch, and a token beyond loopback", async () => {
