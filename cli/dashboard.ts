@@ -1,6 +1,7 @@
 // `gba dashboard` (against NFs running elsewhere) and the dashboard of `gba up --dashboard`
 // (the NFs in this process, their event bus included). README "Dashboard".
-import type { GbaConfig, ListenConfig } from "../nf/common/config.js";
+import type { ListenConfig } from "../nf/common/config.js";
+import type { GbaConfig } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";

@@ -26,7 +26,7 @@ import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
 import { dashboardStarter } from "../cli/dashboard.js";
 import { UP_STARTERS, urlOf } from "../cli/up.js";
-import { defaultConfig, withEphemeralPorts } from "../nf/common/config.js";
+import { defaultConfig, withEphemeralPorts } from "../nf/config.js";
 import { EventBus, type EventInput } from "../nf/common/events.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";

@@ -9,7 +9,7 @@
 // No key material: an event has exactly the fields of EVENT_FIELDS (checked below at compile
 // time against FORBIDDEN_FIELD_NAMES, and in test/events.test.ts); emit() copies those fields
 // only, so a caller's object with extra properties cannot carry a key through.
-import type { Clock } from "./deps.js";
+import type { Clock } from "../../wire/deps.js";
 
 export const EVENT_NFS = ["hss", "bsf", "naf", "eca"] as const;
 export type EventNf = (typeof EVENT_NFS)[number];
