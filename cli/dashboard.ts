@@ -6,7 +6,7 @@ import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { urlOf } from "./up.js";
-import { DASHBOARD_PORT } from "./dashboard-flags.js";
+import { DASHBOARD_PORT, withTokenFromEnv } from "../dashboard/config.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
 
 type Starter = (cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>;
@@ -18,9 +18,10 @@ export function parseListen(v: string, flag: string): ListenConfig {
   return { host: (m[1] || "127.0.0.1").replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-function dashboardToken(): string | undefined {
-  const t = process.env.GBA_DASHBOARD_TOKEN;
-  return t === undefined || t === "" ? undefined : t;
+/** The listener: the flag's HOST:PORT, else dashboard.listen of the config (port 0 with --ephemeral-ports). */
+function listenOf(cfg: GbaConfig, values: FlagValues, flag: string): ListenConfig {
+  const v = values[flag];
+  return typeof v === "string" ? parseListen(v, flag) : cfg.dashboard.listen;
 }
 
 /** The dashboard as the last starter of `gba up`: the bus, and the HSS admin API and ECA started before it. */
@@ -29,7 +30,7 @@ export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: E
     const { startDashboard } = await import("../dashboard/server.js");
     const board = await startDashboard({
       listen,
-      token: dashboardToken(),
+      token: withTokenFromEnv(cfg.dashboard).token,
       events,
       hssAdmin: { url: urlOf(started, "hss", "admin") as string, token: cfg.hss.admin.token },
       eca: { url: urlOf(started, "eca", "url") as string },
@@ -42,10 +43,7 @@ export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: E
 
 /** `gba up --dashboard`: every NF, then the dashboard; the ready line gains "dashboard": URL. */
 export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
-  const listen =
-    typeof values["dashboard-listen"] === "string"
-      ? parseListen(values["dashboard-listen"], "dashboard-listen")
-      : { host: "127.0.0.1", port: values["ephemeral-ports"] === true ? 0 : DASHBOARD_PORT };
+  const listen = listenOf(cfg, values, "dashboard-listen");
   const events = new EventBus();
   return runNfs([...starters, dashboardStarter(cfg, listen, events)], cfg, (nfs) => ({
     ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
@@ -76,8 +74,9 @@ those tabs say so. Prints {"ready":true,"dashboard":URL} once it listens.
   --hss-admin URL       the HSS provisioning API (e.g. http://127.0.0.1:7002)
   --eca URL             the ECA's HTTP listener (e.g. http://127.0.0.1:9090); its certificate
                         log answers loopback clients only
-  --listen HOST:PORT    default 127.0.0.1:${DASHBOARD_PORT}; a host beyond loopback needs
-                        GBA_DASHBOARD_TOKEN (16+ characters), given once as ?token= in the address
+  --listen HOST:PORT    default dashboard.listen of the config (127.0.0.1:${DASHBOARD_PORT}); a host
+                        beyond loopback needs dashboard.token or GBA_DASHBOARD_TOKEN (16+
+                        characters), given once as ?token= in the address
 
 ${COMMON_HELP}`,
   async run(argv) {
@@ -89,16 +88,13 @@ ${COMMON_HELP}`,
     const hssAdmin = httpUrl(values, "hss-admin");
     const eca = httpUrl(values, "eca");
     if (hssAdmin === undefined && eca === undefined) throw new UsageError("give --hss-admin URL, --eca URL or both");
-    const listen =
-      typeof values.listen === "string"
-        ? parseListen(values.listen, "listen")
-        : { host: "127.0.0.1", port: values["ephemeral-ports"] ? 0 : DASHBOARD_PORT };
+    const listen = listenOf(cfg, values, "listen");
     const hssToken = process.env.GBA_HSS_ADMIN_TOKEN || undefined;
     const start = async (): Promise<RunningNf> => {
       const { startDashboard } = await import("../dashboard/server.js");
       const board = await startDashboard({
         listen,
-        token: dashboardToken(),
+        token: withTokenFromEnv(cfg.dashboard).token,
         hssAdmin: hssAdmin === undefined ? undefined : { url: hssAdmin, token: hssToken },
         eca: eca === undefined ? undefined : { url: eca },
         logLevel: cfg.logLevel,

@@ -7,16 +7,10 @@
 // own origin (CSRF).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isLoopbackHost } from "../nf/common/loopback.js";
 import { ProblemError } from "../nf/common/problem.js";
 
 export const TOKEN_COOKIE = "gba_dashboard";
-export const MIN_TOKEN_LENGTH = 16;
-
-/** 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /** The host part of a Host header ("127.0.0.1:7080", "[::1]:7080", "localhost"). */
 function hostnameOf(hostHeader: string | undefined): string {

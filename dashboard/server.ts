@@ -10,12 +10,13 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-import { ConfigError, type ListenConfig } from "../nf/common/config.js";
+import type { ListenConfig } from "../nf/common/config.js";
 import { type EventBus, HISTORY_SECONDS } from "../nf/common/events.js";
 import type { LogLevel } from "../nf/common/log.js";
 import { ProblemError } from "../nf/common/problem.js";
 import { createNfServer, listen } from "../nf/common/server.js";
-import { installAccessGuard, isLoopbackHost, MIN_TOKEN_LENGTH } from "./auth.js";
+import { installAccessGuard } from "./auth.js";
+import { dashboardConfigSection } from "./config.js";
 import type { ScenarioFeed } from "./scenario-feed.js";
 import { LiveStream } from "./stream.js";
 import { registerUpstreamRoutes, type UpstreamOptions } from "./upstream.js";
@@ -57,17 +58,6 @@ const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };
-
-export function checkDashboardOptions(o: Pick<DashboardOptions, "listen" | "token">): void {
-  if (o.token !== undefined && o.token.length < MIN_TOKEN_LENGTH) {
-    throw new ConfigError(`the dashboard token must have at least ${MIN_TOKEN_LENGTH} characters`);
-  }
-  if (!isLoopbackHost(o.listen.host) && o.token === undefined) {
-    throw new ConfigError(
-      `the dashboard host ${o.listen.host} is not a loopback address: set GBA_DASHBOARD_TOKEN so the page requires a token`,
-    );
-  }
-}
 
 function positiveInt(v: unknown, fallback: number, max: number): number {
   if (v === undefined) return fallback;
@@ -122,7 +112,7 @@ function registerApi(app: FastifyInstance, o: DashboardOptions, stream: LiveStre
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<RunningDashboard> {
-  checkDashboardOptions(o);
+  dashboardConfigSection.check({ listen: o.listen, token: o.token });
   const app = createNfServer({ name: "dashboard", logLevel: o.logLevel });
   const stopRecording = o.events?.record();
   const stream = new LiveStream({ bus: o.events, scenario: o.scenario });

@@ -1,7 +1,8 @@
 // The configuration of a deployment: the common settings and the section of every NF, as each
-// NF registers it in nf/<nf>/config.ts. `gba up`, the per-NF commands, the scenario runner and
+// NF registers it in nf/<nf>/config.ts, and the dashboard's (dashboard/config.ts). `gba up`, the per-NF commands, the scenario runner and
 // the benches read their configuration here; an NF itself only reads its own section
 // (NfConfig<"hss", HssConfig> and so on).
+import { DASHBOARD_PORT, type DashboardConfig, dashboardConfigSection } from "../dashboard/config.js";
 import { type BsfConfig, BSF_PORTS, bsfConfigSection } from "./bsf/config.js";
 import {
   type CommonConfig,
@@ -22,10 +23,17 @@ export interface GbaConfig extends CommonConfig {
   bsf: BsfConfig;
   naf: NafConfig;
   eca: EcaConfig;
+  dashboard: DashboardConfig;
 }
 
-/** Every NF's section, in `gba up` start order. */
-export const CONFIG_SECTIONS = [hssConfigSection, bsfConfigSection, nafConfigSection, ecaConfigSection] as const;
+/** Every NF's section, in `gba up` start order, then the dashboard's. */
+export const CONFIG_SECTIONS = [
+  hssConfigSection,
+  bsfConfigSection,
+  nafConfigSection,
+  ecaConfigSection,
+  dashboardConfigSection,
+] as const;
 
 /** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
 export const DEFAULT_PORTS = {
@@ -37,6 +45,7 @@ export const DEFAULT_PORTS = {
   nafTlsPsk: NAF_PORTS.tlsPsk,
   ecaHttp: ECA_PORTS.http,
   ecaTlsPsk: ECA_PORTS.tlsPsk,
+  dashboard: DASHBOARD_PORT,
 } as const;
 
 export function defaultConfig(): GbaConfig {

@@ -4,6 +4,9 @@
 // batching (≤ 4 messages a second, ≤ MAX_EVENTS_PER_MESSAGE events each, the rest counted), and
 // the `gba up --dashboard` / `gba dashboard` command lines.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { request } from "undici";
@@ -173,7 +176,10 @@ function runGba(
   o: { untilReady?: boolean } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, GBA_DASHBOARD_TOKEN: "" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -187,41 +193,76 @@ function runGba(
   });
 }
 
+/** Starts `gba ARGS`, resolves to its ready line; the process stops after the test. */
+async function startGba(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, GBA_DASHBOARD_TOKEN: "", ...env },
+  });
+  cleanups.push(
+    () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r(undefined);
+        child.once("exit", r);
+        child.kill("SIGTERM");
+      }),
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.includes("\n")) resolve(out.split("\n")[0]);
+    });
+    child.once("exit", (code) => reject(new Error(`gba ${args[0]} exited with ${code}`)));
+  });
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 describe("gba up --dashboard and gba dashboard", () => {
   it("gba up --dashboard names the dashboard in the ready line, and it serves the page", async () => {
-    const dir = (await import("node:fs")).mkdtempSync(`${(await import("node:os")).tmpdir()}/gba-up-dashboard-`);
-    const child = spawn(
-      process.execPath,
-      [MAIN, "up", "--dashboard", "--ephemeral-ports", "--data", dir, "--log-level", "warn"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    cleanups.push(async () => (await import("node:fs")).rmSync(dir, { recursive: true, force: true }));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          if (child.exitCode !== null) return r(undefined);
-          child.once("exit", r);
-          child.kill("SIGTERM");
-        }),
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout.on("data", (c: Buffer) => {
-        out += c.toString();
-        if (out.includes("\n")) resolve(out.split("\n")[0]);
-      });
-      child.once("exit", (code) => reject(new Error(`gba up exited with ${code}`)));
-    });
-    const ready = JSON.parse(line) as { ready: boolean; dashboard: string; hss: { admin: string } };
+    const dir = mkdtempSync(join(tmpdir(), "gba-up-dashboard-"));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const ready = (await startGba(["up", "--dashboard", "--ephemeral-ports", "--data", dir, "--log-level", "warn"])) as {
+      ready: boolean;
+      dashboard: string;
+      hss: { admin: string };
+    };
     expect(ready.ready).toBe(true);
     expect(ready.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const info = JSON.parse((await get(`${ready.dashboard}/api/info`)).text);
     expect(info).toMatchObject({ events: true, hssAdmin: ready.hss.admin });
     expect((await get(`${ready.dashboard}/api/subscribers`)).status).toBe(200);
     // the ECA's certificate log answers the dashboard (a loopback client)
-    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/certificates`)).text)).toEqual({ certificates: [] });
+    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/certificates`)).text)).toMatchObject({ certificates: [] });
+  }, 30_000);
+
+  it("takes its token from dashboard.token of the config, GBA_DASHBOARD_TOKEN in its place when set", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gba-dashboard-config-"));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const config = (dashboard: object) => {
+      const file = join(dir, `config-${cleanups.length}.yaml`);
+      writeFileSync(file, JSON.stringify({ dashboard }));
+      return file;
+    };
+    const args = (file: string) => [
+      ...["dashboard", "--hss-admin", "http://127.0.0.1:9", "--ephemeral-ports"],
+      ...["--log-level", "warn", "--config", file],
+    ];
+    const withToken = config({ token: TOKEN });
+    const fromConfig = (await startGba(args(withToken))).dashboard as string;
+    expect((await get(`${fromConfig}/api/info`)).status).toBe(401);
+    expect((await get(`${fromConfig}/api/info`, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    const other = "environment-token-0123456789";
+    const fromEnv = (await startGba(args(withToken), { GBA_DASHBOARD_TOKEN: other })).dashboard as string;
+    expect((await get(`${fromEnv}/api/info`, { authorization: `Bearer ${TOKEN}` })).status).toBe(401);
+    expect((await get(`${fromEnv}/api/info`, { authorization: `Bearer ${other}` })).status).toBe(200);
+    // the HSS admin API's rule: 16+ characters, and a token beyond loopback
+    const short = await runGba(args(config({ token: "short" })));
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/dashboard\.token \(or GBA_DASHBOARD_TOKEN\): must be a string of at least 16 characters/);
+    const wide = await runGba(args(config({ listen: { host: "0.0.0.0", port: 0 } })));
+    expect(wide.code).toBe(1);
+    expect(wide.stderr).toMatch(/dashboard\.listen\.host 0\.0\.0\.0 is not a loopback address/);
   }, 30_000);
 
   it("gba dashboard needs a node to watch, and a token beyond loopback", async () => {
@@ -230,7 +271,9 @@ describe("gba up --dashboard and gba dashboard", () => {
     expect(none.stderr).toMatch(/--hss-admin URL, --eca URL or both/);
     const wide = await runGba(["dashboard", "--hss-admin", "http://127.0.0.1:7002", "--listen", "0.0.0.0:0"]);
     expect(wide.code).toBe(1);
-    expect(wide.stderr).toMatch(/not a loopback address: set GBA_DASHBOARD_TOKEN/);
+    expect(wide.stderr).toMatch(
+      /dashboard.listen.host 0.0.0.0 is not a loopback address: set dashboard.token \(or GBA_DASHBOARD_TOKEN\)/,
+    );
     const ok = await runGba(["dashboard", "--hss-admin", "http://127.0.0.1:7002", "--ephemeral-ports"], { untilReady: true });
     expect(JSON.parse(ok.stdout.split("\n")[0])).toMatchObject({ ready: true, dashboard: expect.stringMatching(/^http:/) });
   }, 30_000);

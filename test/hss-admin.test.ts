@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinSqn } from "../milenage/sqn.js";
 import { ConfigError } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { isLoopback, startHss } from "../nf/hss/index.js";
+import { isLoopbackHost } from "../nf/common/loopback.js";
+import { startHss } from "../nf/hss/index.js";
 import { fetchAv, jsonRequest, newSub, startTestHss, type TestSub, TestUsim, tempData, testConfig } from "./hss-fixtures.js";
 
 let hss: RunningNf;
@@ -292,9 +293,10 @@ describe("access", () => {
     await expect(startHss(short)).rejects.toThrow(/at least 16 characters/);
   });
 
-  it("knows loopback hosts", () => {
-    for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"]) expect(isLoopback(h)).toBe(true);
+  it("knows loopback hosts (nf/common/loopback, shared with the dashboard and the ECA)", () => {
+    for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"])
+      expect(isLoopbackHost(h)).toBe(true);
     for (const h of ["0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "example.org", "127.0.0.1.example"])
-      expect(isLoopback(h)).toBe(false);
+      expect(isLoopbackHost(h)).toBe(false);
   });
 });

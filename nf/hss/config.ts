@@ -1,6 +1,7 @@
 // The HSS section of the configuration: type, defaults, check (README "Configuration").
 import { HexError, hexToBytes } from "../../wire/bytes.js";
 import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK, positiveIntegers } from "../common/config.js";
+import { checkProtectedListener } from "../common/loopback.js";
 
 export interface HssConfig {
   zh: ListenConfig;
@@ -20,12 +21,6 @@ export interface HssConfig {
 /** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
 export const HSS_PORTS = { zh: 7001, admin: 7002 } as const;
 
-/** 127.0.0.0/8, ::1 and localhost: the admin API needs no token there. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
   key: "hss",
   defaults: () => ({
@@ -41,15 +36,14 @@ export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
   listeners: (c) => [c.zh, c.admin],
   check(c) {
     positiveIntegers(c, "hss", ["sqnCheckpointSeconds", "sqnLogMax"]);
-    const { admin } = c;
-    if (admin.token !== undefined && (typeof admin.token !== "string" || admin.token.length < 16)) {
-      throw new ConfigError("hss.admin.token: must be a string of at least 16 characters");
-    }
-    if (!isLoopback(admin.host) && admin.token === undefined) {
-      throw new ConfigError(
-        `hss.admin.host ${admin.host} is not a loopback address: set hss.admin.token so the provisioning API requires a bearer token`,
-      );
-    }
+    // the provisioning API needs no token on loopback, and one beyond it
+    checkProtectedListener({
+      hostAt: "hss.admin.host",
+      host: c.admin.host,
+      tokenAt: "hss.admin.token",
+      token: c.admin.token,
+      so: "the provisioning API requires a bearer token",
+    });
     try {
       hexToBytes(c.defaultAmf, "hss.defaultAmf", 2);
     } catch (err) {
