@@ -192,6 +192,41 @@ describe("ECA enrolment (TS 24.109 Annex E shape)", () => {
     expect(remote.json().cause).toBe("ADMIN_LOOPBACK_ONLY");
   });
 
+  it("GET /certificates pages newest first; GET /bindings pages the registry by OBU ID; both loopback only", async () => {
+    const get = async (url: string, remoteAddress = "127.0.0.1") => app.inject({ method: "GET", url, remoteAddress });
+    // every page of two, following `next`, is the whole log newest first (issuedAt, then serial)
+    const all = await store.listCertificates();
+    expect(all.length).toBeGreaterThan(2);
+    const paged: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = await get(`/certificates?limit=2${next ? `&after=${encodeURIComponent(next)}` : ""}`);
+      expect(page.statusCode, page.body).toBe(200);
+      const body = page.json() as { certificates: Array<{ serial: string }>; next: string | null };
+      expect(body.certificates.length).toBeLessThanOrEqual(2);
+      paged.push(...body.certificates.map((c) => c.serial));
+      next = body.next;
+    } while (next !== null);
+    expect(paged).toEqual(all.map((c) => c.serial).reverse());
+
+    const first = await get("/bindings?limit=1");
+    expect(first.json()).toMatchObject({
+      bindings: [{ obuId: "OBU-0001", vehicleId: "VIN-0001", msisdn: "491700000001" }],
+      next: "OBU-0001",
+    });
+    const second = await get("/bindings?limit=1&after=OBU-0001");
+    expect(second.json()).toMatchObject({ bindings: [{ obuId: "OBU-0002" }], next: null });
+    expect((await get("/bindings")).json().bindings).toHaveLength(2);
+
+    for (const bad of ["/bindings?limit=0", "/certificates?limit=1001", "/bindings?sort=obu"]) {
+      const res = await get(bad);
+      expect(res.statusCode, bad).toBe(400);
+    }
+    const remote = await get("/bindings", "192.0.2.7");
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json().cause).toBe("ADMIN_LOOPBACK_ONLY");
+  });
+
   it("GET /getcertificate?in=<base64 DER issuer> returns the CA certificate (24.109 E.5), 404 for another issuer (E.6)", async () => {
     const issuer = Buffer.from(ca.cert.subjectName.toArrayBuffer()).toString("base64");
     const hit = await app.inject({

@@ -10,3 +10,22 @@ const coercing = new Ajv({ coerceTypes: true, allErrors: false, strict: false })
 export function strictJsonSchemas(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema as object));
 }
+
+/** Most items one page of a listing holds (the HSS's subscribers, the ECA's bindings and certificates). */
+export const MAX_PAGE = 1000;
+export const DEFAULT_PAGE = 100;
+
+/** ?limit=N&after=CURSOR of a paged listing; answered as { <items>: [...], next: CURSOR | null }. */
+export const PAGE_QUERY_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    limit: { type: "integer", minimum: 1, maximum: MAX_PAGE },
+    after: { type: "string", minLength: 1, maxLength: 1000 },
+  },
+} as const;
+
+export interface PageQuery {
+  limit?: number;
+  after?: string;
+}

@@ -1,27 +1,58 @@
 // The ECA's store in its LMDB environment under <data>/eca/: bindings by OBU ID, MSISDN → OBU ID
-// (one SIM bound to one OBU) and issued certificates by serial.
+// (one SIM bound to one OBU), issued certificates by serial, and "<issuedAt> <serial>" → serial
+// (ISO 8601 times sort as text), the certificates in time order for paged listings.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Database, RootDatabase } from "lmdb";
 import { nfDataDir, openNfStore } from "../common/store.js";
 import { type BindingInput, BindingError, checkBatch, type LineProblem, sameBinding, type VehicleBinding } from "./bindings.js";
-import type { EcaStore, IssuedCertificate } from "./store.js";
+import type { EcaStore, IssuedCertificate, Page } from "./store.js";
+
+/** The first `limit` values of `range` whose key is not `after`, and the cursor of what follows. */
+function pageOf<T>(
+  range: Iterable<{ key: unknown; value: T }>,
+  limit: number,
+  after: string | undefined,
+  cursorOf: (v: T) => string,
+): Page<T> {
+  const items: T[] = [];
+  for (const { key, value } of range) {
+    if (key === after) continue;
+    if (items.length === limit) return { items, next: cursorOf(items[items.length - 1]) };
+    items.push(value);
+  }
+  return { items };
+}
+
+const timeKey = (c: IssuedCertificate) => `${c.issuedAt} ${c.serial}`;
 
 export class LmdbEcaStore implements EcaStore {
   private readonly bindings: Database<VehicleBinding, string>;
   /** MSISDN digits → OBU ID, so one SIM is bound to one OBU */
   private readonly msisdns: Database<string, string>;
   private readonly certificates: Database<IssuedCertificate, string>;
+  /** timeKey → serial */
+  private readonly byTime: Database<string, string>;
 
   private constructor(private readonly root: RootDatabase) {
     this.bindings = root.openDB({ name: "bindings" });
     this.msisdns = root.openDB({ name: "msisdns" });
     this.certificates = root.openDB({ name: "certificates" });
+    this.byTime = root.openDB({ name: "certificates-by-time" });
   }
 
-  /** Opens (creating if needed) <data>/eca/store.mdb. */
+  /** Opens (creating if needed) <data>/eca/store.mdb; a store written before the time index gets it. */
   static open(dataRoot: string): LmdbEcaStore {
-    return new LmdbEcaStore(openNfStore(dataRoot, "eca"));
+    const store = new LmdbEcaStore(openNfStore(dataRoot, "eca"));
+    store.indexCertificates();
+    return store;
+  }
+
+  private indexCertificates(): void {
+    if (this.byTime.getCount() === this.certificates.getCount()) return;
+    this.root.transactionSync(() => {
+      for (const { value } of this.certificates.getRange()) this.byTime.put(timeKey(value), value.serial);
+    });
   }
 
   /** Read-only view for listings; undefined when no ECA store exists yet under the data root. */
@@ -36,6 +67,10 @@ export class LmdbEcaStore implements EcaStore {
 
   async listBindings(): Promise<VehicleBinding[]> {
     return [...this.bindings.getRange().map(({ value }) => value)];
+  }
+
+  async bindingsPage(limit: number, after?: string): Promise<Page<VehicleBinding>> {
+    return pageOf(this.bindings.getRange({ start: after, limit: limit + 2 }), limit, after, (b) => b.obuId);
   }
 
   addBindings(
@@ -79,7 +114,16 @@ export class LmdbEcaStore implements EcaStore {
   recordCertificate(cert: IssuedCertificate): Promise<boolean> {
     return this.certificates.ifNoExists(cert.serial, () => {
       this.certificates.put(cert.serial, cert);
+      this.byTime.put(timeKey(cert), cert.serial);
     });
+  }
+
+  async certificatesPage(limit: number, after?: string): Promise<Page<IssuedCertificate>> {
+    const range = this.byTime.getRange({ start: after, reverse: true, limit: limit + 2 }).map(({ key, value }) => ({
+      key,
+      value: this.certificates.get(value) as IssuedCertificate,
+    }));
+    return pageOf(range, limit, after, timeKey);
   }
 
   async listCertificates(): Promise<IssuedCertificate[]> {

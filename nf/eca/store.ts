@@ -18,9 +18,17 @@ export interface IssuedCertificate {
   issuedAt: string;
 }
 
+/** One page of a listing, and the cursor of the next page (absent on the last one). */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
 export interface EcaStore {
   bindingOf(obuId: string): Promise<VehicleBinding | undefined>;
   listBindings(): Promise<VehicleBinding[]>;
+  /** Bindings in OBU ID order: the first `limit` after the OBU ID `after`. */
+  bindingsPage(limit: number, after?: string): Promise<Page<VehicleBinding>>;
   /**
    * Adds rows all-or-nothing in one atomic step. A row identical to a stored binding is left as
    * it is; a row that would move an OBU to another vehicle or MSISDN, or bind an MSISDN a second
@@ -38,5 +46,7 @@ export interface EcaStore {
   recordCertificate(cert: IssuedCertificate): Promise<boolean>;
   /** Issued certificates, oldest first. */
   listCertificates(): Promise<IssuedCertificate[]>;
+  /** Issued certificates newest first: the first `limit` after the cursor `after` (a page's `next`). */
+  certificatesPage(limit: number, after?: string): Promise<Page<IssuedCertificate>>;
   close(): Promise<void>;
 }

@@ -8,7 +8,8 @@ import { type EnrolmentCa, issueEnrolmentCertificate } from "../ca.js";
 import type { EcaCause } from "../causes.js";
 import { CsrError, checkCsr } from "../csr.js";
 import { normaliseMsisdn } from "../ids.js";
-import type { EcaStore, IssuedCertificate } from "../store.js";
+import type { VehicleBinding } from "../bindings.js";
+import type { EcaStore, IssuedCertificate, Page } from "../store.js";
 
 export type Refused = { kind: "refused"; cause: EcaCause; detail: string };
 
@@ -32,8 +33,14 @@ export class EnrolmentProcedures {
     return this.o.ca.pem;
   }
 
-  listCertificates(): Promise<IssuedCertificate[]> {
-    return this.o.store.listCertificates();
+  /** The certificate log, newest first, one page after the cursor `after`. */
+  certificates(limit: number, after?: string): Promise<Page<IssuedCertificate>> {
+    return this.o.store.certificatesPage(limit, after);
+  }
+
+  /** The VehicleMan binding registry by OBU ID, one page after the OBU ID `after`. */
+  bindings(limit: number, after?: string): Promise<Page<VehicleBinding>> {
+    return this.o.store.bindingsPage(limit, after);
   }
 
   /** TS 24.109 E.5: the CA certificate (DER) whose subject is `issuer`, base64 of the DER name; E.6: not found. */

@@ -4,7 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { FastifyInstance } from "fastify";
 import { constantTimeEqual } from "../../../wire/bytes.js";
-import { strictJsonSchemas } from "../../common/schema.js";
+import { DEFAULT_PAGE, PAGE_QUERY_SCHEMA, type PageQuery, strictJsonSchemas } from "../../common/schema.js";
 import { defineRoutes } from "../../common/server.js";
 import type { ImportRow, RowError } from "../bulk.js";
 import { hssProblem } from "../causes.js";
@@ -14,7 +14,6 @@ import type { SubscriberView } from "../subscriber.js";
 
 /** Bulk import bodies (100,000 CSV lines are about 15 MB) */
 export const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
-const MAX_PAGE = 1000;
 
 export interface AdminRoutesOptions {
   procedures: AdminProcedures;
@@ -97,18 +96,8 @@ export const adminRoutes = defineRoutes<AdminRoutesOptions>("hss-admin", async (
 
   app.get("/status", () => procedures.status());
 
-  app.get<{ Querystring: { limit?: number; after?: string } }>(
-    "/subscribers",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: { limit: { type: "integer", minimum: 1, maximum: MAX_PAGE }, after: { type: "string", minLength: 1 } },
-        },
-      },
-    },
-    (req) => procedures.list(req.query.limit ?? 100, req.query.after),
+  app.get<{ Querystring: PageQuery }>("/subscribers", { schema: { querystring: PAGE_QUERY_SCHEMA } }, (req) =>
+    procedures.list(req.query.limit ?? DEFAULT_PAGE, req.query.after),
   );
 
   app.post("/subscribers", async (req, reply) => {
