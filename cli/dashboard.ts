@@ -5,11 +5,9 @@ import type { GbaConfig } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
-import { urlOf } from "./up.js";
+import { type Starter, urlOf } from "./up.js";
 import { DASHBOARD_PORT, withTokenFromEnv } from "../dashboard/config.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
-
-type Starter = (cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>;
 
 /** "127.0.0.1:7080", "[::1]:0", ":7080" → host and port. */
 export function parseListen(v: string, flag: string): ListenConfig {
@@ -45,7 +43,13 @@ export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: E
 export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
   const listen = listenOf(cfg, values, "dashboard-listen");
   const events = new EventBus();
-  return runNfs([...starters, dashboardStarter(cfg, listen, events)], cfg, (nfs) => ({
+  // every NF reports its outcomes to the bus the dashboard reads
+  const reporting = starters.map(
+    (start): Starter =>
+      (c, started) =>
+        start(c, started, { events }),
+  );
+  return runNfs([...reporting, dashboardStarter(cfg, listen, events)], cfg, (nfs) => ({
     ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
     dashboard: urlOf(nfs, "dashboard", "url"),
   }));

@@ -1,11 +1,13 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
+import type { NfDeps } from "../nf/common/deps.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { DASHBOARD_FLAGS, DASHBOARD_HELP } from "./dashboard-flags.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import type { Command } from "./usage.js";
 
-type Starter = (cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>;
+/** Starts one NF; deps.events is the dashboard's event bus with `--dashboard`. */
+export type Starter = (cfg: GbaConfig, started: RunningNf[], deps?: Partial<NfDeps>) => Promise<RunningNf>;
 
 export function urlOf(started: RunningNf[], nf: string, listener: string): string | undefined {
   return started.find((n) => n.name === nf)?.urls[listener];
@@ -14,18 +16,24 @@ export function urlOf(started: RunningNf[], nf: string, listener: string): strin
 /** The NFs of `gba up`, in start order; each starter wires itself to the URLs of those before it. */
 export const UP_STARTERS: Array<() => Promise<Starter>> = [
   // one line per NF; later NFs read the URLs of earlier ones with urlOf()
-  async () => (await import("../nf/hss/index.js")).hssStarter,
+  async () => {
+    const { startHss } = await import("../nf/hss/index.js");
+    return (cfg, _started, deps) => startHss(cfg, deps);
+  },
   async () => {
     const { startBsf } = await import("../nf/bsf/index.js");
-    return (cfg, started) => startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl } });
+    return (cfg, started, deps) =>
+      startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl } }, deps);
   },
   async () => {
     const { startNaf } = await import("../nf/naf/index.js");
-    return (cfg, started) => startNaf({ ...cfg, naf: { ...cfg.naf, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.naf.bsfUrl } });
+    return (cfg, started, deps) =>
+      startNaf({ ...cfg, naf: { ...cfg.naf, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.naf.bsfUrl } }, deps);
   },
   async () => {
     const { startEca } = await import("../nf/eca/index.js");
-    return (cfg, started) => startEca({ ...cfg, eca: { ...cfg.eca, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.eca.bsfUrl } });
+    return (cfg, started, deps) =>
+      startEca({ ...cfg, eca: { ...cfg.eca, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.eca.bsfUrl } }, deps);
   },
 ];
 

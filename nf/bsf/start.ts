@@ -38,8 +38,9 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel });
     const zn = createNfServer({ name: "bsf-zn", logLevel: cfg.logLevel });
     cleanup.push(() => Promise.allSettled([ub.close(), zn.close()]));
-    await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }) });
-    await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock) });
+    const { events } = deps;
+    await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }), events });
+    await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock), events });
 
     const sweep = () => store.purgeExpired(deps.clock());
     const timer = setInterval(() => {

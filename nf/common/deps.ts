@@ -1,11 +1,16 @@
 // The NFs' sources of time and randomness (types in wire/deps.ts): tests pin RAND, nonces, clocks.
+// And the dashboard's event bus, when one listens: without it an NF's route layer skips the
+// event (an optional call whose argument is never built).
 import { randomFillSync } from "node:crypto";
 import type { Clock, RandomBytes } from "../../wire/deps.js";
+import type { EventBus } from "./events.js";
 
 export interface NfDeps {
   /** milliseconds since the epoch */
   clock: Clock;
   randomBytes: RandomBytes;
+  /** the event bus of `gba up --dashboard` and the scenario runner (nf/common/events.ts) */
+  events?: EventBus;
 }
 
 const POOL_BYTES = 4096;

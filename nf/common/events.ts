@@ -14,8 +14,11 @@ import type { Clock } from "../../wire/deps.js";
 export const EVENT_NFS = ["hss", "bsf", "naf", "eca"] as const;
 export type EventNf = (typeof EVENT_NFS)[number];
 
-/** The exchange an event reports (its reference point and operation). */
-export const EVENT_KINDS = ["ub", "zh-av", "zh-guss", "zn", "ua", "enrol"] as const;
+/**
+ * The exchange an event reports (its reference point and operation): "ua" is one HTTP request on
+ * Ua (Digest, or over a TLS-PSK connection), "ua-psk" one TLS-PSK handshake (TS 33.222 §5.4).
+ */
+export const EVENT_KINDS = ["ub", "zh-av", "zh-guss", "zn", "ua", "ua-psk", "enrol"] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** challenge: a 401 that asks for (more) authentication as the protocol intends (Ub first GET, Ua first request). */
@@ -36,6 +39,7 @@ export const EVENT_FIELDS = [
   "peer",
   "latencyMs",
   "resync",
+  "auth",
 ] as const;
 export type EventField = (typeof EVENT_FIELDS)[number];
 
@@ -83,7 +87,11 @@ export interface GbaEvent {
   latencyMs?: number;
   /** the exchange carried a resynchronisation (AUTS) */
   resync?: boolean;
+  /** how a Ua request was authenticated: HTTP Digest, or the TLS-PSK connection it came over */
+  auth?: UaAuth;
 }
+
+export type UaAuth = "digest" | "tls-psk";
 
 /** What an NF passes to emit(): the bus adds seq and (unless given) time. */
 export type EventInput = Omit<GbaEvent, "seq" | "time"> & { time?: number };
@@ -268,6 +276,7 @@ export class EventBus {
     const latency = num(input.latencyMs);
     if (latency !== undefined) e.latencyMs = Math.round(latency * 1000) / 1000;
     if (input.resync === true) e.resync = true;
+    if (input.auth === "digest" || input.auth === "tls-psk") e.auth = input.auth;
     if (this.recorders > 0) this.ring[e.seq % this.capacity] = e;
     for (const l of this.listeners) {
       try {

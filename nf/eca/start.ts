@@ -31,11 +31,18 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     const enrolment = new EnrolmentProcedures({ ca, store, deps: d, certValidityDays: c.certValidityDays });
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
-      await scope.register(gbaNaf, { fqdn: c.fqdn, zn, deps: d });
-      await scope.register(enrolmentRoutes, { enrolment });
+      await scope.register(gbaNaf, { fqdn: c.fqdn, zn, deps: d, eventNf: "eca" });
+      await scope.register(enrolmentRoutes, { enrolment, events: d.events });
     });
     const url = await listen(app, c.http);
-    const tls = await createTlsPskListener(app, { fqdn: c.fqdn, zn, host: c.tlsPsk.host, port: c.tlsPsk.port });
+    const tls = await createTlsPskListener(app, {
+      fqdn: c.fqdn,
+      zn,
+      host: c.tlsPsk.host,
+      port: c.tlsPsk.port,
+      events: d.events,
+      eventNf: "eca",
+    });
     cleanup.push(() => tls.close());
     logReady(app.log, "ECA", cfg.data, { fqdn: c.fqdn, bsfUrl: c.bsfUrl, url, tlsPsk: tls.url });
     return { name: "eca", urls: { url, tlsPsk: tls.url }, close: () => cleanup.close() };

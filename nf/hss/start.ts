@@ -41,7 +41,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
     const checkpoints = sqnCheckpoints(store, h, d.clock, (err) => zh.log.error({ err }, "SEQ_HE checkpoint failed"));
     cleanup.push(() => checkpoints.stop());
     cleanup.push(() => Promise.all([zh.close(), admin.close()]));
-    await zh.register(zhRoutes, { procedures: zhProcedures });
+    await zh.register(zhRoutes, { procedures: zhProcedures, events: d.events });
     await admin.register(adminRoutes, {
       procedures: new AdminProcedures(store, { defaultAmf: h.defaultAmf }),
       token: h.admin.token,

@@ -21,6 +21,7 @@ import { createNonceIssuer } from "../../gba/digest/nonce.js";
 import { createDigestServer } from "../../gba/digest/server.js";
 import { REALM_PREFIX_ME, REALM_PREFIX_UICC } from "../../wire/ub.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
+import type { EventNf } from "../common/events.js";
 import { type ProblemError, sendProblem } from "../common/problem.js";
 import { BSF_RETRY_AFTER_SECONDS, isGbaError, nafProblem } from "./causes.js";
 import type { GbaIdentity } from "./identity.js";
@@ -28,6 +29,7 @@ import { UaDigest, type UaDigestState, type UaOutcome, type UaRefusal } from "./
 import type { NonceCounts } from "./store.js";
 import { NonceCounter } from "./store-memory.js";
 import { tlsPskSessionOf } from "./tls-psk.js";
+import { installUaEvents } from "./ua-events.js";
 import type { ZnClient } from "./zn-client.js";
 
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
@@ -49,7 +51,10 @@ export interface GbaNafOptions {
   maxTrackedNonces?: number;
   /** where nonce-counts are kept (default: this process's memory, maxTrackedNonces entries) */
   nonceCounts?: NonceCounts;
+  /** deps.events: the dashboard's event bus, one "ua" event per request the plugin handles */
   deps?: Partial<NfDeps>;
+  /** the NF those events are of (default "naf"; the ECA says "eca") */
+  eventNf?: EventNf;
 }
 
 declare module "fastify" {
@@ -117,9 +122,11 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     realmUicc,
   });
   const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
+  const events = deps.events && installUaEvents(app, { bus: deps.events, nf: opts.eventNf ?? "naf", fqdn });
 
   /** The refusal as the error the hook fails with, its challenge or Retry-After set on the reply. */
   function refusal(request: FastifyRequest, reply: FastifyReply, r: UaRefusal): ProblemError {
+    events?.refused(request, r.cause);
     if (r.challenge) reply.header("www-authenticate", digest.challenge(r.challenge === "stale"));
     if (r.cause === "FST_GBA_BSF_UNAVAILABLE") {
       request.log.warn({ reason: r.detail }, "Zn lookup failed");
@@ -144,7 +151,9 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
   function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
     const tlsSession = tlsPskSessionOf(request.raw.socket);
     if (tlsSession) {
+      events?.start(request, "tls-psk");
       if (tlsSession.expiresAt <= deps.clock()) {
+        events?.refused(request, "FST_GBA_KEY_EXPIRED");
         reply.header("connection", "close");
         throw nafProblem("FST_GBA_KEY_EXPIRED");
       }
@@ -152,6 +161,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
       return undefined;
     }
     if (request.gba) return undefined;
+    events?.start(request, "digest");
     const socket = request.raw.socket as TLSSocket | null;
     const outcome = ua.start({
       method: request.method,

@@ -64,7 +64,13 @@ export async function startNaf(
       else await scope.register(whoamiRoutes);
     });
     const http = await listen(app, n.http);
-    const tlsPsk = await createTlsPskListener(app, { fqdn: n.fqdn, zn, host: n.tlsPsk.host, port: n.tlsPsk.port });
+    const tlsPsk = await createTlsPskListener(app, {
+      fqdn: n.fqdn,
+      zn,
+      host: n.tlsPsk.host,
+      port: n.tlsPsk.port,
+      events: deps?.events,
+    });
     cleanup.push(() => tlsPsk.close());
     logReady(app.log, "NAF", cfg.data, { fqdn: n.fqdn, bsfUrl: n.bsfUrl, upstream: n.upstream, http, tlsPsk: tlsPsk.url });
     return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, close: () => cleanup.close() };

@@ -23,6 +23,7 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { PSK_IDENTITY_HINT, parsePskIdentity } from "../../gba/btid.js";
 import { UA_ID, uaIdForTls } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
+import type { EventBus, EventNf } from "../common/events.js";
 import { isEcdhePsk, type TlsSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
 import {
@@ -51,6 +52,10 @@ export interface TlsPskListenerOptions {
   /** the whole handshake, Zn lookup included, must finish within this time (default 10000 ms) */
   handshakeTimeoutMs?: number;
   log?: FastifyBaseLogger;
+  /** the dashboard's event bus: one "ua-psk" event per handshake that got as far as a psk_identity */
+  events?: EventBus;
+  /** the NF those events are of (default "naf") */
+  eventNf?: EventNf;
 }
 
 export interface TlsPskListener {
@@ -108,16 +113,19 @@ export function chooseTls12Suite(hello: ClientHello, suites: readonly TlsSuite[]
   return suites.find((s) => offered.has(s.code) && (groupsOk || !isEcdhePsk(s)));
 }
 
-/** Pins Zn answers for connections whose handshake is under way, keyed by Ua id and psk_identity. */
+/**
+ * Pins Zn answers for connections whose handshake is under way, keyed by Ua id and psk_identity,
+ * with the time the key was first asked for (performance.now(): a handshake event's latency).
+ */
 class Pins {
-  private readonly map = new Map<string, { answer: ZnAnswer; refs: number }>();
+  private readonly map = new Map<string, { answer: ZnAnswer; refs: number; since: number }>();
 
   /** Returns the function that releases the pin (idempotent). */
-  pin(uaHex: string, identity: string, answer: ZnAnswer): () => void {
+  pin(uaHex: string, identity: string, answer: ZnAnswer, since: number): () => void {
     const key = `${uaHex}|${identity}`;
     const e = this.map.get(key);
     if (e && e.answer === answer) e.refs++;
-    else this.map.set(key, { answer, refs: (e?.refs ?? 0) + 1 });
+    else this.map.set(key, { answer, refs: (e?.refs ?? 0) + 1, since: e?.since ?? since });
     let done = false;
     return () => {
       if (done) return;
@@ -129,6 +137,10 @@ class Pins {
 
   get(uaHex: string, identity: string): ZnAnswer | undefined {
     return this.map.get(`${uaHex}|${identity}`)?.answer;
+  }
+
+  since(uaHex: string, identity: string): number | undefined {
+    return this.map.get(`${uaHex}|${identity}`)?.since;
   }
 }
 
@@ -255,6 +267,13 @@ function describe(err: unknown): string {
   return err instanceof ZnFailure ? err.message : String(err);
 }
 
+/** The cause a refused handshake reports, named as the plugin names the same Zn failure (procedures/ua.ts). */
+const PSK_CAUSES: Record<ZnFailureCode, string> = {
+  BTID_UNKNOWN: "FST_GBA_BTID_UNKNOWN",
+  NAF_NOT_AUTHORIZED: "FST_GBA_NAF_NOT_AUTHORIZED",
+  BSF_UNAVAILABLE: "FST_GBA_BSF_UNAVAILABLE",
+};
+
 /**
  * Starts the TLS-PSK listener for `app`: every authenticated connection is served by the app's
  * routes (the same hooks and handlers as plain HTTP), with request.gba set by the plugin.
@@ -274,6 +293,21 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
       })
     : TLS12_PSK_SUITES;
   const pins = new Pins();
+  const { events } = opts;
+  const eventNf = opts.eventNf ?? "naf";
+  /** handshake start of a TLS socket that reached the PSK callback (kept only while events are reported) */
+  const since = new WeakMap<object, number>();
+  const refusedEvent = (identity: string | undefined, err: unknown, startedAt: number) =>
+    events?.emit({
+      nf: eventNf,
+      kind: "ua-psk",
+      outcome: "refused",
+      cause: err === undefined ? "FST_GBA_NO_CREDENTIALS" : err instanceof ZnFailure ? PSK_CAUSES[err.code] : "INTERNAL_ERROR",
+      btid: identity === undefined ? undefined : parsePskIdentity(identity),
+      nafFqdn: opts.fqdn,
+      auth: "tls-psk",
+      latencyMs: performance.now() - startedAt,
+    });
   const common = {
     pskIdentityHint: PSK_IDENTITY_HINT,
     handshakeTimeout,
@@ -290,15 +324,31 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
         const answer = pins.get(uaHex, identity);
         if (answer === undefined) return null; // → unknown_psk_identity (RFC 4279 §2)
         sessions.set(socket, { identity: identityFrom(answer, "tls-psk", meKeyKind(answer)), expiresAt: answer.expiresAt });
+        if (events) since.set(socket, pins.since(uaHex, identity) ?? performance.now());
         return Buffer.from(answer.meKeyMaterial);
       },
     });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       // only a handshake that went through the PSK callback has a session (TLS 1.3 reports
       // external PSKs as "reused", so isSessionReused() cannot tell resumption apart)
-      if (!sessions.has(socket)) {
+      const session = sessions.get(socket);
+      if (!session) {
         socket.destroy();
         return;
+      }
+      if (events) {
+        const { impi, btid } = session.identity;
+        const startedAt = since.get(socket) ?? performance.now();
+        events.emit({
+          nf: eventNf,
+          kind: "ua-psk",
+          outcome: "ok",
+          impi,
+          btid,
+          nafFqdn: opts.fqdn,
+          auth: "tls-psk",
+          latencyMs: performance.now() - startedAt,
+        });
       }
       app.server.emit("connection", socket);
     });
@@ -330,14 +380,15 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
   function pinKey(identity: string, uaId: Uint8Array, release: (fn: () => void) => void): true | Promise<void> {
     const btid = parsePskIdentity(identity);
     if (btid === undefined) return Promise.reject(new BtidUnknown("psk_identity is not 3GPP-bootstrapping.<B-TID>"));
+    const asked = performance.now();
     const hit = cached?.(btid, opts.fqdn, uaId);
     if (hit) {
-      release(pins.pin(bytesToHex(uaId), identity, hit));
+      release(pins.pin(bytesToHex(uaId), identity, hit, asked));
       return true;
     }
     try {
       return opts.zn.lookup(btid, opts.fqdn, uaId).then((answer) => {
-        release(pins.pin(bytesToHex(uaId), identity, answer));
+        release(pins.pin(bytesToHex(uaId), identity, answer, asked));
       });
     } catch (err) {
       return Promise.reject(err);
@@ -351,6 +402,7 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
     server: tls.Server,
     release: (fn: () => void) => void,
   ): void {
+    const startedAt = performance.now();
     const ids = hello.pskIdentities.filter((i) => parsePskIdentity(i) !== undefined).slice(0, MAX_IDENTITIES_TRIED);
     const handOver = () => {
       if (sock.destroyed) return;
@@ -377,6 +429,7 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
         { reason: last === undefined ? "no 3GPP-bootstrapping psk_identity offered" : describe(last) },
         "TLS 1.3 PSK refused",
       );
+      refusedEvent(ids[0], last, startedAt);
       return (last === undefined ? undefined : alertFor(last)) ?? ALERT.UNKNOWN_PSK_IDENTITY;
     })().then((alert) => {
       if (alert === undefined) handOver();
@@ -393,8 +446,10 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
   ): void {
     const uaId = uaIdForTls(suite.code);
     const gate = new HandshakeGate(sock, first, (identity) => {
+      const startedAt = performance.now();
       const refused = (err: unknown) => {
         log.info({ reason: describe(err), suite: suite.openssl }, "TLS 1.2 PSK refused");
+        refusedEvent(identity, err, startedAt);
         return alertFor(err);
       };
       const pinned = pinKey(identity, uaId, release);

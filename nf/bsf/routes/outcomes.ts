@@ -1,10 +1,13 @@
 // The one place where the BSF's Ub and Zn outcomes meet HTTP and the operator: a refusal's cause
 // becomes its status, headers and ProblemDetails (causes.ts), and every outcome passes the
 // onOutcome hook, which writes the log line (one line per refused request, with the reason and
-// the IMPI; never a key, RES or password) and is where a dashboard event will be emitted.
+// the IMPI; never a key, RES or password) and emits the dashboard's event when a bus listens
+// (nf/common/events.ts: no key field exists there). A second binding of Ub or Zn calls the same
+// hook, so both log and report alike.
 import type { FastifyBaseLogger } from "fastify";
+import type { EventBus } from "../../common/events.js";
 import type { ProblemError } from "../../common/problem.js";
-import { type BsfCause, bsfProblem, RETRY_AFTER_SECONDS } from "../causes.js";
+import { BSF_CAUSES, type BsfCause, bsfProblem, RETRY_AFTER_SECONDS } from "../causes.js";
 import type { UbOutcome, UbRefusal, UbRefusalReason } from "../procedures/ub.js";
 import type { ZnOutcome, ZnRefusal, ZnRefusalReason } from "../procedures/zn.js";
 
@@ -13,6 +16,10 @@ export type Refusal = UbRefusal | ZnRefusal;
 export interface OutcomeContext {
   iface: "Ub" | "Zn";
   log: FastifyBaseLogger;
+  /** the dashboard's event bus, when one listens */
+  events?: EventBus;
+  /** performance.now() when the request arrived (the event's latency; set when events is) */
+  startedAt?: number;
   /** Ub: the UE capabilities announced in User-Agent (TS 24.109 A.3) */
   uaTokens?: string[];
   /** Zn: the NAF that asked (its configured id), the B-TID and NAF FQDN it asked for */
@@ -52,6 +59,7 @@ export function isRefusal<T extends object>(x: T | Refusal): x is Refusal {
 
 /** The hook every Ub and Zn outcome passes before it is answered. */
 export function onOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext): void {
+  if (ctx.events !== undefined) emitOutcome(outcome, ctx, ctx.events);
   const { log } = ctx;
   switch (outcome.kind) {
     case "refused": {
@@ -80,6 +88,46 @@ export function onOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext): 
       return;
     case "delivered":
       log.debug({ naf: ctx.naf, btid: ctx.btid, nafFqdn: ctx.nafFqdn }, "Zn key material delivered");
+      return;
+  }
+}
+
+/** The dashboard's event of an outcome: what was decided, for whom, with the HTTP status it gets. */
+function emitOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext, events: EventBus): void {
+  const latencyMs = ctx.startedAt === undefined ? undefined : performance.now() - ctx.startedAt;
+  const kind = ctx.iface === "Ub" ? "ub" : "zn";
+  switch (outcome.kind) {
+    case "refused":
+      events.emit({
+        nf: "bsf",
+        kind,
+        outcome: "refused",
+        cause: outcome.cause,
+        status: BSF_CAUSES[outcome.cause],
+        impi: outcome.impi,
+        btid: ctx.btid,
+        nafFqdn: ctx.nafFqdn,
+        peer: ctx.naf,
+        latencyMs,
+      });
+      return;
+    case "challenge":
+      events.emit({ nf: "bsf", kind, outcome: "challenge", status: 401, impi: outcome.impi, latencyMs });
+      return;
+    case "bootstrapped":
+      events.emit({ nf: "bsf", kind, outcome: "ok", status: 200, impi: outcome.impi, btid: outcome.btid, latencyMs });
+      return;
+    case "delivered":
+      events.emit({
+        nf: "bsf",
+        kind,
+        outcome: "ok",
+        status: 200,
+        btid: ctx.btid,
+        nafFqdn: ctx.nafFqdn,
+        peer: ctx.naf,
+        latencyMs,
+      });
       return;
   }
 }

@@ -10,6 +10,7 @@ import {
   parseDigestCredentials,
 } from "../../../gba/digest/index.js";
 import { PRODUCT_TOKEN, productTokens } from "../../../wire/ub.js";
+import type { EventBus } from "../../common/events.js";
 import { defineRoutes } from "../../common/server.js";
 import type { UbOutcome, UbProcedures, UbRefusal } from "../procedures/ub.js";
 import { isRefusal, onOutcome, problemOf } from "./outcomes.js";
@@ -22,6 +23,8 @@ const UB_TOKENS = [PRODUCT_TOKEN.GBA_TMPI, PRODUCT_TOKEN.GBA_UICC] as const;
 
 export interface UbRoutesOptions {
   procedures: UbProcedures;
+  /** the dashboard's event bus, when one listens */
+  events?: EventBus;
 }
 
 function credentials(req: FastifyRequest): DigestCredentials | UbRefusal {
@@ -55,9 +58,19 @@ function hasBody(req: FastifyRequest): boolean {
   return (len !== undefined && len !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
 
-/** The answer to one Ub request: the outcome goes through the hook, then out as HTTP. */
-function answer(req: FastifyRequest, reply: FastifyReply, outcome: UbOutcome, uaTokens?: string[]): FastifyReply {
-  onOutcome(outcome, { iface: "Ub", log: req.log, uaTokens });
+/**
+ * The answer to one Ub request: the outcome goes through the hook (with the bus and the time the
+ * request arrived when a bus listens), then out as HTTP.
+ */
+function answer(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  outcome: UbOutcome,
+  events: EventBus | undefined,
+  startedAt: number | undefined,
+  uaTokens?: string[],
+): FastifyReply {
+  onOutcome(outcome, { iface: "Ub", log: req.log, events, startedAt, uaTokens });
   switch (outcome.kind) {
     case "challenge":
       return reply.code(401).header("www-authenticate", formatChallenge(outcome.challenge)).send();
@@ -74,7 +87,7 @@ function answer(req: FastifyRequest, reply: FastifyReply, outcome: UbOutcome, ua
   }
 }
 
-export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { procedures }) => {
+export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { procedures, events }) => {
   app.addHook("onRequest", async (_req, reply) => {
     reply.header("server", UB_SERVER_HEADER);
   });
@@ -84,18 +97,21 @@ export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { pr
     url: "/",
     exposeHeadRoute: false,
     handler: async (req, reply) => {
+      const startedAt = events && performance.now();
       if (hasBody(req)) {
-        return answer(req, reply, {
+        const refusal: UbRefusal = {
           kind: "refused",
           cause: "UNEXPECTED_BODY",
           reason: "unexpected-body",
           detail: "a Ub request carries no body (TS 24.109 A.3: GET /)",
-        });
+        };
+        return answer(req, reply, refusal, events, startedAt);
       }
       const creds = credentials(req);
-      if (isRefusal(creds)) return answer(req, reply, creds);
+      if (isRefusal(creds)) return answer(req, reply, creds, events, startedAt);
       const tokens = productTokens(req.headers["user-agent"], UB_TOKENS);
-      return answer(req, reply, await procedures.handle(creds, { method: req.method, target: req.url }), tokens);
+      const outcome = await procedures.handle(creds, { method: req.method, target: req.url });
+      return answer(req, reply, outcome, events, startedAt, tokens);
     },
   });
 
@@ -103,12 +119,14 @@ export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { pr
   app.route({
     method: ["HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
     url: "/",
-    handler: async (req, reply) =>
-      answer(req, reply, {
+    handler: async (req, reply) => {
+      const refusal: UbRefusal = {
         kind: "refused",
         cause: "METHOD_NOT_ALLOWED",
         reason: "method-not-allowed",
         detail: `${req.method} is not allowed on Ub; use GET / (TS 24.109 A.3)`,
-      }),
+      };
+      return answer(req, reply, refusal, events, events && performance.now());
+    },
   });
 });

@@ -7,6 +7,7 @@ import {
   type BootstrappingInfoRequest,
   ZN_PATH,
 } from "../../../wire/zn.js";
+import type { EventBus } from "../../common/events.js";
 import { strictJsonSchemas } from "../../common/schema.js";
 import { defineRoutes } from "../../common/server.js";
 import type { ZnClientConfig } from "../config.js";
@@ -17,6 +18,8 @@ const JSON_UTF8 = "application/json; charset=utf-8";
 
 export interface ZnRoutesOptions {
   procedures: ZnProcedures;
+  /** the dashboard's event bus, when one listens */
+  events?: EventBus;
 }
 
 declare module "fastify" {
@@ -25,7 +28,7 @@ declare module "fastify" {
   }
 }
 
-export const znRoutes = defineRoutes<ZnRoutesOptions>("bsf-zn", async (app, { procedures }) => {
+export const znRoutes = defineRoutes<ZnRoutesOptions>("bsf-zn", async (app, { procedures, events }) => {
   strictJsonSchemas(app);
   app.decorateRequest("znNaf", undefined);
 
@@ -37,7 +40,7 @@ export const znRoutes = defineRoutes<ZnRoutesOptions>("bsf-zn", async (app, { pr
     onRequest: (req, _reply, done) => {
       const naf = procedures.authenticate(req.headers.authorization);
       if (isRefusal(naf)) {
-        onOutcome(naf, { iface: "Zn", log: req.log });
+        onOutcome(naf, { iface: "Zn", log: req.log, events, startedAt: events && performance.now() });
         done(problemOf(naf));
         return;
       }
@@ -45,11 +48,20 @@ export const znRoutes = defineRoutes<ZnRoutesOptions>("bsf-zn", async (app, { pr
       done();
     },
     handler: async (req, reply) => {
+      const startedAt = events && performance.now();
       const naf = req.znNaf as ZnClientConfig;
       const serialize = reply.getSerializationFunction("200");
       if (serialize === undefined) throw new Error("the Zn route has no 200 response serializer");
       const outcome = await procedures.retrieve(naf, req.body, serialize);
-      onOutcome(outcome, { iface: "Zn", log: req.log, naf: naf.id, btid: req.body.btId, nafFqdn: req.body.nafId.nafFqdn });
+      onOutcome(outcome, {
+        iface: "Zn",
+        log: req.log,
+        events,
+        startedAt,
+        naf: naf.id,
+        btid: req.body.btId,
+        nafFqdn: req.body.nafId.nafFqdn,
+      });
       if (outcome.kind === "refused") throw problemOf(outcome);
       // serialised by the route's response schema already: sent as is
       return reply.type(JSON_UTF8).send(outcome.body);
