@@ -5,6 +5,7 @@ import { ScenarioError } from "../scenarios/load.js";
 import { ProvisioningError } from "../scenarios/errors.js";
 import { BACKENDS, type Backend, TopologyError } from "../scenarios/topology/types.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
+import type { EventBus } from "../nf/common/events.js";
 import { type Command, type FlagValues, parseFlags, requireString, synopsis, UsageError } from "./usage.js";
 
 const RUN_HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load | --no-load] [--report FILE|-]
@@ -189,11 +190,12 @@ async function scenarioDashboard(values: FlagValues) {
       : { host: "127.0.0.1", port: 0 };
   let running: Awaited<ReturnType<typeof startDashboard>> | undefined;
   return {
-    async show(feed: ScenarioFeed) {
+    async show(feed: ScenarioFeed, events?: EventBus) {
       running = await startDashboard({
         listen,
         token: process.env.GBA_DASHBOARD_TOKEN || undefined,
         scenario: feed,
+        events,
         logLevel: "silent",
         title: `scenario ${(feed.snapshot() as { name: string }).name}`,
       });

@@ -13,6 +13,7 @@ import { buildPlan, type Plan } from "./plan.js";
 import { Progress } from "./progress.js";
 import { provisionEca, provisionHss } from "./provision.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
+import { EventBus } from "../nf/common/events.js";
 import { RunFeed } from "./dashboard-feed.js";
 import { buildReport, deviceRow, renderSummary } from "./report.js";
 import { reportHtmlPage } from "./report-html.js";
@@ -40,8 +41,11 @@ export interface RunOptions {
   quiet?: boolean;
   /** keep the temporary directory (data, USIMs, logs) */
   keep?: boolean;
-  /** shows the run on a dashboard: called once with the run's feed, before the NFs start */
-  dashboard?: (feed: ScenarioFeed) => Promise<void>;
+  /**
+   * shows the run on a dashboard: called once with the run's feed, before the NFs start, and
+   * with the event bus the NFs report to when they run in this process (backend inprocess)
+   */
+  dashboard?: (feed: ScenarioFeed, events?: EventBus) => Promise<void>;
   out: (s: string) => void;
   err: (s: string) => void;
   tty: boolean;
@@ -111,7 +115,8 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const feed = o.dashboard
     ? new RunFeed(results, { name: plan.name, backend, loadSeconds: loadPlan?.durationSeconds })
     : undefined;
-  if (feed) await o.dashboard?.(feed);
+  const events = feed && backend === "inprocess" ? new EventBus() : undefined;
+  if (feed) await o.dashboard?.(feed, events);
   let deployment: Deployment | undefined;
   let progress: Progress | undefined;
   try {
@@ -125,7 +130,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
       `${plan.name}: ${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}, ` +
         `${subs} subscribers and ${bound} vehicle bindings provisioned, backend ${backend}`,
     );
-    deployment = await startBackend(backend, { cfg, workDir, latencyMs: scenario.topology?.latencyMs ?? 0, info });
+    deployment = await startBackend(backend, { cfg, workDir, latencyMs: scenario.topology?.latencyMs ?? 0, info, events });
     const input: EngineInput = {
       endpoints: deployment.endpoints,
       devices: plan.devices,

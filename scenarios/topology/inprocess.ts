@@ -1,12 +1,14 @@
 // `inprocess`: HSS, BSF, NAF and ECA in the runner's process on ephemeral loopback ports, started
 // in dependency order through their start functions (HSS, then BSF with the HSS's Zh URL, then
 // NAF and ECA with the BSF's Zn URL). With latencyMs each NF is reached through a delaying proxy.
+// With a dashboard the NFs report their outcomes to its event bus.
+import type { NfDeps } from "../../nf/common/deps.js";
 import { type GbaConfig, withEphemeralPorts } from "../../nf/config.js";
 import { closeAll, type RunningNf } from "../../nf/common/nf.js";
 import { type Deployment, endpointsFrom, type TopologyContext } from "./types.js";
 import { wiredConfig, NF_ORDER, type NfName, type ReadyUrls, frontWithDelay } from "./process.js";
 
-type Start = (cfg: GbaConfig) => Promise<RunningNf>;
+type Start = (cfg: GbaConfig, deps?: Partial<NfDeps>) => Promise<RunningNf>;
 
 const START: Record<NfName, () => Promise<Start>> = {
   hss: async () => (await import("../../nf/hss/index.js")).startHss,
@@ -22,7 +24,7 @@ export async function startInprocess(ctx: TopologyContext): Promise<Deployment> 
   try {
     for (const nf of NF_ORDER) {
       const start = await START[nf]();
-      const running = await start(wiredConfig(cfg, nf, seen));
+      const running = await start(wiredConfig(cfg, nf, seen), ctx.events && { events: ctx.events });
       started.push(running);
       const front = await frontWithDelay(running.urls, ctx.latencyMs);
       if (front.close) started.push({ name: `${nf} delay`, urls: {}, close: front.close });

@@ -1,6 +1,7 @@
 // What a topology backend gives the runner: where the UE reaches the NFs, optionally its own
 // way of running the UE population (netns: inside the UE namespace), and a stop that always
 // cleans up.
+import type { EventBus } from "../../nf/common/events.js";
 import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, Endpoints } from "../engine/events.js";
@@ -17,6 +18,8 @@ export interface TopologyContext {
   latencyMs: number;
   /** one informative line (goes to the progress stream) */
   info: (line: string) => void;
+  /** the dashboard's event bus: the inprocess NFs report their outcomes to it */
+  events?: EventBus;
 }
 
 export interface Deployment {
