@@ -28,6 +28,7 @@ export const IMAGE_INPUTS = [
   "scenarios",
   "bench",
   "cli",
+  "dashboard",
 ] as const;
 /** never part of the image (see .dockerignore): leaving them out only avoids needless rebuilds */
 const SKIPPED_DIRS = new Set(["node_modules", ".gba-data"]);
