@@ -210,8 +210,16 @@ class SecondCounters {
 export interface EventBusOptions {
   /** events kept in the ring (default 10,000) */
   capacity?: number;
+  /** default: epoch milliseconds to the microsecond (preciseNow) */
   clock?: Clock;
 }
+
+/**
+ * Epoch milliseconds with a fraction, from the monotonic clock: an event's start (time minus
+ * latencyMs) then orders against another NF's in this process even when both fall within one
+ * millisecond (a Zh exchange inside the Ub request that asked for it).
+ */
+export const preciseNow: Clock = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 
 export type EventListener = (e: GbaEvent) => void;
 
@@ -247,7 +255,7 @@ export class EventBus {
   constructor(o: EventBusOptions = {}) {
     this.capacity = Math.max(1, o.capacity ?? 10_000);
     this.ring = new Array(this.capacity);
-    this.clock = o.clock ?? Date.now;
+    this.clock = o.clock ?? preciseNow;
   }
 
   /** Counts the event; builds, keeps and hands it out only while wanted. */
