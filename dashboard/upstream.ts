@@ -77,6 +77,28 @@ const IMPI_PARAMS = {
   properties: { impi: { type: "string", minLength: 1, maxLength: 253 } },
 } as const;
 
+/** ?limit=N&after=CURSOR of a paged listing, passed on to the NF (which checks them again) */
+interface PageParams {
+  limit?: string;
+  after?: string;
+}
+
+const PAGE_PARAMS = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    limit: { type: "string", pattern: "^[0-9]{1,4}$" },
+    after: { type: "string", minLength: 1, maxLength: 1000 },
+  },
+} as const;
+
+function pageQuery(p: PageParams): string {
+  const q = new URLSearchParams();
+  if (p.limit !== undefined) q.set("limit", p.limit);
+  if (p.after !== undefined) q.set("after", p.after);
+  return q.size ? `?${q}` : "";
+}
+
 export function registerUpstreamRoutes(app: FastifyInstance, o: UpstreamOptions): void {
   const hss = o.hssAdmin;
   const hssHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -93,26 +115,8 @@ export function registerUpstreamRoutes(app: FastifyInstance, o: UpstreamOptions)
     done(null, body),
   );
 
-  app.get<{ Querystring: { limit?: string; after?: string } }>(
-    "/api/subscribers",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            limit: { type: "string", pattern: "^[0-9]{1,4}$" },
-            after: { type: "string", minLength: 1, maxLength: 253 },
-          },
-        },
-      },
-    },
-    (req, reply) => {
-      const q = new URLSearchParams();
-      if (req.query.limit !== undefined) q.set("limit", req.query.limit);
-      if (req.query.after !== undefined) q.set("after", req.query.after);
-      return toHss(reply, `/subscribers${q.size ? `?${q}` : ""}`);
-    },
+  app.get<{ Querystring: PageParams }>("/api/subscribers", { schema: { querystring: PAGE_PARAMS } }, (req, reply) =>
+    toHss(reply, `/subscribers${pageQuery(req.query)}`),
   );
   app.get<{ Params: { impi: string } }>("/api/subscribers/:impi", { schema: { params: IMPI_PARAMS } }, (req, reply) =>
     toHss(reply, `/subscribers/${enc(req.params.impi)}`),
@@ -151,8 +155,11 @@ export function registerUpstreamRoutes(app: FastifyInstance, o: UpstreamOptions)
     },
   );
 
-  app.get("/api/eca/certificates", (_req, reply) => {
-    if (!o.eca) throw notConfigured("ECA", "--eca URL");
-    return forward(reply, "ECA", o.eca.url, "/certificates", {});
-  });
+  // the ECA's certificate log (newest first) and binding registry (by OBU ID), one page each
+  for (const list of ["certificates", "bindings"]) {
+    app.get<{ Querystring: PageParams }>(`/api/eca/${list}`, { schema: { querystring: PAGE_PARAMS } }, (req, reply) => {
+      if (!o.eca) throw notConfigured("ECA", "--eca URL");
+      return forward(reply, "ECA", o.eca.url, `/${list}${pageQuery(req.query)}`, {});
+    });
+  }
 }

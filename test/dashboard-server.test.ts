@@ -95,6 +95,7 @@ describe("dashboard forwarding to the NFs", () => {
     expect(JSON.parse(down.text).detail).toMatch(/HSS provisioning API at http:\/\/127\.0\.0\.1:9 cannot be reached/);
     const bare = await board();
     expect((await get(`${bare.url}/api/eca/certificates`)).status).toBe(404);
+    expect((await get(`${bare.url}/api/eca/bindings`)).status).toBe(404);
   });
 
   it("passes the HSS's status and problem through with its bearer token, and drops k / op / opc from anything that comes back", async () => {
@@ -232,8 +233,10 @@ describe("gba up --dashboard and gba dashboard", () => {
     const info = JSON.parse((await get(`${ready.dashboard}/api/info`)).text);
     expect(info).toMatchObject({ events: true, hssAdmin: ready.hss.admin });
     expect((await get(`${ready.dashboard}/api/subscribers`)).status).toBe(200);
-    // the ECA's certificate log answers the dashboard (a loopback client)
-    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/certificates`)).text)).toMatchObject({ certificates: [] });
+    // the ECA's certificate log and binding registry answer the dashboard (a loopback client), a page at a time
+    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/certificates`)).text)).toEqual({ certificates: [], next: null });
+    expect(JSON.parse((await get(`${ready.dashboard}/api/eca/bindings?limit=5`)).text)).toEqual({ bindings: [], next: null });
+    expect((await get(`${ready.dashboard}/api/eca/bindings?limit=x`)).status).toBe(400);
   }, 30_000);
 
   it("takes its token from dashboard.token of the config, GBA_DASHBOARD_TOKEN in its place when set", async () => {

@@ -60,9 +60,19 @@ function exchange(e, nafOf) {
             [naf, "UE", "401 WWW-Authenticate: Digest realm=3GPP-bootstrapping@NAF"],
           ]
         : [
-            ["UE", naf, "request, Authorization: Digest username=B-TID"],
+            [
+              "UE",
+              naf,
+              e.auth === "tls-psk" ? "request over the TLS-PSK tunnel" : "request, Authorization: Digest username=B-TID",
+            ],
             [naf, "UE", answer(e, `${e.status ?? 200} OK`)],
           ];
+    case "ua-psk":
+      // TS 33.222 §5.4: the UE names the B-TID as psk_identity, the NAF answers with Ks_NAF as the PSK
+      return [
+        ["UE", naf, "TLS ClientHello, psk_identity=3GPP-bootstrapping.B-TID"],
+        [naf, "UE", e.outcome === "refused" ? `alert (${e.cause ?? "refused"})` : "TLS handshake done (PSK: Ks_NAF)"],
+      ];
     case "enrol":
       return [
         ["UE", naf, "POST /enrol (PKCS#10 CSR)"],
@@ -75,7 +85,8 @@ function exchange(e, nafOf) {
 
 export function renderLadder(events) {
   const nafs = new Map();
-  for (const e of events) if ((e.kind === "ua" || e.kind === "enrol") && e.nafFqdn) nafs.set(e.nafFqdn, e.nf.toUpperCase());
+  for (const e of events)
+    if ((e.kind === "ua" || e.kind === "ua-psk" || e.kind === "enrol") && e.nafFqdn) nafs.set(e.nafFqdn, e.nf.toUpperCase());
   const nafOf = (e) => {
     const fqdn = e.nafFqdn ?? "";
     const role = nafs.get(fqdn) ?? (e.kind === "zn" ? "NAF" : e.nf.toUpperCase());

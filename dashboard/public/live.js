@@ -14,7 +14,15 @@ const RATE_SERIES = [
 ];
 const PALETTE = ["#b00020", "#6a1b9a", "#e65100", "#00695c", "#283593", "#827717", "#4e342e", "#ad1457"];
 const OUTCOME_TEXT = { ok: "ok", refused: "refused", challenge: "401 challenge" };
-const KIND_TEXT = { ub: "Ub", "zh-av": "Zh AV", "zh-guss": "Zh GUSS", zn: "Zn", ua: "Ua", enrol: "enrol" };
+const KIND_TEXT = {
+  ub: "Ub",
+  "zh-av": "Zh AV",
+  "zh-guss": "Zh GUSS",
+  zn: "Zn",
+  ua: "Ua",
+  "ua-psk": "Ua TLS-PSK",
+  enrol: "enrol",
+};
 
 /** epoch second → { "ub.ok": n, ..., refusals: { cause: n } } */
 const bySecond = new Map();
@@ -95,7 +103,7 @@ function updateFigures(totals) {
   document.getElementById("rate-zn").textContent = rate(avg(["zn.ok", "zn.refused"]));
   document.getElementById("rate-ua").textContent = rate(avg(["ua.ok", "ua.refused", "ua.challenge"]));
   document.getElementById("rate-refused").textContent = rate(
-    avg(["ub.refused", "zh-av.refused", "zh-guss.refused", "zn.refused", "ua.refused", "enrol.refused"]),
+    avg(["ub.refused", "zh-av.refused", "zh-guss.refused", "zn.refused", "ua.refused", "ua-psk.refused", "enrol.refused"]),
   );
   if (totals) document.getElementById("total-ub").textContent = String(totals["ub.ok"] ?? 0);
 }
