@@ -39,17 +39,23 @@ export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: E
   };
 }
 
-/** `gba up --dashboard`: every NF, then the dashboard; the ready line gains "dashboard": URL. */
-export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
-  const listen = listenOf(cfg, values, "dashboard-listen");
-  const events = new EventBus();
-  // every NF reports its outcomes to the bus the dashboard reads
+/**
+ * The starters of `gba up --dashboard`: every NF reporting its outcomes to `events`, then the
+ * dashboard that reads them.
+ */
+export function withDashboard(starters: Starter[], cfg: GbaConfig, listen: ListenConfig, events: EventBus): Starter[] {
   const reporting = starters.map(
     (start): Starter =>
       (c, started) =>
         start(c, started, { events }),
   );
-  return runNfs([...reporting, dashboardStarter(cfg, listen, events)], cfg, (nfs) => ({
+  return [...reporting, dashboardStarter(cfg, listen, events)];
+}
+
+/** `gba up --dashboard`: every NF, then the dashboard; the ready line gains "dashboard": URL. */
+export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
+  const listen = listenOf(cfg, values, "dashboard-listen");
+  return runNfs(withDashboard(starters, cfg, listen, new EventBus()), cfg, (nfs) => ({
     ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
     dashboard: urlOf(nfs, "dashboard", "url"),
   }));

@@ -1,32 +1,45 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core (no browser
-// download). `gba up --dashboard` as its starters run it (every NF in this process, the
-// dashboard last, on ephemeral ports); a few UEs bootstrap against the real BSF; the page's
-// live table, its figures and the ladder of one B-TID are read from the DOM; a subscriber is
+// download). `gba up --dashboard` as its starters run it (every NF in this process reporting to
+// the dashboard's event bus, the dashboard last, on ephemeral ports); a few UEs (the project's,
+// over simulated USIMs) bootstrap against the real BSF and reach the NAF over Digest and over
+// TLS-PSK; the page's live table, its figures and the ladder of one B-TID are read from the DOM; a subscriber is
 // added through the form and a bad one and a bad CSV are refused with the HSS's messages; tabs
 // work from the keyboard; the page is checked and photographed at 1280×800 and 390×800.
-// Until the NFs emit events themselves (issue 17's route-layer outcome hook), the test feeds the
-// event bus with the exchanges of its real bootstraps.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dashboardStarter } from "../cli/dashboard.js";
+import { withDashboard } from "../cli/dashboard.js";
 import { UP_STARTERS, urlOf } from "../cli/up.js";
-import { bytesToHex } from "../wire/bytes.js";
 import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
-import { testSubscriber } from "./helpers/bsf-stack.js";
 import { launchChromium } from "./helpers/chromium.js";
-import { MiniUe } from "./helpers/mini-ue.js";
+import { openTestUe, provision, subscriber, type TestUe } from "./helpers/dashboard-ues.js";
+import { runCli } from "./hss-fixtures.js";
+
+// The page's globals that the callbacks given to page.evaluate and waitForFunction use (they run
+// in chromium). Declared here: the DOM library would retype fetch and crypto for every test file.
+interface PageNode {
+  id: string;
+  textContent: string | null;
+}
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  querySelector(selector: string): PageNode | null;
+  getElementById(id: string): PageNode | null;
+  activeElement: PageNode | null;
+  documentElement: { scrollWidth: number };
+};
+declare const window: { innerWidth: number };
+declare function getComputedStyle(e: unknown): { fontVariantNumeric: string };
 
 const dir = mkdtempSync(join(tmpdir(), "gba-dashboard-browser-"));
 const shots = join(dir, "screenshots");
 let cfg: GbaConfig;
 let nfs: RunningNf[] = [];
-let bus: EventBus;
 let browser: Browser;
 let page: Page;
 let board: string;
@@ -35,55 +48,38 @@ interface Booted {
   impi: string;
   btid: string;
 }
+const ues: TestUe[] = [];
 
-/** The exchanges one real bootstrap and one Ua request cause, as the NFs will report them. */
-function feed(b: Booted, t: number): void {
-  const at = (ms: number) => t + ms;
-  bus.emit({ time: at(3), nf: "hss", kind: "zh-av", outcome: "ok", impi: b.impi, latencyMs: 1, peer: "127.0.0.1" });
-  bus.emit({ time: at(4), nf: "bsf", kind: "ub", outcome: "challenge", impi: b.impi, status: 401, latencyMs: 3.5 });
-  bus.emit({ time: at(14), nf: "bsf", kind: "ub", outcome: "ok", impi: b.impi, btid: b.btid, status: 200, latencyMs: 2 });
-  bus.emit({
-    time: at(22),
-    nf: "bsf",
-    kind: "zn",
-    outcome: "ok",
-    impi: b.impi,
-    btid: b.btid,
-    nafFqdn: "naf.example.org",
-    peer: "naf",
-    latencyMs: 1,
+/**
+ * A Ub answer with a wrong RES for this IMPI: the BSF challenges (asking the HSS for a vector),
+ * then refuses the answer with AUTHENTICATION_REJECTED.
+ */
+async function wrongRes(impi: string): Promise<void> {
+  const ub = `${urlOf(nfs, "bsf", "ub")}/`;
+  const realm = cfg.bsf.fqdn;
+  const first = await request(ub, {
+    headers: { authorization: `Digest username="${impi}", realm="${realm}", nonce="", uri="/", response=""` },
   });
-  bus.emit({
-    time: at(24),
-    nf: "naf",
-    kind: "ua",
-    outcome: "ok",
-    btid: b.btid,
-    nafFqdn: "naf.example.org",
-    status: 200,
-    latencyMs: 4,
+  await first.body.dump();
+  const www = String(first.headers["www-authenticate"]);
+  const param = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(www)?.[1] ?? "";
+  const second = await request(ub, {
+    headers: {
+      authorization: `Digest username="${impi}", realm="${realm}", nonce="${param("nonce")}", uri="/", qop=${param("qop")}, nc=00000001, cnonce="0a4f113b", response="00000000000000000000000000000000", opaque="${param("opaque")}", algorithm=${param("algorithm") || "AKAv1-MD5"}`,
+    },
   });
-}
-
-async function provision(sub: { impi: string; k: Uint8Array; opc: Uint8Array }): Promise<void> {
-  const res = await request(`${urlOf(nfs, "hss", "admin")}/subscribers`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ impi: sub.impi, k: bytesToHex(sub.k), opc: bytesToHex(sub.opc) }),
-  });
-  expect(res.statusCode, await res.body.text()).toBe(201);
+  await second.body.dump();
+  expect(second.statusCode).toBeGreaterThanOrEqual(400);
 }
 
 beforeAll(async () => {
   cfg = withEphemeralPorts(defaultConfig());
   cfg.data = join(dir, "data");
   cfg.logLevel = "silent";
-  bus = new EventBus();
-  const starters = [
-    ...(await Promise.all(UP_STARTERS.map((load) => load()))),
-    dashboardStarter(cfg, { host: "127.0.0.1", port: 0 }, bus),
-  ];
-  for (const start of starters) nfs.push(await start(cfg, nfs));
+  const starters = await Promise.all(UP_STARTERS.map((load) => load()));
+  for (const start of withDashboard(starters, cfg, { host: "127.0.0.1", port: 0 }, new EventBus())) {
+    nfs.push(await start(cfg, nfs));
+  }
   board = urlOf(nfs, "dashboard", "url") as string;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -91,6 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  for (const ue of ues) await ue.close();
   await closeAll(nfs).catch(() => {});
   nfs = [];
   // the screenshots stay for a person to look at only when asked
@@ -109,28 +106,24 @@ describe("dashboard in chromium", () => {
     expect(await text("#connection")).toMatch(/live|connecting/);
     const figure = page.locator("#rate-ub");
     const before = await figure.boundingBox();
-    const subs = [testSubscriber(), testSubscriber(), testSubscriber()];
-    for (const sub of subs) await provision(sub);
-    const ub = urlOf(nfs, "bsf", "ub") as string;
-    for (const sub of subs) {
-      const r = await new MiniUe(sub).bootstrap(ub, cfg.bsf.fqdn);
-      booted.push({ impi: sub.impi, btid: r.btid });
+    const nafFqdn = cfg.naf.fqdn;
+    for (let n = 1; n <= 3; n++) {
+      const sub = subscriber(n);
+      await provision(urlOf(nfs, "hss", "admin") as string, sub);
+      const ue = await openTestUe(sub, urlOf(nfs, "bsf", "ub") as string);
+      ues.push(ue);
+      const { btid } = await ue.middleware.bootstrap();
+      booted.push({ impi: sub.impi, btid });
+      // Ua over Digest (401, then the request with the Zn lookup inside it), then over TLS-PSK
+      const res = await ue.client.gbaFetch(`${urlOf(nfs, "naf", "http")}/whoami`);
+      expect(res.status).toBe(200);
+      await res.text();
+      expect((await ue.overTlsPsk(urlOf(nfs, "naf", "tlsPsk") as string, nafFqdn, "/whoami")).status).toBe(200);
     }
-    const t = Date.now();
-    booted.forEach((b, i) => {
-      feed(b, t + i * 30);
-    });
-    bus.emit({
-      time: t + 100,
-      nf: "bsf",
-      kind: "ub",
-      outcome: "refused",
-      impi: subs[0].impi,
-      status: 401,
-      cause: "AUTHENTICATION_REJECTED",
-    });
+    await wrongRes(booted[0].impi);
 
-    await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length >= n, 16, { timeout: 5000 });
+    // per UE: Zh AV, Zh GUSS, Ub 401, Ub 200, Ua 401, Zn, Ua 200, Zn, TLS-PSK handshake, Ua 200
+    await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length >= n, 34, { timeout: 5000 });
     const rows = await page.locator("#events tbody tr").evaluateAll((trs) =>
       trs.map((tr) => ({
         kind: tr.getAttribute("data-kind"),
@@ -138,13 +131,24 @@ describe("dashboard in chromium", () => {
         cells: [...tr.querySelectorAll("td")].map((td) => td.textContent ?? ""),
       })),
     );
-    // newest first: the refusal, then the last UE's Ua request
+    // newest first: the refusal, after the challenge it answered (and the Zh exchanges of that)
     expect(rows[0]).toMatchObject({ kind: "ub", outcome: "refused" });
     expect(rows[0].cells).toContain("AUTHENTICATION_REJECTED");
-    expect(rows[1].cells.slice(1, 4)).toEqual(["NAF", "Ua", "ok (200)"]);
+    expect(rows[0].cells).toContain(booted[0].impi);
+    expect(rows[1].cells.slice(1, 4)).toEqual(["BSF", "Ub", "401 challenge (401)"]);
     for (const b of booted) {
       const ok = rows.find((r) => r.kind === "ub" && r.outcome === "ok" && r.cells.includes(b.btid));
       expect(ok?.cells, b.btid).toContain(b.impi);
+      const ua = rows.filter((r) => r.kind === "ua" && r.outcome === "ok" && r.cells.includes(b.btid));
+      expect(
+        ua.map((r) => r.cells.slice(1, 4)),
+        b.btid,
+      ).toEqual([
+        ["NAF", "Ua", "ok (200)"],
+        ["NAF", "Ua", "ok (200)"],
+      ]);
+      const psk = rows.find((r) => r.kind === "ua-psk" && r.cells.includes(b.btid));
+      expect(psk?.cells.slice(1, 4), b.btid).toEqual(["NAF", "Ua TLS-PSK", "ok"]);
     }
     await page.waitForFunction(() => document.getElementById("total-ub")?.textContent === "3", undefined, { timeout: 5000 });
     expect(await figure.textContent()).toMatch(/^[0-9]+\.[0-9]$/);
@@ -155,7 +159,7 @@ describe("dashboard in chromium", () => {
     await page.screenshot({ path: join(shots, "live-1280x800.png") });
   }, 60_000);
 
-  it("draws the ladder of one B-TID: Ub 401 with the Zh inside it, Ub 200, Ua with the Zn inside it", async () => {
+  it("draws the ladder of one B-TID: Ub 401 with the Zh inside it, Ub 200, Ua with the Zn inside it, the TLS-PSK handshake with its Zn", async () => {
     const b = booted[1];
     await page.locator("#events tbody button.link", { hasText: b.btid }).first().click();
     await page.waitForSelector("#ladder-diagram svg g.message");
@@ -167,16 +171,27 @@ describe("dashboard in chromium", () => {
           (g) => `${g.getAttribute("data-kind")}.${g.getAttribute("data-part")}: ${g.querySelectorAll("text")[1]?.textContent}`,
         ),
       );
-    expect(messages).toEqual([
-      "ub.request: GET / Authorization: Digest username=IMPI",
-      "zh-av.request: Zh generate-auth-data",
+    // the BSF asks the HSS for the vector and the GUSS at once: those two in either order
+    expect(messages.slice(1, 5).sort()).toEqual([
       "zh-av.answer: AV (RAND, AUTN, XRES, CK, IK)",
+      "zh-av.request: Zh generate-auth-data",
+      "zh-guss.answer: GUSS",
+      "zh-guss.request: Zh subscriber-data",
+    ]);
+    expect([...messages.slice(0, 1), ...messages.slice(5)]).toEqual([
+      "ub.request: GET / Authorization: Digest username=IMPI",
       "ub.answer: 401 WWW-Authenticate: Digest AKA (RAND, AUTN)",
       "ub.request: GET / Digest AKA response (RES as password)",
       "ub.answer: 200 BootstrappingInfo (B-TID, key lifetime)",
       "ua.request: request, Authorization: Digest username=B-TID",
       "zn.request: Zn bootstrapping-info-retrieval (B-TID, NAF_Id)",
       "zn.answer: Ks_NAF, key lifetime, USS",
+      "ua.answer: 200 OK",
+      "ua-psk.request: TLS ClientHello, psk_identity=3GPP-bootstrapping.B-TID",
+      "zn.request: Zn bootstrapping-info-retrieval (B-TID, NAF_Id)",
+      "zn.answer: Ks_NAF, key lifetime, USS",
+      "ua-psk.answer: TLS handshake done (PSK: Ks_NAF)",
+      "ua.request: request over the TLS-PSK tunnel",
       "ua.answer: 200 OK",
     ]);
     expect(await text("#ladder-status")).toContain(b.btid);
@@ -203,7 +218,11 @@ describe("dashboard in chromium", () => {
     const unlabelled = await page
       .locator("#subscribers input, #subscribers select")
       .evaluateAll((els) =>
-        els.filter((e) => (e as HTMLInputElement).labels?.length === 0 && !e.getAttribute("aria-label")).map((e) => e.id),
+        els
+          .filter(
+            (e) => (e as unknown as { labels: { length: number } | null }).labels?.length === 0 && !e.getAttribute("aria-label"),
+          )
+          .map((e) => e.id),
       );
     expect(unlabelled).toEqual([]);
   });
@@ -254,10 +273,19 @@ describe("dashboard in chromium", () => {
     await page.screenshot({ path: join(shots, "subscribers-1280x800.png"), fullPage: true });
   });
 
-  it("lists the ECA's certificates (none yet) from its certificate log", async () => {
+  it("lists the ECA's certificates (none yet) and its vehicle bindings", async () => {
+    const bound = await runCli([
+      ...["provision", "vehicle", "add", "--data", cfg.data],
+      ...["--vehicle", "VIN-DASH-1", "--obu", "OBU-DASH-1", "--msisdn", subscriber(1).msisdn],
+    ]);
+    expect(bound.code, bound.stderr).toBe(0);
     await page.locator("#tab-eca").click();
-    await page.waitForFunction(() => /certificate\(s\)/.test(document.getElementById("eca-status")?.textContent ?? ""));
+    await page.waitForFunction(() => /binding\(s\)/.test(document.getElementById("bindings-status")?.textContent ?? ""));
     expect(await text("#eca-status")).toBe("0 certificate(s), newest first");
+    expect(await text("#bindings-status")).toBe("1 binding(s), by OBU ID");
+    const row = await page.locator('#bindings tr[data-obu="OBU-DASH-1"] td').allTextContents();
+    expect(row.slice(0, 3)).toEqual(["OBU-DASH-1", "VIN-DASH-1", subscriber(1).msisdn]);
+    expect(await page.locator("#bindings-more").isHidden()).toBe(true);
     expect(await page.locator("#eca-unavailable").isHidden()).toBe(true);
   });
 

@@ -7,9 +7,10 @@
 //   --diagram: none of them in its stdout, stderr, report, diagram or the NF logs;
 // - `gba ue bootstrap --trace` without --show-keys: none in its output; with --show-keys the
 //   same search finds RES, CK, IK, Ks and Ks_NAF (so the search itself works);
-// - `gba up --dashboard` (its starters in this process): none in the served page and modules,
-//   the event stream, the events and series APIs or the subscriber list, after real bootstraps
-//   and an event that tries to smuggle Ks in (which the search finds in the emitted object).
+// - `gba up --dashboard` (its starters in this process, every NF reporting to its event bus):
+//   none in the served page and modules, the event stream, the events and series APIs or the
+//   subscriber list, after real bootstraps and Ua requests over Digest and TLS-PSK, and an
+//   event that tries to smuggle Ks in (which the search finds in the emitted object).
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -24,13 +25,13 @@ import { TLS12_PSK_SUITES } from "../nf/naf/tls-psk.js";
 import { impiFromImsi } from "../ue/impi.js";
 import { saveUsimStateFile } from "../ue/usim/state-file.js";
 import { newUsimState } from "../ue/usim/usim-state.js";
-import { dashboardStarter } from "../cli/dashboard.js";
+import { withDashboard } from "../cli/dashboard.js";
 import { UP_STARTERS, urlOf } from "../cli/up.js";
 import { defaultConfig, withEphemeralPorts } from "../nf/config.js";
 import { EventBus, type EventInput } from "../nf/common/events.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
-import { MiniUe } from "./helpers/mini-ue.js";
+import { openTestUe, provision, subscriber, type TestUe } from "./helpers/dashboard-ues.js";
 import { startNetwork } from "./helpers/ue-network.js";
 
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -202,48 +203,42 @@ describe("key material on the dashboard", () => {
     cfg.logLevel = "silent";
     const bus = new EventBus();
     const nfs: RunningNf[] = [];
+    const ues: TestUe[] = [];
     try {
-      const starters = [
-        ...(await Promise.all(UP_STARTERS.map((load) => load()))),
-        dashboardStarter(cfg, { host: "127.0.0.1", port: 0 }, bus),
-      ];
-      for (const start of starters) nfs.push(await start(cfg, nfs));
+      const starters = await Promise.all(UP_STARTERS.map((load) => load()));
+      for (const start of withDashboard(starters, cfg, { host: "127.0.0.1", port: 0 }, bus)) nfs.push(await start(cfg, nfs));
       const board = urlOf(nfs, "dashboard", "url") as string;
       const get = async (path: string) => (await fetch(`${board}${path}`)).text();
       const stream = await fetch(`${board}/api/stream`);
       const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
       const subs: Subscriber[] = [];
       const rands: Uint8Array[] = [];
-      for (let i = 0; i < 3; i++) {
-        const imsi = `00101000000777${i}`;
-        const sub: Subscriber = {
-          impi: impiFromImsi(imsi, 2),
-          k: hexToBytes(`6f0fe7a1b2c3d4e5f60718293a4b5c${i}d`),
-          opc: hexToBytes(`0f1e2d3c4b5a69788796a5b4c3d2e1f${i}`),
-        };
-        const res = await fetch(`${urlOf(nfs, "hss", "admin")}/subscribers`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ impi: sub.impi, imsi, k: bytesToHex(sub.k), opc: bytesToHex(sub.opc) }),
-        });
-        expect(res.status).toBe(201);
-        const b = await new MiniUe(sub).bootstrap(urlOf(nfs, "bsf", "ub") as string, cfg.bsf.fqdn);
+      for (let n = 1; n <= 3; n++) {
+        // the NFs report what they do: Zh, Ub, then Ua over Digest and over TLS-PSK with their Zn
+        const sub = subscriber(n);
+        await provision(urlOf(nfs, "hss", "admin") as string, sub);
+        const ue = await openTestUe(sub, urlOf(nfs, "bsf", "ub") as string);
+        ues.push(ue);
+        const { btid } = await ue.middleware.bootstrap();
+        const res = await ue.client.gbaFetch(`${urlOf(nfs, "naf", "http")}/whoami`);
+        expect(res.status).toBe(200);
+        await res.text();
+        expect((await ue.overTlsPsk(urlOf(nfs, "naf", "tlsPsk") as string, cfg.naf.fqdn, "/whoami", n === 3)).status).toBe(200);
         subs.push(sub);
-        rands.push(b.rand);
-        // the exchanges as the NFs report them (until they emit themselves, issue 17's outcome hook)
-        bus.emit({ nf: "hss", kind: "zh-av", outcome: "ok", impi: sub.impi });
-        bus.emit({ nf: "bsf", kind: "ub", outcome: "challenge", impi: sub.impi, status: 401 });
-        bus.emit({ nf: "bsf", kind: "ub", outcome: "ok", impi: sub.impi, btid: b.btid, status: 200 });
-        bus.emit({ nf: "bsf", kind: "zn", outcome: "ok", impi: sub.impi, btid: b.btid, nafFqdn: NAF_FQDNS[0] });
+        const { rand } = parseBtid(btid);
+        rands.push(rand);
+        // an emitter that tries to put keys into an event: the bus keeps its known fields only
+        const m = new Milenage(sub.k, sub.opc).f2345(rand);
+        const ks = new Uint8Array([...m.ck, ...m.ik]);
         const smuggled = {
           nf: "naf",
           kind: "ua",
           outcome: "ok",
-          btid: b.btid,
-          ks: bytesToHex(b.ks),
-          password: Buffer.from(b.ks).toString("base64"),
+          btid,
+          ks: bytesToHex(ks),
+          password: Buffer.from(ks).toString("base64"),
         };
-        const needles = keyNeedles([sub], [b.rand]);
+        const needles = keyNeedles([sub], [rand]);
         expect(keysIn(JSON.stringify(smuggled), needles).some((k) => k.startsWith("Ks "))).toBe(true);
         bus.emit(smuggled as unknown as EventInput);
       }
@@ -267,6 +262,7 @@ describe("key material on the dashboard", () => {
       expect(streamed).toContain(subs[2].impi);
       for (const [name, text] of haystacks) expect(keysIn(text, needles), name).toEqual([]);
     } finally {
+      for (const ue of ues) await ue.close();
       await closeAll(nfs).catch(() => {});
     }
   }, 60_000);
