@@ -73,17 +73,18 @@ function httpUrl(values: FlagValues, flag: string): string | undefined {
 
 export const dashboard: Command = {
   summary: "serve the dashboard for NFs running elsewhere (subscribers, ECA certificates)",
-  help: `usage: gba dashboard --hss-admin URL [--eca URL] [--listen HOST:PORT] [--log-level LEVEL]
+  help: `usage: gba dashboard --hss-admin URL [--eca URL] [--listen HOST:PORT] [--data DIR] [--config FILE]
+       [--ephemeral-ports] [--log-level LEVEL]
 
 Serves the test-bed dashboard for NFs started by other commands (\`gba hss\`, \`gba eca\`, ...):
 the Subscribers tab on the HSS provisioning API (bearer token from GBA_HSS_ADMIN_TOKEN when
-the API has one), the ECA tab on the ECA's certificate log. Live counts, latest events and
+the API has one), the ECA tab on the ECA's certificate log and vehicle binding registry. Live counts, latest events and
 ladders come from the NFs' in-process event bus, so they need \`gba up --dashboard\`; here
 those tabs say so. Prints {"ready":true,"dashboard":URL} once it listens.
 
   --hss-admin URL       the HSS provisioning API (e.g. http://127.0.0.1:7002)
   --eca URL             the ECA's HTTP listener (e.g. http://127.0.0.1:9090); its certificate
-                        log answers loopback clients only
+                        log and binding registry answer loopback clients only
   --listen HOST:PORT    default dashboard.listen of the config (127.0.0.1:${DASHBOARD_PORT}); a host
                         beyond loopback needs dashboard.token or GBA_DASHBOARD_TOKEN (16+
                         characters), given once as ?token= in the address

@@ -11,7 +11,8 @@ Starts the Enrolment CA on its HTTP Digest listener (eca.http) and its TLS-PSK l
   {"ready":true,"eca":{"url":URL,"tlsPsk":URL}}
 Resources: POST /enrol (PKCS#10, application/x-pkcs10 or application/pkcs10, DER, base64
 or PEM; answers application/pkix-cert), GET /ca.pem, GET /getcertificate?in=B64,
-GET /certificates (loopback clients only). Bindings: \`gba provision vehicle --help\`.
+GET /certificates (newest first) and GET /bindings (by OBU ID), loopback clients only, a
+page at a time (?limit=N, ?after=NEXT). Adding bindings: \`gba provision vehicle --help\`.
 
 ${COMMON_HELP}`,
   async run(argv) {

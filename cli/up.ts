@@ -47,7 +47,7 @@ const LISTENERS: Record<string, string> = {
   "bsf.zn": "Zn (TS 29.309): POST /nbsp-gba/v1/bootstrapping-info-retrieval, bearer token of bsf.nafs",
   "naf.http": "Ua over HTTP Digest (TS 24.109 §5): GET /whoami answers the authenticated identity as JSON",
   "naf.tlsPsk": "Ua over TLS-PSK (TS 33.222 §5.4): GET /whoami; NAF_Id uses naf.fqdn",
-  "eca.http": "IoT.04 Enrolment CA over Digest: POST /enrol, GET /ca.pem, GET /certificates",
+  "eca.http": "IoT.04 Enrolment CA over Digest: POST /enrol, GET /ca.pem, GET /certificates, GET /bindings",
   "eca.tlsPsk": "the Enrolment CA over TLS-PSK",
 };
 
