@@ -64,6 +64,13 @@ describe("gba scenario run --dashboard", () => {
       const verdict = last.snapshot.ok ? "PASS" : "FAIL";
       expect(last.reportHtml).toContain(`<strong>${verdict}</strong>`);
       expect(last.reportHtml).toContain('class="chart-steps"');
+      // with the inprocess backend the run's NFs report to the dashboard's bus (Live, Ladder)
+      const res = await request(`${url}/api/events?limit=2000`);
+      const { events } = (await res.body.json()) as { events: Array<Record<string, string>> };
+      const seen = new Set(events.map((e) => `${e.nf} ${e.kind} ${e.outcome}`));
+      for (const exchange of ["hss zh-av ok", "bsf ub challenge", "bsf ub ok", "bsf zn ok", "eca enrol ok"]) {
+        expect(seen, exchange).toContain(exchange);
+      }
       // the page shows the same report
       const browser = await launchChromium();
       try {
