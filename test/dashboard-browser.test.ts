@@ -17,7 +17,7 @@ import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.
 import { EventBus } from "../nf/common/events.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { launchChromium } from "./helpers/chromium.js";
-import { openTestUe, provision, subscriber, type TestUe } from "./helpers/dashboard-ues.js";
+import { subscriber, type TestUe, ueThroughNaf, upUrls } from "./helpers/dashboard-ues.js";
 import { runCli } from "./hss-fixtures.js";
 
 // The page's globals that the callbacks given to page.evaluate and waitForFunction use (they run
@@ -106,19 +106,11 @@ describe("dashboard in chromium", () => {
     expect(await text("#connection")).toMatch(/live|connecting/);
     const figure = page.locator("#rate-ub");
     const before = await figure.boundingBox();
-    const nafFqdn = cfg.naf.fqdn;
     for (let n = 1; n <= 3; n++) {
-      const sub = subscriber(n);
-      await provision(urlOf(nfs, "hss", "admin") as string, sub);
-      const ue = await openTestUe(sub, urlOf(nfs, "bsf", "ub") as string);
-      ues.push(ue);
-      const { btid } = await ue.middleware.bootstrap();
-      booted.push({ impi: sub.impi, btid });
       // Ua over Digest (401, then the request with the Zn lookup inside it), then over TLS-PSK
-      const res = await ue.client.gbaFetch(`${urlOf(nfs, "naf", "http")}/whoami`);
-      expect(res.status).toBe(200);
-      await res.text();
-      expect((await ue.overTlsPsk(urlOf(nfs, "naf", "tlsPsk") as string, nafFqdn, "/whoami")).status).toBe(200);
+      const { ue, sub, btid } = await ueThroughNaf(upUrls(nfs, cfg), n);
+      ues.push(ue);
+      booted.push({ impi: sub.impi, btid });
     }
     await wrongRes(booted[0].impi);
 

@@ -31,7 +31,7 @@ import { defaultConfig, withEphemeralPorts } from "../nf/config.js";
 import { EventBus, type EventInput } from "../nf/common/events.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
-import { openTestUe, provision, subscriber, type TestUe } from "./helpers/dashboard-ues.js";
+import { type TestUe, ueThroughNaf, upUrls } from "./helpers/dashboard-ues.js";
 import { startNetwork } from "./helpers/ue-network.js";
 
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -215,15 +215,8 @@ describe("key material on the dashboard", () => {
       const rands: Uint8Array[] = [];
       for (let n = 1; n <= 3; n++) {
         // the NFs report what they do: Zh, Ub, then Ua over Digest and over TLS-PSK with their Zn
-        const sub = subscriber(n);
-        await provision(urlOf(nfs, "hss", "admin") as string, sub);
-        const ue = await openTestUe(sub, urlOf(nfs, "bsf", "ub") as string);
+        const { ue, sub, btid } = await ueThroughNaf(upUrls(nfs, cfg), n, n === 3);
         ues.push(ue);
-        const { btid } = await ue.middleware.bootstrap();
-        const res = await ue.client.gbaFetch(`${urlOf(nfs, "naf", "http")}/whoami`);
-        expect(res.status).toBe(200);
-        await res.text();
-        expect((await ue.overTlsPsk(urlOf(nfs, "naf", "tlsPsk") as string, cfg.naf.fqdn, "/whoami", n === 3)).status).toBe(200);
         subs.push(sub);
         const { rand } = parseBtid(btid);
         rands.push(rand);

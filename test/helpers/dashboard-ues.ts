@@ -2,6 +2,9 @@
 // subscriber provisioned through the HSS admin API, and the project's UE (simulated USIM, device
 // middleware, Ua client) that bootstraps with the BSF and talks to a NAF over Digest or TLS-PSK.
 import { request } from "undici";
+import { urlOf } from "../../cli/up.js";
+import type { RunningNf } from "../../nf/common/nf.js";
+import type { GbaConfig } from "../../nf/config.js";
 import { bytesToHex, hexToBytes } from "../../wire/bytes.js";
 import { impiFromImsi } from "../../ue/impi.js";
 import { GbaMiddleware } from "../../ue/middleware/gba-middleware.js";
@@ -70,5 +73,50 @@ export async function openTestUe(s: TestSubscriber, bsfUrl: string, o: { sqn?: n
       }
     },
     close: () => client.close(),
+  };
+}
+
+export interface UpUrls {
+  hssAdmin: string;
+  bsfUb: string;
+  nafHttp: string;
+  nafTlsPsk: string;
+  nafFqdn: string;
+}
+
+/**
+ * Subscriber n end to end: provisioned, its UE bootstrapped, then GET /whoami at the NAF over
+ * Digest and over a TLS-PSK tunnel (TLS 1.2 PSK suite, or TLS 1.3), each answered 200.
+ */
+export async function ueThroughNaf(
+  urls: UpUrls,
+  n: number,
+  tls13 = false,
+): Promise<{ ue: TestUe; sub: TestSubscriber; btid: string }> {
+  const sub = subscriber(n);
+  await provision(urls.hssAdmin, sub);
+  const ue = await openTestUe(sub, urls.bsfUb);
+  const { btid } = await ue.middleware.bootstrap();
+  const res = await ue.client.gbaFetch(`${urls.nafHttp}/whoami`);
+  await res.text();
+  if (res.status !== 200) throw new Error(`Ua over Digest for ${sub.impi}: ${res.status}`);
+  const psk = await ue.overTlsPsk(urls.nafTlsPsk, urls.nafFqdn, "/whoami", tls13);
+  if (psk.status !== 200) throw new Error(`Ua over TLS-PSK for ${sub.impi}: ${psk.status}`);
+  return { ue, sub, btid };
+}
+
+/** The URLs ueThroughNaf needs, from the NFs `gba up`'s starters started. */
+export function upUrls(nfs: RunningNf[], cfg: GbaConfig): UpUrls {
+  const url = (nf: string, listener: string) => {
+    const u = urlOf(nfs, nf, listener);
+    if (u === undefined) throw new Error(`no ${nf} ${listener} listener started`);
+    return u;
+  };
+  return {
+    hssAdmin: url("hss", "admin"),
+    bsfUb: url("bsf", "ub"),
+    nafHttp: url("naf", "http"),
+    nafTlsPsk: url("naf", "tlsPsk"),
+    nafFqdn: cfg.naf.fqdn,
   };
 }
