@@ -1,0 +1,214 @@
+// Zn over Diameter (TS 29.109 §5.2, §6.1): Bootstrapping-Info-Request/Answer between NAF and BSF,
+// application 16777220. The NAF sends the B-TID (Transaction-Identifier) and its NAF_Id (its FQDN
+// followed by the 5-octet Ua security protocol identifier, TS 33.220 §4.5.2 and Annex H); the
+// BSF answers with the NAF key(s), their expiry, the bootstrapping time and the USSs.
+import {
+  type Avp,
+  type DiameterMessage,
+  DiameterError,
+  DiameterWriter,
+  findAvp,
+  findAvps,
+  readEnumerated,
+  readIdentity,
+  readOctets,
+  readTime,
+  readUtf8,
+} from "./codec.js";
+import {
+  isSuccess,
+  type MessageIds,
+  octetsOfLength,
+  type Origin,
+  type Result,
+  readResult,
+  requireAvp,
+  writeResult,
+  writeVendorApplication,
+} from "./base.js";
+import { APP_ZN, AVP, CMD_FLAG_P, CMD_FLAG_R, COMMAND, RESULT, VENDOR_3GPP } from "./dictionary.js";
+import { encodeUssList, GussError, parseUssList, type Uss } from "./guss.js";
+import { checkMessage } from "./validate.js";
+
+/** TS 33.220 Annex H.2: the Ua security protocol identifier is five octets. */
+export const UA_ID_LENGTH = 5;
+
+export interface NafId {
+  fqdn: string;
+  /** TS 33.220 Annex H: organisation octet and four protocol octets */
+  uaId: Uint8Array;
+}
+
+/** TS 33.220 §4.5.2: NAF_Id = FQDN of the NAF ‖ Ua security protocol identifier. */
+export function encodeNafId(n: NafId): Uint8Array {
+  if (n.uaId.length !== UA_ID_LENGTH) throw new RangeError(`Ua security protocol identifier has ${n.uaId.length} octets, not 5`);
+  if (!FQDN.test(n.fqdn)) throw new RangeError(`"${n.fqdn}" is not a NAF FQDN`);
+  const out = new Uint8Array(n.fqdn.length + UA_ID_LENGTH);
+  for (let i = 0; i < n.fqdn.length; i++) out[i] = n.fqdn.charCodeAt(i);
+  out.set(n.uaId, n.fqdn.length);
+  return out;
+}
+
+const FQDN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Splits a NAF-Id AVP: the last five octets are the Ua id, the rest an ASCII FQDN. */
+export function decodeNafId(a: Avp): NafId {
+  const d = readOctets(a);
+  if (d.length <= UA_ID_LENGTH)
+    throw new DiameterError(RESULT.INVALID_AVP_VALUE, `NAF-Id of ${d.length} octets holds no FQDN`, a);
+  let fqdn = "";
+  for (let i = 0; i < d.length - UA_ID_LENGTH; i++) fqdn += String.fromCharCode(d[i]);
+  if (!FQDN.test(fqdn)) throw new DiameterError(RESULT.INVALID_AVP_VALUE, "NAF-Id does not start with an FQDN", a);
+  return { fqdn, uaId: d.slice(d.length - UA_ID_LENGTH) };
+}
+
+export interface BirRequest extends Origin {
+  sessionId: string;
+  destinationRealm: string;
+  destinationHost?: string;
+  btid: string;
+  nafId: NafId;
+  /** GBA_U-Awareness-Indicator YES; absent means NO (TS 29.109 §6.3.1) */
+  gbaUAware?: boolean;
+  /** GAA-Service-Identifiers (GSIDs, TS 29.109 Annex B), sent as decimal text */
+  gsIds?: number[];
+}
+
+export type GbaType = "3G_GBA" | "2G_GBA";
+const GBA_TYPES: readonly GbaType[] = ["3G_GBA", "2G_GBA"];
+
+export interface BiaAnswer extends Origin {
+  sessionId: string;
+  result: Result;
+  /** IMPI (User-Name) */
+  impi?: string;
+  /** Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U), 32 octets */
+  meKeyMaterial?: Uint8Array;
+  /** Ks_int_NAF (GBA_U, to a GBA_U-aware NAF) */
+  uiccKeyMaterial?: Uint8Array;
+  /** ms since 1970 */
+  keyExpiryTime?: number;
+  /** ms since 1970 */
+  bootstrapInfoCreationTime?: number;
+  ussList?: Array<{ uss: Uss }>;
+  gbaType?: GbaType;
+}
+
+export function encodeBir(r: BirRequest, ids: MessageIds): Uint8Array {
+  const w = new DiameterWriter(384);
+  w.utf8(AVP.SessionId, r.sessionId);
+  writeVendorApplication(w, VENDOR_3GPP, APP_ZN);
+  w.identity(AVP.OriginHost, r.originHost)
+    .identity(AVP.OriginRealm, r.originRealm)
+    .identity(AVP.DestinationRealm, r.destinationRealm);
+  if (r.destinationHost !== undefined) w.identity(AVP.DestinationHost, r.destinationHost);
+  for (const g of r.gsIds ?? []) {
+    if (!Number.isInteger(g) || g < 0 || g > 0xffffffff) throw new RangeError(`GSID ${g}`);
+    w.utf8(AVP.GaaServiceIdentifier, String(g));
+  }
+  w.utf8(AVP.TransactionIdentifier, r.btid);
+  w.octets(AVP.NafId, encodeNafId(r.nafId));
+  if (r.gbaUAware !== undefined) w.enumerated(AVP.GbaUAwarenessIndicator, r.gbaUAware ? 1 : 0);
+  return w.finish({ flags: CMD_FLAG_R | CMD_FLAG_P, commandCode: COMMAND.BootstrappingInfo.code, applicationId: APP_ZN, ...ids });
+}
+
+/** A BIR as the BSF reads it; throws DiameterError (the answer's result and Failed-AVP). */
+export function parseBir(msg: DiameterMessage): BirRequest {
+  checkMessage(msg.avps, COMMAND.BootstrappingInfo, true);
+  const a = msg.avps;
+  const tid = requireAvp(a, AVP.TransactionIdentifier);
+  const btid = readUtf8(tid);
+  if (btid === "") throw new DiameterError(RESULT.INVALID_AVP_VALUE, "Transaction-Identifier is empty", tid);
+  const r: BirRequest = {
+    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
+    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
+    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
+    destinationRealm: readIdentity(requireAvp(a, AVP.DestinationRealm)),
+    btid,
+    nafId: decodeNafId(requireAvp(a, AVP.NafId)),
+  };
+  const dh = findAvp(a, AVP.DestinationHost);
+  if (dh) r.destinationHost = readIdentity(dh);
+  const gsids = findAvps(a, AVP.GaaServiceIdentifier);
+  if (gsids.length > 0) {
+    r.gsIds = gsids.map((g) => {
+      const t = readUtf8(g);
+      if (!/^[0-9]{1,10}$/.test(t) || Number(t) > 0xffffffff) {
+        throw new DiameterError(RESULT.INVALID_AVP_VALUE, `GAA-Service-Identifier "${t.slice(0, 20)}" is not a GSID`, g);
+      }
+      return Number(t);
+    });
+  }
+  const aware = findAvp(a, AVP.GbaUAwarenessIndicator);
+  if (aware) {
+    const v = readEnumerated(aware);
+    if (v !== 0 && v !== 1)
+      throw new DiameterError(RESULT.INVALID_AVP_VALUE, `GBA_U-Awareness-Indicator ${v} is neither NO nor YES`, aware);
+    r.gbaUAware = v === 1;
+  }
+  return r;
+}
+
+/** The BIA for a BIR (`request` gives the ids and the P bit). */
+export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds): Uint8Array {
+  const w = new DiameterWriter(m.ussList ? 1024 : 384);
+  w.utf8(AVP.SessionId, m.sessionId);
+  writeVendorApplication(w, VENDOR_3GPP, APP_ZN);
+  writeResult(w, m.result);
+  w.identity(AVP.OriginHost, m.originHost).identity(AVP.OriginRealm, m.originRealm);
+  if (m.impi !== undefined) w.utf8(AVP.UserName, m.impi);
+  if (m.meKeyMaterial) w.octets(AVP.MeKeyMaterial, m.meKeyMaterial);
+  if (m.uiccKeyMaterial) w.octets(AVP.UiccKeyMaterial, m.uiccKeyMaterial);
+  if (m.keyExpiryTime !== undefined) w.time(AVP.KeyExpiryTime, m.keyExpiryTime);
+  if (m.bootstrapInfoCreationTime !== undefined) w.time(AVP.BootstrapInfoCreationTime, m.bootstrapInfoCreationTime);
+  if (m.ussList && m.ussList.length > 0) w.utf8(AVP.GbaUserSecSettings, encodeUssList(m.ussList));
+  if (m.gbaType !== undefined) w.enumerated(AVP.GbaType, GBA_TYPES.indexOf(m.gbaType));
+  return w.finish({
+    flags: request.flags & CMD_FLAG_P,
+    commandCode: COMMAND.BootstrappingInfo.code,
+    applicationId: APP_ZN,
+    hopByHop: request.hopByHop,
+    endToEnd: request.endToEnd,
+  });
+}
+
+/** A BIA as the NAF reads it; throws DiameterError. A success carries ME-Key-Material. */
+export function parseBia(msg: DiameterMessage): BiaAnswer {
+  checkMessage(msg.avps, COMMAND.BootstrappingInfo, false);
+  const a = msg.avps;
+  const m: BiaAnswer = {
+    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
+    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
+    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
+    result: readResult(a),
+  };
+  const impi = findAvp(a, AVP.UserName);
+  if (impi) m.impi = readUtf8(impi);
+  if (!isSuccess(m.result)) return m;
+  // TS 33.220 §4.5.3: Ks_NAF / Ks_ext_NAF / Ks_int_NAF are 256-bit KDF outputs (Annex B.2)
+  const me = requireAvp(a, AVP.MeKeyMaterial);
+  m.meKeyMaterial = octetsOfLength(me, "ME-Key-Material", 32);
+  const uicc = findAvp(a, AVP.UiccKeyMaterial);
+  if (uicc) m.uiccKeyMaterial = octetsOfLength(uicc, "UICC-Key-Material", 32);
+  const exp = findAvp(a, AVP.KeyExpiryTime);
+  if (exp) m.keyExpiryTime = readTime(exp);
+  const created = findAvp(a, AVP.BootstrapInfoCreationTime);
+  if (created) m.bootstrapInfoCreationTime = readTime(created);
+  const uss = findAvp(a, AVP.GbaUserSecSettings);
+  if (uss) {
+    try {
+      m.ussList = parseUssList(readOctets(uss));
+    } catch (err) {
+      if (err instanceof GussError) throw new DiameterError(RESULT.INVALID_AVP_VALUE, err.message, uss);
+      throw err;
+    }
+  }
+  const type = findAvp(a, AVP.GbaType);
+  if (type) {
+    const v = readEnumerated(type);
+    const t = GBA_TYPES[v];
+    if (t === undefined) throw new DiameterError(RESULT.INVALID_AVP_VALUE, `GBA-Type ${v} is not known`, type);
+    m.gbaType = t;
+  }
+  return m;
+}
