@@ -1,0 +1,3 @@
+// The Diameter node every NF uses for its Diameter reference points (RFC 6733 over TCP).
+export * from "./connection.js";
+export * from "./node.js";
