@@ -159,6 +159,18 @@ describe("capabilities exchange and the peer table (RFC 6733 §5.3)", () => {
     expect(n.status()[0].state).toBe("open");
   });
 
+  it("a restarted peer (a new Origin-State-Id) replaces its old connection at once", async () => {
+    const { port } = await bsf();
+    const old = await rawOpen(port, "naf.example.org", [APP_ZN], 1);
+    raws.push(old.peer);
+    const restarted = await rawOpen(port, "naf.example.org", [APP_ZN], 2);
+    raws.push(restarted.peer);
+    expect(result(restarted.cea).code).toBe(2001);
+    await old.peer.whenClosed;
+    restarted.peer.send(bir("known@bsf.example.org"));
+    expect(result(await restarted.peer.next())).toEqual({ vendorId: 0, code: 2001 });
+  });
+
   it("anything but a CER first closes the connection; so does silence past the CER timeout", async () => {
     const { port } = await bsf({ capabilitiesTimeoutMs: 200 });
     const a = await RawPeer.open(port);

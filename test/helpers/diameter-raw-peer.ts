@@ -80,9 +80,10 @@ export class RawPeer {
   }
 }
 
-export function rawCapabilities(originHost: string, apps = [APP_ZN]): Capabilities {
+export function rawCapabilities(originHost: string, apps = [APP_ZN], originStateId = 1): Capabilities {
   return {
     originHost,
+    originStateId,
     originRealm: "example.org",
     hostIpAddresses: ["127.0.0.1"],
     vendorId: 0,
@@ -99,9 +100,10 @@ export async function rawOpen(
   port: number,
   originHost: string,
   apps?: number[],
+  originStateId?: number,
 ): Promise<{ peer: RawPeer; cea: DiameterMessage }> {
   const peer = await RawPeer.open(port);
-  peer.send(encodeCer(rawCapabilities(originHost, apps), { hopByHop: 1, endToEnd: 1 }));
+  peer.send(encodeCer(rawCapabilities(originHost, apps, originStateId), { hopByHop: 1, endToEnd: 1 }));
   const cea = await peer.next();
   if (!cea) throw new Error("closed before the CEA");
   return { peer, cea };

@@ -331,7 +331,10 @@ export class DiameterConnection {
         this.abort(`framing lost: ${err.message}`);
         return;
       }
-      throw err;
+      // a bug of ours must cost this connection, never the process
+      this.log("error", "Diameter message handling failed: closing the connection", { error: String(err) });
+      this.abort(`internal error: ${String(err)}`);
+      return;
     }
     if (off === buf.length) {
       this.chunks = [];

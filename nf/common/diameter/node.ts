@@ -206,7 +206,18 @@ export class DiameterNode {
           if (!this.table.has(key)) {
             return { result: RESULT.UNKNOWN_PEER, message: `${peer.originHost} is not a configured peer` };
           }
-          if (this.open.has(key)) return { result: RESULT.UNABLE_TO_COMPLY, message: `${peer.originHost} is already connected` };
+          const existing = this.open.get(key);
+          if (existing?.state === "open") {
+            // a restarted peer (new Origin-State-Id, RFC 6733 §8.16) replaces its dead connection;
+            // a second connection of a live one is refused (RFC 6733 §5.6, R-Open: R-Reject)
+            if (peer.originStateId === undefined || peer.originStateId === existing.peer?.originStateId) {
+              return {
+                result: RESULT.UNABLE_TO_COMPLY,
+                message: `${peer.originHost} is already connected (Origin-State-Id ${existing.peer?.originStateId})`,
+              };
+            }
+            existing.abort(`${peer.originHost} reconnected with Origin-State-Id ${peer.originStateId}`);
+          }
           if (!this.commonApplication(peer)) {
             return {
               result: RESULT.NO_COMMON_APPLICATION,
