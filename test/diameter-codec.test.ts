@@ -89,6 +89,24 @@ describe("Diameter header and AVP layout (RFC 6733 §3, §4.1)", () => {
     expect(readGrouped(item).map((a) => [a.code, a.vendorId, readUtf8(a)])).toEqual([[608, 10415, "X"]]);
   });
 
+  it("writers built one inside another, after an abandoned one, and past the shared scratch size come out intact", () => {
+    const h = { flags: 0, commandCode: 1, applicationId: 0, hopByHop: 0, endToEnd: 0 };
+    const outer = new DiameterWriter().utf8(AVP.SessionId, "outer");
+    const inner = new DiameterWriter().utf8(AVP.SessionId, "inner").finish(h);
+    const done = outer.utf8(AVP.UserName, "u").finish(h);
+    expect(decodeMessage(done).avps.map(readUtf8)).toEqual(["outer", "u"]);
+    expect(decodeMessage(inner).avps.map(readUtf8)).toEqual(["inner"]);
+    expect(() => new DiameterWriter().utf8(AVP.SessionId, "x").identity(AVP.OriginHost, "not an identity")).toThrow(RangeError);
+    const after = new DiameterWriter().utf8(AVP.SessionId, "after").finish(h);
+    const again = new DiameterWriter().utf8(AVP.SessionId, "again").finish(h);
+    expect([after, again].map((m) => readUtf8(decodeMessage(m).avps[0]))).toEqual(["after", "again"]);
+    const big = new DiameterWriter().octets(AVP.ProxyState, new Uint8Array(40_000).fill(7)).utf8(AVP.SessionId, "tail").finish(h);
+    const avps = decodeMessage(big).avps;
+    expect(avps[0].data.length).toBe(40_000);
+    expect(avps[0].data.every((b) => b === 7)).toBe(true);
+    expect(readUtf8(avps[1])).toBe("tail");
+  });
+
   it("frames a stream: length from the first 4 octets; below the header or above the limit loses the framing", () => {
     expect(frameLength(unhex("010000"), 0)).toBeUndefined();
     expect(frameLength(unhex("0100002c"), 0)).toBe(44);

@@ -132,7 +132,16 @@ export function decodeMessage(buf: Uint8Array): DiameterMessage {
     if (h.length % 4 !== 0) {
       throw new DiameterError(RESULT.INVALID_MESSAGE_LENGTH, `message length ${h.length} is not a multiple of 4`);
     }
-    return { ...h, avps: decodeAvps(buf.subarray(HEADER_LENGTH)) };
+    return {
+      version: h.version,
+      length: h.length,
+      flags: h.flags,
+      commandCode: h.commandCode,
+      applicationId: h.applicationId,
+      hopByHop: h.hopByHop,
+      endToEnd: h.endToEnd,
+      avps: decodeAvps(buf.subarray(HEADER_LENGTH)),
+    };
   } catch (err) {
     if (err instanceof DiameterError) throw new DiameterMessageError(h, err);
     throw err;
@@ -479,9 +488,20 @@ export class DiameterWriter {
   private buf: Uint8Array;
   private len = HEADER_LENGTH;
   private readonly open: number[] = [];
+  private shared = false;
 
   constructor(capacity = 512) {
-    this.buf = new Uint8Array(Math.max(capacity, 64));
+    // Building is synchronous: one shared scratch buffer serves nearly every message, and finish()
+    // copies the result out. A writer built while the scratch is taken (nested building, or one
+    // abandoned by an exception) gets its own buffer, and the scratch is released after this job.
+    if (!scratchTaken && capacity <= scratch.length) {
+      scratchTaken = true;
+      this.buf = scratch;
+      this.shared = true;
+    } else {
+      this.buf = new Uint8Array(Math.max(capacity, 64));
+      if (scratchTaken) queueMicrotask(releaseScratch);
+    }
   }
 
   private ensure(n: number): void {
@@ -491,6 +511,11 @@ export class DiameterWriter {
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
+    if (this.shared) {
+      // a message larger than the scratch: continue in a buffer of its own
+      scratchTaken = false;
+      this.shared = false;
+    }
     this.buf = next;
   }
 
@@ -707,9 +732,19 @@ export class DiameterWriter {
     this.put32(h.hopByHop);
     this.put32(h.endToEnd);
     this.len = len;
-    return b.subarray(0, len);
+    if (!this.shared) return b.subarray(0, len);
+    const out = b.slice(0, len);
+    if (this.buf === scratch) scratchTaken = false;
+    this.shared = false;
+    return out;
   }
 }
+
+const scratch = new Uint8Array(16 * 1024);
+let scratchTaken = false;
+const releaseScratch = (): void => {
+  scratchTaken = false;
+};
 
 /** M bit of a received AVP. */
 export const isMandatory = (a: Avp): boolean => (a.flags & AVP_FLAG_M) !== 0;
