@@ -74,6 +74,18 @@ async function bsf(o: Partial<DiameterNodeOptions> = {}) {
   return { n, port };
 }
 
+/** A NAF node connected to the BSF node `bsf` (which starts listening). */
+async function nafConnectedTo(bsfNode: DiameterNode): Promise<DiameterNode> {
+  const { port } = await bsfNode.listen(0);
+  const naf = node({
+    originHost: "naf.example.org",
+    peers: [{ originHost: "bsf.example.org", connect: { host: "127.0.0.1", port } }],
+  });
+  naf.start();
+  await naf.waitOpen("bsf.example.org");
+  return naf;
+}
+
 const birFields = (btid: string): BirRequest => ({
   originHost: "naf.example.org",
   originRealm: "example.org",
@@ -207,13 +219,7 @@ describe("requests, answers and timeouts (RFC 6733 §6.2)", () => {
         msg,
       );
     });
-    const { port } = await n.listen(0);
-    const naf = node({
-      originHost: "naf.example.org",
-      peers: [{ originHost: "bsf.example.org", connect: { host: "127.0.0.1", port } }],
-    });
-    naf.start();
-    await naf.waitOpen("bsf.example.org");
+    const naf = await nafConnectedTo(n);
     const answers = await Promise.all(
       ["a@x", "b@x", "c@x"].map((b) => naf.request(APP_ZN, (ids) => encodeBir(birFields(b), ids))),
     );
@@ -229,13 +235,7 @@ describe("requests, answers and timeouts (RFC 6733 §6.2)", () => {
       });
       return encodeBia({ ...n.origin, sessionId: "s", result: resultCode(2001), meKeyMaterial: KS_NAF }, msg);
     });
-    const { port } = await n.listen(0);
-    const naf = node({
-      originHost: "naf.example.org",
-      peers: [{ originHost: "bsf.example.org", connect: { host: "127.0.0.1", port } }],
-    });
-    naf.start();
-    await naf.waitOpen("bsf.example.org");
+    const naf = await nafConnectedTo(n);
     await expect(naf.request(APP_ZN, (ids) => encodeBir(birFields("a@x"), ids), { timeoutMs: 100 })).rejects.toBeInstanceOf(
       DiameterTimeoutError,
     );

@@ -6,6 +6,7 @@ import {
   type DiameterHeader,
   DiameterError,
   DiameterWriter,
+  type HeaderFields,
   findAvp,
   findAvps,
   formatAddress,
@@ -17,7 +18,18 @@ import {
   readUnsigned32,
   readUtf8,
 } from "./codec.js";
-import { AVP, type AvpDef, CMD_FLAG_E, CMD_FLAG_P, CMD_FLAG_R, COMMAND, isProtocolError, RESULT } from "./dictionary.js";
+import {
+  AVP,
+  type AvpDef,
+  CMD_FLAG_E,
+  CMD_FLAG_P,
+  CMD_FLAG_R,
+  COMMAND,
+  type CommandDef,
+  isProtocolError,
+  RESULT,
+  VENDOR_3GPP,
+} from "./dictionary.js";
 
 /** Who we are, as every message says it (RFC 6733 §6.3, §6.4). */
 export interface Origin {
@@ -116,6 +128,85 @@ export function readVendorApplication(a: Avp): VendorApplication {
 /** RFC 6733 §8.8: "<DiameterIdentity>;<high 32 bits>;<low 32 bits>[;<optional value>]". */
 export function formatSessionId(originHost: string, high: number, low: number, optional?: string): string {
   return `${originHost};${high >>> 0};${low >>> 0}${optional === undefined ? "" : `;${optional}`}`;
+}
+
+// ------------------------------------------------------------------ application message heads
+
+/** What every Zh and Zn request starts with (TS 29.109 §6.1). */
+export interface RequestHead extends Origin {
+  sessionId: string;
+  destinationRealm: string;
+  destinationHost?: string;
+}
+
+/** What every Zh and Zn answer starts with (TS 29.109 §6.1). */
+export interface AnswerHead extends Origin {
+  sessionId: string;
+  result: Result;
+}
+
+/**
+ * < Session-Id > { Vendor-Specific-Application-Id } [ Auth-Session-State ] { Origin-Host }
+ * { Origin-Realm } { Destination-Realm } [ Destination-Host ], the application's vendor 3GPP.
+ */
+export function writeRequestHead(w: DiameterWriter, cmd: CommandDef, r: RequestHead, authSessionState?: number): void {
+  w.utf8(AVP.SessionId, r.sessionId);
+  writeVendorApplication(w, VENDOR_3GPP, cmd.appId);
+  if (authSessionState !== undefined) w.enumerated(AVP.AuthSessionState, authSessionState);
+  w.identity(AVP.OriginHost, r.originHost)
+    .identity(AVP.OriginRealm, r.originRealm)
+    .identity(AVP.DestinationRealm, r.destinationRealm);
+  if (r.destinationHost !== undefined) w.identity(AVP.DestinationHost, r.destinationHost);
+}
+
+/** < Session-Id > { Vendor-Specific-Application-Id } result [ Auth-Session-State ] { Origin-Host } { Origin-Realm }. */
+export function writeAnswerHead(w: DiameterWriter, cmd: CommandDef, m: AnswerHead, authSessionState?: number): void {
+  w.utf8(AVP.SessionId, m.sessionId);
+  writeVendorApplication(w, VENDOR_3GPP, cmd.appId);
+  writeResult(w, m.result);
+  if (authSessionState !== undefined) w.enumerated(AVP.AuthSessionState, authSessionState);
+  w.identity(AVP.OriginHost, m.originHost).identity(AVP.OriginRealm, m.originRealm);
+}
+
+export function readRequestHead(avps: readonly Avp[]): RequestHead {
+  const r: RequestHead = {
+    sessionId: readUtf8(requireAvp(avps, AVP.SessionId)),
+    originHost: readIdentity(requireAvp(avps, AVP.OriginHost)),
+    originRealm: readIdentity(requireAvp(avps, AVP.OriginRealm)),
+    destinationRealm: readIdentity(requireAvp(avps, AVP.DestinationRealm)),
+  };
+  const dh = findAvp(avps, AVP.DestinationHost);
+  if (dh) r.destinationHost = readIdentity(dh);
+  return r;
+}
+
+export function readAnswerHead(avps: readonly Avp[]): AnswerHead {
+  return {
+    sessionId: readUtf8(requireAvp(avps, AVP.SessionId)),
+    originHost: readIdentity(requireAvp(avps, AVP.OriginHost)),
+    originRealm: readIdentity(requireAvp(avps, AVP.OriginRealm)),
+    result: readResult(avps),
+  };
+}
+
+/** Header fields of a request of `cmd`: R, and P when the command is proxiable. */
+export function requestHeader(cmd: CommandDef, ids: MessageIds): HeaderFields {
+  return { flags: CMD_FLAG_R | (cmd.proxiable ? CMD_FLAG_P : 0), commandCode: cmd.code, applicationId: cmd.appId, ...idsOf(ids) };
+}
+
+/** Header fields of the answer to `request` (its ids and P bit, RFC 6733 §6.2). */
+export function answerHeader(cmd: CommandDef, request: { flags: number } & MessageIds): HeaderFields {
+  return { flags: request.flags & CMD_FLAG_P, commandCode: cmd.code, applicationId: cmd.appId, ...idsOf(request) };
+}
+
+/** Reads an XML document AVP; a parser error becomes DIAMETER_INVALID_AVP_VALUE naming the AVP. */
+export function readDocument<T>(a: Avp, parse: (doc: Uint8Array) => T, isParseError: (e: unknown) => boolean): T {
+  try {
+    return parse(readOctets(a));
+  } catch (err) {
+    if (isParseError(err)) throw new DiameterError(RESULT.INVALID_AVP_VALUE, (err as Error).message, a);
+    throw err;
+  }
 }
 
 // ------------------------------------------------------------------ Capabilities-Exchange

@@ -10,23 +10,25 @@ import {
   findAvp,
   readEnumerated,
   readGrouped,
-  readIdentity,
-  readOctets,
   readTime,
   readUtf8,
 } from "./codec.js";
 import {
+  type AnswerHead,
+  answerHeader,
   isSuccess,
   type MessageIds,
   octetsOfLength,
-  type Origin,
-  type Result,
-  readResult,
+  readAnswerHead,
+  readDocument,
+  readRequestHead,
+  type RequestHead,
+  requestHeader,
   requireAvp,
-  writeResult,
-  writeVendorApplication,
+  writeAnswerHead,
+  writeRequestHead,
 } from "./base.js";
-import { APP_ZH, AVP, CMD_FLAG_P, CMD_FLAG_R, COMMAND, RESULT, VENDOR_3GPP } from "./dictionary.js";
+import { AVP, COMMAND, RESULT } from "./dictionary.js";
 import { encodeGuss, type Guss, GussError, parseGuss } from "./guss.js";
 import { checkMessage } from "./validate.js";
 
@@ -35,10 +37,7 @@ export const SCHEME_AKAV1_MD5 = "Digest-AKAv1-MD5";
 /** RFC 6733 §8.11 NO_STATE_MAINTAINED: Zh keeps no session state (TS 29.109 §6.1). */
 const NO_STATE_MAINTAINED = 1;
 
-export interface MarRequest extends Origin {
-  sessionId: string;
-  destinationRealm: string;
-  destinationHost?: string;
+export interface MarRequest extends RequestHead {
   /** IMPI (User-Name) */
   impi: string;
   /** IMPU (Public-Identity) */
@@ -57,9 +56,7 @@ export interface AuthVector {
   ik: Uint8Array;
 }
 
-export interface MaaAnswer extends Origin {
-  sessionId: string;
-  result: Result;
+export interface MaaAnswer extends AnswerHead {
   impi?: string;
   impu?: string;
   av?: AuthVector;
@@ -75,13 +72,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 export function encodeMar(r: MarRequest, ids: MessageIds): Uint8Array {
   const w = new DiameterWriter(384);
-  w.utf8(AVP.SessionId, r.sessionId);
-  writeVendorApplication(w, VENDOR_3GPP, APP_ZH);
-  w.enumerated(AVP.AuthSessionState, NO_STATE_MAINTAINED);
-  w.identity(AVP.OriginHost, r.originHost)
-    .identity(AVP.OriginRealm, r.originRealm)
-    .identity(AVP.DestinationRealm, r.destinationRealm);
-  if (r.destinationHost !== undefined) w.identity(AVP.DestinationHost, r.destinationHost);
+  writeRequestHead(w, COMMAND.MultimediaAuth, r, NO_STATE_MAINTAINED);
   w.utf8(AVP.UserName, r.impi);
   if (r.impu !== undefined) w.utf8(AVP.PublicIdentity, r.impu);
   w.begin(AVP.SipAuthDataItem).utf8(AVP.SipAuthenticationScheme, SCHEME_AKAV1_MD5);
@@ -91,20 +82,22 @@ export function encodeMar(r: MarRequest, ids: MessageIds): Uint8Array {
   }
   w.end();
   if (r.gussTimestamp !== undefined) w.time(AVP.GussTimestamp, r.gussTimestamp);
-  return w.finish({ flags: CMD_FLAG_R | CMD_FLAG_P, commandCode: COMMAND.MultimediaAuth.code, applicationId: APP_ZH, ...ids });
+  return w.finish(requestHeader(COMMAND.MultimediaAuth, ids));
+}
+
+/** TS 29.109 §4.2: the only scheme on Zh; an item without one is taken as this scheme. */
+function checkScheme(members: readonly Avp[]): void {
+  const scheme = findAvp(members, AVP.SipAuthenticationScheme);
+  if (scheme && readUtf8(scheme) !== SCHEME_AKAV1_MD5) {
+    const named = readUtf8(scheme).slice(0, 40);
+    throw new DiameterError(RESULT.INVALID_AVP_VALUE, `SIP-Authentication-Scheme "${named}" is not ${SCHEME_AKAV1_MD5}`, scheme);
+  }
 }
 
 /** The scheme and, on resynchronisation, RAND ‖ AUTS of a request's SIP-Auth-Data-Item. */
 function readRequestItem(item: Avp): MarRequest["resync"] {
   const m = readGrouped(item);
-  const scheme = findAvp(m, AVP.SipAuthenticationScheme);
-  if (scheme && readUtf8(scheme) !== SCHEME_AKAV1_MD5) {
-    throw new DiameterError(
-      RESULT.INVALID_AVP_VALUE,
-      `SIP-Authentication-Scheme "${readUtf8(scheme).slice(0, 40)}" is not ${SCHEME_AKAV1_MD5}`,
-      scheme,
-    );
-  }
+  checkScheme(m);
   const authz = findAvp(m, AVP.SipAuthorization);
   if (!authz) return undefined;
   const d = octetsOfLength(authz, "SIP-Authorization (RAND ‖ AUTS)", 30);
@@ -118,15 +111,7 @@ export function parseMar(msg: DiameterMessage): MarRequest {
   // TS 29.109 §4.2: the IMPI is what the BSF asks for (User-Name is optional only in the CCF)
   const impi = readUtf8(requireAvp(a, AVP.UserName));
   if (impi === "") throw new DiameterError(RESULT.INVALID_AVP_VALUE, "User-Name is empty", findAvp(a, AVP.UserName));
-  const r: MarRequest = {
-    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
-    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
-    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
-    destinationRealm: readIdentity(requireAvp(a, AVP.DestinationRealm)),
-    impi,
-  };
-  const dh = findAvp(a, AVP.DestinationHost);
-  if (dh) r.destinationHost = readIdentity(dh);
+  const r: MarRequest = { ...readRequestHead(a), impi };
   const impu = findAvp(a, AVP.PublicIdentity);
   if (impu) r.impu = readUtf8(impu);
   const item = findAvp(a, AVP.SipAuthDataItem);
@@ -140,11 +125,7 @@ export function parseMar(msg: DiameterMessage): MarRequest {
 /** The MAA for a MAR (`request` gives the ids and the P bit). */
 export function encodeMaa(m: MaaAnswer, request: { flags: number } & MessageIds): Uint8Array {
   const w = new DiameterWriter(m.guss ? 1024 : 384);
-  w.utf8(AVP.SessionId, m.sessionId);
-  writeVendorApplication(w, VENDOR_3GPP, APP_ZH);
-  writeResult(w, m.result);
-  w.enumerated(AVP.AuthSessionState, NO_STATE_MAINTAINED);
-  w.identity(AVP.OriginHost, m.originHost).identity(AVP.OriginRealm, m.originRealm);
+  writeAnswerHead(w, COMMAND.MultimediaAuth, m, NO_STATE_MAINTAINED);
   if (m.impi !== undefined) w.utf8(AVP.UserName, m.impi);
   if (m.impu !== undefined) w.utf8(AVP.PublicIdentity, m.impu);
   if (m.av) {
@@ -162,25 +143,12 @@ export function encodeMaa(m: MaaAnswer, request: { flags: number } & MessageIds)
       .end();
   }
   if (m.guss) w.utf8(AVP.GbaUserSecSettings, encodeGuss(m.guss));
-  return w.finish({
-    flags: request.flags & CMD_FLAG_P,
-    commandCode: COMMAND.MultimediaAuth.code,
-    applicationId: APP_ZH,
-    hopByHop: request.hopByHop,
-    endToEnd: request.endToEnd,
-  });
+  return w.finish(answerHeader(COMMAND.MultimediaAuth, request));
 }
 
 function readAnswerItem(item: Avp): AuthVector {
   const m = readGrouped(item);
-  const scheme = findAvp(m, AVP.SipAuthenticationScheme);
-  if (scheme && readUtf8(scheme) !== SCHEME_AKAV1_MD5) {
-    throw new DiameterError(
-      RESULT.INVALID_AVP_VALUE,
-      `SIP-Authentication-Scheme "${readUtf8(scheme).slice(0, 40)}" is not ${SCHEME_AKAV1_MD5}`,
-      scheme,
-    );
-  }
+  checkScheme(m);
   const challenge = octetsOfLength(requireAvp(m, AVP.SipAuthenticate), "SIP-Authenticate (RAND ‖ AUTN)", 32);
   // TS 33.102 §6.3.2: XRES is 32..128 bits
   const xres = octetsOfLength(requireAvp(m, AVP.SipAuthorization), "SIP-Authorization (XRES)", 4, 16);
@@ -193,12 +161,7 @@ function readAnswerItem(item: Avp): AuthVector {
 export function parseMaa(msg: DiameterMessage): MaaAnswer {
   checkMessage(msg.avps, COMMAND.MultimediaAuth, false);
   const a = msg.avps;
-  const m: MaaAnswer = {
-    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
-    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
-    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
-    result: readResult(a),
-  };
+  const m: MaaAnswer = readAnswerHead(a);
   const state = findAvp(a, AVP.AuthSessionState);
   if (state && readEnumerated(state) !== NO_STATE_MAINTAINED) {
     throw new DiameterError(RESULT.INVALID_AVP_VALUE, "Auth-Session-State is not NO_STATE_MAINTAINED", state);
@@ -210,13 +173,6 @@ export function parseMaa(msg: DiameterMessage): MaaAnswer {
   if (!isSuccess(m.result)) return m;
   m.av = readAnswerItem(requireAvp(a, AVP.SipAuthDataItem));
   const guss = findAvp(a, AVP.GbaUserSecSettings);
-  if (guss) {
-    try {
-      m.guss = parseGuss(readOctets(guss));
-    } catch (err) {
-      if (err instanceof GussError) throw new DiameterError(RESULT.INVALID_AVP_VALUE, err.message, guss);
-      throw err;
-    }
-  }
+  if (guss) m.guss = readDocument(guss, parseGuss, (e) => e instanceof GussError);
   return m;
 }

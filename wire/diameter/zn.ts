@@ -10,23 +10,26 @@ import {
   findAvp,
   findAvps,
   readEnumerated,
-  readIdentity,
   readOctets,
   readTime,
   readUtf8,
 } from "./codec.js";
 import {
+  type AnswerHead,
+  answerHeader,
   isSuccess,
   type MessageIds,
   octetsOfLength,
-  type Origin,
-  type Result,
-  readResult,
+  readAnswerHead,
+  readDocument,
+  readRequestHead,
+  type RequestHead,
+  requestHeader,
   requireAvp,
-  writeResult,
-  writeVendorApplication,
+  writeAnswerHead,
+  writeRequestHead,
 } from "./base.js";
-import { APP_ZN, AVP, CMD_FLAG_P, CMD_FLAG_R, COMMAND, RESULT, VENDOR_3GPP } from "./dictionary.js";
+import { AVP, COMMAND, RESULT } from "./dictionary.js";
 import { encodeUssList, GussError, parseUssList, type Uss } from "./guss.js";
 import { checkMessage } from "./validate.js";
 
@@ -62,10 +65,7 @@ export function decodeNafId(a: Avp): NafId {
   return { fqdn, uaId: d.slice(d.length - UA_ID_LENGTH) };
 }
 
-export interface BirRequest extends Origin {
-  sessionId: string;
-  destinationRealm: string;
-  destinationHost?: string;
+export interface BirRequest extends RequestHead {
   btid: string;
   nafId: NafId;
   /** GBA_U-Awareness-Indicator YES; absent means NO (TS 29.109 §6.3.1) */
@@ -77,9 +77,7 @@ export interface BirRequest extends Origin {
 export type GbaType = "3G_GBA" | "2G_GBA";
 const GBA_TYPES: readonly GbaType[] = ["3G_GBA", "2G_GBA"];
 
-export interface BiaAnswer extends Origin {
-  sessionId: string;
-  result: Result;
+export interface BiaAnswer extends AnswerHead {
   /** IMPI (User-Name) */
   impi?: string;
   /** Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U), 32 octets */
@@ -96,12 +94,7 @@ export interface BiaAnswer extends Origin {
 
 export function encodeBir(r: BirRequest, ids: MessageIds): Uint8Array {
   const w = new DiameterWriter(384);
-  w.utf8(AVP.SessionId, r.sessionId);
-  writeVendorApplication(w, VENDOR_3GPP, APP_ZN);
-  w.identity(AVP.OriginHost, r.originHost)
-    .identity(AVP.OriginRealm, r.originRealm)
-    .identity(AVP.DestinationRealm, r.destinationRealm);
-  if (r.destinationHost !== undefined) w.identity(AVP.DestinationHost, r.destinationHost);
+  writeRequestHead(w, COMMAND.BootstrappingInfo, r);
   for (const g of r.gsIds ?? []) {
     if (!Number.isInteger(g) || g < 0 || g > 0xffffffff) throw new RangeError(`GSID ${g}`);
     w.utf8(AVP.GaaServiceIdentifier, String(g));
@@ -109,7 +102,7 @@ export function encodeBir(r: BirRequest, ids: MessageIds): Uint8Array {
   w.utf8(AVP.TransactionIdentifier, r.btid);
   w.octets(AVP.NafId, encodeNafId(r.nafId));
   if (r.gbaUAware !== undefined) w.enumerated(AVP.GbaUAwarenessIndicator, r.gbaUAware ? 1 : 0);
-  return w.finish({ flags: CMD_FLAG_R | CMD_FLAG_P, commandCode: COMMAND.BootstrappingInfo.code, applicationId: APP_ZN, ...ids });
+  return w.finish(requestHeader(COMMAND.BootstrappingInfo, ids));
 }
 
 /** A BIR as the BSF reads it; throws DiameterError (the answer's result and Failed-AVP). */
@@ -119,16 +112,7 @@ export function parseBir(msg: DiameterMessage): BirRequest {
   const tid = requireAvp(a, AVP.TransactionIdentifier);
   const btid = readUtf8(tid);
   if (btid === "") throw new DiameterError(RESULT.INVALID_AVP_VALUE, "Transaction-Identifier is empty", tid);
-  const r: BirRequest = {
-    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
-    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
-    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
-    destinationRealm: readIdentity(requireAvp(a, AVP.DestinationRealm)),
-    btid,
-    nafId: decodeNafId(requireAvp(a, AVP.NafId)),
-  };
-  const dh = findAvp(a, AVP.DestinationHost);
-  if (dh) r.destinationHost = readIdentity(dh);
+  const r: BirRequest = { ...readRequestHead(a), btid, nafId: decodeNafId(requireAvp(a, AVP.NafId)) };
   const gsids = findAvps(a, AVP.GaaServiceIdentifier);
   if (gsids.length > 0) {
     r.gsIds = gsids.map((g) => {
@@ -152,10 +136,7 @@ export function parseBir(msg: DiameterMessage): BirRequest {
 /** The BIA for a BIR (`request` gives the ids and the P bit). */
 export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds): Uint8Array {
   const w = new DiameterWriter(m.ussList ? 1024 : 384);
-  w.utf8(AVP.SessionId, m.sessionId);
-  writeVendorApplication(w, VENDOR_3GPP, APP_ZN);
-  writeResult(w, m.result);
-  w.identity(AVP.OriginHost, m.originHost).identity(AVP.OriginRealm, m.originRealm);
+  writeAnswerHead(w, COMMAND.BootstrappingInfo, m);
   if (m.impi !== undefined) w.utf8(AVP.UserName, m.impi);
   if (m.meKeyMaterial) w.octets(AVP.MeKeyMaterial, m.meKeyMaterial);
   if (m.uiccKeyMaterial) w.octets(AVP.UiccKeyMaterial, m.uiccKeyMaterial);
@@ -163,25 +144,14 @@ export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds)
   if (m.bootstrapInfoCreationTime !== undefined) w.time(AVP.BootstrapInfoCreationTime, m.bootstrapInfoCreationTime);
   if (m.ussList && m.ussList.length > 0) w.utf8(AVP.GbaUserSecSettings, encodeUssList(m.ussList));
   if (m.gbaType !== undefined) w.enumerated(AVP.GbaType, GBA_TYPES.indexOf(m.gbaType));
-  return w.finish({
-    flags: request.flags & CMD_FLAG_P,
-    commandCode: COMMAND.BootstrappingInfo.code,
-    applicationId: APP_ZN,
-    hopByHop: request.hopByHop,
-    endToEnd: request.endToEnd,
-  });
+  return w.finish(answerHeader(COMMAND.BootstrappingInfo, request));
 }
 
 /** A BIA as the NAF reads it; throws DiameterError. A success carries ME-Key-Material. */
 export function parseBia(msg: DiameterMessage): BiaAnswer {
   checkMessage(msg.avps, COMMAND.BootstrappingInfo, false);
   const a = msg.avps;
-  const m: BiaAnswer = {
-    sessionId: readUtf8(requireAvp(a, AVP.SessionId)),
-    originHost: readIdentity(requireAvp(a, AVP.OriginHost)),
-    originRealm: readIdentity(requireAvp(a, AVP.OriginRealm)),
-    result: readResult(a),
-  };
+  const m: BiaAnswer = readAnswerHead(a);
   const impi = findAvp(a, AVP.UserName);
   if (impi) m.impi = readUtf8(impi);
   if (!isSuccess(m.result)) return m;
@@ -195,14 +165,7 @@ export function parseBia(msg: DiameterMessage): BiaAnswer {
   const created = findAvp(a, AVP.BootstrapInfoCreationTime);
   if (created) m.bootstrapInfoCreationTime = readTime(created);
   const uss = findAvp(a, AVP.GbaUserSecSettings);
-  if (uss) {
-    try {
-      m.ussList = parseUssList(readOctets(uss));
-    } catch (err) {
-      if (err instanceof GussError) throw new DiameterError(RESULT.INVALID_AVP_VALUE, err.message, uss);
-      throw err;
-    }
-  }
+  if (uss) m.ussList = readDocument(uss, parseUssList, (e) => e instanceof GussError);
   const type = findAvp(a, AVP.GbaType);
   if (type) {
     const v = readEnumerated(type);
