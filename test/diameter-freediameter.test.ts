@@ -34,7 +34,7 @@ interface Seen {
 /** Records every message a node sends and receives (its tap), decoded to command and result. */
 function recorder() {
   const seen: Seen[] = [];
-  const tap = (dir: "in" | "out", bytes: Uint8Array) => {
+  const message = (dir: "in" | "out", bytes: Uint8Array) => {
     const m = decodeMessage(bytes);
     const s: Seen = { dir, request: isRequest(m), command: m.commandCode };
     if (!s.request) s.result = readResult(m.avps).code;
@@ -46,7 +46,7 @@ function recorder() {
     seen.some(
       (s) => s.dir === dir && s.request === request && s.command === command && (result === undefined || s.result === result),
     );
-  return { seen, tap, has, capabilities: () => lastCapabilities };
+  return { seen, tap: { message }, has, capabilities: () => lastCapabilities };
 }
 
 async function until(cond: () => boolean, ms: number, what: string, log: () => string): Promise<void> {

@@ -38,6 +38,7 @@ import {
   resultCode,
   resultName,
   VENDOR_3GPP,
+  zeroKeys,
 } from "../wire/diameter/index.js";
 import { dissectDiameter, fieldValues } from "./helpers/tshark-diameter.js";
 
@@ -270,6 +271,23 @@ describe("Zn: Bootstrapping-Info-Request/Answer (TS 29.109 §6.1)", () => {
     );
     const short = encodeBia({ ...biaAnswer, meKeyMaterial: KS_NAF.subarray(0, 16) }, { flags: 0x40, ...IDS });
     expect(() => parseBia(decodeMessage(short))).toThrow(DiameterError);
+  });
+});
+
+describe("key material zeroed for captures", () => {
+  it("MAA: CK, IK and XRES zeroed, RAND ‖ AUTN kept, lengths unchanged; the input untouched", () => {
+    const original = maa();
+    const z = zeroKeys(original);
+    expect(z.length).toBe(original.length);
+    const a = parseMaa(decodeMessage(z));
+    expect([a.av?.ck, a.av?.ik, a.av?.xres].map(hex)).toEqual(["00".repeat(16), "00".repeat(16), "00".repeat(8)]);
+    expect(hex(a.av?.rand) + hex(a.av?.autn)).toBe(hex(AV.rand) + hex(AV.autn));
+    expect(hex(parseMaa(decodeMessage(original)).av?.ck)).toBe(hex(AV.ck));
+  });
+
+  it("BIA: ME-Key-Material zeroed; a resynchronising MAR keeps RAND ‖ AUTS (not a key)", () => {
+    expect(hex(parseBia(decodeMessage(zeroKeys(bia()))).meKeyMaterial)).toBe("00".repeat(32));
+    expect(hex(parseMar(decodeMessage(zeroKeys(marResync()))).resync?.auts)).toBe("0123456789abcdef0123456789ab");
   });
 });
 

@@ -6,3 +6,4 @@ export * from "./guss.js";
 export * from "./validate.js";
 export * from "./zh.js";
 export * from "./zn.js";
+export * from "./redact.js";

@@ -49,14 +49,25 @@ export interface DiameterLogger {
 
 export const silentLogger: DiameterLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Called with every message sent or received on a connection (for captures). */
-export type MessageTap = (direction: "in" | "out", message: Uint8Array, conn: ConnectionAddress) => void;
-
 export interface ConnectionAddress {
   localAddress: string;
   localPort: number;
   remoteAddress: string;
   remotePort: number;
+}
+
+/** A transport connection as a tap sees it: its addresses and which side opened it. */
+export interface TapConnection extends ConnectionAddress {
+  /** this node opened the connection (it is the TCP client) */
+  initiator: boolean;
+}
+
+/** Sees every message a node sends and receives, whole (for captures). */
+export interface MessageTap {
+  message(direction: "in" | "out", message: Uint8Array, conn: TapConnection): void;
+  /** the node listens here (so a tap can tell in-process peers from others) */
+  listening?(host: string, port: number): void;
+  closed?(conn: TapConnection): void;
 }
 
 export type ConnectionState = "wait-cea" | "wait-cer" | "open" | "closing" | "closed";
@@ -128,7 +139,7 @@ export class DiameterConnection {
   watchdog: WatchdogState = "okay";
   /** the peer's capabilities once the exchange is done */
   peer?: Capabilities;
-  readonly address: ConnectionAddress;
+  readonly address: TapConnection;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private readonly pending = new Map<number, Pending>();
@@ -154,6 +165,7 @@ export class DiameterConnection {
       localPort: socket.localPort ?? 0,
       remoteAddress: socket.remoteAddress ?? "",
       remotePort: socket.remotePort ?? 0,
+      initiator,
     };
     // RFC 6733 §3: Hop-by-Hop Identifiers start at a random value and increase
     this.hopByHop = Math.floor(o.random() * 0x100000000) >>> 0;
@@ -179,7 +191,7 @@ export class DiameterConnection {
 
   private write(msg: Uint8Array): void {
     if (this.socket.destroyed) return;
-    this.o.tap?.("out", msg, this.address);
+    this.o.tap?.message("out", msg, this.address);
     // several answers produced in one tick leave in one segment
     if (!this.corked) {
       this.corked = true;
@@ -279,6 +291,7 @@ export class DiameterConnection {
     this.ceWaiter = undefined;
     this.dpaWaiter?.();
     this.log(wasOpen ? "info" : "warn", "Diameter connection closed", { reason });
+    this.o.tap?.closed?.(this.address);
     this.hooks.closed(this, reason, this.disconnectCause);
   }
 
@@ -353,7 +366,7 @@ export class DiameterConnection {
   }
 
   private onMessage(bytes: Uint8Array): void {
-    this.o.tap?.("in", bytes, this.address);
+    this.o.tap?.message("in", bytes, this.address);
     let msg: DiameterMessage;
     try {
       msg = decodeMessage(bytes);

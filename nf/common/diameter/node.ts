@@ -130,7 +130,10 @@ export class DiameterNode {
         server.off("error", reject);
         const a = server.address();
         if (a === null || typeof a === "string") reject(new Error("no TCP address"));
-        else resolve({ host: a.address, port: a.port });
+        else {
+          this.o.tap?.listening?.(a.address, a.port);
+          resolve({ host: a.address, port: a.port });
+        }
       });
     });
   }
