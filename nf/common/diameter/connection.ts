@@ -142,6 +142,8 @@ export class DiameterConnection {
   readonly address: TapConnection;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** octets the incomplete message at the head of `chunks` needs (0: unknown yet) */
+  private awaiting = 0;
   private readonly pending = new Map<number, Pending>();
   private hopByHop: number;
   private watchdogTimer?: NodeJS.Timeout;
@@ -327,12 +329,18 @@ export class DiameterConnection {
     if (this.state === "closed") return;
     this.chunks.push(d);
     this.buffered += d.length;
+    // a message arriving in many small pieces is joined once, when it is complete
+    if (this.buffered < this.awaiting) return;
     let buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    this.awaiting = 0;
     let off = 0;
     try {
       for (;;) {
         const len = frameLength(buf, off, this.o.maxMessageLength);
-        if (len === undefined || buf.length - off < len) break;
+        if (len === undefined || buf.length - off < len) {
+          this.awaiting = len ?? 0;
+          break;
+        }
         const msg = buf.subarray(off, off + len);
         off += len;
         this.onMessage(msg);
