@@ -20,26 +20,26 @@ import {
   encodeDwa,
   encodeDwr,
   encodeErrorAnswer,
-  encodeGuss,
+  encodeGussXml,
   encodeMaa,
   encodeMar,
-  encodeUssList,
+  encodeUssListXml,
   EXPERIMENTAL_RESULT_3GPP,
   GUSS_NAMESPACE,
-  type Guss,
   GussError,
   parseBia,
   parseBir,
-  parseGuss,
+  parseGussXml,
   parseMaa,
   parseMar,
-  parseUssList,
+  parseUssListXml,
   RESULT,
   resultCode,
   resultName,
   VENDOR_3GPP,
   zeroKeys,
 } from "../wire/diameter/index.js";
+import type { Guss } from "../wire/zh.js";
 import { dissectDiameter, fieldValues } from "./helpers/tshark-diameter.js";
 
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
@@ -293,18 +293,18 @@ describe("key material zeroed for captures", () => {
 
 describe("GUSS XML (TS 29.109 Annex A)", () => {
   it("encodes in the Annex A namespace and reads it back; ussList alone for Zn", () => {
-    const xml = encodeGuss(GUSS);
+    const xml = encodeGussXml(GUSS);
     expect(xml).toContain(`<guss xmlns="${GUSS_NAMESPACE}">`);
     expect(xml).toContain('nafGroup="grp&lt;&amp;&gt;"');
-    expect(parseGuss(xml)).toEqual(GUSS);
-    expect(parseUssList(encodeUssList(GUSS.ussList))).toEqual(GUSS.ussList);
+    expect(parseGussXml(xml)).toEqual(GUSS);
+    expect(parseUssListXml(encodeUssListXml(GUSS.ussList))).toEqual(GUSS.ussList);
   });
 
   it("reads a GUSS without namespace as an HSS in the field sends it, ignoring what it does not know", () => {
     const fhoss =
       '<?xml version="1.0" encoding="UTF-8"?><guss id="alice@example.org"><bsfInfo><uiccType>GBA</uiccType><lifeTime>7200</lifeTime></bsfInfo>' +
       '<ussList><uss id="1" type="1" urlid="x"><uids><uid>sip:alice@example.org</uid></uids><flags></flags><extension/></uss></ussList></guss>';
-    expect(parseGuss(fhoss)).toEqual({
+    expect(parseGussXml(fhoss)).toEqual({
       bsfInfo: { uiccType: "GBA", lifeTime: 7200 },
       ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:alice@example.org" }] } }],
     });
@@ -324,10 +324,10 @@ describe("GUSS XML (TS 29.109 Annex A)", () => {
       [`<guss>${" ".repeat(70 * 1024)}</guss>`, /larger than/],
     ];
     for (const [doc, why] of cases) {
-      expect(() => parseGuss(doc), doc.slice(0, 50)).toThrow(GussError);
-      expect(() => parseGuss(doc), doc.slice(0, 50)).toThrow(why);
+      expect(() => parseGussXml(doc), doc.slice(0, 50)).toThrow(GussError);
+      expect(() => parseGussXml(doc), doc.slice(0, 50)).toThrow(why);
     }
-    expect(() => parseGuss(unhex("3c67757373a0"))).toThrow(/UTF-8/);
+    expect(() => parseGussXml(unhex("3c67757373a0"))).toThrow(/UTF-8/);
   });
 });
 

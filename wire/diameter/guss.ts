@@ -8,31 +8,13 @@
 // mirror are therefore not sent over Diameter, and the reader ignores elements and attributes
 // it does not know (Annex A extension points). Elements are read in the namespace or in none
 // (pre-Rel-9 documents).
+import type { Guss, Uss } from "../zh.js";
 import { escapeXml, parseXml, XmlError, type XmlElement } from "./xml.js";
 
 /** TS 29.109 Annex A targetNamespace (Rel-9 onwards). */
 export const GUSS_NAMESPACE = "urn:3gpp:gba:GBAGUSSSchema-R9:2010-02";
 /** GUSS documents larger than this are refused. */
 export const GUSS_MAX_OCTETS = 64 * 1024;
-
-export type UiccType = "GBA" | "GBA_U";
-export type KeyChoice = "ME_BASED_KEY" | "UICC_BASED_KEY" | "ME_UICC_BASED_KEYS";
-
-/** One USS, in the shape of TS 29.309 Uss. */
-export interface Uss {
-  gsId: number;
-  gsType?: number;
-  ueIds?: Array<{ ueId: string }>;
-  nafGroup?: string;
-  flags?: Array<{ flag: number }>;
-  keyChoice?: KeyChoice;
-}
-
-/** The GUSS, in the shape of TS 29.562 Guss. */
-export interface Guss {
-  bsfInfo: { uiccType: UiccType; lifeTime?: number; securityFeatures?: string[] };
-  ussList: Array<{ uss: Uss }>;
-}
 
 export type GussErrorCode = "XML" | "WRONG_ROOT" | "BAD_VALUE";
 
@@ -65,7 +47,7 @@ const ussListXml = (list: ReadonlyArray<{ uss: Uss }>): string => list.map((x) =
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
 /** The GUSS document for GBA-UserSecSettings on Zh (root "guss"). */
-export function encodeGuss(g: Guss): string {
+export function encodeGussXml(g: Guss): string {
   const life =
     g.bsfInfo.lifeTime === undefined ? "" : `<lifeTime>${uint(g.bsfInfo.lifeTime, "lifeTime", 1, 0x7fffffff)}</lifeTime>`;
   if (g.bsfInfo.uiccType !== "GBA" && g.bsfInfo.uiccType !== "GBA_U") throw new RangeError(`uiccType ${g.bsfInfo.uiccType}`);
@@ -76,7 +58,7 @@ export function encodeGuss(g: Guss): string {
 }
 
 /** The USSs for GBA-UserSecSettings on Zn (root "ussList"). */
-export function encodeUssList(list: ReadonlyArray<{ uss: Uss }>): string {
+export function encodeUssListXml(list: ReadonlyArray<{ uss: Uss }>): string {
   return `${DECLARATION}<ussList xmlns="${GUSS_NAMESPACE}">${ussListXml(list)}</ussList>`;
 }
 
@@ -137,7 +119,7 @@ function readUss(el: XmlElement): Uss {
 const readUssList = (el: XmlElement): Array<{ uss: Uss }> => childrenNamed(el, "uss").map((u) => ({ uss: readUss(u) }));
 
 /** Reads a GUSS document (root "guss"); throws GussError. */
-export function parseGuss(doc: string | Uint8Array): Guss {
+export function parseGussXml(doc: string | Uint8Array): Guss {
   const root = parseRoot(doc, "guss");
   const info = onlyChild(root, "bsfInfo");
   const bsfInfo: Guss["bsfInfo"] = { uiccType: "GBA" };
@@ -156,6 +138,6 @@ export function parseGuss(doc: string | Uint8Array): Guss {
 }
 
 /** Reads the USSs sent on Zn (root "ussList"); throws GussError. */
-export function parseUssList(doc: string | Uint8Array): Array<{ uss: Uss }> {
+export function parseUssListXml(doc: string | Uint8Array): Array<{ uss: Uss }> {
   return readUssList(parseRoot(doc, "ussList"));
 }

@@ -29,7 +29,8 @@ import {
   writeRequestHead,
 } from "./base.js";
 import { AVP, COMMAND, RESULT } from "./dictionary.js";
-import { encodeGuss, type Guss, GussError, parseGuss } from "./guss.js";
+import type { AuthVector, Guss } from "../zh.js";
+import { encodeGussXml, GussError, parseGussXml } from "./guss.js";
 import { checkMessage } from "./validate.js";
 
 /** TS 29.109 §4.2 (TS 24.109 Annex B): the only scheme on Zh. */
@@ -46,14 +47,6 @@ export interface MarRequest extends RequestHead {
   resync?: { rand: Uint8Array; auts: Uint8Array };
   /** GUSS-Timestamp: the time of the GUSS the BSF holds, ms since 1970 */
   gussTimestamp?: number;
-}
-
-export interface AuthVector {
-  rand: Uint8Array;
-  autn: Uint8Array;
-  xres: Uint8Array;
-  ck: Uint8Array;
-  ik: Uint8Array;
 }
 
 export interface MaaAnswer extends AnswerHead {
@@ -142,7 +135,7 @@ export function encodeMaa(m: MaaAnswer, request: { flags: number } & MessageIds)
       .octets(AVP.IntegrityKey, av.ik)
       .end();
   }
-  if (m.guss) w.utf8(AVP.GbaUserSecSettings, encodeGuss(m.guss));
+  if (m.guss) w.utf8(AVP.GbaUserSecSettings, encodeGussXml(m.guss));
   return w.finish(answerHeader(COMMAND.MultimediaAuth, request));
 }
 
@@ -173,6 +166,6 @@ export function parseMaa(msg: DiameterMessage): MaaAnswer {
   if (!isSuccess(m.result)) return m;
   m.av = readAnswerItem(requireAvp(a, AVP.SipAuthDataItem));
   const guss = findAvp(a, AVP.GbaUserSecSettings);
-  if (guss) m.guss = readDocument(guss, parseGuss, (e) => e instanceof GussError);
+  if (guss) m.guss = readDocument(guss, parseGussXml, (e) => e instanceof GussError);
   return m;
 }

@@ -30,7 +30,8 @@ import {
   writeRequestHead,
 } from "./base.js";
 import { AVP, COMMAND, RESULT } from "./dictionary.js";
-import { encodeUssList, GussError, parseUssList, type Uss } from "./guss.js";
+import type { Uss } from "../zh.js";
+import { encodeUssListXml, GussError, parseUssListXml } from "./guss.js";
 import { checkMessage } from "./validate.js";
 
 /** TS 33.220 Annex H.2: the Ua security protocol identifier is five octets. */
@@ -142,7 +143,7 @@ export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds)
   if (m.uiccKeyMaterial) w.octets(AVP.UiccKeyMaterial, m.uiccKeyMaterial);
   if (m.keyExpiryTime !== undefined) w.time(AVP.KeyExpiryTime, m.keyExpiryTime);
   if (m.bootstrapInfoCreationTime !== undefined) w.time(AVP.BootstrapInfoCreationTime, m.bootstrapInfoCreationTime);
-  if (m.ussList && m.ussList.length > 0) w.utf8(AVP.GbaUserSecSettings, encodeUssList(m.ussList));
+  if (m.ussList && m.ussList.length > 0) w.utf8(AVP.GbaUserSecSettings, encodeUssListXml(m.ussList));
   if (m.gbaType !== undefined) w.enumerated(AVP.GbaType, GBA_TYPES.indexOf(m.gbaType));
   return w.finish(answerHeader(COMMAND.BootstrappingInfo, request));
 }
@@ -165,7 +166,7 @@ export function parseBia(msg: DiameterMessage): BiaAnswer {
   const created = findAvp(a, AVP.BootstrapInfoCreationTime);
   if (created) m.bootstrapInfoCreationTime = readTime(created);
   const uss = findAvp(a, AVP.GbaUserSecSettings);
-  if (uss) m.ussList = readDocument(uss, parseUssList, (e) => e instanceof GussError);
+  if (uss) m.ussList = readDocument(uss, parseUssListXml, (e) => e instanceof GussError);
   const type = findAvp(a, AVP.GbaType);
   if (type) {
     const v = readEnumerated(type);
