@@ -87,9 +87,21 @@ export async function runNfs(
   });
 }
 
-/** `{"ready":true, <nf>: {<listener>: url, ...info}}` as docs/architecture.md "The gba command" specifies for `gba up`. */
+/**
+ * `{"ready":true, <nf>: {<listener>: url, ...info}, "diameter": {"realm", "<nf>Host"...}}` as
+ * docs/architecture.md "The gba command" specifies for `gba up`: the "diameter" object names the
+ * operator's realm (the HSS's or BSF's) and the Origin-Host of every NF that speaks Diameter.
+ */
 export function standardReadyLine(nfs: RunningNf[]): Record<string, unknown> {
   const line: Record<string, unknown> = { ready: true };
   for (const nf of nfs) line[nf.name] = { ...nf.urls, ...nf.info };
+  const speakers = nfs.filter((nf) => nf.diameter !== undefined);
+  if (speakers.length > 0) {
+    const operator = speakers.find((nf) => nf.name === "hss" || nf.name === "bsf") ?? speakers[0];
+    line.diameter = {
+      realm: operator.diameter?.originRealm,
+      ...Object.fromEntries(speakers.map((nf) => [`${nf.name}Host`, nf.diameter?.originHost])),
+    };
+  }
   return line;
 }

@@ -1,6 +1,7 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import type { NfDeps } from "../nf/common/deps.js";
+import { parseHostPort } from "../nf/common/diameter/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { DASHBOARD_FLAGS, DASHBOARD_HELP } from "./dashboard-flags.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
@@ -13,6 +14,12 @@ export function urlOf(started: RunningNf[], nf: string, listener: string): strin
   return started.find((n) => n.name === nf)?.urls[listener];
 }
 
+/** A Diameter peer setting pointed at the "host:port" listener an NF started before reported. */
+function peerAt<P extends { host: string; port: number }>(peer: P, listening: string | undefined): P {
+  const at = listening === undefined ? undefined : parseHostPort(listening);
+  return at ? { ...peer, ...at } : peer;
+}
+
 /** The NFs of `gba up`, in start order; each starter wires itself to the URLs of those before it. */
 export const UP_STARTERS: Array<() => Promise<Starter>> = [
   // one line per NF; later NFs read the URLs of earlier ones with urlOf()
@@ -22,18 +29,19 @@ export const UP_STARTERS: Array<() => Promise<Starter>> = [
   },
   async () => {
     const { startBsf } = await import("../nf/bsf/index.js");
-    return (cfg, started, deps) =>
-      startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl } }, deps);
+    return (cfg, started, deps) => {
+      const hss = peerAt(cfg.bsf.diameter.hss, urlOf(started, "hss", "zhDiameter"));
+      const hssUrl = urlOf(started, "hss", "zh") ?? cfg.bsf.hssUrl;
+      return startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl, diameter: { ...cfg.bsf.diameter, hss } } }, deps);
+    };
   },
   async () => {
     const { startNaf } = await import("../nf/naf/index.js");
-    return (cfg, started, deps) =>
-      startNaf({ ...cfg, naf: { ...cfg.naf, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.naf.bsfUrl } }, deps);
+    return (cfg, started, deps) => startNaf({ ...cfg, naf: wiredToBsf(cfg.naf, started) }, deps);
   },
   async () => {
     const { startEca } = await import("../nf/eca/index.js");
-    return (cfg, started, deps) =>
-      startEca({ ...cfg, eca: { ...cfg.eca, bsfUrl: urlOf(started, "bsf", "zn") ?? cfg.eca.bsfUrl } }, deps);
+    return (cfg, started, deps) => startEca({ ...cfg, eca: wiredToBsf(cfg.eca, started) }, deps);
   },
 ];
 
@@ -93,6 +101,15 @@ ${sections.join("\n")}
 
 ${COMMON_HELP}
 ${DASHBOARD_HELP}`;
+}
+
+/** A NAF application's section pointed at the BSF's Zn listeners (SBI and Diameter). */
+function wiredToBsf<C extends { bsfUrl: string; diameter: { peer: { host: string; port: number } } }>(
+  c: C,
+  started: RunningNf[],
+): C {
+  const peer = peerAt(c.diameter.peer, urlOf(started, "bsf", "znDiameter"));
+  return { ...c, bsfUrl: urlOf(started, "bsf", "zn") ?? c.bsfUrl, diameter: { ...c.diameter, peer } };
 }
 
 export const up: Command = {

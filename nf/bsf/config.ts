@@ -1,6 +1,15 @@
 // The BSF section of the configuration: type, defaults, check (README "Configuration").
 import { isDnsName } from "../../wire/dns.js";
 import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK, positiveIntegers } from "../common/config.js";
+import {
+  checkDiameterPeer,
+  checkDiameterServer,
+  DEFAULT_TIMERS,
+  type DiameterPeerSetting,
+  type DiameterServerConfig,
+  diameterIdentitySetting,
+  OPERATOR_REALM,
+} from "../common/diameter/config.js";
 
 /** A NAF allowed to ask the BSF for keys over Zn (TS 33.220 §4.4.3 NAF authorisation). */
 export interface ZnClientConfig {
@@ -14,6 +23,14 @@ export interface ZnClientConfig {
   group?: string;
   /** the NAF understands Ks_int_NAF (Zn gbaUAware may be honoured) */
   gbaUAware?: boolean;
+  /** its Diameter Origin-Host: the NAF may connect and ask over Diameter Zn (TS 29.109 §6) */
+  originHost?: string;
+}
+
+/** Zn over Diameter (served) and Zh over Diameter (asked): the BSF's node. */
+export interface BsfDiameterConfig extends DiameterServerConfig {
+  /** the HSS asked over Zh when bsf.zh is "diameter" */
+  hss: DiameterPeerSetting;
 }
 
 export type UbAlgorithm = "AKAv1-MD5" | "AKAv2-MD5";
@@ -23,8 +40,12 @@ export interface BsfConfig {
   zn: ListenConfig;
   /** BSF FQDN: Ub realm and B-TID suffix (TS 33.220 §4.5.2) */
   fqdn: string;
-  /** Zh base URL of the HSS */
+  /** Zh base URL of the HSS (bsf.zh "sbi") */
   hssUrl: string;
+  /** the Zh binding towards the HSS: TS 29.562 SBI or TS 29.109 Diameter (bsf.diameter.hss) */
+  zh: "sbi" | "diameter";
+  /** Diameter: the Zn listener, the BSF's identity and the HSS peer */
+  diameter: BsfDiameterConfig;
   /** bootstrap session lifetime in seconds when the GUSS names none */
   sessionLifetime: number;
   /** Ub Digest algorithm: RFC 3310 AKAv1-MD5 or RFC 4169 AKAv2-MD5 */
@@ -38,10 +59,19 @@ export interface BsfConfig {
 }
 
 /** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
-export const BSF_PORTS = { ub: 8080, zn: 8081 } as const;
+export const BSF_PORTS = { ub: 8080, zn: 8081, znDiameter: 3868 } as const;
 
 /** The HSS's default Zh listener (nf/hss/config.ts; NFs do not import each other). */
 const DEFAULT_HSS_URL = `http://${LOOPBACK}:7001`;
+/** The HSS's default Diameter identity and listener (nf/hss/config.ts). */
+const DEFAULT_HSS_PEER: DiameterPeerSetting = {
+  originHost: `hss.${OPERATOR_REALM}`,
+  realm: OPERATOR_REALM,
+  host: LOOPBACK,
+  port: 3869,
+};
+
+const ZH_BINDINGS: ReadonlySet<string> = new Set<BsfConfig["zh"]>(["sbi", "diameter"]);
 
 export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
   key: "bsf",
@@ -50,16 +80,31 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
     zn: { host: LOOPBACK, port: BSF_PORTS.zn },
     fqdn: "bsf.mnc001.mcc001.pub.3gppnetwork.org",
     hssUrl: DEFAULT_HSS_URL,
+    zh: "sbi",
+    diameter: {
+      enabled: true,
+      listen: { host: LOOPBACK, port: BSF_PORTS.znDiameter },
+      originHost: `bsf.${OPERATOR_REALM}`,
+      originRealm: OPERATOR_REALM,
+      ...DEFAULT_TIMERS,
+      hss: DEFAULT_HSS_PEER,
+    },
     sessionLifetime: 3600,
     algorithm: "AKAv1-MD5",
     nonceTtl: 60,
     zhTimeoutMs: 2000,
     nafs: [
-      { id: "naf", token: "naf-zn-token", fqdns: ["naf.example.org"], gbaUAware: true },
-      { id: "eca", token: "eca-zn-token", fqdns: ["eca.vehicleman.example"], gbaUAware: false },
+      { id: "naf", token: "naf-zn-token", fqdns: ["naf.example.org"], gbaUAware: true, originHost: "naf.example.org" },
+      {
+        id: "eca",
+        token: "eca-zn-token",
+        fqdns: ["eca.vehicleman.example"],
+        gbaUAware: false,
+        originHost: "eca.vehicleman.example",
+      },
     ],
   }),
-  listeners: (c) => [c.ub, c.zn],
+  listeners: (c) => [c.ub, c.zn, c.diameter.listen],
   check(bsf) {
     if (!isDnsName(bsf.fqdn)) throw new ConfigError(`bsf.fqdn: "${bsf.fqdn}" is not a DNS name`);
     let hss: URL;
@@ -73,6 +118,16 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
     if (bsf.algorithm !== "AKAv1-MD5" && bsf.algorithm !== "AKAv2-MD5")
       throw new ConfigError("bsf.algorithm: AKAv1-MD5 or AKAv2-MD5");
     positiveIntegers(bsf, "bsf", ["sessionLifetime", "nonceTtl", "zhTimeoutMs"]);
+    if (!ZH_BINDINGS.has(bsf.zh)) throw new ConfigError(`bsf.zh: "${bsf.zh}" is not sbi or diameter`);
+    checkDiameterServer("bsf.diameter", bsf.diameter);
+    checkDiameterPeer("bsf.diameter.hss", bsf.diameter.hss);
+    // one peer table: the NAFs' Origin-Hosts, our own and the HSS's are all different
+    const hosts = new Set<string>([bsf.diameter.originHost.toLowerCase()]);
+    if (bsf.zh === "diameter") {
+      if (hosts.has(bsf.diameter.hss.originHost.toLowerCase()))
+        throw new ConfigError(`bsf.diameter.hss.originHost: ${bsf.diameter.hss.originHost} is the BSF's own Origin-Host`);
+      hosts.add(bsf.diameter.hss.originHost.toLowerCase());
+    }
     const tokens = new Set<string>();
     bsf.nafs.forEach((naf, i) => {
       const at = `bsf.nafs.${i}`;
@@ -83,6 +138,12 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
       tokens.add(naf.token);
       if (!Array.isArray(naf.fqdns) || naf.fqdns.length === 0 || !naf.fqdns.every(isDnsName)) {
         throw new ConfigError(`${at}.fqdns: must be a non-empty list of DNS names`);
+      }
+      if (naf.originHost !== undefined) {
+        diameterIdentitySetting(`${at}.originHost`, naf.originHost);
+        const host = naf.originHost.toLowerCase();
+        if (hosts.has(host)) throw new ConfigError(`${at}.originHost: ${naf.originHost} is given twice (NAFs, the BSF, the HSS)`);
+        hosts.add(host);
       }
     });
   },

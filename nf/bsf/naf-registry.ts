@@ -10,9 +10,24 @@ const sha256 = (s: string): Uint8Array => Buffer.from(hash("sha256", s, "binary"
 
 export class NafRegistry {
   private readonly entries: Array<{ digest: Uint8Array; naf: ZnClientConfig; fqdns: Set<string> }>;
+  private readonly byHost = new Map<string, ZnClientConfig>();
 
   constructor(nafs: readonly ZnClientConfig[]) {
     this.entries = nafs.map((naf) => ({ digest: sha256(naf.token), naf, fqdns: new Set(naf.fqdns.map((f) => f.toLowerCase())) }));
+    for (const naf of nafs) if (naf.originHost !== undefined) this.byHost.set(naf.originHost.toLowerCase(), naf);
+  }
+
+  /** Origin-Hosts of the NAFs that may connect over Diameter (the BSF node's peer table). */
+  get diameterHosts(): string[] {
+    return [...this.byHost.values()].map((n) => n.originHost as string);
+  }
+
+  /**
+   * The NAF behind a Diameter connection: its Origin-Host, admitted at the capabilities exchange
+   * (RFC 6733 §5.3) only when configured, so the transport is what authenticates it.
+   */
+  byOriginHost(originHost: string): ZnClientConfig | undefined {
+    return this.byHost.get(originHost.toLowerCase());
   }
 
   /** The NAF owning the bearer token of an Authorization header, or undefined. Compares against every entry. */

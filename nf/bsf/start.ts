@@ -5,15 +5,19 @@ import { startWithCleanup } from "../common/cleanup.js";
 import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
+import { connectingPeer, openNfDiameterNode } from "../common/diameter/index.js";
 import { createNfServer, listen } from "../common/server.js";
+import { APP_ZH, APP_ZN } from "../../wire/diameter/index.js";
 import { type BsfConfig, bsfConfigSection } from "./config.js";
 import { NafRegistry } from "./naf-registry.js";
 import { UbProcedures } from "./procedures/ub.js";
 import { ZnProcedures } from "./procedures/zn.js";
 import { ubRoutes } from "./routes/ub.js";
 import { znRoutes } from "./routes/zn.js";
+import { znDiameterRoutes } from "./routes/zn-diameter.js";
 import { LmdbBsfStore } from "./store-lmdb.js";
-import { createZhClient } from "./zh-client.js";
+import { createZhClient, type ZhClient } from "./zh-client.js";
+import { createDiameterZhClient } from "./zh-client-diameter.js";
 
 /** How often expired sessions and challenges are swept (reads check expiry as well). */
 export const SWEEP_INTERVAL_MS = 30_000;
@@ -31,13 +35,49 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     // tombstones of answered nonces live one more nonce lifetime, so late replays still read as replays
     const store = LmdbBsfStore.open(cfg.data, bsf.nonceTtl * 1000);
     cleanup.push(() => store.close());
-    const zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs });
-    cleanup.push(() => zh.close());
     const nafs = new NafRegistry(bsf.nafs);
-
     const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel });
     const zn = createNfServer({ name: "bsf-zn", logLevel: cfg.logLevel });
     cleanup.push(() => Promise.allSettled([ub.close(), zn.close()]));
+
+    // Diameter: Zn served when bsf.diameter.enabled, Zh asked when bsf.zh is "diameter"
+    const dm = bsf.diameter;
+    const zhOverDiameter = bsf.zh === "diameter";
+    const diameter =
+      dm.enabled || zhOverDiameter
+        ? await openNfDiameterNode(
+            {
+              identity: dm,
+              applications: [...(dm.enabled ? [APP_ZN] : []), ...(zhOverDiameter ? [APP_ZH] : [])],
+              peers: [
+                ...(dm.enabled ? nafs.diameterHosts.map((originHost) => ({ originHost })) : []),
+                ...(zhOverDiameter ? [connectingPeer(dm.hss)] : []),
+              ],
+              listen: dm.enabled ? dm.listen : undefined,
+              log: zn.log.child({ iface: "Diameter" }),
+              tap: deps.capture?.diameterTap(),
+              mount: (node) => {
+                if (!dm.enabled) return;
+                // a ZnProcedures of its own: its answer cache holds BIA bodies, not JSON
+                const procedures = new ZnProcedures(store, nafs, deps.clock);
+                znDiameterRoutes(node, { procedures, log: zn.log.child({ iface: "Zn/Diameter" }) });
+              },
+            },
+            cleanup,
+          )
+        : undefined;
+    let zh: ZhClient;
+    if (diameter && zhOverDiameter) {
+      zh = createDiameterZhClient(diameter.node, { hss: dm.hss, timeoutMs: bsf.zhTimeoutMs, clock: deps.clock });
+      // the first bootstraps need the HSS connection: wait for it a little, then start anyway (retried after Tc)
+      await diameter.node.waitOpen(dm.hss.originHost, bsf.zhTimeoutMs).catch((err: Error) => {
+        ub.log.warn({ hss: dm.hss.originHost, error: err.message }, "Zh over Diameter: the HSS is not connected yet");
+      });
+    } else {
+      zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs });
+      cleanup.push(() => zh.close());
+    }
+
     const { events } = deps;
     await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }), events });
     await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock), events });
@@ -51,7 +91,16 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
 
     const ubUrl = await listen(ub, bsf.ub);
     const znUrl = await listen(zn, bsf.zn);
-    logReady(ub.log, "BSF", cfg.data, { fqdn: bsf.fqdn, hssUrl: bsf.hssUrl, ub: ubUrl, zn: znUrl });
-    return { name: "bsf", urls: { ub: ubUrl, zn: znUrl }, info: { fqdn: bsf.fqdn }, close: () => cleanup.close(), sweep };
+    const urls: Record<string, string> = { ub: ubUrl, zn: znUrl };
+    if (diameter?.listening) urls.znDiameter = diameter.listening;
+    logReady(ub.log, "BSF", cfg.data, { fqdn: bsf.fqdn, hssUrl: bsf.hssUrl, zh: bsf.zh, ...urls });
+    return {
+      name: "bsf",
+      urls,
+      info: { fqdn: bsf.fqdn },
+      diameter: diameter ? { originHost: dm.originHost, originRealm: dm.originRealm } : undefined,
+      close: () => cleanup.close(),
+      sweep,
+    };
   });
 }

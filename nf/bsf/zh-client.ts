@@ -1,5 +1,7 @@
-// Zh consumer: the BSF asks the HSS for one authentication vector and the GUSS, over the
-// SBI shapes of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (wire/zh.ts).
+// Zh consumer: the BSF asks the HSS for one authentication vector and the GUSS (TS 33.220
+// §4.5.2 step 2). The interface every Zh binding implements, and its SBI binding over the shapes
+// of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (wire/zh.ts); the Diameter binding (TS 29.109
+// MAR/MAA) is zh-client-diameter.ts.
 import { Pool } from "undici";
 import {
   type AuthVector,
@@ -25,12 +27,24 @@ export class ZhError extends Error {
   }
 }
 
+/** What a bootstrap needs from the HSS: one 3G AKA vector and the subscriber's GUSS. */
+export interface ZhAuthData {
+  av: AuthVector;
+  guss: Guss;
+}
+
 export interface ZhClient {
+  /** TS 33.220 §4.5.2 step 2: one vector (after a resynchronisation when `resync` is given) and the GUSS; rejects with a ZhError. */
+  authData(impi: string, resync?: ResyncInfo): Promise<ZhAuthData>;
+  close(): Promise<void>;
+}
+
+/** The SBI binding, whose two operations are also callable on their own. */
+export interface SbiZhClient extends ZhClient {
   /** TS 29.562 Nhss_gbaUEAU generate-auth-data: one 3G AKA vector (TS 33.220 §4.5.2 step 2). */
   generateAuthData(impi: string, resync?: ResyncInfo): Promise<AuthVector>;
   /** TS 29.562 Nhss_gbaSDM subscriber-data: the GUSS. */
   subscriberData(impi: string): Promise<Guss>;
-  close(): Promise<void>;
 }
 
 export interface ZhClientOptions {
@@ -48,7 +62,7 @@ interface RawAnswer {
   body: unknown;
 }
 
-export function createZhClient(opts: ZhClientOptions): ZhClient {
+export function createZhClient(opts: ZhClientOptions): SbiZhClient {
   const origin = new URL(opts.hssUrl);
   const base = origin.pathname.replace(/\/+$/, "");
   // connect, first byte and body each bounded by the Zh timeout
@@ -94,16 +108,23 @@ export function createZhClient(opts: ZhClientOptions): ZhClient {
     }
   }
 
+  async function generateAuthData(impi: string, resync?: ResyncInfo): Promise<AuthVector> {
+    const ans = await call("POST", generateAuthDataPath(impi), authInfoRequest(resync));
+    failOnStatus(ans);
+    return decoded(decodeAuthInfoResult, ans.body);
+  }
+  async function subscriberData(impi: string): Promise<Guss> {
+    const ans = await call("GET", subscriberDataPath(impi));
+    failOnStatus(ans);
+    return decoded(decodeSubscriberData, ans.body);
+  }
   return {
-    async generateAuthData(impi, resync) {
-      const ans = await call("POST", generateAuthDataPath(impi), authInfoRequest(resync));
-      failOnStatus(ans);
-      return decoded(decodeAuthInfoResult, ans.body);
-    },
-    async subscriberData(impi) {
-      const ans = await call("GET", subscriberDataPath(impi));
-      failOnStatus(ans);
-      return decoded(decodeSubscriberData, ans.body);
+    generateAuthData,
+    subscriberData,
+    // the SBI keeps AV and GUSS apart (TS 29.562): both operations at once
+    async authData(impi, resync) {
+      const [av, guss] = await Promise.all([generateAuthData(impi, resync), subscriberData(impi)]);
+      return { av, guss };
     },
     close: () => pool.close(),
   };

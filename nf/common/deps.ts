@@ -4,6 +4,7 @@
 import { randomFillSync } from "node:crypto";
 import type { Clock, RandomBytes } from "../../wire/deps.js";
 import type { EventBus } from "./events.js";
+import type { Capture } from "./capture/capture.js";
 
 export interface NfDeps {
   /** milliseconds since the epoch */
@@ -11,6 +12,8 @@ export interface NfDeps {
   randomBytes: RandomBytes;
   /** the event bus of `gba up --dashboard` and the scenario runner (nf/common/events.ts) */
   events?: EventBus;
+  /** `--pcap`: the process's capture of Ub, Ua, Zh and Zn, which every listener and client taps */
+  capture?: Capture;
 }
 
 const POOL_BYTES = 4096;

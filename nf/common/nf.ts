@@ -5,10 +5,15 @@ import type { FastifyBaseLogger } from "fastify";
 
 export interface RunningNf {
   name: string;
-  /** URLs of the listeners, e.g. { zh: "http://127.0.0.1:7001", admin: ... } */
+  /**
+   * URLs of the listeners, e.g. { zh: "http://127.0.0.1:7001", admin: ... }; a Diameter listener
+   * as "host:port" under a key ending in "Diameter" (zhDiameter, znDiameter)
+   */
   urls: Record<string, string>;
   /** extra facts for the ready line, e.g. { fqdn } */
   info?: Record<string, string>;
+  /** the NF's Diameter identity, when it speaks Diameter (the ready line's "diameter" object) */
+  diameter?: { originHost: string; originRealm: string };
   close(): Promise<void>;
 }
 

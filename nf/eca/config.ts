@@ -8,14 +8,20 @@ import {
   type ListenConfig,
   LOOPBACK,
 } from "../common/config.js";
+import type { DiameterClientConfig } from "../common/diameter/index.js";
+import { checkZnBinding, type ZnBinding, znDiameterDefaults } from "../naf/config.js";
 
 export interface EcaConfig {
   http: ListenConfig;
   tlsPsk: ListenConfig;
   /** the ECA's FQDN: realm and NAF_Id of the NAF plugin in front of it */
   fqdn: string;
-  /** Zn base URL of the BSF */
+  /** Zn base URL of the BSF (eca.zn "sbi") */
   bsfUrl: string;
+  /** the Zn binding towards the BSF */
+  zn: ZnBinding;
+  /** Diameter Zn (eca.zn "diameter"): the ECA's identity, the BSF peer and the timers */
+  diameter: DiameterClientConfig;
   /** bearer token the ECA presents on Zn */
   znToken: string;
   /** validity of issued enrolment certificates, days */
@@ -35,6 +41,8 @@ export const ecaConfigSection: ConfigSection<"eca", EcaConfig> = {
     tlsPsk: { host: LOOPBACK, port: ECA_PORTS.tlsPsk },
     fqdn: "eca.vehicleman.example",
     bsfUrl: DEFAULT_BSF_URL,
+    zn: "sbi",
+    diameter: znDiameterDefaults("eca.vehicleman.example", "vehicleman.example"),
     znToken: "eca-zn-token",
     certValidityDays: 365,
   }),
@@ -46,5 +54,6 @@ export const ecaConfigSection: ConfigSection<"eca", EcaConfig> = {
     dnsNameSetting("eca.fqdn", c.fqdn);
     httpUrlSetting("eca.bsfUrl", c.bsfUrl);
     bearerTokenSetting("eca.znToken", c.znToken);
+    checkZnBinding("eca", c);
   },
 };

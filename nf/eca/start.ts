@@ -7,7 +7,7 @@ import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
-import { createTlsPskListener, createZnClient, gbaNaf, installGbaErrorHandler } from "../naf/index.js";
+import { createTlsPskListener, gbaNaf, installGbaErrorHandler, startZnClient } from "../naf/index.js";
 import { loadOrCreateCa } from "./ca.js";
 import { type EcaConfig, ecaConfigSection } from "./config.js";
 import { EnrolmentProcedures } from "./procedures/enrolment.js";
@@ -24,10 +24,16 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     const store = LmdbEcaStore.open(cfg.data);
     cleanup.push(() => store.close());
     const ca = await loadOrCreateCa(cfg.data, c.fqdn, d);
-    const zn = createZnClient({ bsfUrl: c.bsfUrl, token: c.znToken, timeoutMs: ZN_TIMEOUT_MS, gbaUAware: false, clock: d.clock });
-    cleanup.push(() => zn.close());
     const app = createNfServer({ name: "eca", logLevel: cfg.logLevel });
     cleanup.push(() => app.close());
+    const zn = await startZnClient(c, {
+      timeoutMs: ZN_TIMEOUT_MS,
+      gbaUAware: false,
+      clock: d.clock,
+      log: app.log.child({ iface: "Zn/Diameter" }),
+      capture: d.capture,
+    });
+    cleanup.push(() => zn.close());
     const enrolment = new EnrolmentProcedures({ ca, store, deps: d, certValidityDays: c.certValidityDays });
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
@@ -44,7 +50,8 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
       eventNf: "eca",
     });
     cleanup.push(() => tls.close());
-    logReady(app.log, "ECA", cfg.data, { fqdn: c.fqdn, bsfUrl: c.bsfUrl, url, tlsPsk: tls.url });
-    return { name: "eca", urls: { url, tlsPsk: tls.url }, close: () => cleanup.close() };
+    const diameter = c.zn === "diameter" ? { originHost: c.diameter.originHost, originRealm: c.diameter.originRealm } : undefined;
+    logReady(app.log, "ECA", cfg.data, { fqdn: c.fqdn, bsfUrl: c.bsfUrl, zn: c.zn, url, tlsPsk: tls.url });
+    return { name: "eca", urls: { url, tlsPsk: tls.url }, diameter, close: () => cleanup.close() };
   });
 }

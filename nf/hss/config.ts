@@ -2,6 +2,19 @@
 import { HexError, hexToBytes } from "../../wire/bytes.js";
 import { type ConfigSection, ConfigError, type ListenConfig, LOOPBACK, positiveIntegers } from "../common/config.js";
 import { checkProtectedListener } from "../common/loopback.js";
+import {
+  checkDiameterServer,
+  DEFAULT_TIMERS,
+  type DiameterServerConfig,
+  diameterIdentitySetting,
+  OPERATOR_REALM,
+} from "../common/diameter/config.js";
+
+/** Zh over Diameter (TS 29.109 §5): the HSS's identity and listener, and the BSFs it admits. */
+export interface HssDiameterConfig extends DiameterServerConfig {
+  /** Origin-Hosts of the BSFs allowed to connect (RFC 6733 §2.6 peer table) */
+  peers: string[];
+}
 
 export interface HssConfig {
   zh: ListenConfig;
@@ -16,10 +29,15 @@ export interface HssConfig {
   sqnCheckpointSeconds: number;
   /** a checkpoint starts early once this many SEQ_HE entries are journaled */
   sqnLogMax: number;
+  /** Zh over Diameter (MAR/MAA) */
+  diameter: HssDiameterConfig;
 }
 
 /** Fixed default ports (documented in the README); `--ephemeral-ports` replaces them with 0. */
-export const HSS_PORTS = { zh: 7001, admin: 7002 } as const;
+export const HSS_PORTS = { zh: 7001, admin: 7002, zhDiameter: 3869 } as const;
+
+/** The BSF's default Diameter identity (nf/bsf/config.ts; NFs do not import each other). */
+const DEFAULT_BSF_HOST = `bsf.${OPERATOR_REALM}`;
 
 export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
   key: "hss",
@@ -31,9 +49,17 @@ export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
     defaultAmf: "8000",
     sqnCheckpointSeconds: 60,
     sqnLogMax: 100_000,
+    diameter: {
+      enabled: true,
+      listen: { host: LOOPBACK, port: HSS_PORTS.zhDiameter },
+      originHost: `hss.${OPERATOR_REALM}`,
+      originRealm: OPERATOR_REALM,
+      ...DEFAULT_TIMERS,
+      peers: [DEFAULT_BSF_HOST],
+    },
   }),
   optionalKeys: ["admin.token"],
-  listeners: (c) => [c.zh, c.admin],
+  listeners: (c) => [c.zh, c.admin, c.diameter.listen],
   check(c) {
     positiveIntegers(c, "hss", ["sqnCheckpointSeconds", "sqnLogMax"]);
     // the provisioning API needs no token on loopback, and one beyond it
@@ -50,5 +76,8 @@ export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
       if (err instanceof HexError) throw new ConfigError(err.message);
       throw err;
     }
+    checkDiameterServer("hss.diameter", c.diameter);
+    if (!Array.isArray(c.diameter.peers)) throw new ConfigError("hss.diameter.peers: expected a list of Origin-Hosts");
+    c.diameter.peers.forEach((p, i) => diameterIdentitySetting(`hss.diameter.peers.${i}`, p));
   },
 };

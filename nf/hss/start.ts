@@ -4,13 +4,16 @@ import { startWithCleanup } from "../common/cleanup.js";
 import { ConfigError, type NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
+import { openNfDiameterNode } from "../common/diameter/index.js";
 import { createNfServer, listen } from "../common/server.js";
+import { APP_ZH } from "../../wire/diameter/index.js";
 import { type HssConfig, hssConfigSection } from "./config.js";
 import { MilenageCache } from "./key-cache.js";
 import { AdminProcedures } from "./procedures/admin.js";
 import { ZhProcedures } from "./procedures/zh.js";
 import { adminRoutes } from "./routes/admin.js";
 import { zhRoutes } from "./routes/zh.js";
+import { zhDiameterRoutes } from "./routes/zh-diameter.js";
 import { LmdbHssStore } from "./store-lmdb.js";
 
 /** SEQ_HE journal entries folded per checkpoint commit */
@@ -46,7 +49,24 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       procedures: new AdminProcedures(store, { defaultAmf: h.defaultAmf }),
       token: h.admin.token,
     });
-    const urls = { zh: await listen(zh, h.zh), admin: await listen(admin, h.admin) };
+    const urls: Record<string, string> = { zh: await listen(zh, h.zh), admin: await listen(admin, h.admin) };
+    const dm = h.diameter;
+    if (dm.enabled) {
+      const log = zh.log.child({ iface: "Zh/Diameter" });
+      const { listening } = await openNfDiameterNode(
+        {
+          identity: dm,
+          applications: [APP_ZH],
+          peers: dm.peers.map((originHost) => ({ originHost })),
+          listen: dm.listen,
+          log,
+          tap: d.capture?.diameterTap(),
+          mount: (node) => zhDiameterRoutes(node, { procedures: zhProcedures, log }),
+        },
+        cleanup,
+      );
+      if (listening) urls.zhDiameter = listening;
+    }
     logReady(zh.log, "HSS", cfg.data, {
       subscribers: await store.count(),
       indBits: store.indBits,
@@ -54,7 +74,8 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       masterKey: store.secrets.source,
       ...urls,
     });
-    return { name: "hss", urls, close: () => cleanup.close() };
+    const diameter = dm.enabled ? { originHost: dm.originHost, originRealm: dm.originRealm } : undefined;
+    return { name: "hss", urls, diameter, close: () => cleanup.close() };
   });
 }
 
@@ -98,4 +119,5 @@ function sqnCheckpoints(
 }
 
 /** `gba up` starter: the HSS comes first and needs no other NF's URL. */
-export const hssStarter = (cfg: NfConfig<"hss", HssConfig>): Promise<RunningNf> => startHss(cfg);
+export const hssStarter = (cfg: NfConfig<"hss", HssConfig>, _started?: RunningNf[], deps?: Partial<NfDeps>): Promise<RunningNf> =>
+  startHss(cfg, deps);

@@ -9,14 +9,44 @@ import {
   LOOPBACK,
   positiveIntegers,
 } from "../common/config.js";
+import {
+  checkDiameterClient,
+  DEFAULT_TIMERS,
+  type DiameterClientConfig,
+  OPERATOR_REALM,
+} from "../common/diameter/config.js";
+
+/** The Zn binding a NAF asks the BSF over: TS 29.309 SBI or TS 29.109 Diameter. */
+export type ZnBinding = "sbi" | "diameter";
+const ZN_BINDINGS: ReadonlySet<string> = new Set<ZnBinding>(["sbi", "diameter"]);
+
+/** The BSF's default Diameter identity and Zn listener (nf/bsf/config.ts; NFs do not import each other). */
+export function znDiameterDefaults(originHost: string, originRealm: string): DiameterClientConfig {
+  return {
+    originHost,
+    originRealm,
+    ...DEFAULT_TIMERS,
+    peer: { originHost: `bsf.${OPERATOR_REALM}`, realm: OPERATOR_REALM, host: LOOPBACK, port: 3868 },
+  };
+}
+
+/** Refuses a Zn binding setting (`at`: the section, e.g. "naf") that could only fail later. */
+export function checkZnBinding(at: string, c: { zn: ZnBinding; diameter: DiameterClientConfig }): void {
+  if (!ZN_BINDINGS.has(c.zn)) throw new ConfigError(`${at}.zn: "${c.zn}" is not sbi or diameter`);
+  checkDiameterClient(`${at}.diameter`, c.diameter);
+}
 
 export interface NafConfig {
   http: ListenConfig;
   tlsPsk: ListenConfig;
   /** NAF FQDN used in the realm and in NAF_Id */
   fqdn: string;
-  /** Zn base URL of the BSF */
+  /** Zn base URL of the BSF (naf.zn "sbi") */
   bsfUrl: string;
+  /** the Zn binding towards the BSF */
+  zn: ZnBinding;
+  /** Diameter Zn (naf.zn "diameter"): this NAF's identity, the BSF peer and the timers */
+  diameter: DiameterClientConfig;
   /** bearer token this NAF presents on Zn */
   znToken: string;
   /** Ua Digest algorithm offered: MD5 (TS 24.109 default) or SHA-256 (RFC 7616) */
@@ -45,6 +75,8 @@ export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
     tlsPsk: { host: LOOPBACK, port: NAF_PORTS.tlsPsk },
     fqdn: "naf.example.org",
     bsfUrl: DEFAULT_BSF_URL,
+    zn: "sbi",
+    diameter: znDiameterDefaults("naf.example.org", "example.org"),
     znToken: "naf-zn-token",
     digestAlgorithm: "MD5",
     realms: "gba-me",
@@ -56,6 +88,7 @@ export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
     dnsNameSetting("naf.fqdn", c.fqdn);
     httpUrlSetting("naf.bsfUrl", c.bsfUrl);
     bearerTokenSetting("naf.znToken", c.znToken);
+    checkZnBinding("naf", c);
     if (!DIGEST_ALGORITHMS.has(c.digestAlgorithm))
       throw new ConfigError(`naf.digestAlgorithm: "${c.digestAlgorithm}" is not MD5 or SHA-256`);
     if (!REALMS.has(c.realms)) throw new ConfigError(`naf.realms: "${c.realms}" is not gba-me, gba-u or both`);

@@ -1,7 +1,7 @@
 // The NAF: Ua authentication as a Fastify plugin (a library for NAF applications), the Zn client,
 // the TLS-PSK listener, the authenticating reverse proxy, and the NAF as a running NF.
 export { BSF_RETRY_AFTER_SECONDS, isGbaError, NAF_CAUSES, type NafCause, nafProblem } from "./causes.js";
-export { NAF_PORTS, type NafConfig, nafConfigSection } from "./config.js";
+export { checkZnBinding, NAF_PORTS, type NafConfig, nafConfigSection, type ZnBinding, znDiameterDefaults } from "./config.js";
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
 export { type GbaNafOptions, gbaNaf, installGbaErrorHandler } from "./plugin.js";
 export {
@@ -23,14 +23,18 @@ export {
   type TlsPskListenerOptions,
   tlsPskSessionOf,
 } from "./tls-psk.js";
+export { startZnClient, type ZnSettings, type ZnStartOptions } from "./zn-binding.js";
+export { createDiameterZnClient, type DiameterZnClientHandle, type DiameterZnClientOptions } from "./zn-client-diameter.js";
 export {
   BsfUnavailable,
   BtidUnknown,
+  cachingZnClient,
   createZnClient,
   NafNotAuthorized,
   type ZnAnswer,
   type ZnClient,
   type ZnClientHandle,
+  type ZnAsk,
   type ZnClientOptions,
   ZnFailure,
   type ZnFailureCode,

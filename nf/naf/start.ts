@@ -11,7 +11,7 @@ import { proxyRoutes } from "./routes/proxy.js";
 import { whoamiRoutes } from "./routes/whoami.js";
 import { LmdbNonceCountStore } from "./store-lmdb.js";
 import { createTlsPskListener } from "./tls-psk.js";
-import { createZnClient } from "./zn-client.js";
+import { startZnClient } from "./zn-binding.js";
 
 /** Request bodies the NAF accepts (auth-int hashes the whole body, the proxy forwards it). */
 const NAF_BODY_LIMIT = 1024 * 1024;
@@ -36,18 +36,18 @@ export async function startNaf(
   const n = cfg.naf;
   nafConfigSection.check(n);
   return startWithCleanup(async (cleanup) => {
-    const zn = createZnClient({
-      bsfUrl: n.bsfUrl,
-      token: n.znToken,
+    const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT });
+    cleanup.push(() => app.close());
+    const zn = await startZnClient(n, {
       timeoutMs: ZN_TIMEOUT_MS,
       gbaUAware: n.realms !== "gba-me",
       clock: deps?.clock,
+      log: app.log.child({ iface: "Zn/Diameter" }),
+      capture: deps?.capture,
     });
     cleanup.push(() => zn.close());
     const shared = worker && LmdbNonceCountStore.open(cfg.data, n.nonceTtl, deps?.clock ?? systemDeps.clock);
     if (shared) cleanup.push(() => shared.close());
-    const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT });
-    cleanup.push(() => app.close());
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
       await scope.register(gbaNaf, {
@@ -72,7 +72,8 @@ export async function startNaf(
       events: deps?.events,
     });
     cleanup.push(() => tlsPsk.close());
-    logReady(app.log, "NAF", cfg.data, { fqdn: n.fqdn, bsfUrl: n.bsfUrl, upstream: n.upstream, http, tlsPsk: tlsPsk.url });
-    return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, close: () => cleanup.close() };
+    const diameter = n.zn === "diameter" ? { originHost: n.diameter.originHost, originRealm: n.diameter.originRealm } : undefined;
+    logReady(app.log, "NAF", cfg.data, { fqdn: n.fqdn, bsfUrl: n.bsfUrl, zn: n.zn, upstream: n.upstream, http, tlsPsk: tlsPsk.url });
+    return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, diameter, close: () => cleanup.close() };
   });
 }

@@ -100,75 +100,22 @@ function parseAnswer(body: unknown, btid: string, nafFqdn: string, uaId: Uint8Ar
   }
 }
 
-/** Creates a Zn client over an undici Pool to the BSF's Zn listener. */
-export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
-  let base: URL;
-  try {
-    base = new URL(opts.bsfUrl);
-  } catch {
-    throw new RangeError(`BSF Zn URL "${opts.bsfUrl}" is not a URL`);
-  }
-  if (base.protocol !== "http:" && base.protocol !== "https:")
-    throw new RangeError(`BSF Zn URL must be http(s), got ${base.protocol}`);
-  const path = `${base.pathname.replace(/\/+$/, "")}${ZN_PATH}`;
-  const timeoutMs = opts.timeoutMs ?? 2000;
-  const maxEntries = opts.maxEntries ?? 100_000;
-  const clock = opts.clock ?? systemDeps.clock;
-  const pool = new Pool(base.origin, {
-    connections: opts.connections ?? 16,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-  });
+/** One question to the BSF over one binding: the decoded answer, or a rejection with a ZnFailure. */
+export type ZnAsk = (btid: string, nafFqdn: string, uaId: Uint8Array, uaHex: string) => Promise<ZnAnswer>;
+
+/**
+ * The Zn client of either binding: answers cached per (B-TID, NAF_Id) until the key expires,
+ * concurrent lookups of one pair sharing one question, a key expired on arrival refused.
+ */
+export function cachingZnClient(
+  ask: ZnAsk,
+  o: { maxEntries?: number; clock?: Clock },
+  close: () => Promise<void>,
+): ZnClientHandle {
+  const maxEntries = o.maxEntries ?? 100_000;
+  const clock = o.clock ?? systemDeps.clock;
   const cache = new Map<string, ZnAnswer>();
   const inFlight = new Map<string, Promise<ZnAnswer>>();
-  const headers = {
-    "content-type": "application/json",
-    accept: "application/json, application/problem+json",
-    authorization: `Bearer ${opts.token}`,
-  };
-
-  async function ask(btid: string, nafFqdn: string, uaId: Uint8Array, uaHex: string): Promise<ZnAnswer> {
-    const request = bootstrappingInfoRequest(btid, nafFqdn, uaHex, opts);
-    let res: Awaited<ReturnType<Pool["request"]>>;
-    try {
-      res = await pool.request({
-        method: "POST",
-        path,
-        headers,
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const e = err as { name?: string; code?: string; message?: string };
-      const why =
-        e.name === "TimeoutError" || e.code?.includes("TIMEOUT")
-          ? `no answer within ${timeoutMs} ms`
-          : (e.code ?? e.message ?? "request failed");
-      throw new BsfUnavailable(`Zn request to ${base.origin} failed: ${why}`);
-    }
-    let body: unknown;
-    try {
-      const text = await res.body.text();
-      body = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    switch (res.statusCode) {
-      case 200:
-        return parseAnswer(body, btid, nafFqdn, uaId);
-      case 404:
-        throw new BtidUnknown();
-      case 403:
-        throw new NafNotAuthorized();
-      case 401:
-        throw new BsfUnavailable("the BSF refused this NAF's Zn token (401): check naf.znToken against bsf.nafs");
-      default: {
-        const detail = (body as { detail?: unknown } | undefined)?.detail;
-        throw new BsfUnavailable(`the BSF answered ${res.statusCode}${typeof detail === "string" ? `: ${detail}` : ""}`);
-      }
-    }
-  }
 
   function cached(btid: string, nafFqdn: string, uaId: Uint8Array): ZnAnswer | undefined {
     const key = cacheKey(btid, nafFqdn, bytesToHex(uaId));
@@ -220,6 +167,75 @@ export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
       inFlight.set(key, p);
       return p;
     },
-    close: () => pool.close(),
+    close,
   };
+}
+
+/** Creates a Zn client over an undici Pool to the BSF's Zn listener. */
+export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
+  let base: URL;
+  try {
+    base = new URL(opts.bsfUrl);
+  } catch {
+    throw new RangeError(`BSF Zn URL "${opts.bsfUrl}" is not a URL`);
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:")
+    throw new RangeError(`BSF Zn URL must be http(s), got ${base.protocol}`);
+  const path = `${base.pathname.replace(/\/+$/, "")}${ZN_PATH}`;
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const pool = new Pool(base.origin, {
+    connections: opts.connections ?? 16,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+  });
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json, application/problem+json",
+    authorization: `Bearer ${opts.token}`,
+  };
+
+  async function ask(btid: string, nafFqdn: string, uaId: Uint8Array, uaHex: string): Promise<ZnAnswer> {
+    const request = bootstrappingInfoRequest(btid, nafFqdn, uaHex, opts);
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await pool.request({
+        method: "POST",
+        path,
+        headers,
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string };
+      const why =
+        e.name === "TimeoutError" || e.code?.includes("TIMEOUT")
+          ? `no answer within ${timeoutMs} ms`
+          : (e.code ?? e.message ?? "request failed");
+      throw new BsfUnavailable(`Zn request to ${base.origin} failed: ${why}`);
+    }
+    let body: unknown;
+    try {
+      const text = await res.body.text();
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    switch (res.statusCode) {
+      case 200:
+        return parseAnswer(body, btid, nafFqdn, uaId);
+      case 404:
+        throw new BtidUnknown();
+      case 403:
+        throw new NafNotAuthorized();
+      case 401:
+        throw new BsfUnavailable("the BSF refused this NAF's Zn token (401): check naf.znToken against bsf.nafs");
+      default: {
+        const detail = (body as { detail?: unknown } | undefined)?.detail;
+        throw new BsfUnavailable(`the BSF answered ${res.statusCode}${typeof detail === "string" ? `: ${detail}` : ""}`);
+      }
+    }
+  }
+
+  return cachingZnClient(ask, opts, () => pool.close());
 }

@@ -554,6 +554,24 @@ export class DiameterWriter {
     return this;
   }
 
+  /** Appends AVPs encoded earlier (each padded, as encodeAvps gives them), unchanged. */
+  encoded(avps: Uint8Array): this {
+    if (avps.length & 3) throw new RangeError(`encoded AVPs of ${avps.length} octets are not padded to 32 bits`);
+    this.ensure(avps.length);
+    this.buf.set(avps, this.len);
+    this.len += avps.length;
+    return this;
+  }
+
+  /** The AVPs written so far without a message header, as a copy (for encoded()). */
+  avpsOnly(): Uint8Array {
+    if (this.open.length > 0) throw new Error("DiameterWriter.avpsOnly() with an open Grouped AVP");
+    const out = this.buf.slice(HEADER_LENGTH, this.len);
+    if (this.shared && this.buf === scratch) scratchTaken = false;
+    this.shared = false;
+    return out;
+  }
+
   /** Copies a decoded AVP. */
   avp(a: Avp): this {
     return this.raw(a.code, a.flags, a.vendorId, a.data);

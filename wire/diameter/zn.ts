@@ -30,6 +30,7 @@ import {
   writeRequestHead,
 } from "./base.js";
 import { AVP, COMMAND, RESULT } from "./dictionary.js";
+import { isDnsName } from "../dns.js";
 import type { Uss } from "../zh.js";
 import { encodeUssListXml, GussError, parseUssListXml } from "./guss.js";
 import { checkMessage } from "./validate.js";
@@ -46,14 +47,12 @@ export interface NafId {
 /** TS 33.220 §4.5.2: NAF_Id = FQDN of the NAF ‖ Ua security protocol identifier. */
 export function encodeNafId(n: NafId): Uint8Array {
   if (n.uaId.length !== UA_ID_LENGTH) throw new RangeError(`Ua security protocol identifier has ${n.uaId.length} octets, not 5`);
-  if (!FQDN.test(n.fqdn)) throw new RangeError(`"${n.fqdn}" is not a NAF FQDN`);
+  if (!isDnsName(n.fqdn)) throw new RangeError(`"${n.fqdn}" is not a NAF FQDN`);
   const out = new Uint8Array(n.fqdn.length + UA_ID_LENGTH);
   for (let i = 0; i < n.fqdn.length; i++) out[i] = n.fqdn.charCodeAt(i);
   out.set(n.uaId, n.fqdn.length);
   return out;
 }
-
-const FQDN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Splits a NAF-Id AVP: the last five octets are the Ua id, the rest an ASCII FQDN. */
 export function decodeNafId(a: Avp): NafId {
@@ -62,7 +61,7 @@ export function decodeNafId(a: Avp): NafId {
     throw new DiameterError(RESULT.INVALID_AVP_VALUE, `NAF-Id of ${d.length} octets holds no FQDN`, a);
   let fqdn = "";
   for (let i = 0; i < d.length - UA_ID_LENGTH; i++) fqdn += String.fromCharCode(d[i]);
-  if (!FQDN.test(fqdn)) throw new DiameterError(RESULT.INVALID_AVP_VALUE, "NAF-Id does not start with an FQDN", a);
+  if (!isDnsName(fqdn)) throw new DiameterError(RESULT.INVALID_AVP_VALUE, "NAF-Id does not start with an FQDN", a);
   return { fqdn, uaId: d.slice(d.length - UA_ID_LENGTH) };
 }
 
@@ -134,10 +133,15 @@ export function parseBir(msg: DiameterMessage): BirRequest {
   return r;
 }
 
-/** The BIA for a BIR (`request` gives the ids and the P bit). */
-export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds): Uint8Array {
-  const w = new DiameterWriter(m.ussList ? 1024 : 384);
-  writeAnswerHead(w, COMMAND.BootstrappingInfo, m);
+/** What a BIA says after its head: the keys, times and USSs for one session and NAF. */
+export type BiaBody = Omit<BiaAnswer, keyof AnswerHead>;
+
+/**
+ * The AVPs of a BIA after its head, encoded on their own: a BSF keeps them per session and NAF
+ * and answers each BIR with a fresh head in front (encodeBia's `body`).
+ */
+export function encodeBiaBody(m: BiaBody): Uint8Array {
+  const w = new DiameterWriter(m.ussList ? 1024 : 256);
   if (m.impi !== undefined) w.utf8(AVP.UserName, m.impi);
   if (m.meKeyMaterial) w.octets(AVP.MeKeyMaterial, m.meKeyMaterial);
   if (m.uiccKeyMaterial) w.octets(AVP.UiccKeyMaterial, m.uiccKeyMaterial);
@@ -145,6 +149,14 @@ export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds)
   if (m.bootstrapInfoCreationTime !== undefined) w.time(AVP.BootstrapInfoCreationTime, m.bootstrapInfoCreationTime);
   if (m.ussList && m.ussList.length > 0) w.utf8(AVP.GbaUserSecSettings, encodeUssListXml(m.ussList));
   if (m.gbaType !== undefined) w.enumerated(AVP.GbaType, GBA_TYPES.indexOf(m.gbaType));
+  return w.avpsOnly();
+}
+
+/** The BIA for a BIR (`request` gives the ids and the P bit); `body` from encodeBiaBody(m) when kept. */
+export function encodeBia(m: BiaAnswer, request: { flags: number } & MessageIds, body = encodeBiaBody(m)): Uint8Array {
+  const w = new DiameterWriter(256 + body.length);
+  writeAnswerHead(w, COMMAND.BootstrappingInfo, m);
+  w.encoded(body);
   return w.finish(answerHeader(COMMAND.BootstrappingInfo, request));
 }
 

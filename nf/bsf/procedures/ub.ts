@@ -133,7 +133,7 @@ export class UbProcedures {
     let guss: Guss;
     let decoy = false;
     try {
-      [av, guss] = await Promise.all([zh.generateAuthData(impi, opts.resync), zh.subscriberData(impi)]);
+      ({ av, guss } = await zh.authData(impi, opts.resync));
     } catch (err) {
       if (!(err instanceof ZhError)) throw err;
       if (err.kind === "UNAVAILABLE") {

@@ -17,6 +17,7 @@ import { ANSWER_CACHE_CAPACITY, ZnAnswerCache } from "../zn-answer-cache.js";
 /** Why a refused request was refused: for the operator's log, never in the answer. */
 export type ZnRefusalReason =
   | "no-or-unknown-token"
+  | "peer-not-a-naf"
   | "other-nafs-key"
   | "btid-unknown"
   | "malformed-btid"
@@ -50,6 +51,13 @@ const NOT_AUTHENTICATED: ZnRefusal = {
   cause: "NAF_NOT_AUTHENTICATED",
   reason: "no-or-unknown-token",
   detail: "a configured NAF bearer token is required (Authorization: Bearer <token>)",
+};
+
+const NOT_A_NAF: ZnRefusal = {
+  kind: "refused",
+  cause: "NAF_NOT_AUTHENTICATED",
+  reason: "peer-not-a-naf",
+  detail: "this Diameter peer is not a NAF in bsf.nafs (no entry with its Origin-Host)",
 };
 
 const BTID_NOT_FOUND: ZnRefusal = {
@@ -93,14 +101,20 @@ export class ZnProcedures {
     return this.nafs.authenticate(authorization) ?? NOT_AUTHENTICATED;
   }
 
+  /** The same over Diameter: the NAF whose Origin-Host the capabilities exchange admitted. */
+  authenticatePeer(originHost: string): ZnClientConfig | ZnRefusal {
+    return this.nafs.byOriginHost(originHost) ?? NOT_A_NAF;
+  }
+
   /**
-   * The 200 body, UTF-8 JSON: from the answer cache while the session is unchanged, else derived
-   * and serialised (and cached).
+   * The answer in the binding's form (HTTP: the 200 body, UTF-8 JSON; Diameter: the BIA's AVPs):
+   * from the answer cache while the session is unchanged, else derived and serialised (and cached).
+   * One ZnProcedures per binding, so a cache holds one form.
    */
   async retrieve(
     naf: ZnClientConfig,
     req: BootstrappingInfoRequest,
-    serialize: (r: BootstrappingInfoResponse) => string,
+    serialize: (r: BootstrappingInfoResponse) => string | Uint8Array,
   ): Promise<ZnOutcome> {
     const now = this.clock();
     const cached = await this.answers.lookup(naf, req, now);
@@ -109,7 +123,8 @@ export class ZnProcedures {
     const version = await this.store.sessionVersion(req.btId);
     const derived = await this.derive(naf, req, now);
     if (derived.kind === "refused") return derived;
-    const body = Buffer.from(serialize(derived.answer), "utf8");
+    const form = serialize(derived.answer);
+    const body = typeof form === "string" ? Buffer.from(form, "utf8") : Buffer.from(form.buffer, form.byteOffset, form.length);
     if (version !== undefined) this.answers.remember(naf, req, body, derived.expiresAt, version);
     return { kind: "delivered", body };
   }

@@ -14,7 +14,7 @@ import type { ZnOutcome, ZnRefusal, ZnRefusalReason } from "../procedures/zn.js"
 export type Refusal = UbRefusal | ZnRefusal;
 
 export interface OutcomeContext {
-  iface: "Ub" | "Zn";
+  iface: "Ub" | "Zn" | "Zn/Diameter";
   log: FastifyBaseLogger;
   /** the dashboard's event bus, when one listens */
   events?: EventBus;
@@ -44,6 +44,7 @@ const REASONS: Record<UbRefusalReason | ZnRefusalReason, string> = {
   "nonce-replayed": "nonce already answered (replay or stale retry)",
   "hss-unavailable": "HSS unavailable on Zh",
   "no-or-unknown-token": "no or unknown NAF bearer token",
+  "peer-not-a-naf": "a Diameter peer that is not a NAF asked for keys",
   "other-nafs-key": "the NAF asked for another NAF's key",
   "btid-unknown": "unknown, expired or superseded B-TID",
   "malformed-btid": "malformed B-TID",

@@ -4,15 +4,18 @@
 // a client `request(...)` that picks an open peer supporting the application.
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import {
+  AVP,
   advertisedApplications,
   APP_RELAY,
   type Capabilities,
   DiameterError,
   type DiameterMessage,
   DISCONNECT_CAUSE,
+  findAvp,
   type MessageIds,
   type Origin,
   RESULT,
+  readIdentity,
   VENDOR_3GPP,
 } from "../../../wire/diameter/index.js";
 import {
@@ -59,6 +62,12 @@ export interface DiameterNodeOptions {
 }
 
 export type RequestHandler = (msg: DiameterMessage, peer: PeerView) => Uint8Array | Promise<Uint8Array>;
+
+/**
+ * The Diameter binding of an interface (an NF's routes/<interface>-diameter.ts): registers its
+ * request handlers on the node, as a Fastify plugin registers HTTP routes.
+ */
+export type DiameterRoutes<O> = (node: DiameterNode, options: O) => void;
 
 export interface PeerView {
   originHost: string;
@@ -284,6 +293,13 @@ export class DiameterNode {
           )
         : new DiameterError(RESULT.APPLICATION_UNSUPPORTED, `application ${msg.applicationId} is not supported here`);
     }
+    // RFC 6733 §6.1.4–§6.1.6: this node relays nothing, so a request must be for it
+    const realm = findAvp(msg.avps, AVP.DestinationRealm);
+    if (realm && readIdentity(realm).toLowerCase() !== this.origin.originRealm.toLowerCase())
+      throw new DiameterError(RESULT.REALM_NOT_SERVED, `realm ${readIdentity(realm)} is not served here`);
+    const host = findAvp(msg.avps, AVP.DestinationHost);
+    if (host && readIdentity(host).toLowerCase() !== this.origin.originHost.toLowerCase())
+      throw new DiameterError(RESULT.UNABLE_TO_DELIVER, `${readIdentity(host)} is not this host; this node does not relay`);
     const peer = conn.peer!;
     return handler(msg, { originHost: peer.originHost, originRealm: peer.originRealm, address: conn.address });
   }

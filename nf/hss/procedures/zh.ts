@@ -19,7 +19,8 @@ export type AvOutcome =
   | { kind: "mac-s-failure"; impi: string; failure: AuthFailure }
   | { kind: "sqn-exhausted"; impi: string };
 
-export type GussOutcome = { kind: "ok"; impi: string; guss: Guss } | { kind: "not-found" };
+/** `changedAt`: when the subscriber record last changed (ms since 1970), at or after its GUSS did. */
+export type GussOutcome = { kind: "ok"; impi: string; guss: Guss; changedAt: number } | { kind: "not-found" };
 
 export interface ZhProceduresOptions {
   /** IND of the vectors handed out over Zh (cfg.hss.zhInd) */
@@ -54,7 +55,8 @@ export class ZhProcedures {
   async subscriberData(ueId: string): Promise<GussOutcome> {
     const impi = await this.store.resolveUeId(ueId);
     const record = impi === undefined ? undefined : await this.store.get(impi);
-    return record ? { kind: "ok", impi: record.impi, guss: effectiveGuss(record) } : { kind: "not-found" };
+    if (!record) return { kind: "not-found" };
+    return { kind: "ok", impi: record.impi, guss: effectiveGuss(record), changedAt: Date.parse(record.updatedAt) };
   }
 
   private async vector(impi: string): Promise<AvOutcome> {
