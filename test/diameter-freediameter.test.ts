@@ -2,27 +2,10 @@
 // not write): it connects to one of our nodes and one of our nodes connects to it; both complete
 // CER/CEA (RFC 6733 §5.3), exchange DWR/DWA in both directions (RFC 3539, freeDiameter's Tw is
 // 6 s at least) and end with DPR/DPA from either side (RFC 6733 §5.4).
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiameterNode } from "../nf/common/diameter/index.js";
 import { APP_RELAY, APP_ZN, decodeMessage, isRequest, readCapabilities, readResult } from "../wire/diameter/index.js";
-
-const FD = "/usr/bin/freeDiameterd";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
+import { type FreeDiameter, freePort, startFreeDiameter, until } from "./helpers/freediameter.js";
 
 interface Seen {
   dir: "in" | "out";
@@ -49,18 +32,9 @@ function recorder() {
   return { seen, tap: { message }, has, capabilities: () => lastCapabilities };
 }
 
-async function until(cond: () => boolean, ms: number, what: string, log: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms; freeDiameter said:\n${log().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("freeDiameter (freeDiameterd 1.2) as a peer", () => {
-  let dir: string;
-  let fd: ChildProcess | undefined;
-  let fdLog = "";
+  let fd: FreeDiameter;
+  const fdLog = () => fd?.log() ?? "";
   let fdPort = 0;
   const a = recorder();
   const b = recorder();
@@ -68,12 +42,6 @@ describe("freeDiameter (freeDiameterd 1.2) as a peer", () => {
   let nodeB: DiameterNode;
 
   beforeAll(async () => {
-    try {
-      execFileSync(FD, ["--version"], { stdio: "ignore" });
-    } catch {
-      throw new Error(`${FD} is not installed: install the Debian package freediameterd`);
-    }
-    dir = mkdtempSync(join(tmpdir(), "gba-freediameter-"));
     fdPort = await freePort();
     const deadPort = await freePort();
     // A: freeDiameter connects to it; B: connects to freeDiameter (freeDiameter's own attempts
@@ -96,105 +64,47 @@ describe("freeDiameter (freeDiameterd 1.2) as a peer", () => {
       reconnectMs: 500,
       tap: b.tap,
     });
-    // freeDiameter 1.2 runs without TLS credentials when no TLS port is used: SecPort = 0 and
-    // No_TLS on each peer (its configuration reference, freeDiameter.conf.sample)
-    const conf = [
-      'Identity = "fd.example.org";',
-      'Realm = "example.org";',
-      `Port = ${fdPort};`,
-      "SecPort = 0;",
-      "No_SCTP;",
-      "No_IPv6;",
-      'ListenOn = "127.0.0.1";',
-      "TwTimer = 6;",
-      "TcTimer = 6;",
-      `ConnectPeer = "gba-a.example.org" { ConnectTo = "127.0.0.1"; Port = ${portA}; No_TLS; };`,
-      `ConnectPeer = "gba-b.example.org" { ConnectTo = "127.0.0.1"; Port = ${deadPort}; No_TLS; };`,
-    ].join("\n");
-    writeFileSync(join(dir, "fd.conf"), `${conf}\n`);
-    fd = spawn(FD, ["-c", join(dir, "fd.conf")], { stdio: ["ignore", "pipe", "pipe"] });
-    fd.stdout?.on("data", (d: Buffer) => {
-      fdLog += d.toString();
+    fd = await startFreeDiameter({
+      identity: "fd.example.org",
+      realm: "example.org",
+      port: fdPort,
+      peers: [
+        { identity: "gba-a.example.org", port: portA },
+        { identity: "gba-b.example.org", port: deadPort },
+      ],
     });
-    fd.stderr?.on("data", (d: Buffer) => {
-      fdLog += d.toString();
-    });
-    await until(
-      () => fdLog.includes("daemon initialized"),
-      10_000,
-      "freeDiameter start",
-      () => fdLog,
-    );
     nodeB.start();
   }, 30_000);
 
   afterAll(async () => {
     await nodeA?.close().catch(() => {});
     await nodeB?.close().catch(() => {});
-    if (fd && fd.exitCode === null) {
-      fd.kill("SIGKILL");
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await fd?.stop();
   });
 
   it("freeDiameter connects to us: its CER gets our CEA 2001 and the connection opens", async () => {
-    await until(
-      () => nodeA.status()[0].state === "open",
-      15_000,
-      "freeDiameter → A open",
-      () => fdLog,
-    );
+    await until(() => nodeA.status()[0].state === "open", 15_000, "freeDiameter → A open", fdLog);
     expect(a.has("in", true, 257)).toBe(true);
     expect(a.has("out", false, 257, 2001)).toBe(true);
     expect(a.capabilities()).toMatchObject({ originHost: "fd.example.org", originRealm: "example.org" });
-    await until(
-      () => /-> 'STATE_OPEN'\s+'gba-a\.example\.org'/.test(fdLog),
-      5_000,
-      "freeDiameter logs A open",
-      () => fdLog,
-    );
+    await until(() => /-> 'STATE_OPEN'\s+'gba-a\.example\.org'/.test(fdLog()), 5_000, "freeDiameter logs A open", fdLog);
   });
 
   it("we connect to freeDiameter: our CER gets its CEA 2001", async () => {
-    await until(
-      () => nodeB.status()[0].state === "open",
-      15_000,
-      "B → freeDiameter open",
-      () => fdLog,
-    );
+    await until(() => nodeB.status()[0].state === "open", 15_000, "B → freeDiameter open", fdLog);
     expect(b.has("out", true, 257)).toBe(true);
     expect(b.has("in", false, 257, 2001)).toBe(true);
     expect(b.capabilities()?.productName).toMatch(/freeDiameter/);
     // freeDiameter without extensions relays: it advertises the Relay application (RFC 6733 §2.4)
     expect(b.capabilities()?.authApplicationIds).toContain(APP_RELAY);
-    await until(
-      () => /-> 'STATE_OPEN'\s+'gba-b\.example\.org'/.test(fdLog),
-      5_000,
-      "freeDiameter logs B open",
-      () => fdLog,
-    );
+    await until(() => /-> 'STATE_OPEN'\s+'gba-b\.example\.org'/.test(fdLog()), 5_000, "freeDiameter logs B open", fdLog);
   });
 
   it("DWR/DWA both ways: B's DWRs answered by freeDiameter, freeDiameter's DWR to the quiet A answered by us", async () => {
-    await until(
-      () => b.has("out", true, 280) && b.has("in", false, 280, 2001),
-      5_000,
-      "our DWR answered (B)",
-      () => fdLog,
-    );
+    await until(() => b.has("out", true, 280) && b.has("in", false, 280, 2001), 5_000, "our DWR answered (B)", fdLog);
     // A's Tw is 30 s: freeDiameter sends its own DWR after its Tw (6 s) of silence
-    await until(
-      () => a.has("in", true, 280),
-      12_000,
-      "freeDiameter's DWR to A",
-      () => fdLog,
-    );
-    await until(
-      () => a.has("out", false, 280, 2001),
-      1_000,
-      "our DWA",
-      () => fdLog,
-    );
+    await until(() => a.has("in", true, 280), 12_000, "freeDiameter's DWR to A", fdLog);
+    await until(() => a.has("out", false, 280, 2001), 1_000, "our DWA", fdLog);
     expect(a.has("out", true, 280)).toBe(false);
     expect(nodeA.status()[0]).toMatchObject({ state: "open", watchdog: "okay" });
     expect(nodeB.status()[0]).toMatchObject({ state: "open", watchdog: "okay" });
@@ -204,25 +114,10 @@ describe("freeDiameter (freeDiameterd 1.2) as a peer", () => {
     await nodeA.close();
     expect(a.has("out", true, 282)).toBe(true);
     expect(a.has("in", false, 282, 2001)).toBe(true);
-    fd?.kill("SIGTERM");
-    await until(
-      () => b.has("in", true, 282),
-      10_000,
-      "freeDiameter's DPR",
-      () => fdLog,
-    );
+    fd.proc.kill("SIGTERM");
+    await until(() => b.has("in", true, 282), 10_000, "freeDiameter's DPR", fdLog);
     expect(b.has("out", false, 282, 2001)).toBe(true);
-    await until(
-      () => nodeB.status()[0].state !== "open",
-      5_000,
-      "B closed",
-      () => fdLog,
-    );
-    await until(
-      () => fd?.exitCode !== null,
-      10_000,
-      "freeDiameter exit",
-      () => fdLog,
-    );
+    await until(() => nodeB.status()[0].state !== "open", 5_000, "B closed", fdLog);
+    await until(() => fd.proc.exitCode !== null, 10_000, "freeDiameter exit", fdLog);
   }, 30_000);
 });
