@@ -9,7 +9,7 @@ import { request } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseDigestChallenge } from "../gba/digest/index.js";
 import { startBsf } from "../nf/bsf/index.js";
-import { defaultConfig } from "../nf/config.js";
+import { defaultConfig, withEphemeralPorts } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";
 import { bytesToHex } from "../wire/bytes.js";
@@ -81,11 +81,9 @@ afterEach(async () => {
 });
 
 async function inProcessHss(): Promise<RunningNf> {
-  const cfg = defaultConfig();
+  const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = dir;
   cfg.logLevel = "silent";
-  cfg.hss.zh.port = 0;
-  cfg.hss.admin.port = 0;
   const hss = await startHss(cfg);
   running.push(hss);
   return hss;
@@ -127,12 +125,14 @@ describe("gba bsf", () => {
       "--algorithm",
       "AKAv2-MD5",
     ]);
-    expect(Object.keys(bsf.ready)).toEqual(["ready", "bsf"]);
+    expect(Object.keys(bsf.ready)).toEqual(["ready", "bsf", "diameter"]);
     expect(bsf.ready.bsf).toEqual({
       ub: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       zn: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      znDiameter: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
       fqdn: FQDN,
     });
+    expect(bsf.ready.diameter).toEqual({ realm: "mnc001.mcc001.3gppnetwork.org", bsfHost: "bsf.mnc001.mcc001.3gppnetwork.org" });
     const sub = testSubscriber();
     await provision(hss.urls.admin, sub);
     const b = await new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc }).bootstrap(bsf.ready.bsf.ub, FQDN);
@@ -146,7 +146,13 @@ describe("gba up", () => {
     const up = await startCli(["up", "--ephemeral-ports", "--data", dir, "--log-level", "warn"]);
     running.push({ close: () => up.stop() });
     expect(up.ready.ready).toBe(true);
-    expect(up.ready.bsf).toEqual({ ub: expect.any(String), zn: expect.any(String), fqdn: FQDN });
+    expect(up.ready.bsf).toEqual({ ub: expect.any(String), zn: expect.any(String), znDiameter: expect.any(String), fqdn: FQDN });
+    expect(up.ready.hss).toEqual({ zh: expect.any(String), admin: expect.any(String), zhDiameter: expect.any(String) });
+    expect(up.ready.diameter).toEqual({
+      realm: "mnc001.mcc001.3gppnetwork.org",
+      hssHost: "hss.mnc001.mcc001.3gppnetwork.org",
+      bsfHost: "bsf.mnc001.mcc001.3gppnetwork.org",
+    });
     const sub = testSubscriber();
     await provision(up.ready.hss.admin, sub);
     const b = await new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc }).bootstrap(up.ready.bsf.ub, FQDN);
@@ -157,11 +163,9 @@ describe("gba up", () => {
 describe("two BSF processes on one data root", () => {
   it("a challenge from one is answered at the other, and both serve the session on Zn", async () => {
     const hss = await inProcessHss();
-    const cfg = defaultConfig();
+    const cfg = withEphemeralPorts(defaultConfig());
     cfg.data = dir;
     cfg.logLevel = "silent";
-    cfg.bsf.ub.port = 0;
-    cfg.bsf.zn.port = 0;
     cfg.bsf.hssUrl = hss.urls.zh;
     const here = await startBsf(cfg);
     running.push(here);

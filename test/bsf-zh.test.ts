@@ -10,7 +10,7 @@ import { generateAuthVector } from "../milenage/aka.js";
 import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
-import { defaultConfig, type GbaConfig } from "../nf/config.js";
+import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
 import { type RunningBsf, startBsf } from "../nf/bsf/index.js";
 import { createZhClient, ZhError } from "../nf/bsf/zh-client.js";
 import { parseDigestChallenge } from "../gba/digest/index.js";
@@ -188,11 +188,9 @@ describe("BSF Ub when the HSS fails", () => {
   beforeAll(async () => {
     hss = await scriptedHss();
     dir = mkdtempSync(join(tmpdir(), "bsf-zh-"));
-    cfg = defaultConfig();
+    cfg = withEphemeralPorts(defaultConfig());
     cfg.data = dir;
     cfg.logLevel = "silent";
-    cfg.bsf.ub.port = 0;
-    cfg.bsf.zn.port = 0;
     cfg.bsf.hssUrl = hss.url;
     cfg.bsf.zhTimeoutMs = 300;
     bsf = await startBsf(cfg);

@@ -1,32 +1,19 @@
 // Zn (TS 29.309 Nbsp_GBA shape) end to end: a UE bootstraps over Ub, a NAF asks Zn for its key.
-// NAF keys are recomputed here with node:crypto (TS 33.220 B.2, B.3), independently of gba/keys.
+// NAF keys are recomputed with node:crypto (test/helpers/naf-key.ts), independently of gba/keys.
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, type TestSubscriber, testSubscriber } from "./helpers/bsf-stack.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
+import { nafKey } from "./helpers/naf-key.js";
 
 const ZN = "/nbsp-gba/v1/bootstrapping-info-retrieval";
 const NAF_TOKEN = "naf-zn-token";
 const NAF_FQDN = "naf.example.org";
 const ECA_TOKEN = "eca-zn-token";
 const DIGEST_UA = "0100000002";
-
-/** TS 33.220 B.2/B.3 written out: HMAC-SHA-256(Ks, FC ‖ P0 ‖ L0 ‖ RAND ‖ 0010 ‖ IMPI ‖ L2 ‖ NAF_Id ‖ L3). */
-function nafKey(label: "gba-me" | "gba-u", ks: Uint8Array, rand: Uint8Array, impi: string, fqdn: string, uaHex: string): string {
-  const param = (b: Buffer) => Buffer.concat([b, Buffer.from([b.length >> 8, b.length & 0xff])]);
-  const s = Buffer.concat([
-    Buffer.from([0x01]),
-    param(Buffer.from(label, "utf8")),
-    param(Buffer.from(rand)),
-    param(Buffer.from(impi, "utf8")),
-    param(Buffer.concat([Buffer.from(fqdn, "utf8"), Buffer.from(uaHex, "hex")])),
-  ]);
-  return createHmac("sha256", ks).update(s).digest("hex");
-}
 
 async function zn(s: Stack, body: unknown, token: string | null = NAF_TOKEN, contentType = "application/json") {
   const headers: Record<string, string> = { "content-type": contentType };

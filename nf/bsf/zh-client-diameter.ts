@@ -76,8 +76,7 @@ export function createDiameterZhClient(node: DiameterNode, o: DiameterZhClientOp
       try {
         maa = parseMaa(answer);
       } catch (err) {
-        if (err instanceof DiameterError)
-          throw new ZhError("UNAVAILABLE", `HSS answer is malformed: ${err.message}`);
+        if (err instanceof DiameterError) throw new ZhError("UNAVAILABLE", `HSS answer is malformed: ${err.message}`);
         throw err;
       }
       const r = maa.result;

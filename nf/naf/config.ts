@@ -9,12 +9,7 @@ import {
   LOOPBACK,
   positiveIntegers,
 } from "../common/config.js";
-import {
-  checkDiameterClient,
-  DEFAULT_TIMERS,
-  type DiameterClientConfig,
-  OPERATOR_REALM,
-} from "../common/diameter/config.js";
+import { checkDiameterClient, DEFAULT_TIMERS, type DiameterClientConfig, OPERATOR_REALM } from "../common/diameter/config.js";
 
 /** The Zn binding a NAF asks the BSF over: TS 29.309 SBI or TS 29.109 Diameter. */
 export type ZnBinding = "sbi" | "diameter";

@@ -8,7 +8,8 @@ import { request } from "undici";
 import { bytesToHex } from "../../wire/bytes.js";
 import { type RunningBsf, startBsf } from "../../nf/bsf/index.js";
 import type { Guss } from "../../wire/zh.js";
-import { defaultConfig, type GbaConfig } from "../../nf/config.js";
+import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../../nf/config.js";
+import { parseHostPort } from "../../nf/common/diameter/index.js";
 import type { RunningNf } from "../../nf/common/nf.js";
 import { startHss } from "../../nf/hss/index.js";
 
@@ -43,14 +44,15 @@ export function testSubscriber(extra: Partial<TestSubscriber> = {}): TestSubscri
 
 export async function startStack(tweak: (cfg: GbaConfig) => void = () => {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "bsf-stack-"));
-  const cfg = defaultConfig();
+  const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = dir;
   cfg.logLevel = "silent";
-  for (const l of [cfg.hss.zh, cfg.hss.admin, cfg.bsf.ub, cfg.bsf.zn]) l.port = 0;
   tweak(cfg);
   const clock = { now: Date.UTC(2030, 0, 1, 12, 0, 0, 500) };
   const hss = await startHss(cfg);
   cfg.bsf.hssUrl = hss.urls.zh;
+  const zhDiameter = hss.urls.zhDiameter === undefined ? undefined : parseHostPort(hss.urls.zhDiameter);
+  if (zhDiameter) cfg.bsf.diameter.hss = { ...cfg.bsf.diameter.hss, ...zhDiameter };
   const bsf = await startBsf(cfg, { clock: () => clock.now });
   return {
     cfg,

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultConfig, type GbaConfig } from "../../nf/config.js";
+import { CONFIG_SECTIONS, defaultConfig, type GbaConfig } from "../../nf/config.js";
 
 export const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 export const LOOPBACK = "127.0.0.1";
@@ -30,22 +30,17 @@ export async function fixedPortConfig(data: string): Promise<GbaConfig> {
   const cfg = defaultConfig();
   cfg.data = data;
   cfg.logLevel = "warn";
-  for (const l of [
-    cfg.hss.zh,
-    cfg.hss.admin,
-    cfg.bsf.ub,
-    cfg.bsf.zn,
-    cfg.naf.http,
-    cfg.naf.tlsPsk,
-    cfg.eca.http,
-    cfg.eca.tlsPsk,
-  ]) {
+  // every listener of every section (the Diameter ones too)
+  for (const l of CONFIG_SECTIONS.flatMap((sec) => sec.listeners(cfg[sec.key] as never))) {
     l.host = LOOPBACK;
     l.port = await freePort();
   }
   cfg.bsf.hssUrl = `http://${LOOPBACK}:${cfg.hss.zh.port}`;
   cfg.naf.bsfUrl = `http://${LOOPBACK}:${cfg.bsf.zn.port}`;
   cfg.eca.bsfUrl = cfg.naf.bsfUrl;
+  cfg.bsf.diameter.hss.port = cfg.hss.diameter.listen.port;
+  cfg.naf.diameter.peer.port = cfg.bsf.diameter.listen.port;
+  cfg.eca.diameter.peer.port = cfg.bsf.diameter.listen.port;
   return cfg;
 }
 

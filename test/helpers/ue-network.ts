@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { request } from "undici";
 import { bytesToHex } from "../../wire/bytes.js";
 import { startBsf } from "../../nf/bsf/index.js";
-import { defaultConfig, type GbaConfig } from "../../nf/config.js";
+import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../../nf/config.js";
 import type { NfDeps } from "../../nf/common/deps.js";
 import type { RunningNf } from "../../nf/common/nf.js";
 import { startHss } from "../../nf/hss/index.js";
@@ -47,10 +47,9 @@ export interface Network {
 
 export async function startNetwork(o: NetworkOptions = {}): Promise<Network> {
   const data = mkdtempSync(join(tmpdir(), "ue-e2e-"));
-  const cfg = defaultConfig();
+  const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = data;
   cfg.logLevel = "silent";
-  for (const l of [cfg.hss.zh, cfg.hss.admin, cfg.bsf.ub, cfg.bsf.zn, cfg.naf.http, cfg.naf.tlsPsk]) l.port = 0;
   cfg.bsf.nafs = [...cfg.bsf.nafs, { id: "naf2", token: NAF2_TOKEN, fqdns: [NAF2_FQDN], gbaUAware: false }];
   if (o.upstream) cfg.naf.upstream = o.upstream;
   o.tweak?.(cfg);
