@@ -78,6 +78,6 @@ export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
     }
     checkDiameterServer("hss.diameter", c.diameter);
     if (!Array.isArray(c.diameter.peers)) throw new ConfigError("hss.diameter.peers: expected a list of Origin-Hosts");
-    c.diameter.peers.forEach((p, i) => diameterIdentitySetting(`hss.diameter.peers.${i}`, p));
+    for (const [i, p] of c.diameter.peers.entries()) diameterIdentitySetting(`hss.diameter.peers.${i}`, p);
   },
 };
