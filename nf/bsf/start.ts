@@ -55,7 +55,7 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
               ],
               listen: dm.enabled ? dm.listen : undefined,
               log: zn.log.child({ iface: "Diameter" }),
-              tap: deps.capture?.diameterTap(),
+              tap: deps.capture?.diameterTap("BSF Diameter"),
               mount: (node) => {
                 if (!dm.enabled) return;
                 // a ZnProcedures of its own: its answer cache holds BIA bodies, not JSON
@@ -74,7 +74,7 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
         ub.log.warn({ hss: dm.hss.originHost, error: err.message }, "Zh over Diameter: the HSS is not connected yet");
       });
     } else {
-      zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs });
+      zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs, capture: deps.capture });
       cleanup.push(() => zh.close());
     }
 
@@ -89,8 +89,8 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     timer.unref();
     cleanup.push(() => clearInterval(timer));
 
-    const ubUrl = await listen(ub, bsf.ub);
-    const znUrl = await listen(zn, bsf.zn);
+    const ubUrl = await listen(ub, bsf.ub, "http", { capture: deps.capture, label: "BSF Ub" });
+    const znUrl = await listen(zn, bsf.zn, "http", { capture: deps.capture, label: "BSF Zn" });
     const urls: Record<string, string> = { ub: ubUrl, zn: znUrl };
     if (diameter?.listening) urls.znDiameter = diameter.listening;
     logReady(ub.log, "BSF", cfg.data, { fqdn: bsf.fqdn, hssUrl: bsf.hssUrl, zh: bsf.zh, ...urls });

@@ -3,6 +3,7 @@
 // of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (wire/zh.ts); the Diameter binding (TS 29.109
 // MAR/MAA) is zh-client-diameter.ts.
 import { Pool } from "undici";
+import type { Capture } from "../common/capture/index.js";
 import {
   type AuthVector,
   authInfoRequest,
@@ -51,6 +52,8 @@ export interface ZhClientOptions {
   /** base URL of the HSS Zh listener */
   hssUrl: string;
   timeoutMs: number;
+  /** `--pcap`: record the connections to the HSS */
+  capture?: Capture;
 }
 
 /** enough parallel Zh requests for one BSF process; more would only add sockets */
@@ -72,6 +75,7 @@ export function createZhClient(opts: ZhClientOptions): SbiZhClient {
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
+    connect: opts.capture?.undiciConnector("BSF Zh client", opts.timeoutMs),
   });
 
   async function once(method: "GET" | "POST", path: string, body?: unknown): Promise<RawAnswer> {

@@ -1,6 +1,7 @@
 // Server bootstrap shared by every NF listener: limits, logging, ProblemDetails, listen → URL.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from "fastify";
 import fp from "fastify-plugin";
+import type { Capture, SocketDescriber } from "./capture/capture.js";
 import type { ListenConfig } from "./config.js";
 import { type LogLevel, loggerOptions } from "./log.js";
 import { installProblemHandlers } from "./problem.js";
@@ -42,8 +43,17 @@ export function createNfServer(opts: NfServerOptions): FastifyInstance {
   return app;
 }
 
+/** `--pcap`: the listener's connections go into this capture, under this label ("BSF Ub"). */
+export interface ListenerTap {
+  capture?: Capture;
+  label: string;
+  /** the real addresses of sockets that are not plain TCP (TLS-PSK) */
+  describe?: SocketDescriber;
+}
+
 /** Listens and returns the base URL (http://host:port) with the port actually bound. */
-export async function listen(app: FastifyInstance, l: ListenConfig, scheme = "http"): Promise<string> {
+export async function listen(app: FastifyInstance, l: ListenConfig, scheme = "http", tap?: ListenerTap): Promise<string> {
+  if (tap?.capture) tap.capture.tapHttpServer(app.server, tap.label, tap.describe);
   await app.listen({ host: l.host, port: l.port });
   const addr = app.server.address();
   if (addr === null || typeof addr === "string") throw new Error("server has no TCP address");

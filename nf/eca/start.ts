@@ -7,7 +7,7 @@ import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
-import { createTlsPskListener, gbaNaf, installGbaErrorHandler, startZnClient } from "../naf/index.js";
+import { createTlsPskListener, gbaNaf, installGbaErrorHandler, startZnClient, uaTap } from "../naf/index.js";
 import { loadOrCreateCa } from "./ca.js";
 import { type EcaConfig, ecaConfigSection } from "./config.js";
 import { EnrolmentProcedures } from "./procedures/enrolment.js";
@@ -40,7 +40,7 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
       await scope.register(gbaNaf, { fqdn: c.fqdn, zn, deps: d, eventNf: "eca" });
       await scope.register(enrolmentRoutes, { enrolment, events: d.events });
     });
-    const url = await listen(app, c.http);
+    const url = await listen(app, c.http, "http", uaTap(d.capture, "ECA Ua"));
     const tls = await createTlsPskListener(app, {
       fqdn: c.fqdn,
       zn,
@@ -48,6 +48,7 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
       port: c.tlsPsk.port,
       events: d.events,
       eventNf: "eca",
+      recordAddresses: d.capture !== undefined,
     });
     cleanup.push(() => tls.close());
     const diameter = c.zn === "diameter" ? { originHost: c.diameter.originHost, originRealm: c.diameter.originRealm } : undefined;

@@ -49,7 +49,10 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       procedures: new AdminProcedures(store, { defaultAmf: h.defaultAmf }),
       token: h.admin.token,
     });
-    const urls: Record<string, string> = { zh: await listen(zh, h.zh), admin: await listen(admin, h.admin) };
+    const urls: Record<string, string> = {
+      zh: await listen(zh, h.zh, "http", { capture: d.capture, label: "HSS Zh" }),
+      admin: await listen(admin, h.admin, "http", { capture: d.capture, label: "HSS admin" }),
+    };
     const dm = h.diameter;
     if (dm.enabled) {
       const log = zh.log.child({ iface: "Zh/Diameter" });
@@ -60,7 +63,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
           peers: dm.peers.map((originHost) => ({ originHost })),
           listen: dm.listen,
           log,
-          tap: d.capture?.diameterTap(),
+          tap: d.capture?.diameterTap("HSS Zh Diameter"),
           mount: (node) => zhDiameterRoutes(node, { procedures: zhProcedures, log }),
         },
         cleanup,

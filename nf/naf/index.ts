@@ -22,6 +22,7 @@ export {
   type TlsPskListener,
   type TlsPskListenerOptions,
   tlsPskSessionOf,
+  uaTap,
 } from "./tls-psk.js";
 export { startZnClient, type ZnSettings, type ZnStartOptions } from "./zn-binding.js";
 export { createDiameterZnClient, type DiameterZnClientHandle, type DiameterZnClientOptions } from "./zn-client-diameter.js";

@@ -10,7 +10,7 @@ import { gbaNaf, installGbaErrorHandler } from "./plugin.js";
 import { proxyRoutes } from "./routes/proxy.js";
 import { whoamiRoutes } from "./routes/whoami.js";
 import { LmdbNonceCountStore } from "./store-lmdb.js";
-import { createTlsPskListener } from "./tls-psk.js";
+import { createTlsPskListener, uaTap } from "./tls-psk.js";
 import { startZnClient } from "./zn-binding.js";
 
 /** Request bodies the NAF accepts (auth-int hashes the whole body, the proxy forwards it). */
@@ -63,17 +63,25 @@ export async function startNaf(
       if (n.upstream) await scope.register(proxyRoutes, { upstream: n.upstream });
       else await scope.register(whoamiRoutes);
     });
-    const http = await listen(app, n.http);
+    const http = await listen(app, n.http, "http", uaTap(deps?.capture, "NAF Ua"));
     const tlsPsk = await createTlsPskListener(app, {
       fqdn: n.fqdn,
       zn,
       host: n.tlsPsk.host,
       port: n.tlsPsk.port,
       events: deps?.events,
+      recordAddresses: deps?.capture !== undefined,
     });
     cleanup.push(() => tlsPsk.close());
     const diameter = n.zn === "diameter" ? { originHost: n.diameter.originHost, originRealm: n.diameter.originRealm } : undefined;
-    logReady(app.log, "NAF", cfg.data, { fqdn: n.fqdn, bsfUrl: n.bsfUrl, zn: n.zn, upstream: n.upstream, http, tlsPsk: tlsPsk.url });
+    logReady(app.log, "NAF", cfg.data, {
+      fqdn: n.fqdn,
+      bsfUrl: n.bsfUrl,
+      zn: n.zn,
+      upstream: n.upstream,
+      http,
+      tlsPsk: tlsPsk.url,
+    });
     return { name: "naf", urls: { http, tlsPsk: tlsPsk.url }, info: { fqdn: n.fqdn }, diameter, close: () => cleanup.close() };
   });
 }

@@ -37,6 +37,9 @@ import {
   pskIdentityOfClientKeyExchange,
   TLS13,
 } from "./tls-records.js";
+import type { Capture } from "../common/capture/index.js";
+import type { ConnectionAddress } from "../common/diameter/index.js";
+import type { ListenerTap } from "../common/server.js";
 import { BtidUnknown, type ZnAnswer, type ZnClient, type ZnClientHandle, ZnFailure, type ZnFailureCode } from "./zn-client.js";
 
 export interface TlsPskListenerOptions {
@@ -51,6 +54,8 @@ export interface TlsPskListenerOptions {
   tls13?: boolean;
   /** the whole handshake, Zn lookup included, must finish within this time (default 10000 ms) */
   handshakeTimeoutMs?: number;
+  /** remember each TLS socket's TCP addresses (uaTap), for a capture of the decrypted Ua */
+  recordAddresses?: boolean;
   log?: FastifyBaseLogger;
   /** the dashboard's event bus: one "ua-psk" event per handshake that got as far as a psk_identity */
   events?: EventBus;
@@ -70,6 +75,32 @@ interface TlsSession {
 }
 
 const sessions = new WeakMap<object, TlsSession>();
+
+/** The TCP 4-tuple under each TLS socket of listeners with recordAddresses (uaTap reads it). */
+const addresses = new WeakMap<object, ConnectionAddress>();
+
+const addressOf = (s: net.Socket): ConnectionAddress => ({
+  localAddress: s.localAddress ?? "",
+  localPort: s.localPort ?? 0,
+  remoteAddress: s.remoteAddress ?? "",
+  remotePort: s.remotePort ?? 0,
+});
+
+/**
+ * `--pcap` on a NAF application's listener: plain HTTP (Digest) as it is, and the HTTP inside
+ * each TLS-PSK connection (handed to the same app) decrypted, on the TLS connection's TCP
+ * 4-tuple and marked as such on every segment.
+ */
+export function uaTap(capture: Capture | undefined, label: string): ListenerTap {
+  return {
+    capture,
+    label,
+    describe: (socket) => {
+      const address = addresses.get(socket);
+      return address && { address, note: `${label} TLS-PSK, decrypted` };
+    },
+  };
+}
 
 /** The GBA identity of a socket accepted by a TLS-PSK listener, or undefined for any other socket. */
 export function tlsPskSessionOf(socket: object | null | undefined): TlsSession | undefined {
@@ -308,6 +339,7 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
       auth: "tls-psk",
       latencyMs: performance.now() - startedAt,
     });
+  const byRandom = new Map<string, net.Socket>();
   const common = {
     pskIdentityHint: PSK_IDENTITY_HINT,
     handshakeTimeout,
@@ -353,6 +385,12 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
       app.server.emit("connection", socket);
     });
     server.on("tlsClientError", (err) => log.debug({ err: err.message }, "TLS-PSK handshake failed"));
+    // the key log names the ClientHello's random (NSS key log format): the TLS socket of a raw one
+    if (opts.recordAddresses)
+      server.on("keylog", (line: Buffer, socket: tls.TLSSocket) => {
+        const raw = byRandom.get(line.toString("latin1").split(" ")[1]?.toLowerCase() ?? "");
+        if (raw) addresses.set(socket, addressOf(raw));
+      });
     return server;
   }
 
@@ -459,6 +497,11 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
   }
 
   function route(sock: net.Socket, first: Buffer, hello: ClientHello, release: (fn: () => void) => void): void {
+    if (opts.recordAddresses) {
+      const random = bytesToHex(hello.random);
+      byRandom.set(random, sock);
+      sock.once("close", () => byRandom.delete(random));
+    }
     if (tls13 && hello.supportedVersions.includes(TLS13) && hello.pskIdentities.length > 0) {
       viaTls13(sock, first, hello, tls13, release);
       return;

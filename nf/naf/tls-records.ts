@@ -146,6 +146,8 @@ const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
 export interface ClientHello {
+  /** RFC 8446 §4.1.2 the client's 32 random octets */
+  random: Uint8Array;
   cipherSuites: number[];
   /** RFC 8446 §4.2.1 supported_versions; empty for a TLS ≤ 1.2 client */
   supportedVersions: number[];
@@ -160,11 +162,11 @@ export interface ClientHello {
 export function parseClientHello(body: Uint8Array): ClientHello {
   const c = new Cursor(body);
   c.u16(); // legacy_version
-  c.bytes(32); // random
+  const random = c.bytes(32);
   c.vec8(); // legacy_session_id
   const cipherSuites = u16List(c.vec16());
   c.vec8(); // compression methods
-  const hello: ClientHello = { cipherSuites, supportedVersions: [], pskIdentities: [] };
+  const hello: ClientHello = { random, cipherSuites, supportedVersions: [], pskIdentities: [] };
   if (c.done) return hello;
   const exts = new Cursor(c.vec16());
   while (!exts.done) {

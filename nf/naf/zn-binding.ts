@@ -26,7 +26,14 @@ export interface ZnStartOptions {
 /** The NF's Zn client; over Diameter, resolves once the BSF is connected or after `timeoutMs` (then retried after Tc). */
 export async function startZnClient(s: ZnSettings, o: ZnStartOptions): Promise<ZnClientHandle> {
   if (s.zn === "sbi") {
-    return createZnClient({ bsfUrl: s.bsfUrl, token: s.znToken, timeoutMs: o.timeoutMs, gbaUAware: o.gbaUAware, clock: o.clock });
+    return createZnClient({
+      bsfUrl: s.bsfUrl,
+      token: s.znToken,
+      timeoutMs: o.timeoutMs,
+      gbaUAware: o.gbaUAware,
+      clock: o.clock,
+      capture: o.capture,
+    });
   }
   const client = createDiameterZnClient({
     diameter: s.diameter,
@@ -34,7 +41,7 @@ export async function startZnClient(s: ZnSettings, o: ZnStartOptions): Promise<Z
     gbaUAware: o.gbaUAware,
     clock: o.clock,
     logger: o.log,
-    tap: o.capture?.diameterTap(),
+    tap: o.capture?.diameterTap("Zn Diameter"),
   });
   await client.node.waitOpen(s.diameter.peer.originHost, o.timeoutMs).catch((err: Error) => {
     o.log.warn({ bsf: s.diameter.peer.originHost, error: err.message }, "Zn over Diameter: the BSF is not connected yet");

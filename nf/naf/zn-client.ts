@@ -2,6 +2,7 @@
 // BSF for the NAF-specific key of a B-TID. Answers are cached per (B-TID, NAF_Id) until the key
 // expires, and concurrent lookups of one pair share one request.
 import { Pool } from "undici";
+import type { Capture } from "../common/capture/index.js";
 import { bytesToHex } from "../../wire/bytes.js";
 import type { Clock } from "../../wire/deps.js";
 import {
@@ -77,6 +78,8 @@ export interface ZnClientOptions {
   /** connections to the BSF (default 16) */
   connections?: number;
   clock?: Clock;
+  /** `--pcap`: record the connections to the BSF */
+  capture?: Capture;
 }
 
 export interface ZnClientHandle extends ZnClient {
@@ -188,6 +191,7 @@ export function createZnClient(opts: ZnClientOptions): ZnClientHandle {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connectTimeout: timeoutMs,
+    connect: opts.capture?.undiciConnector("NAF Zn client", timeoutMs),
   });
   const headers = {
     "content-type": "application/json",

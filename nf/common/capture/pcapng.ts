@@ -185,6 +185,8 @@ export class TcpFlow {
     readonly server: Endpoint,
     random: () => number,
     private readonly maxSegment = MAX_SEGMENT,
+    /** a packet comment on the SYN: what the connection is */
+    synComment?: string,
   ) {
     this.c = ipOctets(client.address);
     this.s = ipOctets(server.address);
@@ -194,7 +196,7 @@ export class TcpFlow {
     }
     const iscC = Math.floor(random() * 0x100000000) >>> 0;
     const iscS = Math.floor(random() * 0x100000000) >>> 0;
-    this.emit(true, iscC, 0, TCP_SYN, new Uint8Array());
+    this.emit(true, iscC, 0, TCP_SYN, new Uint8Array(), synComment);
     this.emit(false, iscS, iscC + 1, TCP_SYN | TCP_ACK, new Uint8Array());
     this.seqC = (iscC + 1) >>> 0;
     this.seqS = (iscS + 1) >>> 0;
