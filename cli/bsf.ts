@@ -29,13 +29,14 @@ nonceTtl (s), zhTimeoutMs, nafs (the NAFs allowed on Zn: id, token, fqdns, group
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { cfg, values } = configFromFlags(argv, {
+    const { cfg, values, pcap } = configFromFlags(argv, {
       hss: { type: "string" },
       fqdn: { type: "string" },
       algorithm: { type: "string" },
       workers: { type: "string" },
     });
     const workers = workersFlag(values.workers);
+    if (pcap && workers > 1) throw new UsageError("--pcap records one process: use it without --workers");
     if (values.hss !== undefined) cfg.bsf.hssUrl = httpUrlFlag("hss", values.hss as string);
     if (values.fqdn !== undefined) {
       cfg.bsf.fqdn = dnsNameFlag("fqdn", values.fqdn as string);
@@ -47,7 +48,7 @@ ${COMMON_HELP}`,
     }
     if (workers > 1 && !isClusterWorker()) return runPrimary("bsf", workers);
     const { startBsf } = await import("../nf/bsf/index.js");
-    const run = runNfs([(c) => startBsf(c)], cfg, standardReadyLine);
+    const run = runNfs([(c, _s, d) => startBsf(c, d)], cfg, standardReadyLine, pcap);
     return workers > 1 ? asWorker(run) : run;
   },
 };

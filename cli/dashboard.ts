@@ -4,7 +4,7 @@ import type { ListenConfig } from "../nf/common/config.js";
 import type { GbaConfig } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
+import { COMMON_HELP, configFromFlags, type PcapFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Starter, urlOf } from "./up.js";
 import { DASHBOARD_PORT, withTokenFromEnv } from "../dashboard/config.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
@@ -46,19 +46,24 @@ export function dashboardStarter(cfg: GbaConfig, listen: ListenConfig, events: E
 export function withDashboard(starters: Starter[], cfg: GbaConfig, listen: ListenConfig, events: EventBus): Starter[] {
   const reporting = starters.map(
     (start): Starter =>
-      (c, started) =>
-        start(c, started, { events }),
+      (c, started, deps) =>
+        start(c, started, { ...deps, events }),
   );
   return [...reporting, dashboardStarter(cfg, listen, events)];
 }
 
 /** `gba up --dashboard`: every NF, then the dashboard; the ready line gains "dashboard": URL. */
-export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues): Promise<number> {
+export function upWithDashboard(starters: Starter[], cfg: GbaConfig, values: FlagValues, pcap?: PcapFlags): Promise<number> {
   const listen = listenOf(cfg, values, "dashboard-listen");
-  return runNfs(withDashboard(starters, cfg, listen, new EventBus()), cfg, (nfs) => ({
-    ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
-    dashboard: urlOf(nfs, "dashboard", "url"),
-  }));
+  return runNfs(
+    withDashboard(starters, cfg, listen, new EventBus()),
+    cfg,
+    (nfs) => ({
+      ...standardReadyLine(nfs.filter((n) => n.name !== "dashboard")),
+      dashboard: urlOf(nfs, "dashboard", "url"),
+    }),
+    pcap,
+  );
 }
 
 function httpUrl(values: FlagValues, flag: string): string | undefined {

@@ -16,8 +16,8 @@ page at a time (?limit=N, ?after=NEXT). Adding bindings: \`gba provision vehicle
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { cfg } = configFromFlags(argv);
+    const { cfg, pcap } = configFromFlags(argv);
     const { startEca } = await import("../nf/eca/index.js");
-    return runNfs([(c) => startEca(c)], cfg, standardReadyLine);
+    return runNfs([(c, _s, d) => startEca(c, d)], cfg, standardReadyLine, pcap);
   },
 };

@@ -36,8 +36,8 @@ environment:
   GBA_MASTER_KEY    64 hex digits: the AES-256-GCM key sealing K and OPc; without it the key is
                     DIR/hss/master.key, created with mode 0600 on first start`,
   async run(argv) {
-    const { cfg } = configFromFlags(argv);
+    const { cfg, pcap } = configFromFlags(argv);
     const { hssStarter } = await import("../nf/hss/index.js");
-    return runNfs([hssStarter], cfg, standardReadyLine);
+    return runNfs([hssStarter], cfg, standardReadyLine, pcap);
   },
 };

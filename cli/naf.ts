@@ -48,7 +48,7 @@ Other settings (config file, section "naf"): http and tlsPsk listeners, nonceTtl
 
 ${COMMON_HELP}`,
   async run(argv) {
-    const { cfg, values } = configFromFlags(argv, {
+    const { cfg, values, pcap } = configFromFlags(argv, {
       bsf: { type: "string" },
       "zn-token": { type: "string" },
       fqdn: { type: "string" },
@@ -58,6 +58,7 @@ ${COMMON_HELP}`,
       workers: { type: "string" },
     });
     const workers = workersFlag(values.workers);
+    if (pcap && workers > 1) throw new UsageError("--pcap records one process: use it without --workers");
     if (values.bsf !== undefined) cfg.naf.bsfUrl = httpUrlFlag("bsf", values.bsf as string);
     if (values.upstream !== undefined) cfg.naf.upstream = httpUrlFlag("upstream", values.upstream as string);
     if (values["zn-token"] !== undefined) {
@@ -81,7 +82,7 @@ ${COMMON_HELP}`,
     }
     if (workers > 1 && !isClusterWorker()) return runPrimary("naf", workers, { nonceSecret: bytesToHex(randomBytes(32)) });
     const { startNaf } = await import("../nf/naf/index.js");
-    if (workers === 1) return runNfs([(c) => startNaf(c)], cfg, standardReadyLine);
+    if (workers === 1) return runNfs([(c, _s, d) => startNaf(c, d)], cfg, standardReadyLine, pcap);
     const shared = await sharedFromPrimary();
     const nonceSecret = hexToBytes(shared.nonceSecret, "nonceSecret", 32);
     return asWorker(runNfs([(c) => startNaf(c, undefined, { nonceSecret })], cfg, standardReadyLine));

@@ -1,6 +1,8 @@
 // Shared plumbing of the long-running commands (`gba up`, `gba hss|bsf|naf|eca`): common
 // flags, config loading, the one-line ready JSON on stdout, clean shutdown on SIGINT/SIGTERM.
 import { ConfigError, type GbaConfig, loadConfig, withEphemeralPorts } from "../nf/config.js";
+import { Capture, captureStartedLine, captureWrittenLine } from "../nf/common/capture/index.js";
+import type { NfDeps } from "../nf/common/deps.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { StoreError } from "../nf/common/store.js";
 import { type FlagValues, parseFlags, UsageError } from "./usage.js";
@@ -12,18 +14,61 @@ export const COMMON_FLAGS = {
   config: { type: "string" },
   "ephemeral-ports": { type: "boolean" },
   "log-level": { type: "string" },
+  pcap: { type: "string" },
+  "pcap-keys": { type: "boolean" },
 } as const;
 
 export const COMMON_HELP = `common options:
   --data DIR            data root; each NF stores under DIR/<nf>/ (default .gba-data)
   --config FILE         YAML or JSON config file over the defaults (see README "Configuration")
   --ephemeral-ports     listen on free ports chosen by the OS instead of the fixed defaults
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)`;
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)
+  --pcap FILE           write every Ub, Ua, Zh and Zn message (HTTP and Diameter, real addresses and
+                        ports) to FILE as pcapng; key material zeroed. Open it with
+                        tshark -r FILE --enable-heuristic diameter_tcp (see README "Wireshark")
+  --pcap-keys           keep the key material in the capture (CK, IK, XRES, Ks_NAF, Digest responses)`;
+
+/** `--pcap FILE [--pcap-keys]` */
+export interface PcapFlags {
+  file: string;
+  keys: boolean;
+}
+
+/** The capture flags, or undefined without --pcap. */
+export function pcapFromFlags(values: FlagValues): PcapFlags | undefined {
+  if (values["pcap-keys"] && values.pcap === undefined) throw new UsageError("--pcap-keys needs --pcap FILE");
+  if (values.pcap === undefined) return undefined;
+  const file = values.pcap;
+  if (typeof file !== "string" || file === "") throw new UsageError("--pcap: expected a file name");
+  return { file, keys: values["pcap-keys"] === true };
+}
+
+/** Opens the --pcap capture (the file at once: a bad path is a usage error) and says so on stderr. */
+export function openCapture(pcap: PcapFlags, who: string): Capture {
+  let capture: Capture;
+  try {
+    capture = Capture.toFile(pcap.file, { keys: pcap.keys });
+  } catch (err) {
+    throw new UsageError(`--pcap: cannot write ${pcap.file}: ${(err as Error).message}`);
+  }
+  process.stderr.write(`${who}: ${captureStartedLine(pcap.file, pcap.keys)}\n`);
+  return capture;
+}
+
+/** Closes the capture and says how to open it. */
+export async function closeCapture(capture: Capture, pcap: PcapFlags, who: string): Promise<void> {
+  try {
+    await capture.close();
+    process.stderr.write(`${who}: ${captureWrittenLine(pcap.file)}\n`);
+  } catch (err) {
+    process.stderr.write(`${who}: capture ${pcap.file} is incomplete: ${(err as Error).message}\n`);
+  }
+}
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 /** Parses common + extra flags and builds the effective config. */
-export function configFromFlags(argv: string[], extra: Options = {}): { cfg: GbaConfig; values: FlagValues } {
+export function configFromFlags(argv: string[], extra: Options = {}): { cfg: GbaConfig; values: FlagValues; pcap?: PcapFlags } {
   const { values } = parseFlags(argv, { ...COMMON_FLAGS, ...extra });
   let cfg: GbaConfig;
   try {
@@ -39,7 +84,7 @@ export function configFromFlags(argv: string[], extra: Options = {}): { cfg: Gba
     cfg.logLevel = level as GbaConfig["logLevel"];
   }
   if (values["ephemeral-ports"]) cfg = withEphemeralPorts(cfg);
-  return { cfg, values };
+  return { cfg, values, pcap: pcapFromFlags(values) };
 }
 
 /**
@@ -47,15 +92,20 @@ export function configFromFlags(argv: string[], extra: Options = {}): { cfg: Gba
  * once every listener accepts connections, and stays up until SIGINT/SIGTERM.
  */
 export async function runNfs(
-  starters: Array<(cfg: GbaConfig, started: RunningNf[]) => Promise<RunningNf>>,
+  starters: Array<(cfg: GbaConfig, started: RunningNf[], deps?: Partial<NfDeps>) => Promise<RunningNf>>,
   cfg: GbaConfig,
   readyLine: (nfs: RunningNf[]) => unknown,
+  pcap?: PcapFlags,
 ): Promise<number> {
   const started: RunningNf[] = [];
+  const capture = pcap && openCapture(pcap, "gba");
+  const deps = capture && { capture };
+  const stopCapture = () => (capture && pcap ? closeCapture(capture, pcap, "gba") : Promise.resolve());
   try {
-    for (const start of starters) started.push(await start(cfg, started));
+    for (const start of starters) started.push(await start(cfg, started, deps));
   } catch (err) {
     await closeAll(started).catch(() => {});
+    await stopCapture();
     if (err instanceof StoreError || err instanceof ConfigError) {
       process.stderr.write(`gba: ${err.message}\n`);
       return 1;
@@ -75,10 +125,10 @@ export async function runNfs(
       stopping = true;
       process.stderr.write(`gba: ${signal}, stopping\n`);
       closeAll(started).then(
-        () => resolve(0),
+        () => stopCapture().then(() => resolve(0)),
         (err) => {
           process.stderr.write(`gba: error while stopping: ${(err as Error).message}\n`);
-          resolve(1);
+          stopCapture().then(() => resolve(1));
         },
       );
     };

@@ -6,10 +6,12 @@ import { ProvisioningError } from "../scenarios/errors.js";
 import { BACKENDS, type Backend, TopologyError } from "../scenarios/topology/types.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
 import type { EventBus } from "../nf/common/events.js";
+import { pcapFromFlags } from "./nf-runner.js";
 import { type Command, type FlagValues, parseFlags, requireString, synopsis, UsageError } from "./usage.js";
 
 const RUN_HELP = `usage: gba scenario run FILE [--backend B] [--devices N] [--load | --no-load] [--report FILE|-]
        [--diagram FILE] [--diagram-device OBU] [--quiet] [--keep] [--dashboard] [--dashboard-listen HOST:PORT]
+       [--pcap FILE [--pcap-keys]]
 
 Provisions a fresh test bed in a temporary directory (subscribers into the HSS, vehicle
 bindings into the ECA, one simulated USIM per OBU), starts the NFs, runs every OBU's flow
@@ -35,7 +37,11 @@ nothing is started; output paths are checked first too).
                         \`\`\`mermaid block (GitHub renders that), any other name bare Mermaid
   --diagram-device OBU  the OBU whose flow --diagram draws (default the first, e.g. OBU-0001)
   --quiet               no live progress and no per-OBU table: the figures and the verdict only
-  --keep                keep the temporary directory (data, USIM files, NF logs) and print it`;
+  --keep                keep the temporary directory (data, USIM files, NF logs) and print it
+  --pcap FILE           write every Ub, Ua, Zh and Zn message of the run to FILE as pcapng
+                        (inprocess backend), key material zeroed; open it with
+                        tshark -r FILE --enable-heuristic diameter_tcp
+  --pcap-keys           keep the key material in the capture (said on stderr)`;
 
 const VALIDATE_HELP = `usage: gba scenario validate FILE
 
@@ -118,9 +124,12 @@ async function run(argv: string[]): Promise<number> {
       keep: { type: "boolean" },
       dashboard: { type: "boolean" },
       "dashboard-listen": { type: "string" },
+      pcap: { type: "string" },
+      "pcap-keys": { type: "boolean" },
     },
     true,
   );
+  const pcap = pcapFromFlags(values);
   const file = scenarioFile(positionals);
   const backend = values.backend as string | undefined;
   if (backend !== undefined && !BACKENDS.includes(backend as Backend)) {
@@ -154,6 +163,7 @@ async function run(argv: string[]): Promise<number> {
       diagramDevice: values["diagram-device"] as string | undefined,
       quiet: values.quiet === true,
       keep: values.keep === true,
+      pcap,
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
       tty: process.stderr.isTTY === true,

@@ -1,7 +1,7 @@
 // `gba up`: every NF in one process, started in dependency order, one ready line on stdout.
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import type { NfDeps } from "../nf/common/deps.js";
-import { parseHostPort } from "../nf/common/diameter/config.js";
+import { peerAt } from "../nf/common/diameter/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { DASHBOARD_FLAGS, DASHBOARD_HELP } from "./dashboard-flags.js";
 import { COMMON_HELP, configFromFlags, runNfs, standardReadyLine } from "./nf-runner.js";
@@ -12,12 +12,6 @@ export type Starter = (cfg: GbaConfig, started: RunningNf[], deps?: Partial<NfDe
 
 export function urlOf(started: RunningNf[], nf: string, listener: string): string | undefined {
   return started.find((n) => n.name === nf)?.urls[listener];
-}
-
-/** A Diameter peer setting pointed at the "host:port" listener an NF started before reported. */
-function peerAt<P extends { host: string; port: number }>(peer: P, listening: string | undefined): P {
-  const at = listening === undefined ? undefined : parseHostPort(listening);
-  return at ? { ...peer, ...at } : peer;
 }
 
 /** The NFs of `gba up`, in start order; each starter wires itself to the URLs of those before it. */
@@ -118,11 +112,11 @@ export const up: Command = {
     return upHelp();
   },
   async run(argv) {
-    const { cfg, values } = configFromFlags(argv, DASHBOARD_FLAGS);
+    const { cfg, values, pcap } = configFromFlags(argv, DASHBOARD_FLAGS);
     const starters = await Promise.all(UP_STARTERS.map((load) => load()));
     if (values.dashboard || values["dashboard-listen"] !== undefined) {
-      return (await import("./dashboard.js")).upWithDashboard(starters, cfg, values);
+      return (await import("./dashboard.js")).upWithDashboard(starters, cfg, values, pcap);
     }
-    return runNfs(starters, cfg, standardReadyLine);
+    return runNfs(starters, cfg, standardReadyLine, pcap);
   },
 };

@@ -3,6 +3,7 @@
 // (functional phase, then load phase), stop everything, and judge the run.
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Capture, captureStartedLine, captureWrittenLine } from "../nf/common/capture/index.js";
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
 import { renderMermaid } from "./diagram.js";
 import { type EngineInput, runEngine } from "./engine/engine.js";
@@ -50,6 +51,8 @@ export interface RunOptions {
   err: (s: string) => void;
   tty: boolean;
   signal?: AbortSignal;
+  /** `--pcap FILE [--pcap-keys]`: every Ub, Ua, Zh and Zn message as pcapng (inprocess backend) */
+  pcap?: { file: string; keys: boolean };
 }
 
 /** Used by --load when the scenario has no load phase. */
@@ -82,6 +85,12 @@ export function runConfig(s: LoadedScenario, plan: Plan, dataDir: string, backen
   cfg.bsf.fqdn = plan.bsfFqdn;
   if (s.operator?.sessionLifetime !== undefined) cfg.bsf.sessionLifetime = s.operator.sessionLifetime;
   if (s.operator?.algorithm !== undefined) cfg.bsf.algorithm = s.operator.algorithm;
+  // every reference point over Diameter: Zh BSF → HSS, Zn NAF and ECA → BSF (TS 29.109)
+  if (s.operator?.binding === "diameter") {
+    cfg.bsf.zh = "diameter";
+    cfg.naf.zn = "diameter";
+    cfg.eca.zn = "diameter";
+  }
   return cfg;
 }
 
@@ -98,6 +107,10 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     );
   }
   const loadPlan = scenario.load && plan.loadDevices.length > 0 ? loadPlanOf(scenario.load) : undefined;
+  if (o.pcap && backend !== "inprocess")
+    throw new RangeError(`--pcap records the NFs of the inprocess backend only, not ${backend}`);
+  if (s.operator?.binding === "diameter" && (backend === "netns" || backend === "container"))
+    throw new RangeError(`operator.binding diameter runs on the inprocess and process backends, not ${backend}`);
   try {
     await preflight(backend);
   } catch (err) {
@@ -110,6 +123,15 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     if (!o.quiet) o.err(`${line}\n`);
   };
   for (const dir of await sweepStaleWorkDirs()) info(`removed ${dir}, left by a run that was killed`);
+  let capture: Capture | undefined;
+  if (o.pcap) {
+    try {
+      capture = Capture.toFile(o.pcap.file, { keys: o.pcap.keys });
+    } catch (err) {
+      throw new RangeError(`--pcap: cannot write ${o.pcap.file}: ${(err as Error).message}`);
+    }
+    o.err(`gba scenario: ${captureStartedLine(o.pcap.file, o.pcap.keys)}\n`);
+  }
   const workDir = await makeWorkDir();
   const results = new Results();
   const feed = o.dashboard
@@ -130,7 +152,14 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
       `${plan.name}: ${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}, ` +
         `${subs} subscribers and ${bound} vehicle bindings provisioned, backend ${backend}`,
     );
-    deployment = await startBackend(backend, { cfg, workDir, latencyMs: scenario.topology?.latencyMs ?? 0, info, events });
+    deployment = await startBackend(backend, {
+      cfg,
+      workDir,
+      latencyMs: scenario.topology?.latencyMs ?? 0,
+      info,
+      events,
+      capture,
+    });
     const input: EngineInput = {
       endpoints: deployment.endpoints,
       devices: plan.devices,
@@ -160,6 +189,13 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   } finally {
     progress?.stop();
     await deployment?.stop().catch((err: unknown) => o.err(`gba scenario: stopping the topology: ${(err as Error).message}\n`));
+    if (capture && o.pcap) {
+      const file = o.pcap.file;
+      await capture.close().then(
+        () => o.err(`gba scenario: ${captureWrittenLine(file)}\n`),
+        (err: Error) => o.err(`gba scenario: capture ${file} is incomplete: ${err.message}\n`),
+      );
+    }
     if (o.keep) {
       await markKept(workDir);
       o.err(`gba scenario: kept ${workDir} (data, USIM state files with K: delete it when done)\n`);

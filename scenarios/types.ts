@@ -63,7 +63,15 @@ export interface Scenario {
   name: string;
   description?: string;
   topology?: { backend?: "inprocess" | "process" | "netns" | "container"; latencyMs?: number };
-  operator?: { bsfFqdn?: string; sessionLifetime?: number; algorithm?: "AKAv1-MD5" | "AKAv2-MD5"; mcc?: string; mnc?: string };
+  operator?: {
+    bsfFqdn?: string;
+    sessionLifetime?: number;
+    algorithm?: "AKAv1-MD5" | "AKAv2-MD5";
+    mcc?: string;
+    mnc?: string;
+    /** Zh and Zn over SBI (default) or TS 29.109 Diameter */
+    binding?: "sbi" | "diameter";
+  };
   subscribers?: { csv?: string; inline?: ScenarioSubscriber[] };
   bindings?: { csv?: string; inline?: ScenarioBinding[] };
   devices: DeviceGroup[];

@@ -2,8 +2,8 @@
 // in dependency order through their start functions (HSS, then BSF with the HSS's Zh URL, then
 // NAF and ECA with the BSF's Zn URL). With latencyMs each NF is reached through a delaying proxy.
 // With a dashboard the NFs report their outcomes to its event bus.
-import type { NfDeps } from "../../nf/common/deps.js";
 import { type GbaConfig, withEphemeralPorts } from "../../nf/config.js";
+import type { NfDeps } from "../../nf/common/deps.js";
 import { closeAll, type RunningNf } from "../../nf/common/nf.js";
 import { type Deployment, endpointsFrom, type TopologyContext } from "./types.js";
 import { wiredConfig, NF_ORDER, type NfName, type ReadyUrls, frontWithDelay } from "./process.js";
@@ -24,7 +24,8 @@ export async function startInprocess(ctx: TopologyContext): Promise<Deployment> 
   try {
     for (const nf of NF_ORDER) {
       const start = await START[nf]();
-      const running = await start(wiredConfig(cfg, nf, seen), ctx.events && { events: ctx.events });
+      const deps: Partial<NfDeps> = { ...(ctx.events && { events: ctx.events }), ...(ctx.capture && { capture: ctx.capture }) };
+      const running = await start(wiredConfig(cfg, nf, seen), deps);
       started.push(running);
       const front = await frontWithDelay(running.urls, ctx.latencyMs);
       if (front.close) started.push({ name: `${nf} delay`, urls: {}, close: front.close });

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GbaConfig } from "../../nf/config.js";
+import { peerAt } from "../../nf/common/diameter/config.js";
 import { packageRoot } from "../load.js";
 import { type Child, spawnChild, stopAll } from "./children.js";
 import { delayFront } from "./delay-proxy.js";
@@ -27,11 +28,13 @@ export function wiredConfig(cfg: GbaConfig, nf: NfName, ready: ReadyUrls): GbaCo
   if (nf === "bsf") {
     if (!zh) throw new TopologyError("the BSF needs the HSS's Zh URL: start the HSS first");
     c.bsf.hssUrl = zh;
+    c.bsf.diameter.hss = peerAt(c.bsf.diameter.hss, ready.hss?.zhDiameter);
   }
   if (nf === "naf" || nf === "eca") {
     if (!zn) throw new TopologyError(`the ${nf.toUpperCase()} needs the BSF's Zn URL: start the BSF first`);
-    if (nf === "naf") c.naf.bsfUrl = zn;
-    else c.eca.bsfUrl = zn;
+    const app = nf === "naf" ? c.naf : c.eca;
+    app.bsfUrl = zn;
+    app.diameter.peer = peerAt(app.diameter.peer, ready.bsf?.znDiameter);
   }
   return c;
 }

@@ -2,6 +2,7 @@
 // way of running the UE population (netns: inside the UE namespace), and a stop that always
 // cleans up.
 import type { EventBus } from "../../nf/common/events.js";
+import type { Capture } from "../../nf/common/capture/index.js";
 import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, Endpoints } from "../engine/events.js";
@@ -20,6 +21,8 @@ export interface TopologyContext {
   info: (line: string) => void;
   /** the dashboard's event bus: the inprocess NFs report their outcomes to it */
   events?: EventBus;
+  /** `--pcap`: the NFs' capture (inprocess only) */
+  capture?: Capture;
 }
 
 export interface Deployment {

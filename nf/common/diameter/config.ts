@@ -59,6 +59,12 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   return port <= 65535 ? { host: m[1] ?? m[2], port } : undefined;
 }
 
+/** A peer setting pointed at the "host:port" listener an NF reported in its ready line (unchanged without one). */
+export function peerAt<P extends { host: string; port: number }>(peer: P, listening: string | undefined): P {
+  const at = listening === undefined ? undefined : parseHostPort(listening);
+  return at ? { ...peer, ...at } : peer;
+}
+
 export function diameterIdentitySetting(at: string, value: unknown): void {
   if (!isDnsName(value)) throw new ConfigError(`${at}: "${String(value)}" is not a DiameterIdentity (an ASCII FQDN)`);
 }
