@@ -45,8 +45,10 @@ const LISTENERS: Record<string, string> = {
     "Zh (TS 29.562): POST /nhss-gba-ueau/v1/{ueId}/security-information/generate-auth-data,\n" +
     "GET /nhss-gba-sdm/v1/{ueId}/subscriber-data",
   "hss.admin": "provisioning API: /subscribers (gba hss --help)",
+  "hss.diameter": "Zh over Diameter (TS 29.109 MAR/MAA), peers hss.diameter.peers",
   "bsf.ub": "Ub (TS 24.109 §4): GET / with HTTP Digest AKA; realm bsf.fqdn",
   "bsf.zn": "Zn (TS 29.309): POST /nbsp-gba/v1/bootstrapping-info-retrieval, bearer token of bsf.nafs",
+  "bsf.diameter": "Zn over Diameter (TS 29.109 BIR/BIA), the originHost of each bsf.nafs entry",
   "naf.http": "Ua over HTTP Digest (TS 24.109 §5): GET /whoami answers the authenticated identity as JSON",
   "naf.tlsPsk": "Ua over TLS-PSK (TS 33.222 §5.4): GET /whoami; NAF_Id uses naf.fqdn",
   "eca.http": "IoT.04 Enrolment CA over Digest: POST /enrol, GET /ca.pem, GET /certificates, GET /bindings",
@@ -67,21 +69,25 @@ function upHelp(): string {
     }
     sections.push(`  ${name.padEnd(10)} ${Object.keys(section).join(", ")}`);
     for (const [key, v] of Object.entries(section)) {
-      const port = (v as { port?: unknown } | null)?.port;
+      // an HTTP listener's section has a port, a Diameter section its listen address
+      const l = v as { port?: unknown; listen?: { port?: unknown } } | null;
+      const port = l?.port ?? l?.listen?.port;
       if (typeof port !== "number") continue;
       const what = (LISTENERS[`${name}.${key}`] ?? "").split("\n");
       listeners.push(
-        `  ${`${name}.${key}`.padEnd(11)} ${String(port).padEnd(5)} ${what[0]}`,
-        ...what.slice(1).map((l) => `${" ".repeat(20)}${l}`),
+        `  ${`${name}.${key}`.padEnd(12)} ${String(port).padEnd(5)} ${what[0]}`,
+        ...what.slice(1).map((l) => `${" ".repeat(21)}${l}`),
       );
     }
   }
-  return `usage: gba up [--data DIR] [--config FILE] [--ephemeral-ports] [--log-level LEVEL] [--dashboard]
+  return `usage: gba up [--data DIR] [--config FILE] [--ephemeral-ports] [--log-level LEVEL] [--dashboard] [--pcap FILE [--pcap-keys]]
 
 Starts the HSS, BSF, NAF and ECA in this process, in that order, each wired to the URLs of the
 ones before it, and prints, once every listener accepts connections, exactly one JSON line on
 stdout:
-  {"ready":true,"hss":{"zh":URL,"admin":URL},"bsf":{"ub":URL,"zn":URL,"fqdn":NAME},"naf":{"http":URL,"tlsPsk":URL,"fqdn":NAME},"eca":{"url":URL,"tlsPsk":URL}}
+  {"ready":true,"hss":{"zh":URL,"admin":URL,"zhDiameter":NAME},"bsf":{"ub":URL,"zn":URL,"znDiameter":NAME,"fqdn":NAME},"naf":{"http":URL,"tlsPsk":URL,"fqdn":NAME},"eca":{"url":URL,"tlsPsk":URL},"diameter":{"realm":NAME,"hssHost":NAME,"bsfHost":NAME}}
+(zhDiameter and znDiameter are "host:port"; "diameter" names the operator's realm and the
+Origin-Host of each NF that speaks Diameter: a NAF or ECA set to zn "diameter" adds its own)
 Logs go to stderr; each NF logs its absolute data root when it is ready ("HSS ready" also
 counts the subscribers). Stop with Ctrl-C (SIGINT) or SIGTERM. A first run: the README's
 "Walk-through".
