@@ -16,9 +16,10 @@ export const BENCHES: Record<string, Bench> = {
     run: async (o) => (await import("./ub.js")).benchUb(o),
   },
   zn: {
-    summary: "Zn key lookups/s vs a bare Fastify JSON route",
+    summary: "Zn key lookups/s vs a bare Fastify JSON route; --binding diameter: vs a bare Diameter echo",
     external: true,
-    run: async (o) => (await import("./zn.js")).benchZn(o),
+    run: async (o) =>
+      o.binding === "diameter" ? (await import("./zn-diameter.js")).benchZnDiameter(o) : (await import("./zn.js")).benchZn(o),
   },
   ua: {
     summary: "Digest requests/s through the NAF proxy vs a bare @fastify/http-proxy",

@@ -15,10 +15,10 @@ import { ZN_PATH } from "../wire/zn.js";
 import { benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
 
 export const ZN_TARGET = 0.8;
-const SESSIONS = 256;
-const BOOTSTRAPS_AT_ONCE = 32;
+export const SESSIONS = 256;
+export const BOOTSTRAPS_AT_ONCE = 32;
 
-function znLoad(
+export function znLoad(
   url: string,
   btids: string[],
   naf: { token: string; fqdn: string },

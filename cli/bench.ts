@@ -38,6 +38,9 @@ options:
   --subscribers CSV   with --target ub or zn: subscribers in the HSS import format instead
   --zn-token T        with --target zn: the bearer token of a NAF the BSF knows
   --naf-fqdn NAME     with --target zn or tls-psk: the NAF FQDN of NAF_Id
+  --binding B         zn only: sbi (default) or diameter: BIR/BIA lookups at our BSF's Diameter Zn
+                      against a bare Diameter echo over the same codec (target ≥ 0.8) and the
+                      same-run SBI lookups
   --obu ID            with --target enrol: the OBU bound to the subscriber's MSISDN
 
 external targets (--target URL):
@@ -88,6 +91,7 @@ const FLAGS = {
   sessions: { type: "string" },
   only: { type: "string" },
   browser: { type: "boolean" },
+  binding: { type: "string" },
 } as const;
 
 function num(values: FlagValues, flag: string, o: { integer?: boolean; min: number }): number | undefined {
@@ -129,6 +133,10 @@ export function benchOptions(values: FlagValues, all: boolean): BenchOptions {
   o.storeDir = (values["store-dir"] as string | undefined) ?? o.storeDir;
   o.sessions = num(values, "sessions", { integer: true, min: 1 }) ?? o.sessions;
   o.browser = values.browser === true;
+  const binding = values.binding as string | undefined;
+  if (binding !== undefined && binding !== "sbi" && binding !== "diameter")
+    throw new UsageError(`--binding: "${binding}" is not sbi or diameter`);
+  o.binding = binding ?? o.binding;
   return o;
 }
 
@@ -146,6 +154,7 @@ export const bench: Command = {
     const o = benchOptions(values, all);
     if (o.target && (all || !b.external)) throw new UsageError(`--target: bench ${name} runs against our own NFs only`);
     if (values.only !== undefined && !all) throw new UsageError("--only goes with bench all");
+    if (values.binding !== undefined && name !== "zn") throw new UsageError("--binding goes with bench zn");
     if (all) {
       const { ALL_PLAN, benchAll } = await import("../bench/all.js");
       const only = values.only === undefined ? undefined : (values.only as string).split(",").filter(Boolean);

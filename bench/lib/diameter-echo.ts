@@ -8,7 +8,16 @@
 // stops on SIGTERM (the bench child protocol of child.ts).
 import { fileURLToPath } from "node:url";
 import { DiameterNode } from "../../nf/common/diameter/index.js";
-import { APP_ZN, type BirRequest, encodeBia, encodeBir, parseBir, resultCode } from "../../wire/diameter/index.js";
+import {
+  APP_ZN,
+  type BirRequest,
+  encodeBia,
+  encodeBir,
+  isSuccess,
+  parseBir,
+  readResult,
+  resultCode,
+} from "../../wire/diameter/index.js";
 import { causeOf, countError, newSample, type Sample } from "./load.js";
 
 export const ECHO_HOST = "diameter-echo.bench.example.org";
@@ -66,6 +75,8 @@ export interface DiameterLoadOptions {
   /** the B-TIDs to ask for, round robin */
   btids?: string[];
   nafFqdn?: string;
+  /** the server's realm: the Destination-Realm of the requests (default the bench realm) */
+  destinationRealm?: string;
 }
 
 /** Opens the client connections; `run(seconds)` drives the closed loop and returns a Sample. */
@@ -89,7 +100,7 @@ export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Pro
   const btids = o.btids ?? ["bench@bench.example.org"];
   const base: Omit<BirRequest, "sessionId" | "btid" | "originHost"> = {
     originRealm: BENCH_REALM,
-    destinationRealm: BENCH_REALM,
+    destinationRealm: o.destinationRealm ?? BENCH_REALM,
     nafId: { fqdn: o.nafFqdn ?? "naf.bench.example.org", uaId: new Uint8Array([1, 0, 0, 0, 2]) },
   };
   let seq = 0;
@@ -105,7 +116,7 @@ export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Pro
               const i = seq++;
               const t0 = performance.now();
               try {
-                await n.request(APP_ZN, (ids) =>
+                const answer = await n.request(APP_ZN, (ids) =>
                   encodeBir(
                     {
                       ...base,
@@ -116,6 +127,12 @@ export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Pro
                     ids,
                   ),
                 );
+                // a refusal (5403 unknown B-TID, 5402 not authorised) is an answer, not a lookup
+                const r = readResult(answer.avps);
+                if (!isSuccess(r)) {
+                  countError(s, `Diameter ${r.code}`);
+                  continue;
+                }
                 s.ok++;
                 s.latency.add(performance.now() - t0);
               } catch (err) {

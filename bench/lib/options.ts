@@ -25,6 +25,8 @@ export interface BenchOptions {
   nafFqdn?: string;
   /** OBU ID bound to the subscriber's MSISDN, for an external enrol */
   obu?: string;
+  /** zn: the binding measured, SBI (TS 29.309) or Diameter (TS 29.109 BIR/BIA) */
+  binding: "sbi" | "diameter";
   /** BSF or NAF worker processes for our own NFs (node:cluster) */
   workers: number;
   /** subscribers in the small and large HSS stores of the hss benchmark */
@@ -48,6 +50,7 @@ export function defaultOptions(): BenchOptions {
     connections: 32,
     usims: [],
     workers: 1,
+    binding: "sbi",
     smallStore: 1000,
     largeStore: 1_000_000,
     storeDir: join(tmpdir(), "gba-bench-stores"),

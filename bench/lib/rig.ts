@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../../nf/config.js";
-import { type Child, startGba, startTarget, stopAll, str } from "./child.js";
+import { type Child, startChild, startGba, startTarget, stopAll, str } from "./child.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./hss-store.js";
 
 export class Rig {
@@ -16,6 +16,13 @@ export class Rig {
     const c = await startTarget(kind, args);
     this.children.push(c);
     return str(c.info, "url");
+  }
+
+  /** `node <script> [args]`: a baseline that is not one of targets.js's kinds */
+  async script(args: string[]): Promise<Child> {
+    const c = await startChild(args);
+    this.children.push(c);
+    return c;
   }
 
   async gba(args: string[], env?: NodeJS.ProcessEnv): Promise<Child> {
@@ -88,12 +95,30 @@ export interface OwnStack {
   hss: Child;
 }
 
-/** `gba hss` with bench subscribers 0..n-1 and `gba bsf` (N workers) on one fresh data root. */
-export async function ownStack(rig: Rig, o: { subscribers: number; workers: number }): Promise<OwnStack> {
+/**
+ * `gba hss` with bench subscribers 0..n-1 and `gba bsf` (N workers) on one fresh data root;
+ * `bsf` is a config section over the BSF's defaults (more NAFs).
+ */
+export async function ownStack(
+  rig: Rig,
+  o: { subscribers: number; workers: number; bsf?: Record<string, unknown> },
+): Promise<OwnStack> {
   const data = rig.tmp("stack");
   await provisionBenchSubscribers(data, o.subscribers);
+  const config = join(data, "bench-config.json");
+  writeFileSync(config, JSON.stringify({ bsf: o.bsf ?? {} }));
   const hss = await rig.gba(["hss", ...QUIET, "--data", data], hssChildEnv());
-  const bsf = await rig.gba(["bsf", ...QUIET, "--data", data, "--hss", str(hss.info, "hss", "zh"), ...workerFlags(o.workers)]);
+  const bsf = await rig.gba([
+    "bsf",
+    ...QUIET,
+    "--data",
+    data,
+    "--config",
+    config,
+    "--hss",
+    str(hss.info, "hss", "zh"),
+    ...workerFlags(o.workers),
+  ]);
   const naf = defaultConfig().bsf.nafs[0];
   return {
     ub: str(bsf.info, "bsf", "ub"),
