@@ -132,11 +132,48 @@ describe("gba scenario run --pcap, Zh and Zn over Diameter", () => {
     const r = await gba(["scenario", "run", yaml, "--quiet", "--pcap", keysFile, "--pcap-keys"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toContain(`--pcap-keys: ${keysFile} holds key material in clear`);
-    const bia = fields(keysFile, "diameter.cmd.code == 310 && diameter.flags.request == 0", ["diameter.ME-Key-Material"]);
-    expect(bia).toHaveLength(4);
-    for (const [k] of bia) expect(k.replaceAll(":", "").length === 64 && !zero(k)).toBe(true);
-    const maa = fields(keysFile, "diameter.cmd.code == 303 && diameter.flags.request == 0", ["diameter.Confidentiality-Key"]);
-    for (const [ck] of maa) expect(zero(ck)).toBe(false);
+    // every Ks_NAF in a BIA is the one `gba calc ks-naf` derives (TS 33.220 B.3) from the CK, IK
+    // and RAND of the MAA of that bootstrap (RAND = the B-TID's local part, TS 33.220 §4.5.2)
+    // and the IMPI and NAF-Id of the lookup, all read from the capture by tshark
+    const hex = (v: string) => v.replaceAll(":", "");
+    const birs = new Map(
+      fields(keysFile, "diameter.cmd.code == 310 && diameter.flags.request == 1", [
+        "diameter.hopbyhopid",
+        "diameter.Transaction-Identifier",
+        "diameter.NAF-Hostname",
+      ]).map(([id, btid, nafId]) => [id, { btid: text(btid), nafId: hex(nafId) }]),
+    );
+    const maas = fields(keysFile, "diameter.cmd.code == 303 && diameter.flags.request == 0", [
+      "diameter.3GPP-SIP-Authenticate",
+      "diameter.Confidentiality-Key",
+      "diameter.Integrity-Key",
+    ]).map(([authenticate, ck, ik]) => ({ rand: hex(authenticate).slice(0, 32), ck: hex(ck), ik: hex(ik) }));
+    const bias = fields(keysFile, "diameter.cmd.code == 310 && diameter.flags.request == 0", [
+      "diameter.hopbyhopid",
+      "diameter.User-Name",
+      "diameter.ME-Key-Material",
+    ]);
+    expect(bias).toHaveLength(4);
+    for (const [id, impi, key] of bias) {
+      const bir = birs.get(id);
+      expect(bir).toBeDefined();
+      const rand = Buffer.from(bir!.btid.split("@")[0], "base64").toString("hex");
+      const maa = maas.find((m) => m.rand === rand);
+      expect(maa, `MAA of RAND ${rand}`).toBeDefined();
+      const nafId = Buffer.from(bir!.nafId, "hex");
+      const calc = await gba([
+        ...["calc", "ks-naf", "--ck", maa!.ck, "--ik", maa!.ik, "--rand", rand, "--impi", impi],
+        ...["--naf-fqdn", nafId.subarray(0, -5).toString("latin1"), "--ua-id", nafId.subarray(-5).toString("hex")],
+      ]);
+      expect(calc.code, calc.stderr).toBe(0);
+      expect(hex(key)).toBe((JSON.parse(calc.stdout) as { ks_naf: string }).ks_naf);
+    }
+  }, 150_000);
+
+  it("the process backend runs the same scenario over Diameter (peers wired to the ports the NFs report)", async () => {
+    const r = await gba(["scenario", "run", yaml, "--quiet", "--backend", "process"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("4/4 OBUs enrolled or refused as designed");
   }, 150_000);
 
   it("refuses --pcap on a backend whose NFs run in other processes, and --pcap-keys alone", async () => {
