@@ -2,7 +2,9 @@
 // tshark (an implementation we did not write): Zh MAR/MAA and Zn BIR/BIA each once, dissected with
 // no malformed packet and no expert warning, B-TID in Transaction-Identifier equal to the Digest
 // username the OBU sent the ECA, NAF-Id naming the ECA, keys zeroed unless --pcap-keys; the HTTP
-// Digest headers of Ub and Ua visible, TLS-PSK Ua decrypted and marked as such.
+// Digest headers of Ub and Ua visible, TLS-PSK Ua decrypted and marked as such. Then `gba up
+// --pcap --pcap-keys` with bsf.zh and naf.zn diameter: curl's Digest request at the NAF and the
+// Ks_NAF in the captured BIA are the UE's.
 // Runs the compiled CLI: build with `npx tsc -p .` first.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { runGba, startGbaUp } from "./helpers/gba-cli.js";
 
 const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const DEMO = fileURLToPath(new URL("../scenarios/iot04-obu-enrolment.yaml", import.meta.url));
@@ -184,4 +187,65 @@ describe("gba scenario run --pcap, Zh and Zn over Diameter", () => {
     expect(k.code).toBe(2);
     expect(k.stderr).toContain("--pcap-keys needs --pcap FILE");
   });
+});
+
+describe("gba up --pcap --pcap-keys with bsf.zh and naf.zn diameter", () => {
+  it("curl's Digest request at the NAF gets the UE's Ks_NAF over Zn/Diameter, as the capture shows", async () => {
+    const work = mkdtempSync(join(dir, "up-"));
+    const file = join(work, "up.pcapng");
+    const config = join(work, "config.yaml");
+    writeFileSync(config, stringify({ bsf: { zh: "diameter" }, naf: { zn: "diameter" } }));
+    const up = await startGbaUp(join(work, "data"), {
+      logLevel: "warn",
+      args: ["--config", config, "--pcap", file, "--pcap-keys"],
+    });
+    let stopped = false;
+    try {
+      const ready = JSON.parse(up.readyLine) as { bsf: { ub: string }; naf: { http: string; fqdn: string } };
+      const card = join(work, "card.json");
+      const keys = ["--k", "465b5ce8b199b49faa5f0a2ee238a6bc", "--opc", "cd63cb71954a9f4e48a5994e37a02baf"];
+      expect((await runGba(["usim", "new", "--imsi", "001010000000001", ...keys, "--out", card])).code).toBe(0);
+      const impi = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
+      const add = ["provision", "add", "--data", join(work, "data"), "--impi", impi, "--imsi", "001010000000001", ...keys];
+      expect((await runGba(add)).code).toBe(0);
+      const boot = await runGba([
+        "ue",
+        "bootstrap",
+        "--bsf",
+        ready.bsf.ub,
+        "--usim",
+        card,
+        "--naf",
+        ready.naf.fqdn,
+        "--trace",
+        "--show-keys",
+      ]);
+      expect(boot.code, boot.stderr).toBe(0);
+      const ue = JSON.parse(boot.stdout) as { btid: string; nafKeys: Record<string, { hex: string; base64: string }> };
+      const key = ue.nafKeys[ready.naf.fqdn];
+      // curl (a Digest client we did not write): username B-TID, password base64(Ks_NAF)
+      const whoami = execFileSync("curl", [
+        "-sS",
+        "--digest",
+        "-u",
+        `${ue.btid}:${key.base64}`,
+        `${ready.naf.http}/whoami`,
+      ]).toString();
+      expect(JSON.parse(whoami)).toMatchObject({ btid: ue.btid, impi });
+      await up.stop();
+      stopped = true;
+      expect(up.log()).toContain(`--pcap-keys: ${file} holds key material in clear`);
+      expect(up.log()).toContain(`capture written: tshark -r ${file} --enable-heuristic diameter_tcp`);
+
+      expect(fields(file, "_ws.malformed || _ws.expert.severity >= 6291456", ["frame.number"])).toEqual([]);
+      // Zh over Diameter for the bootstrap, Zn over Diameter for curl's request
+      expect(fields(file, "diameter.cmd.code == 303", ["diameter.flags.request"]).map((r) => r[0])).toEqual(["1", "0"]);
+      const bia = fields(file, "diameter.cmd.code == 310 && diameter.flags.request == 0", ["diameter.ME-Key-Material"]);
+      expect(bia.map((r) => r[0].replaceAll(":", ""))).toEqual([key.hex]);
+      const ua = fields(file, 'http.authorization contains "3GPP-bootstrapping@"', ["http.authorization"]);
+      expect(ua.map((r) => /username="([^"]+)"/.exec(r[0])?.[1])).toEqual([ue.btid]);
+    } finally {
+      if (!stopped) await up.stop();
+    }
+  }, 120_000);
 });

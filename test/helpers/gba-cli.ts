@@ -41,11 +41,10 @@ export interface GbaUp {
   stop(): Promise<void>;
 }
 
-/** `gba up --ephemeral-ports --data DATA --log-level LEVEL`, once its ready line is out. */
-export async function startGbaUp(data: string, o: { cwd?: string; logLevel?: string } = {}): Promise<GbaUp> {
-  const child = spawn(process.execPath, [MAIN, "up", "--ephemeral-ports", "--data", data, "--log-level", o.logLevel ?? "info"], {
-    cwd: o.cwd,
-  });
+/** `gba up --ephemeral-ports --data DATA --log-level LEVEL [args]`, once its ready line is out. */
+export async function startGbaUp(data: string, o: { cwd?: string; logLevel?: string; args?: string[] } = {}): Promise<GbaUp> {
+  const args = [MAIN, "up", "--ephemeral-ports", "--data", data, "--log-level", o.logLevel ?? "info", ...(o.args ?? [])];
+  const child = spawn(process.execPath, args, { cwd: o.cwd });
   let log = "";
   child.stderr.on("data", (d) => {
     log += d;
