@@ -4,7 +4,7 @@ import type { ListenConfig } from "../nf/common/config.js";
 import type { GbaConfig } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { COMMON_HELP, configFromFlags, type PcapFlags, runNfs, standardReadyLine } from "./nf-runner.js";
+import { BASE_FLAGS, BASE_HELP, configFromFlags, type PcapFlags, runNfs, standardReadyLine } from "./nf-runner.js";
 import { type Starter, urlOf } from "./up.js";
 import { DASHBOARD_PORT, withTokenFromEnv } from "../dashboard/config.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
@@ -94,13 +94,17 @@ those tabs say so. Prints {"ready":true,"dashboard":URL} once it listens.
                         beyond loopback needs dashboard.token or GBA_DASHBOARD_TOKEN (16+
                         characters), given once as ?token= in the address
 
-${COMMON_HELP}`,
+${BASE_HELP}`,
   async run(argv) {
-    const { cfg, values } = configFromFlags(argv, {
-      "hss-admin": { type: "string" },
-      eca: { type: "string" },
-      listen: { type: "string" },
-    });
+    const { cfg, values } = configFromFlags(
+      argv,
+      {
+        "hss-admin": { type: "string" },
+        eca: { type: "string" },
+        listen: { type: "string" },
+      },
+      BASE_FLAGS,
+    );
     const hssAdmin = httpUrl(values, "hss-admin");
     const eca = httpUrl(values, "eca");
     if (hssAdmin === undefined && eca === undefined) throw new UsageError("give --hss-admin URL, --eca URL or both");

@@ -9,20 +9,23 @@ import { type FlagValues, parseFlags, UsageError } from "./usage.js";
 
 type Options = Parameters<typeof parseFlags>[1];
 
-export const COMMON_FLAGS = {
+export const BASE_FLAGS = {
   data: { type: "string" },
   config: { type: "string" },
   "ephemeral-ports": { type: "boolean" },
   "log-level": { type: "string" },
-  pcap: { type: "string" },
-  "pcap-keys": { type: "boolean" },
 } as const;
 
-export const COMMON_HELP = `common options:
+/** The flags of the commands that run NFs: the base ones and the capture. */
+export const COMMON_FLAGS = { ...BASE_FLAGS, pcap: { type: "string" }, "pcap-keys": { type: "boolean" } } as const;
+
+export const BASE_HELP = `common options:
   --data DIR            data root; each NF stores under DIR/<nf>/ (default .gba-data)
   --config FILE         YAML or JSON config file over the defaults (see README "Configuration")
   --ephemeral-ports     listen on free ports chosen by the OS instead of the fixed defaults
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)`;
+
+export const COMMON_HELP = `${BASE_HELP}
   --pcap FILE           write every Ub, Ua, Zh and Zn message (HTTP and Diameter, real addresses and
                         ports) to FILE as pcapng; key material zeroed. Open it with
                         tshark -r FILE --enable-heuristic diameter_tcp (see README "Wireshark")
@@ -67,9 +70,13 @@ export async function closeCapture(capture: Capture, pcap: PcapFlags, who: strin
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
-/** Parses common + extra flags and builds the effective config. */
-export function configFromFlags(argv: string[], extra: Options = {}): { cfg: GbaConfig; values: FlagValues; pcap?: PcapFlags } {
-  const { values } = parseFlags(argv, { ...COMMON_FLAGS, ...extra });
+/** Parses common (or, without NFs to capture, base) + extra flags and builds the effective config. */
+export function configFromFlags(
+  argv: string[],
+  extra: Options = {},
+  common: Options = COMMON_FLAGS,
+): { cfg: GbaConfig; values: FlagValues; pcap?: PcapFlags } {
+  const { values } = parseFlags(argv, { ...common, ...extra });
   let cfg: GbaConfig;
   try {
     cfg = loadConfig(values.config as string | undefined);
