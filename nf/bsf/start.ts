@@ -60,7 +60,7 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
                 if (!dm.enabled) return;
                 // a ZnProcedures of its own: its answer cache holds BIA bodies, not JSON
                 const procedures = new ZnProcedures(store, nafs, deps.clock);
-                znDiameterRoutes(node, { procedures, log: zn.log.child({ iface: "Zn/Diameter" }) });
+                znDiameterRoutes(node, { procedures, log: zn.log.child({ iface: "Zn/Diameter" }), events: deps.events });
               },
             },
             cleanup,

@@ -64,7 +64,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
           listen: dm.listen,
           log,
           tap: d.capture?.diameterTap("HSS Zh Diameter"),
-          mount: (node) => zhDiameterRoutes(node, { procedures: zhProcedures, log }),
+          mount: (node) => zhDiameterRoutes(node, { procedures: zhProcedures, log, events: d.events }),
         },
         cleanup,
       );

@@ -97,6 +97,8 @@ export function onOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext): 
 function emitOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext, events: EventBus): void {
   const latencyMs = ctx.startedAt === undefined ? undefined : performance.now() - ctx.startedAt;
   const kind = ctx.iface === "Ub" ? "ub" : "zn";
+  // a Diameter answer has no HTTP status (its result code follows from the cause)
+  const http = (status: number) => (ctx.iface === "Zn/Diameter" ? undefined : status);
   switch (outcome.kind) {
     case "refused":
       events.emit({
@@ -104,7 +106,7 @@ function emitOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext, events
         kind,
         outcome: "refused",
         cause: outcome.cause,
-        status: BSF_CAUSES[outcome.cause],
+        status: http(BSF_CAUSES[outcome.cause]),
         impi: outcome.impi,
         btid: ctx.btid,
         nafFqdn: ctx.nafFqdn,
@@ -123,7 +125,7 @@ function emitOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext, events
         nf: "bsf",
         kind,
         outcome: "ok",
-        status: 200,
+        status: http(200),
         btid: ctx.btid,
         nafFqdn: ctx.nafFqdn,
         peer: ctx.naf,

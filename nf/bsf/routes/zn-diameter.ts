@@ -27,6 +27,7 @@ import {
 } from "../../../wire/diameter/index.js";
 import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../../../wire/zn.js";
 import type { DiameterRoutes } from "../../common/diameter/index.js";
+import type { EventBus } from "../../common/events.js";
 import type { BsfCause } from "../causes.js";
 import type { ZnProcedures, ZnRefusal } from "../procedures/zn.js";
 import { isRefusal, onOutcome } from "./outcomes.js";
@@ -35,6 +36,8 @@ export interface ZnDiameterRoutesOptions {
   /** a ZnProcedures of its own: its answer cache holds encoded BIA bodies */
   procedures: ZnProcedures;
   log: FastifyBaseLogger;
+  /** the dashboard's event bus, when one listens */
+  events?: EventBus;
 }
 
 const experimental = (code: number): Result => ({ vendorId: VENDOR_3GPP, code });
@@ -77,12 +80,13 @@ function invalidValue(r: ZnRefusal, msg: DiameterMessage): DiameterError {
   return new DiameterError(RESULT.INVALID_AVP_VALUE, r.detail, findAvp(msg.avps, avp));
 }
 
-export const znDiameterRoutes: DiameterRoutes<ZnDiameterRoutesOptions> = (node, { procedures, log }) => {
+export const znDiameterRoutes: DiameterRoutes<ZnDiameterRoutesOptions> = (node, { procedures, log, events }) => {
   node.onRequest(APP_ZN, COMMAND.BootstrappingInfo.code, async (msg, peer) => {
     // a malformed BIR throws DiameterError: the node answers it (RFC 6733 §7.2)
+    const startedAt = events && performance.now();
     const bir = parseBir(msg);
     const req = asRequest(bir);
-    const ctx = { iface: "Zn/Diameter", log, btid: bir.btid, nafFqdn: bir.nafId.fqdn } as const;
+    const ctx = { iface: "Zn/Diameter", log, events, startedAt, btid: bir.btid, nafFqdn: bir.nafId.fqdn } as const;
     const head = { ...node.origin, sessionId: bir.sessionId };
     const naf = procedures.authenticatePeer(peer.originHost);
     const outcome = isRefusal(naf) ? naf : await procedures.retrieve(naf, req, biaBody);

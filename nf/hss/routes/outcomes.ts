@@ -18,6 +18,8 @@ export interface ZhReport {
   events?: EventBus;
   /** performance.now() when the request arrived (the event's latency; set when events is) */
   startedAt?: number;
+  /** the request came over Diameter (TS 29.109 MAR): its events carry no HTTP status */
+  diameter?: boolean;
 }
 
 /** A Zh request refused whatever the procedure would say (e.g. an unsupported scheme): reported, returned. */
@@ -28,7 +30,7 @@ export function zhRefused(kind: EventKind, refusal: ZhRefusal, r: ZhReport, impi
     outcome: "refused",
     impi,
     cause: refusal.cause,
-    status: HSS_CAUSES[refusal.cause],
+    status: r.diameter ? undefined : HSS_CAUSES[refusal.cause],
     latencyMs: latency(r),
   });
   return refusal;
@@ -79,7 +81,7 @@ export function onAvDelivered(out: Delivered<AvOutcome>, r: ZhReport): void {
     nf: "hss",
     kind: "zh-av",
     outcome: "ok",
-    status: 200,
+    status: r.diameter ? undefined : 200,
     impi: out.impi,
     resync: out.resync !== undefined,
     latencyMs: latency(r),

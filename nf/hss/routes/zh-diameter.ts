@@ -17,26 +17,31 @@ import {
 } from "../../../wire/diameter/index.js";
 import type { FastifyBaseLogger } from "fastify";
 import type { DiameterRoutes } from "../../common/diameter/index.js";
+import type { EventBus } from "../../common/events.js";
 import type { ZhProcedures } from "../procedures/zh.js";
 import { onAvDelivered, onAvRefused } from "./outcomes.js";
 
 export interface ZhDiameterRoutesOptions {
   procedures: ZhProcedures;
   log: FastifyBaseLogger;
+  /** the dashboard's event bus, when one listens */
+  events?: EventBus;
 }
 
 const IDENTITY_UNKNOWN: Result = { vendorId: VENDOR_3GPP, code: EXPERIMENTAL_RESULT_3GPP.IDENTITY_UNKNOWN };
 
-export const zhDiameterRoutes: DiameterRoutes<ZhDiameterRoutesOptions> = (node, { procedures, log }) => {
+export const zhDiameterRoutes: DiameterRoutes<ZhDiameterRoutesOptions> = (node, { procedures, log, events }) => {
   node.onRequest(APP_ZH, COMMAND.MultimediaAuth.code, async (msg, peer) => {
     // a malformed MAR throws DiameterError: the node answers it (RFC 6733 §7.2)
     const mar = parseMar(msg);
     const answer = (m: Omit<MaaAnswer, "originHost" | "originRealm" | "sessionId">) =>
       encodeMaa({ ...node.origin, sessionId: mar.sessionId, ...m }, msg);
+    const report = { log, events, startedAt: events && performance.now(), diameter: true };
     const out = await procedures.generateAuthData(mar.impi, mar.resync);
-    // the log lines an operator acts on, as over SBI (the dashboard's events are the SBI route's)
-    if (out.kind === "ok") onAvDelivered(out, { log });
-    else onAvRefused(out, mar.impi, { log });
+    // the log lines an operator acts on and the dashboard's event, as over SBI (one "zh-av"
+    // event: the GUSS travels in the same answer)
+    if (out.kind === "ok") onAvDelivered(out, report);
+    else onAvRefused(out, mar.impi, report);
     switch (out.kind) {
       case "not-found":
         log.info({ impi: mar.impi, peer: peer.originHost }, "Zh MAR for an unknown IMPI (5401)");
