@@ -4,6 +4,8 @@
 // no KDF; its own process, like the BSF) — target ≥ 0.8 — and against the same-run SBI Zn lookups
 // of the same B-TIDs. Built-in only: `gba hss` + `gba bsf`, SESSIONS subscribers bootstrapped
 // first; each load connection is a NAF node of its own, admitted by its Origin-Host in bsf.nafs.
+// Besides the ratios, CPU µs per operation of each process involved (the BSF or the echo from
+// /proc, utime + stime; the load generator, this process, from process.cpuUsage()), warm-up included.
 import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../nf/common/diameter/config.js";
 import { defaultConfig } from "../nf/config.js";
@@ -15,10 +17,33 @@ import { type BenchOptions, BenchSetupError, loadConfig, roundPlan } from "./lib
 import { type BenchResult, compare } from "./lib/result.js";
 import { ownStack, Rig } from "./lib/rig.js";
 import { str } from "./lib/child.js";
+import { cpuTicks } from "./dashboard.js";
 import { benchSubscriber, bootstrapOnce } from "./lib/ue-load.js";
 import { BOOTSTRAPS_AT_ONCE, SESSIONS, ZN_TARGET, znLoad } from "./zn.js";
 
 const ECHO = fileURLToPath(new URL("./lib/diameter-echo.js", import.meta.url));
+/** proc(5) clock ticks per second (USER_HZ; 100 on Linux) */
+const TICKS_PER_S = 100;
+
+/** A system's runs with the CPU time of its server process and of this process (the load generator) counted. */
+function metered(run: (seconds: number) => Promise<Sample>, serverPid: number) {
+  const m = { serverTicks: 0, selfMicros: 0, ops: 0 };
+  const wrapped = async (seconds: number): Promise<Sample> => {
+    const t0 = cpuTicks(serverPid);
+    const u0 = process.cpuUsage();
+    const s = await run(seconds);
+    const u = process.cpuUsage(u0);
+    m.serverTicks += cpuTicks(serverPid) - t0;
+    m.selfMicros += u.user + u.system;
+    m.ops += s.ok;
+    return s;
+  };
+  const perOp = () => ({
+    server: m.ops ? Math.round(((m.serverTicks / TICKS_PER_S) * 1e6) / m.ops) : 0,
+    load: m.ops ? Math.round(m.selfMicros / m.ops) : 0,
+  });
+  return { run: wrapped, perOp };
+}
 /** the NAF FQDN every bench NAF node asks for (NAF_Id = FQDN ‖ Ua security protocol id) */
 const NAF_FQDN = "naf.bench.example.org";
 
@@ -68,7 +93,10 @@ export async function benchZnDiameter(o: BenchOptions): Promise<BenchResult> {
       runAutocannon({ opts: znLoad(stack.zn, btids, { token: stack.znToken, fqdn: stack.nafFqdn }, o, seconds) });
 
     o.log(`zn/diameter: BSF Diameter Zn vs bare Diameter echo vs BSF SBI Zn, ${clients} connections, ${o.durationS} s each`);
-    const [d, e, s] = await interleave([toBsf.run, toEcho.run, sbi], roundPlan(o));
+    const bsfPid = stack.bsf.pid;
+    const [md, me, ms] = [metered(toBsf.run, bsfPid), metered(toEcho.run, echoChild.pid), metered(sbi, bsfPid)];
+    const [d, e, s] = await interleave([md.run, me.run, ms.run], roundPlan(o));
+    const [cd, ce, cs] = [md.perOp(), me.perOp(), ms.perOp()];
     const diameter = toMeasurement("BSF Zn over Diameter (BIR/BIA)", "lookup", d);
     return {
       bench: "zn-diameter",
@@ -90,7 +118,16 @@ export async function benchZnDiameter(o: BenchOptions): Promise<BenchResult> {
           ratioOf: "Diameter lookups/s ÷ SBI lookups/s",
         }),
       ],
+      facts: {
+        "CPU µs per lookup, BSF (Diameter Zn)": cd.server,
+        "CPU µs per lookup, load generator (Diameter NAF nodes)": cd.load,
+        "CPU µs per answer, bare Diameter echo": ce.server,
+        "CPU µs per answer, load generator (Diameter NAF nodes, echo)": ce.load,
+        "CPU µs per lookup, BSF (SBI Zn)": cs.server,
+        "CPU µs per lookup, load generator (autocannon, SBI)": cs.load,
+      },
       notes: [
+        "CPU µs: utime + stime of the BSF and echo processes (/proc, 10 ms ticks) and of the bench process over every round, warm-up included, divided by the answers counted",
         "the Diameter load runs in the bench process (one NAF node per connection, one request outstanding each); the BSF and the echo each in their own process",
       ],
     };

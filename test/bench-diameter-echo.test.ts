@@ -91,6 +91,10 @@ describe("gba bench zn --binding diameter", () => {
         expect(m.errors, m.label).toEqual({});
       }
     expect(r.stdout).toContain("zn diameter vs echo: lookups/s ÷ echo answers/s = ");
+    // CPU µs per operation of the BSF, the echo and the load generator, in each system's rounds
+    const cpu = Object.entries(result.facts ?? {}).filter(([k]) => k.startsWith("CPU µs per"));
+    expect(cpu).toHaveLength(6);
+    for (const [k, v] of cpu) expect(v, k).toBeGreaterThan(0);
   }, 120_000);
 
   it("--binding is refused with another benchmark, an unknown binding and --target", async () => {
