@@ -90,7 +90,7 @@ const birFields = (btid: string): BirRequest => ({
   originHost: "naf.example.org",
   originRealm: "example.org",
   sessionId: `naf.example.org;1;${Math.floor(Math.random() * 1e9)}`,
-  destinationRealm: "bsf.example.org",
+  destinationRealm: "example.org",
   btid,
   nafId: { fqdn: "naf.example.org", uaId: new Uint8Array([1, 0, 0, 0, 2]) },
 });
