@@ -6,51 +6,32 @@
 // asked for them, the Zn lookup within the Ua request (or TLS-PSK handshake) that needed it.
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Starter, UP_STARTERS, urlOf } from "../cli/up.js";
-import { EVENT_FIELDS, EventBus, type GbaEvent } from "../nf/common/events.js";
-import { closeAll, type RunningNf } from "../nf/common/nf.js";
-import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
+import { EVENT_FIELDS, type EventBus, type GbaEvent } from "../nf/common/events.js";
+import type { GbaConfig } from "../nf/config.js";
 import { OpensslDir } from "./eca-helpers.js";
 import { openTestUe, provision, subscriber, type TestUe } from "./helpers/dashboard-ues.js";
-import { removeTempDirs, tempDir } from "./helpers/fault-procs.js";
+import { type NfsWithBus, startNfsWithBus } from "./helpers/events-bus.js";
 import { runCli } from "./hss-fixtures.js";
 
+let t: NfsWithBus;
 let cfg: GbaConfig;
-let nfs: RunningNf[] = [];
-const bus = new EventBus();
-const ues: TestUe[] = [];
-const url = (nf: string, listener: string) => urlOf(nfs, nf, listener) as string;
+let bus: EventBus;
+const url = (nf: string, listener: string) => t.url(nf, listener);
+const since = (seq: number) => t.since(seq);
 
 beforeAll(async () => {
-  cfg = withEphemeralPorts(defaultConfig());
-  cfg.data = tempDir("gba-events-nfs-");
-  cfg.logLevel = "silent";
-  bus.record();
-  const starters: Starter[] = await Promise.all(UP_STARTERS.map((load) => load()));
-  for (const start of starters) nfs.push(await start(cfg, nfs, { events: bus }));
+  t = await startNfsWithBus("gba-events-nfs-");
+  ({ cfg, bus } = t);
 }, 30_000);
 
-afterAll(async () => {
-  for (const ue of ues) await ue.close();
-  await closeAll(nfs).catch(() => {});
-  nfs = [];
-  removeTempDirs();
-});
+afterAll(() => t.stop());
 
 async function ueOf(n: number, o: { sqn?: number } = {}): Promise<{ ue: TestUe; impi: string }> {
   const s = subscriber(n);
   await provision(url("hss", "admin"), s);
   const ue = await openTestUe(s, url("bsf", "ub"), o);
-  ues.push(ue);
+  t.ues.push(ue);
   return { ue, impi: s.impi };
-}
-
-/** The events after `seq`, without seq and time, latency checked and dropped. */
-function since(seq: number): Array<Omit<GbaEvent, "seq" | "time" | "latencyMs">> {
-  return bus.query({ afterSeq: seq, limit: 1000 }).map(({ seq: _s, time: _t, latencyMs, ...e }) => {
-    expect(latencyMs, `${e.nf} ${e.kind} ${e.outcome} has its latency`).toBeGreaterThanOrEqual(0);
-    return e;
-  });
 }
 
 /** [start, end] of an event on the bus clock: it ended at `time` after latencyMs. */
