@@ -10,11 +10,11 @@ import { bytesToHex } from "../wire/bytes.js";
 import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { buildCsr, generateObuKeys } from "../scenarios/engine/enrolment.js";
 import { digestAutocannon, fetchChallenges, nafFqdnOfRealm } from "./lib/digest-load.js";
-import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, BenchSetupError, loadConfig, roundPlan } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
-import { ownEca, Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, ownEca, Rig } from "./lib/rig.js";
 import { BENCH_BTID, BENCH_MSISDN, benchKsNaf } from "./lib/stub-bsf.js";
 import { bootstrapUe, externalUe } from "./lib/ue-keys.js";
 
@@ -43,7 +43,7 @@ export async function benchEnrol(o: BenchOptions): Promise<BenchResult> {
     // the baseline's stub identity is the bench subscriber's: the OBU is bound to its MSISDN there
     const stubData = rig.tmp("eca-stub");
     await bindObu(stubData, obu);
-    const baseline = await rig.target("eca-stub", [stubData]);
+    const baseline = await rig.target("eca-stub", [stubData], "ECA, stub auth");
     let url: string;
     let btid: string;
     let key: Uint8Array;
@@ -85,7 +85,10 @@ export async function benchEnrol(o: BenchOptions): Promise<BenchResult> {
         });
       };
     o.log(`enrol: ${o.target ?? "built-in ECA"} vs ECA routes behind a stub authentication, ${o.durationS} s each`);
-    const [s, b] = await interleave([run(url), run(baseline)], roundPlan(o));
+    const [s, b] = await interleave(
+      [metered(o.target ? [LOAD_GENERATOR] : rig.cpu("ECA"), run(url)), metered(rig.cpu("ECA, stub auth"), run(baseline))],
+      roundPlan(o),
+    );
     return {
       bench: "enrol",
       title: "IoT.04 enrolment: GBA Digest + PKCS#10 → X.509 on the ECA (Zn cached)",

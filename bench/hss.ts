@@ -11,7 +11,7 @@ import type autocannon from "autocannon";
 import { str } from "./lib/child.js";
 import { CHECKPOINT_CHUNK } from "../nf/hss/index.js";
 import { cachedStore, hssChildEnv, timeCheckpoint } from "./lib/hss-store.js";
-import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, roundPlan } from "./lib/options.js";
 import { type BenchResult, compare, goal, type Measurement } from "./lib/result.js";
@@ -46,18 +46,24 @@ export async function benchHss(o: BenchOptions): Promise<BenchResult> {
   const large = await cachedStore(o.storeDir, o.largeStore, o.log);
   const rig = new Rig();
   try {
-    const hss = async (data: string) =>
-      str((await rig.gba(["hss", "--ephemeral-ports", "--log-level", "warn", "--data", data], hssChildEnv())).info, "hss", "zh");
-    const bare = await rig.target("bare-zh");
+    const hss = async (data: string, name: string) =>
+      str(
+        (await rig.gba(["hss", "--ephemeral-ports", "--log-level", "warn", "--data", data], hssChildEnv(), name)).info,
+        "hss",
+        "zh",
+      );
+    const subs = (n: number) => `HSS ${n.toLocaleString("en-US")} subs`;
+    const bare = await rig.target("bare-zh", [], "bare route");
     const systems = [
-      { url: bare, n: o.smallStore },
-      { url: await hss(small), n: o.smallStore },
-      { url: await hss(large), n: o.largeStore },
+      { url: bare, n: o.smallStore, name: "bare route" },
+      { url: await hss(small, subs(o.smallStore)), n: o.smallStore, name: subs(o.smallStore) },
+      { url: await hss(large, subs(o.largeStore)), n: o.largeStore, name: subs(o.largeStore) },
     ];
-    const run =
-      (s: { url: string; n: number }, rate?: number) =>
-      (seconds: number): Promise<Sample> =>
-        runAutocannon({ opts: zhLoad(s.url, s.n, o, seconds, rate) });
+    const run = (s: { url: string; n: number; name: string }, rate?: number) =>
+      metered(
+        rig.cpu(s.name),
+        (seconds: number): Promise<Sample> => runAutocannon({ opts: zhLoad(s.url, s.n, o, seconds, rate) }),
+      );
     o.log(`hss: bare route, ${o.smallStore} and ${o.largeStore} subscribers at saturation, ${o.durationS} s each`);
     const sat = await interleave(
       systems.map((s) => run(s)),

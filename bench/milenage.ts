@@ -11,6 +11,7 @@ import { generateAuthVector } from "../milenage/aka.js";
 import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
+import { cpuFigures } from "./lib/cpu.js";
 import { machineInfo } from "./lib/machine.js";
 import { measureAll, type Throughput } from "./lib/measure.js";
 import type { BenchOptions } from "./lib/options.js";
@@ -55,7 +56,15 @@ function avLoop(backend: AesBackend): () => unknown {
 }
 
 function measurement(label: string, unit: string, t: Throughput): Measurement {
-  return { label, unit, perSec: t.opsPerSec, ok: t.operations, errors: {}, seconds: t.seconds };
+  return {
+    label,
+    unit,
+    perSec: t.opsPerSec,
+    ok: t.operations,
+    errors: {},
+    seconds: t.seconds,
+    cpu: cpuFigures([{ us: { "bench process": t.cpuUs }, wallS: t.seconds }], t.operations, "one thread, synchronous loop"),
+  };
 }
 
 const FLOOR_LABEL: Record<AesBackend, string> = {

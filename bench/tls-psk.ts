@@ -7,11 +7,11 @@
 import tls from "node:tls";
 import { pskIdentity } from "../gba/btid.js";
 import { parseUaId } from "../gba/ua-id.js";
-import { interleave, runClosedLoop, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runClosedLoop, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan } from "./lib/options.js";
 import { type BenchResult, type Comparison, compare } from "./lib/result.js";
-import { ownNaf, Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, ownNaf, Rig } from "./lib/rig.js";
 import { BENCH_BTID, benchKsNaf } from "./lib/stub-bsf.js";
 import { bootstrapUe, externalUe } from "./lib/ue-keys.js";
 
@@ -77,7 +77,7 @@ export async function benchTlsPsk(o: BenchOptions): Promise<BenchResult> {
     const identity = pskIdentity(keys.btid);
     const comparisons: Comparison[] = [];
     for (const v of ["1.2", "1.3"] as const) {
-      const plain = await rig.target("tls-plain", [v]);
+      const plain = await rig.target("tls-plain", [v], `node:tls ${v}`);
       // the plain server's fixed key is the bench subscriber's; an external NAF's key is the UE's
       const plainKey = Buffer.from(benchKsNaf(VERSIONS[v].uaId, "naf.example.org"));
       const loop =
@@ -85,7 +85,13 @@ export async function benchTlsPsk(o: BenchOptions): Promise<BenchResult> {
         (seconds: number): Promise<Sample> =>
           runClosedLoop(() => handshake(new URL(url), v, key, identity), o.connections, seconds, o.rate);
       o.log(`tls-psk: TLS ${v}, ${o.target ?? "built-in NAF"} vs plain node:tls, ${o.durationS} s each`);
-      const [s, b] = await interleave([loop(subjectUrl, keys.key(v)), loop(plain, plainKey)], roundPlan(o));
+      const [s, b] = await interleave(
+        [
+          metered(o.target ? [LOAD_GENERATOR] : rig.cpu("NAF"), loop(subjectUrl, keys.key(v))),
+          metered(rig.cpu(`node:tls ${v}`), loop(plain, plainKey)),
+        ],
+        roundPlan(o),
+      );
       comparisons.push(
         compare(
           `tls-psk TLS ${v}`,

@@ -8,11 +8,11 @@
 import { UA_ID } from "../gba/ua-id.js";
 import { bytesToHex } from "../wire/bytes.js";
 import { fetchChallenges, nafFqdnOfRealm, type UaChallenge, digestAutocannon } from "./lib/digest-load.js";
-import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
-import { ownNaf, Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, ownNaf, Rig } from "./lib/rig.js";
 import { BENCH_BTID, benchKsNaf } from "./lib/stub-bsf.js";
 import { bootstrapUe, externalUe } from "./lib/ue-keys.js";
 
@@ -43,7 +43,7 @@ export async function benchUa(o: BenchOptions): Promise<BenchResult> {
   const rig = new Rig();
   try {
     const upstream = await rig.target("upstream");
-    const bare = await rig.target("bare-proxy", [upstream]);
+    const bare = await rig.target("bare-proxy", [upstream], "bare proxy");
     let subject: UaSubject;
     if (o.target) subject = await externalSubject(o, o.target);
     else {
@@ -60,7 +60,13 @@ export async function benchUa(o: BenchOptions): Promise<BenchResult> {
         });
       };
     o.log(`ua: ${o.target ?? `built-in NAF, ${workersText(o.workers)}`} vs bare proxy, ${o.durationS} s each`);
-    const [s, b] = await interleave([run(subject.url), run(bare)], roundPlan(o));
+    const [s, b] = await interleave(
+      [
+        metered(o.target ? [LOAD_GENERATOR] : rig.cpu("NAF", "upstream"), run(subject.url)),
+        metered(rig.cpu("bare proxy", "upstream"), run(bare)),
+      ],
+      roundPlan(o),
+    );
     const who = o.target ? `NAF ${o.target}` : `NAF proxy, ${workersText(o.workers)}`;
     return {
       bench: "ua",

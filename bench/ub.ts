@@ -1,24 +1,35 @@
 // Ub: full bootstraps per second (TS 24.109 A.3 first GET → 401 AKA challenge, Zh to the HSS
-// for the vector; the answer GET → 200 with the B-TID, the session committed) against a bare
-// route answering what the BSF answers, measured in the same run. One bootstrap costs two Ub
-// exchanges and one Zh exchange, so the floor is bare req/s ÷ 3. Target ≥ 0.8 × floor.
+// for the vector and the GUSS; the answer GET → 200 with the B-TID, the session committed)
+// against the protocol floor measured in the same run: a stub chain making the same exchanges
+// (2 Ub, ZH_EXCHANGES Zh) with no crypto and no storage (bench/lib/stub-chain.ts), same number
+// of processes, same load generator. Target: bootstraps/s ≥ 0.8 × the floor with as many Zh
+// exchanges as our BSF makes; the floor with the other count is reported beside it. Every
+// measurement carries the CPU µs per bootstrap of each process (BSF, HSS, load generator).
 // The load generator plays the UEs (USIM check and Digest AKA per bootstrap), each subscriber
 // running one bootstrap at a time so its SQN sequence stays in order; latency is per bootstrap.
-// --rate R offers R bootstraps/s (2R Ub requests/s) and the bare route 3R requests/s.
+// --rate R offers R bootstraps/s (2R Ub requests/s) to ours and to the stub chains alike.
 // Built-in: `gba hss` (bench subscribers) + `gba bsf [--workers N]`. --target UB_URL: any BSF,
 // with subscribers provisioned in its HSS (--usim FILE..., --subscribers CSV; GBA_ME).
 import type autocannon from "autocannon";
-import { countError, interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { countError, interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
-import { ownStack, Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, ownStack, Rig } from "./lib/rig.js";
+import { STUB_UE_HEADERS } from "./lib/stub-chain.js";
 import { LoadUe, type LoadUbRun } from "../ue/load-ue.js";
 import { ubHeaders } from "../ue/ub/run.js";
 import { benchSubscriber, externalUes, UePool } from "./lib/ue-load.js";
 
 export const UB_TARGET = 0.8;
-export const REQUESTS_PER_BOOTSTRAP = 3;
+/** Ub requests per bootstrap: the challenge and the answer (TS 24.109 A.3, A.4) */
+export const UB_PER_BOOTSTRAP = 2;
+/**
+ * Zh exchanges our BSF makes per bootstrap: the vector (Nhss_gbaUEAU generate-auth-data) and the
+ * GUSS (Nhss_gbaSDM subscriber-data), in parallel (nf/bsf/ub/procedures.ts). The target's floor
+ * is the stub chain with this many.
+ */
+export const BSF_ZH_EXCHANGES = 2;
 const EMPTY = new Uint8Array(0);
 
 interface Ctx {
@@ -72,12 +83,34 @@ export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autoc
   ];
 }
 
+/** The stub chain's two requests per bootstrap: UE-shaped headers, nothing computed; latency per bootstrap. */
+function stubRequests(s: Sample): autocannon.Request[] {
+  return [
+    {
+      method: "GET",
+      path: "/",
+      headers: { authorization: STUB_UE_HEADERS.initial },
+      setupRequest: (req, context) => {
+        (context as Ctx).t0 = performance.now();
+        return req;
+      },
+    },
+    {
+      method: "GET",
+      path: "/",
+      headers: { authorization: STUB_UE_HEADERS.answer },
+      onResponse: (status, _body, context) => {
+        if (status === 200) s.latency.add(performance.now() - ((context as Ctx).t0 as number));
+      },
+    },
+  ];
+}
+
 export async function benchUb(o: BenchOptions): Promise<BenchResult> {
   const machine = machineInfo();
   const rig = new Rig();
   let save = async () => {};
   try {
-    const bare = await rig.target("bare-ub");
     let ub: string;
     let realm: string;
     let ues: LoadUe[];
@@ -110,44 +143,69 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       pool.reclaim();
       return s;
     };
-    // the bare route gets the first request of a bootstrap; its answer is the 200 of the second
-    const initial = ubHeaders(new LoadUe(benchSubscriber(0)).bootstrap(realm).first()).authorization;
-    const baseline = (seconds: number) =>
-      runAutocannon({
-        opts: {
-          url: bare,
-          connections,
-          duration: seconds,
-          overallRate: o.rate && o.rate * REQUESTS_PER_BOOTSTRAP,
-          headers: { authorization: initial },
-        },
-      });
-    o.log(`ub: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs bare route, ${o.durationS} s each`);
-    const [s, b] = await interleave([bootstraps, baseline], roundPlan(o));
+    const stubHss = await rig.target("stub-hss", [], "stub HSS");
+    const floor = async (zh: number) => {
+      const name = `stub BSF (${zh} Zh)`;
+      const url = await rig.target("stub-bsf", [stubHss, String(zh), String(o.workers)], name);
+      return metered(rig.cpu(name, "stub HSS"), (seconds: number) =>
+        runAutocannon({
+          opts: (x) => ({
+            url,
+            connections,
+            duration: seconds,
+            overallRate: o.rate && o.rate * UB_PER_BOOTSTRAP,
+            requests: stubRequests(x),
+          }),
+          classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
+          recordLatency: false,
+        }),
+      );
+    };
+    const ours = [BSF_ZH_EXCHANGES, 3 - BSF_ZH_EXCHANGES];
+    const [same, other] = [await floor(ours[0]), await floor(ours[1])];
+    const subject = o.target ? metered([LOAD_GENERATOR], bootstraps) : metered(rig.cpu("BSF", "HSS"), bootstraps);
+    o.log(
+      `ub: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs stub chains with ${ours.join(" and ")} Zh exchanges, ${o.durationS} s each`,
+    );
+    const [s, f1, f2] = await interleave([subject, same, other], roundPlan(o));
     const workers = o.target ? "" : `, ${workersText(o.workers)}`;
+    const real = toMeasurement(
+      `BSF bootstraps${workers}`,
+      "bootstrap",
+      s,
+      o.target ? "CPU of the load generator only: the BSF under test is external" : undefined,
+    );
+    const floorOf = (zh: number, x: Sample[]) =>
+      toMeasurement(`stub chain, ${UB_PER_BOOTSTRAP} Ub + ${zh} Zh, no crypto, no storage${workers}`, "bootstrap", x);
+    const ratioOf = (zh: number) => `bootstraps/s ÷ stub-chain bootstraps/s (${UB_PER_BOOTSTRAP} Ub + ${zh} Zh)`;
     return {
       bench: "ub",
       title: "Ub: full GBA bootstraps (2 Ub exchanges + Zh, Digest AKA, session committed)",
       target: o.target ?? "built-in",
       machine,
-      config: loadConfig(o, { connections, subscribers: ues.length, requestsPerBootstrap: REQUESTS_PER_BOOTSTRAP }),
+      config: loadConfig(o, {
+        connections,
+        subscribers: ues.length,
+        ubPerBootstrap: UB_PER_BOOTSTRAP,
+        bsfZhExchanges: BSF_ZH_EXCHANGES,
+      }),
       comparisons: [
-        compare(
-          `ub (${workersText(o.workers)})`,
-          toMeasurement(`BSF bootstraps${workers}`, "bootstrap", s),
-          toMeasurement("bare Fastify GET / answering like the BSF", "request", b),
-          {
-            ratioOf: `bootstraps/s ÷ (bare req/s ÷ ${REQUESTS_PER_BOOTSTRAP})`,
-            divisor: REQUESTS_PER_BOOTSTRAP,
-            goal: { kind: "min", value: UB_TARGET },
-          },
-        ),
+        compare(`ub (${workersText(o.workers)})`, real, floorOf(ours[0], f1), {
+          ratioOf: ratioOf(ours[0]),
+          goal: { kind: "min", value: UB_TARGET },
+        }),
+        compare(`ub (${workersText(o.workers)}) vs ${ours[1]}-Zh floor`, real, floorOf(ours[1], f2), {
+          ratioOf: ratioOf(ours[1]),
+        }),
       ],
-      notes: o.target
-        ? []
-        : [
-            "the HSS (Zh) runs in its own process on the same machine; the load generator computes the UE side (MILENAGE, Digest AKA)",
-          ],
+      notes: [
+        ...(o.target
+          ? []
+          : [
+              "the HSS (Zh) runs in its own process on the same machine; the load generator computes the UE side (MILENAGE, Digest AKA)",
+            ]),
+        `floor: a Fastify "BSF" calling a Fastify "HSS" over an undici pool (${ours.join(" or ")} Zh exchanges per challenge, in parallel), the same autocannon load generator sending UE-shaped headers without computing them; target: ratio to the ${ours[0]}-Zh floor (as many Zh exchanges as our BSF makes)`,
+      ],
     };
   } finally {
     await save();

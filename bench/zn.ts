@@ -5,11 +5,11 @@
 // --target ZN_URL: any BSF's Zn; --bsf UB_URL and --usim/--subscribers bootstrap the sessions,
 // --zn-token and --naf-fqdn name a NAF that BSF authorises.
 import type autocannon from "autocannon";
-import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, BenchSetupError, loadConfig, roundPlan, workersText } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
-import { ownStack, Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, ownStack, Rig } from "./lib/rig.js";
 import { LoadUe } from "../ue/load-ue.js";
 import { ZN_PATH } from "../wire/zn.js";
 import { benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
@@ -50,7 +50,7 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
   const rig = new Rig();
   let save = async () => {};
   try {
-    const bare = await rig.target("bare-zn");
+    const bare = await rig.target("bare-zn", [], "bare route");
     let zn: string;
     let ub: string;
     let realm: string;
@@ -79,8 +79,9 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
       (url: string) =>
       (seconds: number): Promise<Sample> =>
         runAutocannon({ opts: znLoad(url, btids, naf, o, seconds) });
+    const subject = metered(o.target ? [LOAD_GENERATOR] : rig.cpu("BSF"), run(zn));
     o.log(`zn: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs bare JSON route, ${o.durationS} s each`);
-    const [s, b] = await interleave([run(zn), run(bare)], roundPlan(o));
+    const [s, b] = await interleave([subject, metered(rig.cpu("bare route"), run(bare))], roundPlan(o));
     return {
       bench: "zn",
       title: "Zn: NAF key lookups (B-TID in LMDB, authorisation, Ks_NAF derivation)",

@@ -22,6 +22,12 @@ function checkMeasurement(m: Measurement): void {
   expect(m.perSec).toBeGreaterThan(0);
   expect(m.seconds).toBeGreaterThan(0);
   for (const v of Object.values(m.errors)) expect(v).toBeGreaterThan(0);
+  // CPU per operation, measured for every process the measurement names (the load generator at least)
+  expect(Object.keys(m.cpu?.usPerOp ?? {}).length).toBeGreaterThan(0);
+  for (const [name, us] of Object.entries(m.cpu?.usPerOp ?? {})) {
+    expect(us, name).toBeGreaterThan(0);
+    expect(m.cpu?.cores[name], name).toBeGreaterThan(0);
+  }
   if (m.latencyMs) {
     const l = m.latencyMs;
     expect(l.count).toBeGreaterThan(0);
@@ -69,12 +75,23 @@ describe.concurrent("gba bench <benchmark> against our own NFs", { timeout: 120_
     expect(stdout).toMatch(/AV\/s ÷ \(blocks\/s ÷ 5\) = \d+\.\d{3}/);
   });
 
-  it("ub: bootstraps against the bare route ÷ 3", async () => {
-    const { result } = await runBench("ub");
-    const c = result.comparisons[0];
-    expect(c.subject.unit).toBe("bootstrap");
-    expect(c.ratio).toBeCloseTo(c.subject.perSec / (c.baseline.perSec / 3), 6);
-    expect(c.goal?.value).toBe(0.8);
+  it("ub: bootstraps against the stub-chain floors with 2 and 1 Zh exchanges, CPU per bootstrap per process", async () => {
+    const { result, stdout } = await runBench("ub");
+    const [two, one] = result.comparisons;
+    for (const c of [two, one]) {
+      expect(c.subject.unit).toBe("bootstrap");
+      expect(c.baseline.unit).toBe("bootstrap");
+      expect(c.ratio).toBeCloseTo(c.subject.perSec / c.baseline.perSec, 6);
+    }
+    expect(two.baseline.label).toMatch(/^stub chain, 2 Ub \+ 2 Zh/);
+    expect(one.baseline.label).toMatch(/^stub chain, 2 Ub \+ 1 Zh/);
+    expect(two.goal?.value).toBe(0.8);
+    expect(one.goal).toBeUndefined();
+    expect(Object.keys(two.subject.cpu?.usPerOp ?? {})).toEqual(["BSF", "HSS", "load generator"]);
+    expect(Object.keys(two.baseline.cpu?.usPerOp ?? {})).toEqual(["stub BSF (2 Zh)", "stub HSS", "load generator"]);
+    expect(Object.keys(one.baseline.cpu?.usPerOp ?? {})).toEqual(["stub BSF (1 Zh)", "stub HSS", "load generator"]);
+    expect(stdout).toMatch(/BSF \d+ µs, HSS \d+ µs, load generator \d+ µs \(total \d+\)/);
+    expect(stdout).not.toMatch(/÷ 3|bare/);
   });
 
   it("zn: lookups against a bare JSON route", async () => {
@@ -152,9 +169,14 @@ describe("gba bench all", { timeout: 120_000 }, () => {
     for (const f of ["milenage.json", "ua.json", "ua-2w.json"]) expect(() => readFileSync(join(out, f))).not.toThrow();
 
     const md = readFileSync(join(out, "bench.md"), "utf8");
-    const rows = md.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| benchmark"));
+    const tables = md.split("\n\n").map((t) => t.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| benchmark")));
+    const rows = tables.find((t) => t.length > 0) ?? [];
     expect(rows).toHaveLength(4);
     for (const row of rows) expect(row.split(" | ")).toHaveLength(12);
+    // the CPU table: one row per metered measurement (milenage's 4, ua's 2 per worker count)
+    const cpuRows = md.slice(md.indexOf("CPU per operation")).split("\n\n")[1].split("\n").slice(2);
+    expect(cpuRows).toHaveLength(8);
+    for (const row of cpuRows) expect(row).toMatch(/load generator \d|bench process \d/);
 
     const html = readFileSync(join(out, "bench.html"), "utf8");
     expect(html).toMatch(/^<!doctype html>/);

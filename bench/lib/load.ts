@@ -4,6 +4,7 @@
 // machine hits the subject and its baseline alike.
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
+import { type CpuSource, type CpuSpan, cpuFigures, cpuSpan } from "./cpu.js";
 import { LatencyRecorder } from "./latency.js";
 import type { Measurement } from "./result.js";
 
@@ -12,6 +13,8 @@ export interface Sample {
   errors: Map<string, number>;
   seconds: number;
   latency: LatencyRecorder;
+  /** CPU time of the processes involved while the sample ran (metered()) */
+  cpu?: CpuSpan;
 }
 
 export function newSample(): Sample {
@@ -30,12 +33,30 @@ export function causeOf(err: unknown): string {
   return typeof e?.name === "string" ? e.name : String(err).slice(0, 60);
 }
 
-export function toMeasurement(label: string, unit: string, samples: Sample[]): Measurement {
+/**
+ * A sample run whose CPU time, per process of `sources`, is measured across the run (the
+ * processes of the system under test and the load generator: bench/lib/cpu.ts).
+ */
+export function metered(
+  sources: readonly CpuSource[],
+  run: (seconds: number) => Promise<Sample>,
+): (seconds: number) => Promise<Sample> {
+  return async (seconds) => {
+    const end = cpuSpan(sources);
+    const s = await run(seconds);
+    s.cpu = end();
+    return s;
+  };
+}
+
+export function toMeasurement(label: string, unit: string, samples: Sample[], cpuNote?: string): Measurement {
   const latency = new LatencyRecorder();
   const errors: Record<string, number> = {};
   let ok = 0;
   let seconds = 0;
+  const spans: CpuSpan[] = [];
   for (const s of samples) {
+    if (s.cpu) spans.push(s.cpu);
     ok += s.ok;
     seconds += s.seconds;
     latency.addAll(s.latency);
@@ -50,6 +71,7 @@ export function toMeasurement(label: string, unit: string, samples: Sample[]): M
     seconds,
     latencyMs: latency.count ? latency.summary() : undefined,
     histogram: latency.count ? latency.histogram() : undefined,
+    cpu: cpuFigures(spans, ok, cpuNote),
   };
 }
 

@@ -10,6 +10,8 @@ export interface Throughput {
   operations: number;
   /** timed seconds over all samples */
   seconds: number;
+  /** CPU µs of this process over all samples (process.cpuUsage) */
+  cpuUs: number;
 }
 
 export interface MeasureOptions {
@@ -22,7 +24,8 @@ export interface MeasureOptions {
 
 const BATCH = 256;
 
-function runFor(fn: () => unknown, ms: number): { operations: number; seconds: number } {
+function runFor(fn: () => unknown, ms: number): { operations: number; seconds: number; cpuUs: number } {
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(ms * 1e6));
   let operations = 0;
@@ -32,7 +35,8 @@ function runFor(fn: () => unknown, ms: number): { operations: number; seconds: n
     operations += BATCH;
     now = process.hrtime.bigint();
   }
-  return { operations, seconds: Number(now - start) / 1e9 };
+  const cpu = process.cpuUsage(cpu0);
+  return { operations, seconds: Number(now - start) / 1e9, cpuUs: cpu.user + cpu.system };
 }
 
 export function measure(fn: () => unknown, options: MeasureOptions): Throughput {
@@ -46,12 +50,14 @@ export function measureAll<K extends string>(fns: Record<K, () => unknown>, opti
   const rates = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
   const operations = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
   const seconds = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
+  const cpuUs = Object.fromEntries(names.map((n) => [n, 0])) as Record<K, number>;
   for (let s = 0; s < samples; s++) {
     for (const name of names) {
       const r = runFor(fns[name], options.durationMs / samples);
       rates[name].push(r.operations / r.seconds);
       operations[name] += r.operations;
       seconds[name] += r.seconds;
+      cpuUs[name] += r.cpuUs;
     }
   }
   const result = {} as Record<K, Throughput>;
@@ -62,6 +68,7 @@ export function measureAll<K extends string>(fns: Record<K, () => unknown>, opti
       samples: rates[name],
       operations: operations[name],
       seconds: seconds[name],
+      cpuUs: cpuUs[name],
     };
   }
   return result;

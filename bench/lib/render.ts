@@ -1,6 +1,7 @@
 // Benchmark results as text (terminal), Markdown (bench/out/bench.md, the README table) and a
 // self-contained HTML page (bench/out/bench.html: inline CSS and SVG, no scripts, no external
 // assets) with a latency histogram per measurement.
+import { cpuText } from "./cpu.js";
 import type { Histogram } from "./latency.js";
 import type { MachineInfo } from "./machine.js";
 import { formatTable, type Row } from "./report.js";
@@ -26,6 +27,9 @@ export function machineLine(m: MachineInfo): string {
   return `${m.cpuModel}, ${m.cores} cores, ${(m.totalMemBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}, ${m.platform}/${m.arch}, load ${m.loadAverage.join(" ")}`;
 }
 
+/** "BSF 312 µs, HSS 170 µs, load generator 130 µs (total 612)", or "-" when not measured. */
+export const cpuCell = (m: Measurement): string => (m.cpu ? cpuText(m.cpu) : "-");
+
 function measurementRow(m: Measurement): Row {
   const l = (k: "p50" | "p95" | "p99" | "max") => m.latencyMs?.[k] ?? "-";
   return {
@@ -37,6 +41,7 @@ function measurementRow(m: Measurement): Row {
     "p99 ms": l("p99"),
     "max ms": l("max"),
     errors: errorsText(m),
+    "CPU µs per op, by process": cpuCell(m),
   };
 }
 
@@ -84,6 +89,26 @@ export function markdownReport(results: BenchResult[], machine: MachineInfo, ext
           .map((v) => mdEscape(String(v)))
           .join(" | ")} |`,
       );
+    }
+  }
+  const metered = results.flatMap((r) =>
+    r.comparisons.flatMap((c) => [c.subject, c.baseline].filter((m) => m.cpu).map((m) => ({ c, m }))),
+  );
+  if (metered.length) {
+    out.push(
+      "",
+      "CPU per operation, by process (measured: /proc for child processes, process.cpuUsage for the load generator):",
+      "",
+    );
+    out.push("| benchmark | measurement | unit | CPU µs per op, by process | cores busy |", "|---|---|---|---|---|");
+    const seen = new Set<Measurement>();
+    for (const { c, m } of metered) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      const cores = Object.entries(m.cpu?.cores ?? {})
+        .map(([n, v]) => `${n} ${v ?? "n/a"}`)
+        .join(", ");
+      out.push(`| ${[c.name, m.label, m.unit, cpuCell(m), cores].map((v) => mdEscape(String(v))).join(" | ")} |`);
     }
   }
   const facts = results.filter((r) => r.facts);
@@ -141,7 +166,7 @@ export function histogramSvg(series: Array<{ name: string; h: Histogram; color: 
 }
 
 function htmlMeasurement(m: Measurement): string {
-  return `<tr><td>${esc(m.label)}</td><td class="n">${fmt(m.perSec)}</td><td>${esc(m.unit)}/s</td><td class="n">${ms(m, "p50")}</td><td class="n">${ms(m, "p95")}</td><td class="n">${ms(m, "p99")}</td><td class="n">${ms(m, "max")}</td><td>${esc(errorsText(m))}</td><td class="n">${fmt(totalErrors(m))}</td></tr>`;
+  return `<tr><td>${esc(m.label)}</td><td class="n">${fmt(m.perSec)}</td><td>${esc(m.unit)}/s</td><td class="n">${ms(m, "p50")}</td><td class="n">${ms(m, "p95")}</td><td class="n">${ms(m, "p99")}</td><td class="n">${ms(m, "max")}</td><td>${esc(errorsText(m))}</td><td class="n">${fmt(totalErrors(m))}</td><td>${esc(cpuCell(m))}</td></tr>`;
 }
 
 export function htmlReport(results: BenchResult[], machine: MachineInfo, extra: string[] = []): string {
@@ -156,7 +181,7 @@ export function htmlReport(results: BenchResult[], machine: MachineInfo, extra: 
         );
         const cls = c.goal ? (c.goal.met ? "met" : "missed") : "";
         return `<h3>${esc(c.name)}</h3>
-<table><tr><th>measurement</th><th>ok/s</th><th>unit</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>errors by cause</th><th>errors</th></tr>
+<table><tr><th>measurement</th><th>ok/s</th><th>unit</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>errors by cause</th><th>errors</th><th>CPU µs per op, by process</th></tr>
 ${htmlMeasurement(c.subject)}
 ${htmlMeasurement(c.baseline)}</table>
 <p class="${cls}">${esc(c.ratioOf)} = <b>${c.ratio.toFixed(3)}</b> (target ${esc(goalText(c))})</p>

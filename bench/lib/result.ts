@@ -1,5 +1,6 @@
 // What every benchmark returns and `gba bench` writes: measurements of the system under test
 // and of its same-run baseline, the ratio between them and the target it is held to.
+import type { CpuFigures } from "./cpu.js";
 import type { Histogram, LatencySummary } from "./latency.js";
 import type { MachineInfo } from "./machine.js";
 
@@ -17,6 +18,8 @@ export interface Measurement {
   /** latency of successful operations in ms; absent for CPU-bound loops */
   latencyMs?: LatencySummary;
   histogram?: Histogram;
+  /** CPU µs per operation and cores busy, per process (the system's NFs and the load generator) */
+  cpu?: CpuFigures;
 }
 
 export interface Goal {
@@ -31,7 +34,7 @@ export interface Comparison {
   name: string;
   subject: Measurement;
   baseline: Measurement;
-  /** how the ratio is formed, e.g. "bootstraps/s ÷ (bare req/s ÷ 3)" */
+  /** how the ratio is formed, e.g. "bootstraps/s ÷ stub-chain bootstraps/s (2 Ub + 2 Zh)" */
   ratioOf: string;
   ratio: number;
   goal?: Goal;

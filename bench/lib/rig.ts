@@ -6,29 +6,54 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../../nf/config.js";
 import { type Child, startChild, startGba, startTarget, stopAll, str } from "./child.js";
+import type { CpuSource } from "./cpu.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./hss-store.js";
+
+/** The load generator: autocannon or the closed loops, in the bench process. */
+export const LOAD_GENERATOR: CpuSource = { name: "load generator", pid: "self" };
 
 export class Rig {
   private readonly children: Child[] = [];
   private readonly dirs: string[] = [];
+  private readonly named = new Map<string, number>();
 
-  async target(kind: string, args: string[] = []): Promise<string> {
+  /** A bench target (targets.ts); `name` (default: its kind) is how its CPU is reported. */
+  async target(kind: string, args: string[] = [], name = kind): Promise<string> {
     const c = await startTarget(kind, args);
     this.children.push(c);
+    this.named.set(name, c.pid);
     return str(c.info, "url");
   }
 
-  /** `node <script> [args]`: a baseline that is not one of targets.js's kinds */
-  async script(args: string[]): Promise<Child> {
+  /** `node <script> [args]`: a baseline that is not one of targets.js's kinds; `name` reports its CPU */
+  async script(args: string[], name?: string): Promise<Child> {
     const c = await startChild(args);
     this.children.push(c);
+    if (name !== undefined) this.named.set(name, c.pid);
     return c;
   }
 
-  async gba(args: string[], env?: NodeJS.ProcessEnv): Promise<Child> {
+  /** A `gba` command; `name` (default: the NF in capitals, e.g. "BSF") is how its CPU is reported. */
+  async gba(args: string[], env?: NodeJS.ProcessEnv, name = args[0].toUpperCase()): Promise<Child> {
     const c = await startGba(args, env);
     this.children.push(c);
+    this.named.set(name, c.pid);
     return c;
+  }
+
+  /**
+   * The processes named (each with its descendants: cluster workers) and the load generator, for
+   * metered(): whose CPU time a measurement reports.
+   */
+  cpu(...names: string[]): CpuSource[] {
+    return [
+      ...names.map((name) => {
+        const pid = this.named.get(name);
+        if (pid === undefined) throw new Error(`bench rig: no process named ${name}`);
+        return { name, pid };
+      }),
+      LOAD_GENERATOR,
+    ];
   }
 
   tmp(prefix: string): string {

@@ -1,6 +1,5 @@
 // The same-run baselines and helper servers of the benchmarks, one per child process:
 //   node dist/bench/lib/targets.js <kind> [arg]
-//     bare-ub             GET / answering what the BSF answers to a bootstrap (Ub baseline)
 //     bare-zn             POST Zn route parsing JSON, answering a Zn-sized body (Zn baseline)
 //     bare-zh             POST Zh route answering an AV-shaped body (HSS baseline)
 //     upstream            plain node:http answering 200 "ok" (the proxied application)
@@ -8,6 +7,9 @@
 //     zn-stub             a BSF Zn stub knowing the bench subscriber (stub-bsf.ts)
 //     tls-plain 1.2|1.3   node:tls with a fixed PSK, sockets handed to node:http (TLS-PSK baseline)
 //     eca-stub DIR        the ECA's routes behind a stub authentication (enrolment baseline)
+//     stub-hss            the Zh side of the bootstrap floor (stub-chain.ts)
+//     stub-bsf URL ZH [N] the Ub side of the bootstrap floor: ZH Zh exchanges to the stub HSS at
+//                         URL per challenge, N cluster workers (stub-chain.ts)
 // Bare routes use the NFs' own server settings (nf/common/server.ts). Each prints one JSON line
 // {"url": ...} once listening and stops on SIGTERM.
 import { constants as cryptoConstants } from "node:crypto";
@@ -15,7 +17,6 @@ import http from "node:http";
 import tls from "node:tls";
 import httpProxy from "@fastify/http-proxy";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { BOOTSTRAPPING_INFO_CONTENT_TYPE, buildBootstrappingInfo } from "../../gba/bootstrapping-info.js";
 import { PSK_IDENTITY_HINT } from "../../gba/btid.js";
 import { withDeps } from "../../nf/common/deps.js";
 import { createNfServer } from "../../nf/common/server.js";
@@ -25,6 +26,7 @@ import { EnrolmentProcedures } from "../../nf/eca/procedures/enrolment.js";
 import { enrolmentRoutes } from "../../nf/eca/routes/enrolment.js";
 import type { GbaIdentity } from "../../nf/naf/index.js";
 import { BENCH_BTID, BENCH_IMPI, BENCH_MSISDN, benchKsNaf, registerStubZn } from "./stub-bsf.js";
+import { stubBsf, stubHss } from "./stub-chain.js";
 
 const LOOPBACK = "127.0.0.1";
 const ENROL_FQDN = "eca.vehicleman.example";
@@ -42,8 +44,6 @@ async function serve(app: FastifyInstance): Promise<void> {
 }
 
 const bare = () => createNfServer({ name: "bare", logLevel: "warn" });
-
-const BOOTSTRAP_BODY = buildBootstrappingInfo({ btid: BENCH_BTID, lifetime: new Date("2030-01-01T00:00:00Z") });
 
 const ZN_SIZED_ANSWER = {
   meKeyMaterial: "0".repeat(64),
@@ -106,23 +106,8 @@ async function tlsPlain(version: string): Promise<void> {
   ready({ url: `https://${LOOPBACK}:${(server.address() as { port: number }).port}` }, () => new Promise((r) => server.close(r)));
 }
 
-async function main(kind: string | undefined, arg: string | undefined): Promise<void> {
+async function main(kind: string | undefined, arg: string | undefined, ...more: string[]): Promise<void> {
   switch (kind) {
-    case "bare-ub": {
-      const app = bare();
-      app.get("/", async (_req, reply) =>
-        reply
-          .header("content-type", BOOTSTRAPPING_INFO_CONTENT_TYPE)
-          .header(
-            "authentication-info",
-            'qop=auth-int, rspauth="00000000000000000000000000000000", cnonce="00000001", nc=00000001',
-          )
-          .header("expires", new Date(Date.now() + 3600_000).toUTCString())
-          .header("cache-control", "no-store")
-          .send(BOOTSTRAP_BODY),
-      );
-      return serve(app);
-    }
     case "bare-zn": {
       const app = bare();
       app.post("/nbsp-gba/v1/bootstrapping-info-retrieval", async (req) => ({
@@ -168,12 +153,17 @@ async function main(kind: string | undefined, arg: string | undefined): Promise<
     case "eca-stub":
       if (!arg) throw new Error("eca-stub needs a data directory");
       return ecaStub(arg);
+    case "stub-hss":
+      return stubHss(ready);
+    case "stub-bsf":
+      if (!arg) throw new Error("stub-bsf needs the stub HSS URL");
+      return stubBsf(arg, Number(more[0] ?? 2), Number(more[1] ?? 1), ready);
     default:
       throw new Error(`unknown bench target "${kind}"`);
   }
 }
 
-main(process.argv[2], process.argv[3]).catch((err: unknown) => {
+main(process.argv[2], process.argv[3], ...process.argv.slice(4)).catch((err: unknown) => {
   process.stderr.write(`bench target: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });
