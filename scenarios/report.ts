@@ -1,5 +1,6 @@
 // The run's JSON report (per-step counts and percentiles, load figures, failures with their
 // reasons, assertions) and the table printed at the end. Identifiers only: no key material.
+import { cpuText } from "../bench/lib/cpu.js";
 import type { FlowResult } from "./engine/events.js";
 import type { Plan, PlannedDevice } from "./plan.js";
 import { errorsByCause, type Results } from "./results.js";
@@ -174,6 +175,7 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
       `  ${l.enrolmentsPerSecond} enrolments/s, ${l.bootstrapsPerSecond} bootstraps/s (offered ${l.offeredRate}/s, steady ${l.steady ? "yes" : "no"}), max ${l.maxInFlight} in flight`,
     );
     out.push(table(["step", "ok", "failed", "p50", "p95", "p99", "max"], stepRows(l.steps)));
+    if (l.cpu) out.push(`  CPU per successful flow: ${cpuText(l.cpu)}`);
     for (const [cause, n] of Object.entries(l.errors)) out.push(`  error ${cause}: ${n}`);
     out.push("");
   }

@@ -2,6 +2,7 @@
 // HSS and the ECA in a temporary data root, start the topology, run the UE population
 // (functional phase, then load phase), stop everything, and judge the run.
 import { rm, writeFile } from "node:fs/promises";
+import { type CpuFigures, type CpuSpan, cpuFigures, cpuSpan } from "../bench/lib/cpu.js";
 import { join } from "node:path";
 import { Capture, captureStartedLine, captureWrittenLine } from "../nf/common/capture/index.js";
 import { defaultConfig, type GbaConfig } from "../nf/config.js";
@@ -17,7 +18,7 @@ import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
 import { EventBus } from "../nf/common/events.js";
 import { RunFeed } from "./dashboard-feed.js";
 import { buildReport, deviceRow, renderSummary } from "./report.js";
-import { reportHtmlPage } from "./report-html.js";
+import { renderReportFile } from "./report-doc.js";
 import { Results } from "./results.js";
 import { preflight, startBackend } from "./topology/index.js";
 import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
@@ -94,6 +95,31 @@ export function runConfig(s: LoadedScenario, plan: Plan, dataDir: string, backen
   return cfg;
 }
 
+/** CPU time of every process of the deployment over the load phase (issue 18: cost accounting). */
+class LoadCpu {
+  private end: (() => CpuSpan) | undefined;
+  private span: CpuSpan | undefined;
+  private note: string | undefined;
+
+  mark(state: "start" | "end", d: Deployment | undefined): void {
+    if (state === "start" && d?.cpu) {
+      const { sources, note } = d.cpu();
+      this.note = note;
+      this.end = cpuSpan(sources);
+    } else if (state === "end" && this.end) {
+      this.span = this.end();
+      this.end = undefined;
+    }
+  }
+
+  /** CPU µs per successful load flow, per process; a note instead when it was not measurable. */
+  figures(okFlows: number, backend: Backend): CpuFigures {
+    if (!this.span)
+      return { usPerOp: {}, cores: {}, note: `not measured: the ${backend} backend's processes are not visible from here` };
+    return cpuFigures([this.span], okFlows, this.note) as CpuFigures;
+  }
+}
+
 export async function runScenario(file: string, o: RunOptions): Promise<number> {
   const t0 = performance.now();
   const startedAt = new Date();
@@ -139,6 +165,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     : undefined;
   const events = feed && backend === "inprocess" ? new EventBus() : undefined;
   if (feed) await o.dashboard?.(feed, events);
+  const loadCpu = new LoadCpu();
   let deployment: Deployment | undefined;
   let progress: Progress | undefined;
   try {
@@ -181,6 +208,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     const emit = (e: EngineEvent) => {
       results.add(e);
       feed?.changed();
+      if (e.t === "phase" && e.phase === "load") loadCpu.mark(e.state, deployment);
       if (e.t === "phase" && e.state === "end") progress?.phaseDone();
     };
     const signal = o.signal ?? new AbortController().signal;
@@ -205,6 +233,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const flows = new Map(results.functional.flows.map((f) => [f.obu, f]));
   const judged = plan.devices.map((d) => ({ d, f: flows.get(d.obu), verdict: judgeDevice(d, flows.get(d.obu)) }));
   const load = loadPlan ? loadFigures(results, loadPlan) : undefined;
+  if (load) load.cpu = loadCpu.figures(load.ok, backend);
   const assertions = checkAssertions(scenario, judged, results, load);
   if (o.signal?.aborted) assertions.push({ name: "interrupted", ok: false, detail: "the run was interrupted" });
   const report = buildReport({
@@ -218,12 +247,11 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     load,
     assertions,
   });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
   // with the report on stdout, stdout is the JSON alone: the summary goes to stderr
   (o.report === "-" ? o.err : o.out)(`${renderSummary(report, plan, !o.quiet)}\n`);
   feed?.finish(report);
-  if (o.report === "-") o.out(json);
-  else if (o.report) await writeFile(o.report, /\.html?$/i.test(o.report) ? reportHtmlPage(report) : json);
+  if (o.report === "-") o.out(renderReportFile("report.json", report));
+  else if (o.report) await writeFile(o.report, renderReportFile(o.report, report));
   if (o.diagram) {
     if (results.diagram) {
       const mermaid = renderMermaid(results.diagram.obu, results.diagram.items);

@@ -1,5 +1,6 @@
 // Did each OBU behave as designed, what did the load phase achieve, and do the scenario's
 // assertions hold.
+import type { CpuFigures } from "../bench/lib/cpu.js";
 import type { FlowResult } from "./engine/events.js";
 import type { LoadPlan } from "./load/driver.js";
 import type { PlannedDevice } from "./plan.js";
@@ -71,6 +72,8 @@ export interface LoadFigures {
   queueWaitMs: { p50: number; p95: number; p99: number };
   steps: Record<string, StepFigures>;
   errors: Record<string, number>;
+  /** CPU µs per successful flow and cores busy, per process, over the load phase */
+  cpu?: CpuFigures;
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;

@@ -160,9 +160,18 @@ interface ReportShape {
     bootstrapsPerSecond: number;
     steps: Record<string, StepFig>;
     errors: Record<string, number>;
+    cpu: { usPerOp: Record<string, number | null>; cores: Record<string, number | null>; note?: string };
   };
   failures: Array<{ obu: string; cause: string; expected: boolean }>;
   assertions: Array<{ name: string; ok: boolean }>;
+}
+
+/** CPU µs per load flow, measured for each process named (an idle one may read 0 at 10 ms ticks). */
+function expectCpu(report: ReportShape, busy: string[], idle: string[] = []): void {
+  const c = report.load.cpu;
+  expect(Object.keys(c.usPerOp).sort()).toEqual([...busy, ...idle].sort());
+  for (const name of busy) expect(c.usPerOp[name], name).toBeGreaterThan(0);
+  for (const name of idle) expect(c.usPerOp[name], name).toBeGreaterThanOrEqual(0);
 }
 
 function expectSteadyLoad(report: ReportShape, durationS: number): void {
@@ -205,6 +214,8 @@ describe("gba scenario run: IoT.04 OBU enrolment", () => {
     expect(rep.ok).toBe(true);
     expect(rep.assertions.every((a) => a.ok)).toBe(true);
     expectSteadyLoad(rep, 6);
+    expectCpu(rep, ["runner"]);
+    expect(rep.load.cpu.note).toMatch(/^shared process: HSS, BSF, NAF, ECA and the load generator/);
     const dev = (group: string) => rep.devices.find((d) => (d as unknown as { group: string }).group === group)!;
     expect(dev("btid-expiry")).toMatchObject({ asDesigned: true, rebootstraps: 1, bootstraps: 2 });
     expect(dev("sqn-drift")).toMatchObject({ asDesigned: true, resyncs: 1, bootstraps: 1 });
@@ -236,6 +247,9 @@ describe("gba scenario run: IoT.04 OBU enrolment", () => {
     const rep = JSON.parse(readFileSync(report, "utf8")) as ReportShape;
     expect(rep.backend).toBe("process");
     expectSteadyLoad(rep, 4);
+    // the load flows enrol with the ECA only: the NAF idles
+    expectCpu(rep, ["HSS", "BSF", "ECA", "load generator"], ["NAF"]);
+    expect(r.stdout).toMatch(/CPU per successful flow: HSS \d+ µs, BSF \d+ µs, NAF \d+ µs, ECA \d+ µs, load generator \d+ µs/);
     const kept = keptDir(r);
     const logs = ["hss", "bsf", "naf", "eca"].map((nf) => readFileSync(join(kept, "logs", `${nf}.log`), "utf8"));
     expect(logs[3]).toContain("enrolment certificate issued");
@@ -270,6 +284,7 @@ describe("gba scenario run: IoT.04 OBU enrolment", () => {
     const rep = JSON.parse(readFileSync(report, "utf8")) as ReportShape;
     expect(rep.backend).toBe("netns");
     expectSteadyLoad(rep, 4);
+    expectCpu(rep, ["HSS", "BSF", "ECA", "load generator", "delay proxy"], ["NAF"]);
     // a bootstrap crosses the 5 ms proxy at least 6 times (2 Ub round trips, 1 Zh round trip)
     expect(rep.load.steps.bootstrap.p50).toBeGreaterThanOrEqual(30);
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });

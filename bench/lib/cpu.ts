@@ -164,6 +164,7 @@ export function cpuFigures(spans: readonly CpuSpan[], operations: number, note?:
 /** "BSF 312 µs, HSS 170 µs, load generator 130 µs (total 612)" */
 export function cpuText(c: CpuFigures): string {
   const parts = Object.entries(c.usPerOp).map(([n, v]) => `${n} ${v === null ? "n/a" : `${Math.round(v)} µs`}`);
+  if (parts.length === 0) return c.note ?? "not measured";
   const known = Object.values(c.usPerOp).filter((v): v is number => v !== null);
   const total = known.length > 1 ? ` (total ${Math.round(known.reduce((a, b) => a + b, 0))})` : "";
   return `${parts.join(", ")}${total}${c.note ? `; ${c.note}` : ""}`;

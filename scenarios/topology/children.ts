@@ -121,6 +121,12 @@ export function spawnChild(o: SpawnOptions): Promise<Child> {
   });
 }
 
+/** How a child's CPU time is reported: "gba bsf ..." → "BSF"; other children by their name. */
+export function cpuName(childName: string): string {
+  const m = /^gba (\S+)/.exec(childName);
+  return m ? m[1].toUpperCase() : childName;
+}
+
 /** Stops children in reverse start order. */
 export async function stopAll(children: Child[]): Promise<void> {
   for (const c of [...children].reverse()) await c.stop();

@@ -39,6 +39,10 @@ export async function startInprocess(ctx: TopologyContext): Promise<Deployment> 
   return {
     backend: "inprocess",
     endpoints: endpointsFrom(seen, cfg),
+    cpu: () => ({
+      sources: [{ name: "runner", pid: "self" }],
+      note: "shared process: HSS, BSF, NAF, ECA and the load generator all run in the runner's process; the figure is their sum",
+    }),
     stop: () => closeAll(started),
   };
 }

@@ -14,7 +14,7 @@ import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, EngineEvent } from "../engine/events.js";
 import { packageRoot } from "../load.js";
-import { type Child, spawnChild, stopAll } from "./children.js";
+import { type Child, cpuName, spawnChild, stopAll } from "./children.js";
 import { onPath } from "./container.js";
 import { gbaMain, NF_ORDER, type NfName, wiredConfig } from "./process.js";
 import { type Deployment, endpointsFrom, type TopologyContext, TopologyError } from "./types.js";
@@ -222,11 +222,20 @@ export async function startNetns(ctx: TopologyContext): Promise<Deployment> {
       ctx.info(`netns: gba ${nf} ready in ${ns} ${Object.values(ready[nf]).join(" ")}`);
     }
     const ueNs = namespaceName(runId, "ue");
+    const ue: { pid?: number } = {};
     return {
       backend: "netns",
       endpoints: endpointsFrom(seen, cfg),
       logDir,
-      runUe: (input, emit, signal) => runUeInNamespace(ueNs, input, emit, signal, ctx.workDir, logDir),
+      runUe: (input, emit, signal) => runUeInNamespace(ueNs, input, emit, signal, ctx.workDir, logDir, ue),
+      // `ip netns exec` execs node in place, so each child's pid is its node process
+      cpu: () => ({
+        sources: [
+          ...children.map((c) => ({ name: cpuName(c.name), pid: c.proc.pid as number })),
+          ...(ue.pid === undefined ? [] : [{ name: "load generator", pid: ue.pid }]),
+        ],
+        note: "load generator: the UE worker process in its namespace",
+      }),
       stop: cleanup,
     };
   } catch (err) {
@@ -243,11 +252,13 @@ async function runUeInNamespace(
   signal: AbortSignal,
   workDir: string,
   logDir: string,
+  ue: { pid?: number },
 ): Promise<void> {
   const file = join(workDir, "ue-input.json");
   await writeFile(file, JSON.stringify(input), { mode: 0o600 });
   const worker = join(packageRoot(), "dist", "scenarios", "engine", "worker.js");
   const child = spawn("ip", ["netns", "exec", ns, process.execPath, worker, file], { stdio: ["ignore", "pipe", "pipe"] });
+  ue.pid = child.pid;
   const log = createWriteStream(join(logDir, "ue.log"), { mode: 0o600 });
   child.stderr.pipe(log);
   const onAbort = () => child.kill("SIGTERM");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { GbaConfig } from "../../nf/config.js";
 import { peerAt } from "../../nf/common/diameter/config.js";
 import { packageRoot } from "../load.js";
-import { type Child, spawnChild, stopAll } from "./children.js";
+import { type Child, cpuName, spawnChild, stopAll } from "./children.js";
 import { delayFront } from "./delay-proxy.js";
 import { type Deployment, endpointsFrom, type TopologyContext, TopologyError } from "./types.js";
 
@@ -91,6 +91,13 @@ export async function startProcesses(ctx: TopologyContext): Promise<Deployment> 
     backend: "process",
     endpoints: endpointsFrom(ready, ctx.cfg),
     logDir,
+    cpu: () => ({
+      sources: [
+        ...children.map((c) => ({ name: cpuName(c.name), pid: c.proc.pid as number })),
+        { name: "load generator", pid: "self" },
+      ],
+      note: `load generator: the runner's process (UE population and progress${ctx.latencyMs > 0 ? ", delaying proxies" : ""})`,
+    }),
     stop,
   };
 }

@@ -3,6 +3,7 @@
 // cleans up.
 import type { EventBus } from "../../nf/common/events.js";
 import type { Capture } from "../../nf/common/capture/index.js";
+import type { CpuSource } from "../../bench/lib/cpu.js";
 import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
 import type { Emit, Endpoints } from "../engine/events.js";
@@ -32,6 +33,11 @@ export interface Deployment {
   logDir?: string;
   /** runs the UE population somewhere else than in the runner's process */
   runUe?: (input: EngineInput, emit: Emit, signal: AbortSignal) => Promise<void>;
+  /**
+   * The processes whose CPU time the load report accounts for (bench/lib/cpu.ts), asked when the
+   * load phase starts; absent when they cannot be measured from here (containers).
+   */
+  cpu?: () => { sources: CpuSource[]; note?: string };
   stop(): Promise<void>;
 }
 
