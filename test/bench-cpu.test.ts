@@ -32,7 +32,12 @@ function burner(ms: number, children = 0) {
   const report = new Promise<{ self: number; kids: number[] }>((resolve) =>
     p.stdout.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()))),
   );
-  return { pid: p.pid as number, report, stop: () => new Promise((r) => (p.once("exit", r), p.stdin.end())) };
+  const stop = () =>
+    new Promise((r) => {
+      p.once("exit", r);
+      p.stdin.end();
+    });
+  return { pid: p.pid as number, report, stop };
 }
 
 // a tick is 10 ms (CLK_TCK 100); /proc also counts what the process used before and after its own reading
