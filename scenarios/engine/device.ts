@@ -3,7 +3,15 @@
 // (bootstrappings, re-bootstrappings after a NAF refused the B-TID, AKA resynchronisations).
 import { setTimeout as sleep } from "node:timers/promises";
 import { fetch } from "undici";
-import { type GbaClient, type GbaMiddleware, httpOverTls, openUe, type Tracer, type Ue } from "../../ue/index.js";
+import {
+  type GbaClient,
+  type GbaMiddleware,
+  httpOverTls,
+  openUe,
+  SimulatedUsim,
+  type Tracer,
+  type Ue,
+} from "../../ue/index.js";
 import type { TraceMessage, TraceValueKind } from "../../ue/trace.js";
 import type { PlannedDevice } from "../plan.js";
 import type { FlowStep } from "../types.js";
@@ -111,9 +119,11 @@ export class DeviceRuntime {
   }
 
   static async open(d: PlannedDevice, ep: Endpoints, usimFile: string, diagram?: DiagramRecorder): Promise<DeviceRuntime> {
+    // a load generator's card answers at once; its state is journaled within 20 ms (state-writer.ts)
+    const card = await SimulatedUsim.fromFile(usimFile, { answerAfterCommit: false });
     const tracer = new CountingTracer(diagram);
     const ue = await openUe({
-      card: { kind: "simulated", file: usimFile },
+      card: { kind: "card", card },
       bsfUrl: ep.bsfUb,
       bsfFqdn: ep.bsfFqdn,
       mode: d.uicc,

@@ -1,8 +1,11 @@
 // The simulated USIM as a Card: the UICC + USIM applet of usim-applet.ts, in process, with its
-// non-volatile memory in a JSON state file (state-file.ts) or only in memory.
+// non-volatile memory in a JSON state file (written in groups by state-writer.ts) or only in
+// memory.
+import { dirname } from "node:path";
 import { type Card, CardError, RemovalNotifier, SerialQueue } from "../card/card.js";
 import { UICC_ATR } from "./atr.js";
-import { loadUsimStateFile, saveUsimStateFile } from "./state-file.js";
+import { loadUsimStateFile } from "./state-file.js";
+import { type StateHandle, UsimStateWriter, type UsimStateWriterOptions } from "./state-writer.js";
 import { UsimApplet } from "./usim-applet.js";
 import { stateFromJson, stateToJson, type UsimState } from "./usim-state.js";
 
@@ -12,10 +15,22 @@ export interface SimulatedUsimOptions {
   description?: string;
 }
 
+export interface SimulatedUsimFileOptions extends UsimStateWriterOptions {
+  /**
+   * true (default): an answer that changed the card leaves once its group is journaled and
+   * fsync'd, as a real card writes its EEPROM before it answers; a SIGKILL loses nothing
+   * answered. false: the answer leaves at once and a SIGKILL may lose the last flushDelayMs of
+   * changes (state-writer.ts says what that means for SQN freshness): for load generators.
+   */
+  answerAfterCommit?: boolean;
+}
+
 export class SimulatedUsim implements Card {
   readonly description: string;
   private readonly applet: UsimApplet;
   private readonly persist: ((state: UsimState) => Promise<void>) | undefined;
+  private file: StateHandle | undefined;
+  private answerAfterCommit = true;
   private readonly queue = new SerialQueue();
   private readonly removal = new RemovalNotifier();
   private powered = true;
@@ -28,13 +43,22 @@ export class SimulatedUsim implements Card {
     this.description = options.description ?? "simulated USIM";
   }
 
-  /** Loads a state file and writes every change back to it (atomic replace, mode 0600). */
-  static async fromFile(path: string): Promise<SimulatedUsim> {
+  /**
+   * Loads a state file and writes every change back to it in groups (state-writer.ts: journaled
+   * and fsync'd within flushDelayMs, the file itself rewritten atomically with mode 0600, durable
+   * when close() resolves). Journals a killed process left in the directory are replayed first.
+   */
+  static async fromFile(path: string, o: SimulatedUsimFileOptions = {}): Promise<SimulatedUsim> {
+    const writer = await UsimStateWriter.forDirectory(dirname(path), o);
     const state = await loadUsimStateFile(path);
-    return new SimulatedUsim(state, {
-      persist: (s) => saveUsimStateFile(path, s),
-      description: `simulated USIM (${path})`,
-    });
+    const card = new SimulatedUsim(state, { description: `simulated USIM (${path})` });
+    card.answerAfterCommit = o.answerAfterCommit ?? true;
+    card.file = writer.register(
+      path,
+      () => card.applet.state,
+      (err) => card.removal.fire(`state not saved: ${err.message}`),
+    );
+    return card;
   }
 
   transmit(apdu: Uint8Array): Promise<Uint8Array> {
@@ -42,6 +66,16 @@ export class SimulatedUsim implements Card {
       this.assertUsable();
       if (!this.powered) throw new CardError("NOT_POWERED", `${this.description} is not powered; reset() it first`);
       const { response, changed } = this.applet.process(apdu);
+      if (changed && this.file) {
+        const committed = this.file.mark(this.answerAfterCommit);
+        if (this.answerAfterCommit) {
+          try {
+            await committed;
+          } catch (err) {
+            throw new CardError("REMOVED", `${this.description}: state not saved: ${(err as Error).message}`);
+          }
+        }
+      }
       if (changed && this.persist) {
         try {
           await this.persist(this.applet.state);
@@ -72,9 +106,12 @@ export class SimulatedUsim implements Card {
     });
   }
 
+  /** Closes the card; with a state file, resolves once the file holds the last state durably. */
   close(): Promise<void> {
     return this.queue.run(async () => {
+      if (this.closed) return;
       this.closed = true;
+      await this.file?.close();
     });
   }
 

@@ -1,13 +1,18 @@
 // The simulated USIM's memory on disk: one JSON file, replaced atomically (write a temporary
 // file in the same directory, fsync, rename) and created with mode 0600 because it holds K.
+// A card in use writes it in groups through state-writer.ts; reading a file first replays the
+// journals a killed process left in its directory, so a reader never sees a state older than
+// what was journaled.
 import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { recoverJournals } from "./state-writer.js";
 import { stateFromJson, stateToJson, type UsimState, UsimStateError } from "./usim-state.js";
 
 export const STATE_FILE_MODE = 0o600;
 
 export async function loadUsimStateFile(path: string): Promise<UsimState> {
+  await recoverJournals(dirname(path));
   let text: string;
   try {
     text = await readFile(path, "utf8");
