@@ -41,6 +41,11 @@ export const BENCHES: Record<string, Bench> = {
     external: false,
     run: async (o) => (await import("./dashboard.js")).benchDashboard(o),
   },
+  x509: {
+    summary: "IoT.04 X.509 steps (keygen, CSR, CSR check, issue, verify): lean path vs @peculiar/x509",
+    external: false,
+    run: async (o) => (await import("./x509.js")).benchX509(o),
+  },
   milenage: {
     summary: "MILENAGE AV/s vs the raw AES-128 blocks an AV needs",
     external: false,

@@ -1,25 +1,40 @@
 // The Enrolment CA's own key and certificate: P-256 ECDSA, created on first start and kept in
 // <data>/eca/ca.key (PKCS#8 PEM, mode 0600) and <data>/eca/ca.pem; and the enrolment
 // certificate profile (RFC 5280) it issues to OBUs.
-import { createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  contextConstructed,
+  contextPrimitive,
+  fromPem,
+  namedBits,
+  octetString,
+  printableString,
+  sequence,
+  smallInteger,
+  tlv,
+  time,
+  unsignedInteger,
+  utf8String,
+  boolean as derBoolean,
+  oid,
+} from "../../wire/der.js";
+import { algorithm, buildExtension, buildName, OID, type PublicKeyInfo, parsePublicKeyInfo, signed } from "../../wire/x509.js";
 import type { NfDeps } from "../common/deps.js";
 import { describeFsError, nfDataDir, StoreError } from "../common/store.js";
-import { x509 } from "./x509.js";
+import { EcaCertificate, ecdsaSha256, keyIdentifierOf } from "./x509.js";
 
-const EC_P256 = { name: "ECDSA", namedCurve: "P-256" } as const;
-const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
 const CA_VALIDITY_DAYS = 3650;
 const DAY_MS = 86_400_000;
 export const CA_KEY_FILE = "ca.key";
 export const CA_CERT_FILE = "ca.pem";
 
 export interface EnrolmentCa {
-  cert: x509.X509Certificate;
+  cert: EcaCertificate;
   /** the CA certificate as PEM (GET /ca.pem) */
   pem: string;
-  privateKey: webcrypto.CryptoKey;
+  privateKey: KeyObject;
 }
 
 /**
@@ -46,31 +61,62 @@ function writeAtomically(path: string, data: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-function spkiOf(pem: string): Buffer {
-  return createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "der" });
+/** RFC 5280 §4.2.1.3 keyUsage bits */
+const KEY_USAGE = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
+
+/** RFC 5280 §4.1: a v3 TBSCertificate signed with ECDSA P-256 / SHA-256 by `key`. */
+function certificate(o: {
+  serialHex: string;
+  issuer: Uint8Array;
+  subject: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Uint8Array;
+  extensions: Uint8Array[];
+  key: KeyObject;
+}): EcaCertificate {
+  const sigAlg = algorithm(OID.ecdsaWithSha256);
+  const tbs = sequence(
+    tlv(contextConstructed(0), smallInteger(2)), // v3
+    unsignedInteger(Buffer.from(o.serialHex, "hex")),
+    sigAlg,
+    o.issuer,
+    sequence(time(o.notBefore), time(o.notAfter)),
+    o.subject,
+    o.spki,
+    tlv(contextConstructed(3), sequence(...o.extensions)),
+  );
+  return new EcaCertificate(signed(tbs, sigAlg, ecdsaSha256(tbs, o.key)));
 }
 
-async function createCaCertificate(
-  privateKey: webcrypto.CryptoKey,
-  spki: Buffer,
-  fqdn: string,
-  deps: NfDeps,
-): Promise<x509.X509Certificate> {
-  const publicKey = await webcrypto.subtle.importKey("spki", spki, EC_P256, true, ["verify"]);
+const spkiDer = (key: KeyObject) => new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));
+
+function createCaCertificate(privateKey: KeyObject, fqdn: string, deps: NfDeps): EcaCertificate {
+  const spki = spkiDer(privateKey);
   const notBefore = wholeSeconds(deps.clock());
-  return x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialFromRandom(deps.randomBytes(16)),
-    name: [{ CN: [`${fqdn} Enrolment CA`] }],
+  const name = buildName([[OID.commonName, utf8String(`${fqdn} Enrolment CA`)]]);
+  const keyId = keyIdentifierOf(parsePublicKeyInfo(spki).key);
+  return certificate({
+    serialHex: serialFromRandom(deps.randomBytes(16)),
+    issuer: name,
+    subject: name,
     notBefore,
     notAfter: new Date(notBefore.getTime() + CA_VALIDITY_DAYS * DAY_MS),
-    keys: { privateKey, publicKey },
-    signingAlgorithm: SIGNING,
+    spki,
+    key: privateKey,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      // RFC 5280 §4.2.1.9: CA TRUE, pathLenConstraint 0, critical
+      buildExtension(OID.basicConstraints, true, sequence(derBoolean(true), smallInteger(0))),
+      buildExtension(OID.keyUsage, true, namedBits([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign])),
+      buildExtension(OID.subjectKeyIdentifier, false, octetString(keyId)),
     ],
   });
+}
+
+function caKeyProblem(key: KeyObject): string | undefined {
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+    return `the CA key is ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ""}, not EC P-256`;
+  return undefined;
 }
 
 /**
@@ -87,22 +133,17 @@ export async function loadOrCreateCa(dataRoot: string, fqdn: string, deps: NfDep
     if (!existsSync(keyPath)) {
       if (existsSync(certPath))
         throw new StoreError(`${certPath} exists without its key ${keyPath}; restore the key or remove both`);
-      const pair = (await webcrypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-      const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", pair.privateKey));
-      writeAtomically(keyPath, x509.PemConverter.encode(pkcs8, "PRIVATE KEY"), 0o600);
+      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      writeAtomically(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
     }
     const mode = statSync(keyPath).mode & 0o777;
     if (mode & 0o077) throw new StoreError(`${keyPath} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it`);
-    const keyPem = readFileSync(keyPath, "utf8");
-    const spki = spkiOf(keyPem);
-    const der = createPrivateKey(keyPem).export({ type: "pkcs8", format: "der" });
-    const privateKey = await webcrypto.subtle.importKey("pkcs8", der, EC_P256, false, ["sign"]);
-    if (!existsSync(certPath)) {
-      const created = await createCaCertificate(privateKey, spki, fqdn, deps);
-      writeAtomically(certPath, created.toString("pem"), 0o644);
-    }
-    const cert = new x509.X509Certificate(readFileSync(certPath, "utf8"));
-    if (!Buffer.from(cert.publicKey.rawData).equals(spki))
+    const privateKey = createPrivateKey(readFileSync(keyPath, "utf8"));
+    const problem = caKeyProblem(privateKey);
+    if (problem) throw new StoreError(`${keyPath}: ${problem}`);
+    if (!existsSync(certPath)) writeAtomically(certPath, createCaCertificate(privateKey, fqdn, deps).toString("pem"), 0o644);
+    const cert = new EcaCertificate(fromPem(readFileSync(certPath, "utf8"), "CERTIFICATE"));
+    if (!Buffer.from(cert.parsed.publicKey.der).equals(spkiDer(privateKey)))
       throw new StoreError(`${certPath} does not belong to the key in ${keyPath}`);
     return { cert, pem: cert.toString("pem"), privateKey };
   } catch (err) {
@@ -112,7 +153,8 @@ export async function loadOrCreateCa(dataRoot: string, fqdn: string, deps: NfDep
 }
 
 export interface EnrolmentRequest {
-  publicKey: x509.PublicKey;
+  /** the SubjectPublicKeyInfo of the CSR, certified as it came */
+  publicKey: PublicKeyInfo;
   obuId: string;
   vehicleId: string;
   /** 16 random octets for the serial number */
@@ -128,24 +170,28 @@ export interface EnrolmentRequest {
  * keyUsage digitalSignature (critical); extKeyUsage id-kp-clientAuth; SKI and AKI. Requested
  * extensions in the CSR are not copied. Validity ends no later than the CA's own.
  */
-export async function issueEnrolmentCertificate(ca: EnrolmentCa, req: EnrolmentRequest): Promise<x509.X509Certificate> {
+export async function issueEnrolmentCertificate(ca: EnrolmentCa, req: EnrolmentRequest): Promise<EcaCertificate> {
   const notBefore = wholeSeconds(req.now);
   const notAfter = wholeSeconds(Math.min(notBefore.getTime() + req.validityDays * DAY_MS, ca.cert.notAfter.getTime()));
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serialFromRandom(req.serialRandom),
-    subject: new x509.Name([{ "2.5.4.3": [{ utf8String: req.obuId }] }, { "2.5.4.5": [{ printableString: req.vehicleId }] }]),
-    issuer: ca.cert.subjectName,
+  return certificate({
+    serialHex: serialFromRandom(req.serialRandom),
+    issuer: ca.cert.parsed.subject.der,
+    subject: buildName([
+      [OID.commonName, utf8String(req.obuId)],
+      [OID.serialNumber, printableString(req.vehicleId)],
+    ]),
     notBefore,
     notAfter,
-    publicKey: req.publicKey,
-    signingKey: ca.privateKey,
-    signingAlgorithm: SIGNING,
+    spki: req.publicKey.der,
+    key: ca.privateKey,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(req.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+      // RFC 5280 §4.2.1.9: cA DEFAULT FALSE is absent in DER, so CA:FALSE is an empty SEQUENCE
+      buildExtension(OID.basicConstraints, true, sequence()),
+      buildExtension(OID.keyUsage, true, namedBits([KEY_USAGE.digitalSignature])),
+      buildExtension(OID.extKeyUsage, false, sequence(oid(OID.clientAuth))),
+      buildExtension(OID.subjectKeyIdentifier, false, octetString(keyIdentifierOf(req.publicKey.key))),
+      // RFC 5280 §4.2.1.1: AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT ... }
+      buildExtension(OID.authorityKeyIdentifier, false, sequence(tlv(contextPrimitive(0), ca.cert.keyIdentifier))),
     ],
   });
 }
