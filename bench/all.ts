@@ -13,6 +13,7 @@ import type { BenchResult } from "./lib/result.js";
 /** What `bench all` runs, in order: [bench, workers]. */
 export const ALL_PLAN: Array<[string, number]> = [
   ["milenage", 1],
+  ["x509", 1],
   ["zn", 1],
   ["ub", 1],
   ["ub", 2],

@@ -141,7 +141,7 @@ export function benchOptions(values: FlagValues, all: boolean): BenchOptions {
 }
 
 export const bench: Command = {
-  summary: "benchmarks with same-run baselines: ub, zn, ua, tls-psk, enrol, milenage, hss, sessions, all",
+  summary: "benchmarks with same-run baselines: ub, zn, ua, tls-psk, enrol, x509, milenage, hss, sessions, all",
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, FLAGS, true);

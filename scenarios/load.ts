@@ -250,6 +250,12 @@ function autocannonProblems(s: Scenario, locate: (path: Array<string | number>) 
       "rampSeconds",
       "driver autocannon has no ramp: its overallRate is fixed for the whole run (drop rampSeconds or use driver scheduler)",
     );
+  for (const field of ["maxInFlight", "workers", "flowTimeoutSeconds"] as const)
+    if (load[field] !== undefined)
+      at(
+        field,
+        `driver autocannon bounds its flows by its connections and runs in one thread; ${field} is the scheduler's (use driver scheduler)`,
+      );
   if (load.tunnel === "tls-psk")
     at(
       "tunnel",

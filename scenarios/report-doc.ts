@@ -35,6 +35,8 @@ function tables(r: Report): Table[] {
       ["arrivals / started / ok / failed", `${l.arrivals} / ${l.started} / ${l.ok} / ${l.failed}`],
       ["offered rate (steady window)", `${l.offeredRate}/s`],
       ["achieved rate (steady window)", `${l.achievedRate}/s`],
+      ["shed rate (steady window)", `${l.shedRate}/s (${l.shed} arrivals over the phase)`],
+      ["bound on flows in flight", l.inFlightBound === undefined ? "none" : String(l.inFlightBound)],
       ["enrolments/s, bootstraps/s", `${l.enrolmentsPerSecond}, ${l.bootstrapsPerSecond}`],
       ["not started, unfinished", `${l.notStarted}, ${l.unfinished}`],
       ["max in flight", String(l.maxInFlight)],

@@ -172,7 +172,8 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
         `${l.notStarted ? `, ${l.notStarted} not started` : ""}${l.unfinished ? `, ${l.unfinished} unfinished` : ""}`,
     );
     out.push(
-      `  ${l.enrolmentsPerSecond} enrolments/s, ${l.bootstrapsPerSecond} bootstraps/s (offered ${l.offeredRate}/s, steady ${l.steady ? "yes" : "no"}), max ${l.maxInFlight} in flight`,
+      `  offered ${l.offeredRate}/s, achieved ${l.achievedRate}/s, shed ${l.shedRate}/s (${l.shed} arrivals; bound ${l.inFlightBound ?? "none"} in flight, max ${l.maxInFlight}); steady ${l.steady ? "yes" : "no"}`,
+      `  ${l.enrolmentsPerSecond} enrolments/s, ${l.bootstrapsPerSecond} bootstraps/s`,
     );
     out.push(table(["step", "ok", "failed", "p50", "p95", "p99", "max"], stepRows(l.steps)));
     if (l.cpu) out.push(`  CPU per successful flow: ${cpuText(l.cpu)}`);

@@ -60,6 +60,11 @@ export interface RunOptions {
 export const DEFAULT_LOAD: LoadPhase = { mode: "rate", rate: 5, durationSeconds: 5 };
 const FUNCTIONAL_PARALLEL = 8;
 const LOAD_GRACE_SECONDS = 20;
+/** below the grace period, so every flow ends with a declared cause before the phase is cut */
+const DEFAULT_FLOW_TIMEOUT_SECONDS = 15;
+/** the default in-flight bound: this many seconds of arrivals (Little's law: rate × latency) */
+const IN_FLIGHT_SECONDS = 5;
+const MIN_IN_FLIGHT = 32;
 
 export function loadPlanOf(l: LoadPhase): LoadPlan {
   const mode = l.mode ?? (l.rate === undefined && l.concurrency !== undefined ? "concurrency" : "rate");
@@ -74,6 +79,12 @@ export function loadPlanOf(l: LoadPhase): LoadPlan {
     count: l.count,
     graceSeconds: LOAD_GRACE_SECONDS,
     seed: 1,
+    maxInFlight:
+      mode === "rate"
+        ? (l.maxInFlight ?? Math.max(MIN_IN_FLIGHT, Math.ceil((l.rate ?? DEFAULT_LOAD.rate ?? 1) * IN_FLIGHT_SECONDS)))
+        : undefined,
+    workers: l.workers,
+    flowTimeoutSeconds: l.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_SECONDS,
   };
 }
 

@@ -49,6 +49,12 @@ export interface LoadPhase {
   tunnel?: "digest" | "tls-psk";
   uicc?: "GBA_ME" | "GBA_U";
   flow?: FlowStep[];
+  /** rate mode: flows admitted at once; an arrival beyond it is shed (default: 5 s of arrivals, ≥ 32) */
+  maxInFlight?: number;
+  /** worker threads running the load flows (default: one per core; 0: the runner's thread) */
+  workers?: number;
+  /** a load flow still running after this long fails with cause FLOW_TIMEOUT (default 15) */
+  flowTimeoutSeconds?: number;
 }
 
 export interface LatencyBound {

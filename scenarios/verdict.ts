@@ -58,15 +58,21 @@ export interface LoadFigures {
   durationS: number;
   /** the part of the phase after the ramp, over which rates are computed */
   steadyWindowS: number;
-  /** flows started per second in the steady window */
+  /** arrivals per second in the steady window (what the schedule offered) */
   offeredRate: number;
   /** flows ended successfully per second in the steady window */
   achievedRate: number;
+  /** arrivals shed per second in the steady window (the in-flight bound was reached) */
+  shedRate: number;
+  /** arrivals shed over the whole phase: the bound on flows in flight was reached */
+  shed: number;
+  /** the bound on flows in flight (rate mode) */
+  inFlightBound?: number;
   enrolmentsPerSecond: number;
   bootstrapsPerSecond: number;
   /** successful flows ended in each second of the phase */
   perSecond: number[];
-  /** the phase kept up with its arrivals: achieved ≥ 90 % of offered, nothing dropped or left running */
+  /** the phase kept up with its arrivals: achieved ≥ 90 % of offered, nothing shed, dropped or left running */
   steady: boolean;
   maxInFlight: number;
   queueWaitMs: { p50: number; p95: number; p99: number };
@@ -88,7 +94,11 @@ export function loadFigures(results: Results, plan: LoadPlan): LoadFigures | und
   const inWindow = (t: number) => t >= rampMs && t <= windowEnd;
   const okFlows = flows.filter((f) => f.outcome === "success");
   const ended = okFlows.filter((f) => inWindow(f.endedAt));
-  const offered = flows.filter((f) => inWindow(f.startedAt)).length;
+  // arrivals the schedule made in the window (a driver that does not record them: flows started)
+  const offered = o.arrivalAtMs.length
+    ? o.arrivalAtMs.filter(inWindow).length
+    : flows.filter((f) => inWindow(f.startedAt)).length;
+  const shedInWindow = o.shedAtMs.filter(inWindow).length;
   const enrolled = ended.filter((f) => f.steps.some((s) => s.step === "enrol" && s.ok)).length;
   const bootstraps = flows.filter((f) => inWindow(f.endedAt)).reduce((n, f) => n + f.bootstraps, 0);
   const perSecond = new Array(Math.max(1, Math.ceil(o.elapsedMs / 1000))).fill(0);
@@ -113,10 +123,13 @@ export function loadFigures(results: Results, plan: LoadPlan): LoadFigures | und
     steadyWindowS: r2(windowS),
     offeredRate: r2(offeredRate),
     achievedRate: r2(achievedRate),
+    shedRate: r2(shedInWindow / windowS),
+    shed: o.shed,
+    inFlightBound: o.inFlightBound,
     enrolmentsPerSecond: r2(enrolled / windowS),
     bootstrapsPerSecond: r2(bootstraps / windowS),
     perSecond,
-    steady: o.notStarted === 0 && o.unfinished === 0 && offered > 0 && achievedRate >= 0.9 * offeredRate,
+    steady: o.notStarted === 0 && o.unfinished === 0 && o.shed === 0 && offered > 0 && achievedRate >= 0.9 * offeredRate,
     maxInFlight: o.maxInFlight,
     queueWaitMs: { p50: r2(percentile(waits, 50)), p95: r2(percentile(waits, 95)), p99: r2(percentile(waits, 99)) },
     steps: results.load.steps.figures(),
@@ -158,7 +171,7 @@ export function checkAssertions(
     out.push({
       name: "load bounded",
       ok: load.unfinished === 0,
-      detail: `${load.unfinished} flows still running at the end of the grace period, ${load.notStarted} arrivals never got a device`,
+      detail: `${load.unfinished} flows still running at the end of the grace period, ${load.notStarted} arrivals never got a device, ${load.shed} shed at the bound of ${load.inFlightBound ?? "no"} flows in flight`,
     });
     if (a.minRate !== undefined) {
       out.push({

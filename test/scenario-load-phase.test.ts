@@ -126,6 +126,45 @@ describe("load scheduler", () => {
     expect(peak).toBe(2);
   });
 
+  it("the in-flight bound: arrivals beyond maxInFlight admitted flows are shed (counted, with their time), never queued", async () => {
+    // 40 arrivals/s for 1 s; flows take 400 ms on any of 10 devices; at most 5 admitted at once
+    let admittedPeak = 0;
+    let running = 0;
+    const o = await driveLoad(
+      plan({ rate: 40, durationSeconds: 1, maxInFlight: 5 }),
+      Array.from({ length: 10 }, (_, i) => i),
+      async () => {
+        running++;
+        admittedPeak = Math.max(admittedPeak, running);
+        await sleep(400);
+        running--;
+      },
+    );
+    expect(o.arrivals).toBe(40);
+    expect(o.arrivalAtMs).toHaveLength(40);
+    expect(admittedPeak).toBe(5);
+    expect(o.inFlightBound).toBe(5);
+    expect(o.started + o.shed).toBe(40);
+    expect(o.shed).toBeGreaterThanOrEqual(25);
+    expect(o.shedAtMs).toHaveLength(o.shed);
+    // the first five arrivals are admitted, the sixth (at 137.5 ms) finds the bound
+    expect(o.shedAtMs[0]).toBeGreaterThan(100);
+    expect(o.notStarted).toBe(0);
+  });
+
+  it("arrivals waiting for a device count against the bound", async () => {
+    // arrivals at 25, 75, ..., 475 ms; one device busy 300 ms per flow; bound 2 (one running, one
+    // waiting): 125-275 shed, 325 shed or admitted as the first flow ends, 375 waits, 425 and 475
+    // shed; the waiting one is dropped when the arrivals end
+    const o = await driveLoad(plan({ rate: 20, durationSeconds: 0.5, maxInFlight: 2, graceSeconds: 2 }), ["only"], () =>
+      sleep(300),
+    );
+    expect(o.arrivals).toBe(10);
+    expect(o.started).toBe(2);
+    expect(o.started + o.notStarted + o.shed).toBe(10);
+    expect(o.shed).toBeGreaterThanOrEqual(6);
+  });
+
   it("an abort stops the arrivals", async () => {
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 200);

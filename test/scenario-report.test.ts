@@ -1,11 +1,13 @@
 // How the runner judges each OBU against its expectation, records a flow for the Mermaid
-// diagram without key material, and shows progress without a terminal.
+// diagram without key material, shows progress without a terminal, and renders its report.
 import { describe, expect, it } from "vitest";
 import { renderMermaid } from "../scenarios/diagram.js";
 import { DiagramRecorder } from "../scenarios/engine/diagram-recorder.js";
 import type { FlowResult } from "../scenarios/engine/events.js";
 import type { PlannedDevice } from "../scenarios/plan.js";
 import { Progress } from "../scenarios/progress.js";
+import type { Report } from "../scenarios/report.js";
+import { renderReportFile } from "../scenarios/report-doc.js";
 import { Results } from "../scenarios/results.js";
 import { judgeDevice } from "../scenarios/verdict.js";
 
@@ -195,5 +197,75 @@ describe("progress without a terminal", () => {
     results.add({ t: "flow", result: flow({ phase: "load" }) });
     p.tick();
     expect(lines[1]).toMatch(/^load \[░{24}\] +0% 0\.\d\/4\.0 s │ flows 1 ok 1 failed 0 │ 0\.0 enrol\/s\n$/);
+  });
+});
+
+describe("the report as Markdown and HTML (--report FILE.md / FILE.html)", () => {
+  const step = { count: 10, ok: 9, failed: 1, p50: 12, p90: 20, p95: 25, p99: 30, max: 31, mean: 14 };
+  const report: Report = {
+    scenario: "demo",
+    file: "demo.yaml",
+    backend: "process",
+    startedAt: "2030-01-01T00:00:00.000Z",
+    wallMs: 12_345,
+    ok: false,
+    devices: [],
+    functional: { wallMs: 1000, steps: { bootstrap: step }, errors: {} },
+    load: {
+      driver: "scheduler",
+      mode: "rate",
+      targetRate: 100,
+      poisson: false,
+      rampSeconds: 0,
+      arrivals: 500,
+      started: 400,
+      ok: 390,
+      failed: 10,
+      notStarted: 0,
+      unfinished: 0,
+      durationS: 5,
+      steadyWindowS: 5,
+      offeredRate: 100,
+      achievedRate: 78,
+      shedRate: 20,
+      shed: 100,
+      inFlightBound: 50,
+      enrolmentsPerSecond: 78,
+      bootstrapsPerSecond: 80,
+      perSecond: [78, 78, 78, 78, 78],
+      steady: false,
+      maxInFlight: 50,
+      queueWaitMs: { p50: 0, p95: 1, p99: 2 },
+      steps: { bootstrap: step, enrol: step },
+      errors: { "enrol: FLOW_TIMEOUT": 10 },
+      cpu: {
+        usPerOp: { HSS: 150, BSF: 320, "load generator": 410 },
+        cores: { HSS: 0.01, BSF: 0.03, "load generator": 0.04 },
+        note: "n",
+      },
+    },
+    failures: [],
+    assertions: [{ name: "minimum rate", ok: false, detail: "78 flows/s (need ≥ 90)" }],
+  };
+
+  it("Markdown: load figures with offered, achieved and shed rates, CPU per flow per process, steps, causes, assertions", () => {
+    const md = renderReportFile("r.md", report);
+    expect(md).toMatch(/^# Scenario demo\n/);
+    expect(md).toContain("| offered rate (steady window) | 100/s |");
+    expect(md).toContain("| achieved rate (steady window) | 78/s |");
+    expect(md).toContain("| shed rate (steady window) | 20/s (100 arrivals over the phase) |");
+    expect(md).toContain("| bound on flows in flight | 50 |");
+    expect(md).toContain("## CPU per successful load flow, by process (n)");
+    expect(md).toContain("| BSF | 320 | 0.03 |");
+    expect(md).toContain("| enrol: FLOW_TIMEOUT | 10 |");
+    expect(md).toContain("| FAIL | minimum rate | 78 flows/s (need ≥ 90) |");
+  });
+
+  it("HTML: one self-contained page; JSON for any other name", () => {
+    const html = renderReportFile("r.html", report);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain("<td>load generator</td><td>410</td><td>0.04</td>");
+    expect(html).not.toMatch(/<script|<link|src=/);
+    expect(JSON.parse(renderReportFile("r.json", report))).toEqual(report);
   });
 });

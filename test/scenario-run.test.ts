@@ -156,6 +156,10 @@ interface ReportShape {
     unfinished: number;
     steady: boolean;
     achievedRate: number;
+    offeredRate: number;
+    shedRate: number;
+    shed: number;
+    inFlightBound: number;
     enrolmentsPerSecond: number;
     bootstrapsPerSecond: number;
     steps: Record<string, StepFig>;
@@ -181,6 +185,12 @@ function expectSteadyLoad(report: ReportShape, durationS: number): void {
   expect(l.notStarted).toBe(0);
   expect(l.unfinished).toBe(0);
   expect(l.steady).toBe(true);
+  // bounded in flight (5 s of arrivals, at least 32), nothing shed; offered is the schedule's rate
+  expect(l.inFlightBound).toBe(Math.max(32, Math.ceil(l.targetRate * 5)));
+  expect(l.shed).toBe(0);
+  expect(l.shedRate).toBe(0);
+  expect(l.offeredRate).toBeGreaterThan(0.85 * l.targetRate);
+  expect(l.offeredRate).toBeLessThan(1.15 * l.targetRate);
   expect(l.ok).toBe(l.arrivals);
   // evenly spaced arrivals: Λ(duration) of them
   expect(Math.abs(l.arrivals - l.targetRate * durationS)).toBeLessThanOrEqual(l.targetRate);

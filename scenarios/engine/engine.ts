@@ -1,7 +1,9 @@
 // The UE population: the functional phase (every planned OBU runs its flow once, a bounded
 // number at a time) and then the load phase (arrivals driven by load/driver.ts over a pool of
 // OBUs, or by autocannon: load/autocannon-driver.ts). Reports everything as events; runs in
-// the runner's process or in a worker process.
+// the runner's process or in a worker process. The scheduler's load flows run on worker threads
+// (load-threads.ts; plan.workers, default one per core; 0: in this thread).
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { driveAutocannon, type LoadDevice, openLoadDevice } from "../load/autocannon-driver.js";
 import { driveLoad, type LoadPlan } from "../load/driver.js";
@@ -9,6 +11,8 @@ import type { PlannedDevice } from "../plan.js";
 import { DeviceRuntime } from "./device.js";
 import { DiagramRecorder, type OriginMap } from "./diagram-recorder.js";
 import type { Emit, Endpoints, FlowResult, Phase } from "./events.js";
+import { flowEvents, runLoadFlow } from "./load-flow.js";
+import { LoadThreads } from "./load-threads.js";
 
 export interface EngineInput {
   endpoints: Endpoints;
@@ -121,8 +125,52 @@ async function autocannonLoadPhase(input: EngineInput, plan: LoadPlan, emit: Emi
   emit({ t: "phase", phase: "load", state: "end", devices: devices.length });
 }
 
+/** Worker threads of the load generator when the plan does not say: one per core. */
+export function defaultLoadThreads(): number {
+  return availableParallelism();
+}
+
+/** The scheduler's load phase with the flows on worker threads (load-threads.ts). */
+async function threadedLoadPhase(
+  input: EngineInput,
+  plan: LoadPlan,
+  threads: number,
+  emit: Emit,
+  signal?: AbortSignal,
+): Promise<void> {
+  const t0 = performance.now();
+  const pool = await LoadThreads.start(
+    threads,
+    input.endpoints,
+    input.loadDevices.map((d) => ({ d, usimFile: usimFileOf(input.usimDir, d.obu) })),
+    plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000,
+  );
+  try {
+    for (const f of pool.openFailures)
+      emit({ t: "flow", result: openFailure(f.d, "load", t0, Object.assign(new Error(f.message), { code: f.cause })) });
+    emit({ t: "phase", phase: "load", state: "start", devices: pool.devices.length });
+    if (pool.devices.length === 0) throw new Error("no device of the load pool could be opened");
+    const start = performance.now();
+    const outcome = await driveLoad(
+      plan,
+      pool.devices,
+      (dev) =>
+        pool.run(dev, start, (result) => {
+          for (const e of flowEvents(result)) emit(e);
+        }),
+      signal,
+    );
+    emit({ t: "load-done", outcome });
+    emit({ t: "phase", phase: "load", state: "end", devices: pool.devices.length });
+  } finally {
+    await pool.close();
+  }
+}
+
 async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?: AbortSignal): Promise<void> {
   if (plan.driver === "autocannon") return autocannonLoadPhase(input, plan, emit, signal);
+  const threads = plan.workers ?? defaultLoadThreads();
+  if (threads > 0) return threadedLoadPhase(input, plan, threads, emit, signal);
   const t0 = performance.now();
   const runtimes: DeviceRuntime[] = [];
   try {
@@ -137,12 +185,10 @@ async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?
     const outcome = await driveLoad(
       plan,
       runtimes,
-      async (rt) => {
-        const result = await rt.runFlow(rt.d.flow, "load", start, (s) =>
-          emit({ t: "step", phase: "load", obu: rt.d.obu, step: s.step, ms: s.ms, ok: s.ok }),
-        );
-        emit({ t: "flow", result });
-      },
+      (rt) =>
+        runLoadFlow(rt, start, plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000, (result) => {
+          for (const e of flowEvents(result)) emit(e);
+        }),
       signal,
     );
     emit({ t: "load-done", outcome });

@@ -271,6 +271,7 @@ export async function driveAutocannon(i: AutocannonLoad): Promise<LoadOutcome> {
     if (plan.mode === "concurrency" && inFlight >= (plan.concurrency ?? 1)) return undefined;
     const dev = idle.shift();
     if (dev === undefined) return undefined;
+    out.arrivalAtMs.push(since());
     out.arrivals++;
     out.started++;
     inFlight++;

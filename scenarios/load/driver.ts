@@ -1,7 +1,9 @@
 // The load phase's scheduler: arrivals at a rate (schedule.ts) or a fixed number of concurrent
 // flows, each given an idle device from a bounded pool (a device never runs two flows at once,
-// as a real OBU would not). Bounded in time and count: arrivals stop at the end of the phase,
-// flows still running get a grace period, arrivals still waiting for a device are not started.
+// as a real OBU would not). Bounded in time, count and flows in flight: arrivals stop at the end
+// of the phase; an arrival finding maxInFlight flows admitted (running or waiting for a device)
+// is shed, counted with its time, never queued; flows still running get a grace period,
+// arrivals still waiting for a device are not started.
 import { setTimeout as sleep } from "node:timers/promises";
 import { arrivalOffsets, seededRandom } from "./schedule.js";
 
@@ -19,6 +21,12 @@ export interface LoadPlan {
   graceSeconds: number;
   /** seed of the Poisson draws */
   seed?: number;
+  /** rate mode: flows admitted at once (running or waiting for a device); an arrival beyond it is shed */
+  maxInFlight?: number;
+  /** worker threads running the flows (scheduler driver); 0: the engine's own thread */
+  workers?: number;
+  /** a load flow still running after this many seconds fails with cause FLOW_TIMEOUT */
+  flowTimeoutSeconds?: number;
 }
 
 export interface LoadOutcome {
@@ -37,8 +45,15 @@ export interface LoadOutcome {
   /** ms until the last flow ended (or the grace period did) */
   elapsedMs: number;
   maxInFlight: number;
+  /** the bound on flows in flight, when there was one */
+  inFlightBound?: number;
   /** ms each started flow waited for an idle device */
   queueWaitMs: number[];
+  /** ms since the phase started of every arrival the schedule made */
+  arrivalAtMs: number[];
+  /** arrivals shed because maxInFlight flows were admitted, and when (ms since the phase started) */
+  shed: number;
+  shedAtMs: number[];
 }
 
 export type Job<D> = (device: D, arrival: number, startedAt: number) => Promise<void>;
@@ -83,6 +98,9 @@ export function emptyOutcome(): LoadOutcome {
     elapsedMs: 0,
     maxInFlight: 0,
     queueWaitMs: [],
+    arrivalAtMs: [],
+    shed: 0,
+    shedAtMs: [],
   };
 }
 
@@ -91,14 +109,19 @@ export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, si
   const pool = new DevicePool(devices);
   const t0 = performance.now();
   const out = emptyOutcome();
+  out.inFlightBound = plan.mode === "rate" ? plan.maxInFlight : undefined;
   const running = new Set<Promise<void>>();
   let inFlight = 0;
+  /** arrivals admitted and not yet ended: running or waiting for a device */
+  let admitted = 0;
 
   const launch = (arrival: number): Promise<void> => {
     const arrivedAt = performance.now();
+    admitted++;
     const p = pool.acquire().then(async (device) => {
       if (device === undefined) {
         out.notStarted++;
+        admitted--;
         return;
       }
       const startedAt = performance.now();
@@ -110,6 +133,7 @@ export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, si
         await job(device, arrival, startedAt - t0);
       } finally {
         inFlight--;
+        admitted--;
         out.completed++;
         pool.release(device);
       }
@@ -135,7 +159,15 @@ export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, si
       const wait = at - (performance.now() - t0);
       if (wait > 1) await sleep(wait, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted) break;
-      void launch(out.arrivals++);
+      const now = performance.now() - t0;
+      out.arrivalAtMs.push(now);
+      out.arrivals++;
+      if (plan.maxInFlight !== undefined && admitted >= plan.maxInFlight) {
+        out.shed++;
+        out.shedAtMs.push(now);
+        continue;
+      }
+      void launch(out.arrivals - 1);
     }
   } else {
     const workers = plan.concurrency ?? 1;
@@ -146,7 +178,10 @@ export async function driveLoad<D>(plan: LoadPlan, devices: D[], job: Job<D>, si
       // a ramp starts the workers one after another across rampSeconds
       const delay = workers > 1 ? (plan.rampSeconds * 1000 * w) / workers : 0;
       if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => undefined);
-      while (more()) await launch(out.arrivals++);
+      while (more()) {
+        out.arrivalAtMs.push(performance.now() - t0);
+        await launch(out.arrivals++);
+      }
     };
     const all = Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
     await Promise.race([all, untilDeadline(deadline, t0, signal)]);
