@@ -71,3 +71,16 @@ describe("a load flow bounded in time", () => {
     expect(results).toHaveLength(1);
   });
 });
+
+describe("flows that end after the load phase", () => {
+  it("are not reported: the scheduler counted them as unfinished, and closing their device is no failure of theirs", async () => {
+    const { reportUntilOver } = await import("../scenarios/engine/engine.js");
+    const events: string[] = [];
+    const r = reportUntilOver((e) => events.push(e.t));
+    const result = { obu: "O", phase: "load", outcome: "failed", steps: [{ step: "bootstrap", ms: 1, ok: false }] } as FlowResult;
+    r.flow(result);
+    r.over();
+    r.flow({ ...result, failure: { step: "bootstrap", cause: "CLOSED", message: "simulated USIM is closed" } });
+    expect(events).toEqual(["step", "flow"]);
+  });
+});

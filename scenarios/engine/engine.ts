@@ -125,6 +125,23 @@ async function autocannonLoadPhase(input: EngineInput, plan: LoadPlan, emit: Emi
   emit({ t: "phase", phase: "load", state: "end", devices: devices.length });
 }
 
+/**
+ * Emits each load flow's events until the phase is over. A flow still running then is counted
+ * as unfinished by the scheduler; closing its device afterwards must not add it as a failure.
+ */
+export function reportUntilOver(emit: Emit): { flow: (r: FlowResult) => void; over: () => void } {
+  let over = false;
+  return {
+    flow: (result) => {
+      if (over) return;
+      for (const e of flowEvents(result)) emit(e);
+    },
+    over: () => {
+      over = true;
+    },
+  };
+}
+
 /** Worker threads of the load generator when the plan does not say: one per core. */
 export function defaultLoadThreads(): number {
   return availableParallelism();
@@ -151,15 +168,9 @@ async function threadedLoadPhase(
     emit({ t: "phase", phase: "load", state: "start", devices: pool.devices.length });
     if (pool.devices.length === 0) throw new Error("no device of the load pool could be opened");
     const start = performance.now();
-    const outcome = await driveLoad(
-      plan,
-      pool.devices,
-      (dev) =>
-        pool.run(dev, start, (result) => {
-          for (const e of flowEvents(result)) emit(e);
-        }),
-      signal,
-    );
+    const report = reportUntilOver(emit);
+    const outcome = await driveLoad(plan, pool.devices, (dev) => pool.run(dev, start, report.flow), signal);
+    report.over();
     emit({ t: "load-done", outcome });
     emit({ t: "phase", phase: "load", state: "end", devices: pool.devices.length });
   } finally {
@@ -182,15 +193,10 @@ async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?
     emit({ t: "phase", phase: "load", state: "start", devices: runtimes.length });
     if (runtimes.length === 0) throw new Error("no device of the load pool could be opened");
     const start = performance.now();
-    const outcome = await driveLoad(
-      plan,
-      runtimes,
-      (rt) =>
-        runLoadFlow(rt, start, plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000, (result) => {
-          for (const e of flowEvents(result)) emit(e);
-        }),
-      signal,
-    );
+    const report = reportUntilOver(emit);
+    const timeoutMs = plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000;
+    const outcome = await driveLoad(plan, runtimes, (rt) => runLoadFlow(rt, start, timeoutMs, report.flow), signal);
+    report.over();
     emit({ t: "load-done", outcome });
     emit({ t: "phase", phase: "load", state: "end", devices: runtimes.length });
   } finally {
