@@ -112,7 +112,7 @@ describe("group commit of USIM state", () => {
     await cl.card.close();
   });
 
-  it("answer after commit (the default): concurrent AUTHENTICATEs share a group, each answer leaves after its fsync", async () => {
+  it("answer after commit (the default): concurrent AUTHENTICATEs share a group, each answer leaves after its fsync and file write", async () => {
     const dir = join(root, "after-commit");
     const files = await cards(dir, 20);
     const c = countingFs();
@@ -128,7 +128,9 @@ describe("group commit of USIM state", () => {
           .trim()
           .split("\n")
           .map((l) => JSON.parse(l));
-        return lines.some((l) => l.file === `card-${i}.json` && l.state.sqn.seq[0] === 1);
+        // and its file already holds it (another process reading the file sees the answered state)
+        const file = JSON.parse(await readFile(files[i], "utf8"));
+        return file.sqn.seq[0] === 1 && lines.some((l) => l.file === `card-${i}.json` && l.state.sqn.seq[0] === 1);
       }),
     );
     expect(answers.every(Boolean)).toBe(true);

@@ -18,8 +18,8 @@ export interface SimulatedUsimOptions {
 export interface SimulatedUsimFileOptions extends UsimStateWriterOptions {
   /**
    * true (default): an answer that changed the card leaves once its group is journaled and
-   * fsync'd, as a real card writes its EEPROM before it answers; a SIGKILL loses nothing
-   * answered. false: the answer leaves at once and a SIGKILL may lose the last flushDelayMs of
+   * fsync'd and its file rewritten, as a real card writes its EEPROM before it answers; a
+   * SIGKILL loses nothing answered, and a reader of the file sees the answered state. false: the answer leaves at once and a SIGKILL may lose the last flushDelayMs of
    * changes (state-writer.ts says what that means for SQN freshness): for load generators.
    */
   answerAfterCommit?: boolean;
@@ -57,6 +57,8 @@ export class SimulatedUsim implements Card {
       path,
       () => card.applet.state,
       (err) => card.removal.fire(`state not saved: ${err.message}`),
+      // a card answering after commit keeps its file current too: another process reading it sees each answer's state
+      { current: card.answerAfterCommit },
     );
     return card;
   }

@@ -9,7 +9,8 @@
 //   <dir>/.usim-journal-<pid>-<thread>.jsonl in one write and made durable with ONE fsync.
 // - refresh (every refreshMs while cards change): the state files themselves are rewritten
 //   atomically (temporary file + rename) without fsync, so a reader of a file (`gba usim show`)
-//   is at most refreshMs behind; the journal, not the file, is what is durable meanwhile.
+//   is at most refreshMs behind; the journal, not the file, is what is durable meanwhile. A card
+//   registered as `current` has its file rewritten with each group instead.
 // - compact (the journal passed maxJournalBytes): every file written since the journal was
 //   last emptied is fsync'd, then the journal is emptied.
 // - close of a card: its state file is written and fsync'd before close() resolves (a
@@ -66,6 +67,8 @@ interface Card {
   state: () => UsimState;
   /** the writer could not save this card's state: the card must stop answering */
   onFailure: (err: Error) => void;
+  /** its file is rewritten with every group that holds it, not only at refresh */
+  current: boolean;
 }
 
 /** What a card holds: mark() after each change, close() when the card is closed. */
@@ -183,9 +186,14 @@ export class UsimStateWriter {
     return w;
   }
 
-  register(path: string, state: () => UsimState, onFailure: (err: Error) => void): StateHandle {
+  /**
+   * A card's state file. `current`: the file is rewritten (no fsync) with every group holding a
+   * change of the card, before the group resolves, so other readers of the file see each answer's
+   * state; otherwise at refresh.
+   */
+  register(path: string, state: () => UsimState, onFailure: (err: Error) => void, o: { current?: boolean } = {}): StateHandle {
     if (this.closed) throw new Error(`USIM state writer for ${this.dir} is closed`);
-    const card: Card = { path, state, onFailure };
+    const card: Card = { path, state, onFailure, current: o.current ?? false };
     this.cards.add(card);
     return {
       mark: (urgent = false) => this.mark(card, urgent),
@@ -280,6 +288,12 @@ export class UsimStateWriter {
       await this.journal.write(text);
       await this.journal.sync();
       this.journalBytes += Buffer.byteLength(text);
+      for (const c of batch) {
+        if (!c.current) continue;
+        await writeStateFile(this.fs, c.path, c.state(), false);
+        this.unsynced.add(c.path);
+        this.stale.delete(c);
+      }
       if (this.journalBytes > this.o.maxJournalBytes) await this.compact();
     } catch (err) {
       for (const c of batch) c.onFailure(err as Error);
