@@ -3,15 +3,7 @@
 // (bootstrappings, re-bootstrappings after a NAF refused the B-TID, AKA resynchronisations).
 import { setTimeout as sleep } from "node:timers/promises";
 import { fetch } from "undici";
-import {
-  type GbaClient,
-  type GbaMiddleware,
-  httpOverTls,
-  openUe,
-  SimulatedUsim,
-  type Tracer,
-  type Ue,
-} from "../../ue/index.js";
+import { type GbaClient, type GbaMiddleware, httpOverTls, openUe, SimulatedUsim, type Tracer, type Ue } from "../../ue/index.js";
 import type { TraceMessage, TraceValueKind } from "../../ue/trace.js";
 import type { PlannedDevice } from "../plan.js";
 import type { FlowStep } from "../types.js";
