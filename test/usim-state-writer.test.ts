@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAuthVector } from "../milenage/aka.js";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, sqnToBytes } from "../milenage/sqn.js";
 import { SimulatedUsim } from "../ue/usim/simulated-usim.js";
