@@ -136,6 +136,20 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
     expect(bootstrapsOf(bsf)).toBe(2);
   });
 
+  it("returns a 5xx without Authentication-Info as the NAF's own failure (RFC 7616 §3.5: nothing was authenticated)", async () => {
+    const { naf, client } = await network({}, { unauthenticatedStatus: 503 });
+    const res = await client.gbaFetch(`${naf.url}/x`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await res.json()).toMatchObject({ cause: "FST_GBA_BSF_UNAVAILABLE" });
+  });
+
+  it.each([200, 403])("refuses a %i without Authentication-Info: the NAF is not authenticated", async (status) => {
+    const { naf, client } = await network({}, { unauthenticatedStatus: status });
+    const err = await client.gbaFetch(`${naf.url}/x`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "SERVER_AUTH_FAILED" });
+  });
+
   it("refuses an answer whose rspauth does not verify", async () => {
     const { naf, client } = await network({}, { tamperRspauth: true });
     const err = await client.gbaFetch(`${naf.url}/x`).catch((e: unknown) => e);

@@ -10,7 +10,14 @@ import { UA_ID } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
 import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 import { bootstrappingChallengeIn, nafSpaceOf } from "../../ue/ua/gba-fetch.js";
-import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "../../ue/ua/naf-digest.js";
+import {
+  isUnauthenticatedNafFailure,
+  type NafCredentials,
+  type NafSpace,
+  nafCredentials,
+  UaError,
+  verifyRspauth,
+} from "../../ue/ua/naf-digest.js";
 import { causeOf } from "../engine/device.js";
 import type { FlowFailure } from "../engine/events.js";
 import type { Conversation } from "./gate.js";
@@ -51,10 +58,18 @@ function credentialsFor(space: NafSpace, e: EnrolInput): NafCredentials {
   return nafCredentials(space, { btid: e.btid, password, cnonce, method: "POST", uri: PATH, body: e.body });
 }
 
-/** RFC 7616 §3.5: the ECA proves it knows Ks_NAF with rspauth (over the certificate for auth-int). */
-function checkRspauth(header: string | undefined, body: Uint8Array, c: NafCredentials): void {
-  if (header === undefined)
-    throw new UaError("SERVER_AUTH_FAILED", "the NAF's answer has no Authentication-Info: the NAF is not authenticated");
+/**
+ * RFC 7616 §3.5: the ECA proves it knows Ks_NAF with rspauth (over the certificate for auth-int);
+ * a 5xx without Authentication-Info is the ECA's own failure, judged by its cause.
+ */
+function checkRspauth(status: number, header: string | undefined, body: Uint8Array, c: NafCredentials): void {
+  if (header === undefined) {
+    if (isUnauthenticatedNafFailure(status)) return;
+    throw new UaError(
+      "SERVER_AUTH_FAILED",
+      `the NAF's ${status} answer has no Authentication-Info: the NAF is not authenticated`,
+    );
+  }
   verifyRspauth(header, body, c);
 }
 
@@ -67,7 +82,7 @@ export function enrolConversation(e: EnrolInput, done: (r: EnrolOutcome) => void
   /** the outcome when the answer ends the enrolment; else the credentials of the next request are set */
   const judge = (status: number, headers: Record<string, string>, body: Uint8Array): EnrolOutcome | undefined => {
     if (status !== 401) {
-      if (creds) checkRspauth(headers["authentication-info"], body, creds);
+      if (creds) checkRspauth(status, headers["authentication-info"], body, creds);
       return status === 200 ? { ok: true, certificate: body } : refused(status, body);
     }
     const found = bootstrappingChallengeIn(headers["www-authenticate"]);

@@ -216,6 +216,8 @@ export interface FakeNafOptions {
   forgetEveryBtid?: boolean;
   /** send nextnonce in Authentication-Info */
   nextnonce?: boolean;
+  /** answer every credentialed request with this status and no Authentication-Info (a NAF failing before it authenticates) */
+  unauthenticatedStatus?: number;
   /** serve HTTPS with this certificate (Digest inside server-authenticated TLS, TS 33.222 §5.3) */
   tls?: { key: string; cert: string; ciphers?: string; maxVersion?: "TLSv1.2" | "TLSv1.3" };
 }
@@ -298,6 +300,13 @@ export class FakeNaf {
     const note = { authorization, userAgent: req.headers["user-agent"] };
     if (authorization === undefined) {
       this.challenge(res, note);
+      return;
+    }
+    if (this.o.unauthenticatedStatus !== undefined) {
+      this.seen.push({ ...note, status: this.o.unauthenticatedStatus });
+      res
+        .writeHead(this.o.unauthenticatedStatus, { "content-type": "application/problem+json", "retry-after": "1" })
+        .end(JSON.stringify({ status: this.o.unauthenticatedStatus, cause: "FST_GBA_BSF_UNAVAILABLE" }));
       return;
     }
     const c = parseDigestCredentials(authorization);

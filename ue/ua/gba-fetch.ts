@@ -18,7 +18,14 @@ import { PRODUCT_TOKEN, REALM_PREFIX_ME, REALM_PREFIX_UICC, withProductToken } f
 import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import type { Tracer } from "../trace.js";
 import { tlsSuiteByName } from "../../wire/tls-suites.js";
-import { type NafCredentials, type NafSpace, nafCredentials, UaError, verifyRspauth } from "./naf-digest.js";
+import {
+  isUnauthenticatedNafFailure,
+  type NafCredentials,
+  type NafSpace,
+  nafCredentials,
+  UaError,
+  verifyRspauth,
+} from "./naf-digest.js";
 
 export { UaError, type UaErrorCode } from "./naf-digest.js";
 
@@ -295,6 +302,10 @@ export class UaClient {
     const header = res.headers.get("authentication-info");
     if (header === null) {
       if (this.opts.requireRspauth === false) return res;
+      if (isUnauthenticatedNafFailure(res.status)) {
+        this.tracer.note(`the NAF answered ${res.status} without Authentication-Info: its own failure, not authenticated`);
+        return res;
+      }
       throw new UaError(
         "SERVER_AUTH_FAILED",
         `the NAF's ${res.status} answer has no Authentication-Info: the NAF is not authenticated`,

@@ -80,6 +80,18 @@ export function nafCredentials(
 }
 
 /**
+ * Whether an answer to a credentialed request without Authentication-Info is the NAF's own
+ * failure rather than a failed server authentication. RFC 7616 §3.5: the server sends
+ * Authentication-Info with the final answer of a request it authenticated. A 5xx is an answer
+ * the NAF gave before or instead of authenticating (503 when its BSF does not answer Zn in time,
+ * or when it sheds load): it reaches the caller as the NAF's answer, unauthenticated, with the
+ * NAF's cause. A 2xx, 3xx or 4xx without it fails server authentication (SERVER_AUTH_FAILED).
+ */
+export function isUnauthenticatedNafFailure(status: number): boolean {
+  return status >= 500;
+}
+
+/**
  * RFC 7616 §3.5: the NAF's rspauth (over the response body for auth-int) checked in constant
  * time; returns the parsed Authentication-Info (its nextnonce). Throws UaError SERVER_AUTH_FAILED.
  */

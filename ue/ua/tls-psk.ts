@@ -13,7 +13,17 @@ import type { GbaMiddleware } from "../middleware/gba-middleware.js";
 import { noTrace, type Tracer } from "../trace.js";
 import { isPskSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 
-export type TlsPskErrorCode = "BAD_OPTIONS" | "HANDSHAKE_FAILED" | "REJECTED";
+export type TlsPskErrorCode =
+  | "BAD_OPTIONS"
+  | "HANDSHAKE_FAILED"
+  | "REJECTED"
+  /** the NAF ended the handshake with internal_error (RFC 8446 §6.2): it could not serve, e.g. its BSF did not answer Zn */
+  | "NAF_INTERNAL_ERROR"
+  /** the NAF ended the handshake with access_denied (RFC 8446 §6.2): the PSK was fine, access control refused */
+  | "ACCESS_DENIED"
+  | "CONNECTION_RESET"
+  | "CONNECTION_REFUSED"
+  | "TIMEOUT";
 
 export class TlsPskError extends UeError<TlsPskErrorCode> {}
 
@@ -64,7 +74,8 @@ function attempts(o: TlsPskOptions): Attempt[] {
   });
 }
 
-type Failure = "no-shared-suite" | "psk-rejected" | "other";
+/** the code our own handshake timer gives its error */
+const HANDSHAKE_TIMEOUT = "ETIMEDOUT";
 
 /** "TLS alert bad record mac" from OpenSSL's multi-line "...:sslv3 alert bad record mac:...". */
 function tlsAlert(err: Error): string {
@@ -72,13 +83,23 @@ function tlsAlert(err: Error): string {
   return alert ? `TLS alert ${alert}` : err.message.trim().split("\n")[0];
 }
 
+type Failure = "no-shared-suite" | "psk-rejected" | { code: TlsPskErrorCode; what: string };
+
+/** What a failed handshake means: try the next suite, bootstrap again, or end with its own code. */
 function classify(err: NodeJS.ErrnoException): Failure {
   const code = err.code ?? "";
   if (code.includes("UNKNOWN_PSK_IDENTITY") || code.includes("DECRYPT_ERROR") || code.includes("BAD_RECORD_MAC"))
     return "psk-rejected";
   if (code.includes("HANDSHAKE_FAILURE") || code.includes("NO_SHARED_CIPHER") || code.includes("NO_CIPHERS"))
     return "no-shared-suite";
-  return "other";
+  // the NAF's own refusals (alerts it sent) and transport failures keep their own codes, so a report
+  // tells overload (internal_error, resets, timeouts) from a failed handshake
+  if (code.endsWith("ALERT_INTERNAL_ERROR")) return { code: "NAF_INTERNAL_ERROR", what: "the NAF answered internal_error" };
+  if (code.endsWith("ALERT_ACCESS_DENIED")) return { code: "ACCESS_DENIED", what: "the NAF answered access_denied" };
+  if (code === "ECONNRESET" || code === "EPIPE") return { code: "CONNECTION_RESET", what: "the NAF closed the connection" };
+  if (code === "ECONNREFUSED") return { code: "CONNECTION_REFUSED", what: "the NAF refused the connection" };
+  if (code === HANDSHAKE_TIMEOUT) return { code: "TIMEOUT", what: "no answer in time" };
+  return { code: "HANDSHAKE_FAILED", what: "the handshake failed" };
 }
 
 function handshake(
@@ -110,7 +131,7 @@ function handshake(
       },
     });
     const timer = setTimeout(
-      () => socket.destroy(new Error(`TLS handshake with ${host}:${port} timed out`)),
+      () => socket.destroy(Object.assign(new Error(`TLS handshake with ${host}:${port} timed out`), { code: HANDSHAKE_TIMEOUT })),
       o.timeoutMs ?? 10_000,
     );
     socket.once("secureConnect", () => {
@@ -175,7 +196,7 @@ export async function tlsPskConnect(mw: GbaMiddleware, host: string, port: numbe
             `is ${o.nafFqdn} the NAF's FQDN? (${tlsAlert(lastError)})`,
           { cause: lastError },
         );
-      if (why === "other") throw new TlsPskError("HANDSHAKE_FAILED", lastError.message, { cause: lastError });
+      if (typeof why === "object") throw new TlsPskError(why.code, `${why.what}: ${tlsAlert(lastError)}`, { cause: lastError });
       i++;
     } finally {
       key.key.fill(0);
