@@ -2,7 +2,7 @@
 // the load figures with the CPU cost per process, the step percentiles per phase, failures by
 // cause and the assertions. Identifiers only: no key material. `--report FILE.html` is the
 // dashboard's page (report-html.ts).
-import type { Report } from "./report.js";
+import { assertionMark, type Report } from "./report.js";
 import { reportHtmlPage } from "./report-html.js";
 import type { StepFigures } from "./stats.js";
 
@@ -75,7 +75,7 @@ function tables(r: Report): Table[] {
   out.push({
     title: "Assertions",
     header: ["", "assertion", "detail"],
-    rows: r.assertions.map((a) => [a.ok ? "PASS" : "FAIL", a.name, a.detail]),
+    rows: r.assertions.map((a) => [assertionMark(a), a.name, a.detail]),
   });
   return out;
 }

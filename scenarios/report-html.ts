@@ -2,7 +2,7 @@
 // Scenario tab shows when the run ends, and the same fragment as a self-contained page for
 // `--report FILE.html` (inline CSS, no scripts, nothing fetched; the JSON report rides along in
 // a data block). Identifiers and figures only, as in the JSON report: no key material.
-import { DEVICE_COLUMNS, deviceCells, type Report } from "./report.js";
+import { assertionMark, DEVICE_COLUMNS, deviceCells, type Report } from "./report.js";
 import type { StepFigures } from "./stats.js";
 
 const esc = (s: unknown) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -98,7 +98,7 @@ export function reportHtmlFragment(r: Report): string {
   out.push(
     table(
       ["", "assertion", "detail"],
-      r.assertions.map((a) => [a.ok ? "PASS" : "FAIL", a.name, a.detail]),
+      r.assertions.map((a) => [assertionMark(a), a.name, a.detail]),
     ),
   );
   out.push("<h3>Functional phase</h3>");

@@ -9,7 +9,7 @@ import { Progress } from "../scenarios/progress.js";
 import type { Report } from "../scenarios/report.js";
 import { renderReportFile } from "../scenarios/report-doc.js";
 import { Results } from "../scenarios/results.js";
-import { judgeDevice } from "../scenarios/verdict.js";
+import { type AssertionResult, assertionsHold, judgeDevice, timingAdvisory } from "../scenarios/verdict.js";
 
 function device(expect: PlannedDevice["expect"]): PlannedDevice {
   return {
@@ -86,6 +86,27 @@ describe("judging an OBU against its expectation", () => {
     expect(judgeDevice(device({ outcome: "success", resync: false }), flow({ resyncs: 1 })).why).toBe(
       "expected no resynchronisation",
     );
+  });
+});
+
+describe("--timing-advisory: timing assertions reported, not enforced", () => {
+  const checked: AssertionResult[] = [
+    { name: "devices as designed", ok: true, detail: "" },
+    { name: "minimum rate", ok: false, detail: "", timing: true },
+    { name: "enrol p95 (load)", ok: true, detail: "", timing: true },
+  ];
+
+  it("a missed timing bound fails the run unless advisory", () => {
+    expect(assertionsHold(checked)).toBe(false);
+    const advisory = timingAdvisory(checked);
+    expect(advisory.map((a) => a.advisory)).toEqual([undefined, true, true]);
+    expect(advisory.map((a) => a.ok)).toEqual([true, false, true]);
+    expect(assertionsHold(advisory)).toBe(true);
+  });
+
+  it("any other failed assertion still fails an advisory run", () => {
+    const broken = timingAdvisory([{ ...checked[0], ok: false }, ...checked.slice(1)]);
+    expect(assertionsHold(broken)).toBe(false);
   });
 });
 
@@ -245,7 +266,10 @@ describe("the report as Markdown and HTML (--report FILE.md / FILE.html)", () =>
       },
     },
     failures: [],
-    assertions: [{ name: "minimum rate", ok: false, detail: "78 flows/s (need ≥ 90)" }],
+    assertions: [
+      { name: "minimum rate", ok: false, detail: "78 flows/s (need ≥ 90)", timing: true },
+      { name: "enrol p95 (load)", ok: false, detail: "1200 ms (bound 1000 ms)", timing: true, advisory: true },
+    ],
   };
 
   it("Markdown: load figures with offered, achieved and shed rates, CPU per flow per process, steps, causes, assertions", () => {
@@ -259,6 +283,7 @@ describe("the report as Markdown and HTML (--report FILE.md / FILE.html)", () =>
     expect(md).toContain("| BSF | 320 | 0.03 |");
     expect(md).toContain("| enrol: FLOW_TIMEOUT | 10 |");
     expect(md).toContain("| FAIL | minimum rate | 78 flows/s (need ≥ 90) |");
+    expect(md).toContain("| WARN | enrol p95 (load) | 1200 ms (bound 1000 ms) |");
   });
 
   it("HTML: one self-contained page; JSON for any other name", () => {

@@ -46,12 +46,11 @@ describe("delaying TCP proxy", () => {
   it("adds the delay in each direction and keeps the bytes in order", async () => {
     const e = await echo();
     const p = await startDelayProxy({ listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port: e.port } }, 40);
-    const direct = await roundTrip(e.port, "x");
     const payload = Array.from({ length: 200 }, (_, i) => `${i},`).join("");
     const via = await roundTrip(p.port, payload);
     expect(via.got).toBe(payload);
+    // a lower bound only: a busy machine makes a round trip longer, never shorter than the delay
     expect(via.ms).toBeGreaterThanOrEqual(80);
-    expect(direct.ms).toBeLessThan(40);
     await p.close();
     e.close();
   });
@@ -64,9 +63,10 @@ describe("delaying TCP proxy", () => {
     expect(front.urls.http).not.toBe(`http://127.0.0.1:${e.port}`);
     const held = connect(Number(new URL(front.urls.http).port), "127.0.0.1");
     await new Promise((r) => held.once("connect", r));
-    const t0 = performance.now();
+    const heldClosed = new Promise((r) => held.once("close", r));
+    // close does not wait for the client: it ends the open connection itself
     await front.close();
-    expect(performance.now() - t0).toBeLessThan(1000);
+    await heldClosed;
     e.close();
   });
 });

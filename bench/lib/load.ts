@@ -87,23 +87,54 @@ export interface AutocannonRun {
   recordLatency?: boolean;
 }
 
+/**
+ * An autocannon window lasts its seconds and, on a machine too busy to finish an operation in
+ * them (an operation of several requests, such as a bootstrap, stops at the window's end), on
+ * until one finished, well or not: a window with nothing done measures nothing. It ends at this
+ * many seconds past its time, with the cause below counted as an error (the subject hangs).
+ */
+export const MAX_WINDOW_EXTENSION_S = 60;
+export const NOTHING_COMPLETED = `no operation completed within ${MAX_WINDOW_EXTENSION_S} s past the window`;
+
+/** After its window an autocannon run stops at the first operation done (or at the extension's end). */
 export async function runAutocannon(run: AutocannonRun): Promise<Sample> {
   const s = newSample();
   const opts = typeof run.opts === "function" ? run.opts(s) : run.opts;
   const classify = run.classify ?? ok2xx;
   const record = run.recordLatency !== false;
   const started = performance.now();
+  const windowMs = opts.duration === undefined ? undefined : Number(opts.duration) * 1000;
   await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
+    const instance = autocannon(
+      windowMs === undefined ? opts : { ...opts, duration: windowMs / 1000 + MAX_WINDOW_EXTENSION_S },
+      (err, result) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(result);
+      },
+    );
+    if (windowMs !== undefined) {
+      timer = setTimeout(() => {
+        over = true;
+        if (s.ok > 0 || s.errors.size > 0) instance.stop();
+      }, windowMs);
+    }
     instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
       const c = classify(status);
       if (c === "ok") {
         s.ok++;
         if (record) s.latency.add(ms);
       } else if (c === "error") countError(s, `HTTP ${status}`);
+      if (over && c !== "step") instance.stop();
     });
-    instance.on("reqError", (err: unknown) => countError(s, causeOf(err)));
+    instance.on("reqError", (err: unknown) => {
+      countError(s, causeOf(err));
+      if (over) instance.stop();
+    });
   });
+  if (s.ok === 0 && s.errors.size === 0 && windowMs !== undefined) countError(s, NOTHING_COMPLETED);
   s.seconds = (performance.now() - started) / 1000;
   return s;
 }
@@ -111,7 +142,8 @@ export async function runAutocannon(run: AutocannonRun): Promise<Sample> {
 /**
  * `concurrency` loops each running `op` back to back for `seconds` (or, with `rate`, starting
  * ops on a fixed schedule of `rate` per second over all loops); an op that throws counts as a
- * failure by cause. For work autocannon cannot drive (TLS handshakes).
+ * failure by cause. For work autocannon cannot drive (TLS handshakes). An op running when the
+ * window ends is awaited, so a window always has at least one op done.
  */
 export async function runClosedLoop(
   op: () => Promise<void>,
