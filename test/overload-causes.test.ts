@@ -39,6 +39,8 @@ const ZN_DELAY_MS = 1500;
 let dir: string;
 let plan: Plan;
 let endpoints: Endpoints;
+/** the same, with an ECA that sheds beyond one request in flight (overload.maxInFlight 1) */
+let shedding: Endpoints;
 const nfs: RunningNf[] = [];
 const closers: Array<() => Promise<void>> = [];
 
@@ -61,17 +63,28 @@ beforeAll(async () => {
   closers.push(async () => slow.close());
   const eca = await startEca(wiredConfig(cfg, "eca", { bsf: { ...bsf.urls, zn: slow.urls.zn } }));
   nfs.push(eca);
-  endpoints = {
-    bsfUb: bsf.urls.ub,
+  endpoints = ecaEndpoints(cfg, bsf.urls.ub, eca.urls);
+  const small: GbaConfig = structuredClone(cfg);
+  small.data = join(dir, "data-shedding");
+  small.overload.maxInFlight = 1;
+  await provisionEca(small, plan.bindings);
+  const sheddingEca = await startEca(wiredConfig(small, "eca", { bsf: { ...bsf.urls, zn: slow.urls.zn } }));
+  nfs.push(sheddingEca);
+  shedding = ecaEndpoints(cfg, bsf.urls.ub, sheddingEca.urls);
+}, 60_000);
+
+function ecaEndpoints(cfg: GbaConfig, bsfUb: string, eca: Record<string, string>): Endpoints {
+  return {
+    bsfUb,
     bsfFqdn: cfg.bsf.fqdn,
-    nafHttp: eca.urls.url,
-    nafTlsPsk: eca.urls.tlsPsk,
+    nafHttp: eca.url,
+    nafTlsPsk: eca.tlsPsk,
     nafFqdn: cfg.eca.fqdn,
-    ecaHttp: eca.urls.url,
-    ecaTlsPsk: eca.urls.tlsPsk,
+    ecaHttp: eca.url,
+    ecaTlsPsk: eca.tlsPsk,
     ecaFqdn: cfg.eca.fqdn,
   };
-}, 60_000);
+}
 
 afterAll(async () => {
   await closeAll(nfs.splice(0).reverse());
@@ -80,9 +93,9 @@ afterAll(async () => {
 });
 
 /** Every planned OBU of a tunnel runs its flow, all at once (the load a drowning BSF sees). */
-async function flows(tunnel: "digest" | "tls-psk"): Promise<FlowResult[]> {
+async function flows(tunnel: "digest" | "tls-psk", to: Endpoints = endpoints): Promise<FlowResult[]> {
   const devices = plan.devices.filter((d) => d.tunnel === tunnel);
-  const runtimes = await Promise.all(devices.map((d) => DeviceRuntime.open(d, endpoints, join(dir, "usim", `${d.obu}.json`))));
+  const runtimes = await Promise.all(devices.map((d) => DeviceRuntime.open(d, to, join(dir, "usim", `${d.obu}.json`))));
   try {
     const t0 = performance.now();
     return await Promise.all(runtimes.map((rt) => rt.runFlow(rt.d.flow, "load", t0, () => undefined)));
@@ -110,5 +123,19 @@ describe("enrolments while the BSF cannot answer Zn in time", () => {
       expect(r.failure?.cause).toBe("NAF_INTERNAL_ERROR");
       expect(r.failure?.message).toMatch(/internal error/i);
     }
+  }, 60_000);
+});
+
+describe("enrolments at an ECA that sheds load (overload.maxInFlight)", () => {
+  it("the requests beyond the bound are answered 503 NF_CONGESTION at once and reported with that cause", async () => {
+    const results = await flows("digest", shedding);
+    expect(results.length).toBeGreaterThan(1);
+    for (const r of results) {
+      expect(r.outcome).toBe("failed");
+      expect(r.failure).toMatchObject({ step: "enrol", status: 503 });
+      // the one admitted waits for Zn beyond its timeout; the others are shed, none is unauthenticated SERVER_AUTH_FAILED
+      expect(["NF_CONGESTION", "FST_GBA_BSF_UNAVAILABLE"]).toContain(r.failure?.cause);
+    }
+    expect(results.filter((r) => r.failure?.cause === "NF_CONGESTION").length).toBeGreaterThan(0);
   }, 60_000);
 });

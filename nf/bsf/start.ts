@@ -36,8 +36,8 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     const store = LmdbBsfStore.open(cfg.data, bsf.nonceTtl * 1000);
     cleanup.push(() => store.close());
     const nafs = new NafRegistry(bsf.nafs);
-    const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel });
-    const zn = createNfServer({ name: "bsf-zn", logLevel: cfg.logLevel });
+    const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel, overload: cfg.overload });
+    const zn = createNfServer({ name: "bsf-zn", logLevel: cfg.logLevel, overload: cfg.overload });
     cleanup.push(() => Promise.allSettled([ub.close(), zn.close()]));
 
     // Diameter: Zn served when bsf.diameter.enabled, Zh asked when bsf.zh is "diameter"

@@ -15,6 +15,35 @@ export interface ListenConfig {
 
 export const LOOPBACK = "127.0.0.1";
 
+/** When an NF listener sheds a request with 503 NF_CONGESTION + Retry-After (nf/common/overload.ts). */
+export interface OverloadConfig {
+  /** shed while the event loop's delay stays above this many ms for two 100 ms samples (0: never for delay) */
+  maxEventLoopDelayMs: number;
+  /** shed while the listener serves this many requests already (0: no bound) */
+  maxInFlight: number;
+  /** Retry-After of a shed request, in seconds */
+  retryAfterSeconds: number;
+}
+
+/**
+ * The event-loop bound is below the NAF's 2 s Zn timeout, so a NAF asking a drowning BSF gets a
+ * 503 in time rather than a timeout, and well above the few ms of a healthy NF and the scheduling
+ * noise of a busy machine.
+ */
+export function overloadDefaults(): OverloadConfig {
+  return { maxEventLoopDelayMs: 500, maxInFlight: 2000, retryAfterSeconds: 1 };
+}
+
+/** Refuses settings that are not non-negative integers (Retry-After: positive), naming the setting. */
+export function checkOverload(o: OverloadConfig): void {
+  for (const key of ["maxEventLoopDelayMs", "maxInFlight", "retryAfterSeconds"] as const) {
+    const v = o[key];
+    const min = key === "retryAfterSeconds" ? 1 : 0;
+    if (!Number.isInteger(v) || v < min)
+      throw new ConfigError(`overload.${key}: must be ${min === 0 ? "a non-negative" : "a positive"} integer`);
+  }
+}
+
 /** The settings outside every NF section. */
 export interface CommonConfig {
   /** data root; each NF stores under <data>/<nf>/ */
@@ -22,10 +51,12 @@ export interface CommonConfig {
   logLevel: LogLevel;
   /** TS 33.220 §5.3.2 GBA_U AUTN* (project decision, gba/gba-u.ts); shared by BSF and simulated USIM */
   gbaU: { autnStar: boolean };
+  /** shared by every NF listener that serves a peer (not the HSS admin API) */
+  overload: OverloadConfig;
 }
 
 export function commonDefaults(): CommonConfig {
-  return { data: ".gba-data", logLevel: "info", gbaU: { autnStar: true } };
+  return { data: ".gba-data", logLevel: "info", gbaU: { autnStar: true }, overload: overloadDefaults() };
 }
 
 /** The configuration an NF starts with: the common settings and its own section. */

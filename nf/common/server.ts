@@ -2,8 +2,9 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from "fastify";
 import fp from "fastify-plugin";
 import type { Capture, SocketDescriber } from "./capture/capture.js";
-import type { ListenConfig } from "./config.js";
+import { checkOverload, type ListenConfig, type OverloadConfig } from "./config.js";
 import { type LogLevel, loggerOptions } from "./log.js";
+import { overloadGuard } from "./overload.js";
 import { installProblemHandlers } from "./problem.js";
 
 export interface NfServerOptions {
@@ -14,6 +15,8 @@ export interface NfServerOptions {
   bodyLimit?: number;
   /** render errors as application/problem+json (JSON reference points); default true */
   problemJson?: boolean;
+  /** shed requests with 503 NF_CONGESTION when overloaded (nf/common/overload.ts); none when absent */
+  overload?: OverloadConfig;
 }
 
 /** Limits that keep slow or hostile clients from holding resources (see README "Limits"). */
@@ -40,6 +43,10 @@ export function createNfServer(opts: NfServerOptions): FastifyInstance {
     return503OnClosing: false,
   });
   if (opts.problemJson !== false) installProblemHandlers(app);
+  if (opts.overload) {
+    checkOverload(opts.overload);
+    app.register(overloadGuard, opts.overload);
+  }
   return app;
 }
 

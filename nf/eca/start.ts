@@ -24,7 +24,7 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     const store = LmdbEcaStore.open(cfg.data);
     cleanup.push(() => store.close());
     const ca = await loadOrCreateCa(cfg.data, c.fqdn, d);
-    const app = createNfServer({ name: "eca", logLevel: cfg.logLevel });
+    const app = createNfServer({ name: "eca", logLevel: cfg.logLevel, overload: cfg.overload });
     cleanup.push(() => app.close());
     const zn = await startZnClient(c, {
       timeoutMs: ZN_TIMEOUT_MS,

@@ -39,7 +39,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       if (err instanceof RangeError) throw new ConfigError(err.message);
       throw err;
     }
-    const zh = createNfServer({ name: "hss-zh", logLevel: cfg.logLevel });
+    const zh = createNfServer({ name: "hss-zh", logLevel: cfg.logLevel, overload: cfg.overload });
     const admin = createNfServer({ name: "hss-admin", logLevel: cfg.logLevel });
     const checkpoints = sqnCheckpoints(store, h, d.clock, (err) => zh.log.error({ err }, "SEQ_HE checkpoint failed"));
     cleanup.push(() => checkpoints.stop());

@@ -36,7 +36,7 @@ export async function startNaf(
   const n = cfg.naf;
   nafConfigSection.check(n);
   return startWithCleanup(async (cleanup) => {
-    const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT });
+    const app = createNfServer({ name: "naf", logLevel: cfg.logLevel, bodyLimit: NAF_BODY_LIMIT, overload: cfg.overload });
     cleanup.push(() => app.close());
     const zn = await startZnClient(n, {
       timeoutMs: ZN_TIMEOUT_MS,
