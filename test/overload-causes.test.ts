@@ -7,6 +7,8 @@
 // the OBU must report them as such, and keep SERVER_AUTH_FAILED for an answer that should carry
 // rspauth (a 2xx or 4xx of an authenticated request) and does not.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +17,7 @@ import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { startBsf } from "../nf/bsf/index.js";
 import { startEca } from "../nf/eca/index.js";
 import { startHss } from "../nf/hss/index.js";
-import { DeviceRuntime } from "../scenarios/engine/device.js";
+import { DeviceRuntime, fetchEcaRoot } from "../scenarios/engine/device.js";
 import type { Endpoints, FlowResult } from "../scenarios/engine/events.js";
 import { parseScenario } from "../scenarios/load.js";
 import { buildPlan, type Plan } from "../scenarios/plan.js";
@@ -138,4 +140,20 @@ describe("enrolments at an ECA that sheds load (overload.maxInFlight)", () => {
     }
     expect(results.filter((r) => r.failure?.cause === "NF_CONGESTION").length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe("the ECA root (GET /ca.pem) from a shedding ECA", () => {
+  it("fails the verify step with the answer's cause, NF_CONGESTION, not a bare HTTP status", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "1" });
+      res.end(JSON.stringify({ status: 503, cause: "NF_CONGESTION", title: "Service Unavailable" }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(fetchEcaRoot(url)).rejects.toMatchObject({ cause_: "NF_CONGESTION", status: 503 });
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseScenario, ScenarioError } from "../scenarios/load.js";
@@ -55,6 +55,15 @@ describe("gba scenario: broken files fail before anything starts (exit 2, line a
     expect(demo.stdout).toContain('valid scenario "iot04-obu-enrolment"');
     const good = await gba(["scenario", "validate", file("good.yaml", GOOD)]);
     expect(good.code, good.stderr).toBe(0);
+  });
+
+  it("accepts every scenario shipped in scenarios/", async () => {
+    const shipped = readdirSync(dirname(DEMO)).filter((f) => f.endsWith(".yaml"));
+    expect(shipped).toContain("iot04-1k.yaml");
+    for (const f of shipped) {
+      const r = await gba(["scenario", "validate", join(dirname(DEMO), f)]);
+      expect(r.code, `${f}: ${r.stderr}`).toBe(0);
+    }
   });
 
   it("an unknown step names its line, the field and the known steps", async () => {

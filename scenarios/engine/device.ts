@@ -78,7 +78,9 @@ export function failureOf(step: string, err: unknown): FlowFailure {
 export async function fetchEcaRoot(ecaHttp: string): Promise<ReturnType<typeof parseCaPem>> {
   const res = await fetch(`${ecaHttp}/ca.pem`);
   const text = await res.text();
-  if (res.status !== 200) throw new StepError(`HTTP_${res.status}`, `GET /ca.pem answered ${res.status}`, res.status);
+  // a shed answer (503 NF_CONGESTION) keeps its cause, as POST /enrol's refusals do
+  if (res.status !== 200)
+    throw new StepError(causeOf(res.status, Buffer.from(text)), `GET /ca.pem answered ${res.status}`, res.status);
   return parseCaPem(text);
 }
 
