@@ -49,7 +49,7 @@ export interface LoadPhase {
   tunnel?: "digest" | "tls-psk";
   uicc?: "GBA_ME" | "GBA_U";
   flow?: FlowStep[];
-  /** rate mode: flows admitted at once; an arrival beyond it is shed (default: 5 s of arrivals, ≥ 32) */
+  /** rate mode: flows admitted at once; an arrival beyond it is shed (default: 1 s of arrivals, ≥ 32) */
   maxInFlight?: number;
   /** worker threads running the load flows (default: one per core; 0: the runner's thread) */
   workers?: number;
