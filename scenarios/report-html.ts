@@ -108,8 +108,23 @@ export function reportHtmlFragment(r: Report): string {
   if (l) {
     out.push("<h3>Load phase</h3>");
     out.push(
-      `<p>${esc(l.driver)}, ${l.mode === "rate" ? `${fmt(l.targetRate ?? 0)}/s${l.poisson ? " Poisson" : ""}` : `${l.concurrency} concurrent`}, ${fmt(l.durationS)} s: ${l.arrivals} arrivals, ${l.ok} ok, ${l.failed} failed; ${fmt(l.enrolmentsPerSecond)} enrolments/s, ${fmt(l.bootstrapsPerSecond)} bootstraps/s (offered ${fmt(l.offeredRate)}/s, steady ${l.steady ? "yes" : "no"}), max ${l.maxInFlight} in flight</p>`,
+      `<p>${esc(l.driver)}, ${l.mode === "rate" ? `${fmt(l.targetRate ?? 0)}/s${l.poisson ? " Poisson" : ""}` : `${l.concurrency} concurrent`}, ${fmt(l.durationS)} s: ${l.arrivals} arrivals, ${l.ok} ok, ${l.failed} failed; ${fmt(l.enrolmentsPerSecond)} enrolments/s, ${fmt(l.bootstrapsPerSecond)} bootstraps/s (offered ${fmt(l.offeredRate)}/s, achieved ${fmt(l.achievedRate)}/s, shed ${fmt(l.shedRate)}/s: ${l.shed} arrivals at the bound of ${l.inFlightBound ?? "none"} in flight; steady ${l.steady ? "yes" : "no"}), max ${l.maxInFlight} in flight</p>`,
     );
+    const cpu = l.cpu;
+    if (cpu) {
+      out.push(`<h4>CPU per successful load flow, by process${cpu.note ? ` (${esc(cpu.note)})` : ""}</h4>`);
+      out.push(
+        table(
+          ["process", "CPU µs per flow", "cores busy"],
+          Object.entries(cpu.usPerOp).map(([name, us]) => [
+            name,
+            us === null ? "n/a" : String(Math.round(us)),
+            String(cpu.cores[name] ?? "n/a"),
+          ]),
+          [1, 2],
+        ),
+      );
+    }
     out.push(perSecondSvg(l.perSecond, "load phase: flows completed per second"));
     out.push(stepLatencySvg(l.steps, "load phase: latency per step"));
     out.push(stepTable(l.steps));

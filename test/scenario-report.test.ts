@@ -286,11 +286,14 @@ describe("the report as Markdown and HTML (--report FILE.md / FILE.html)", () =>
     expect(md).toContain("| WARN | enrol p95 (load) | 1200 ms (bound 1000 ms) |");
   });
 
-  it("HTML: one self-contained page; JSON for any other name", () => {
+  it("HTML: the dashboard's self-contained page, with the CPU table and advisory marks; JSON for any other name", () => {
     const html = renderReportFile("r.html", report);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain("<td>load generator</td><td>410</td><td>0.04</td>");
-    expect(html).not.toMatch(/<script|<link|src=/);
+    expect(html).toContain('<td>load generator</td><td class="n">410</td><td class="n">0.04</td>');
+    expect(html).toContain("<td>WARN</td><td>enrol p95 (load)</td>");
+    // nothing to fetch: the only script is the embedded JSON report
+    expect(html).not.toMatch(/<link|src=/);
+    expect(html.match(/<script[^>]*>/g)).toEqual(['<script type="application/json" id="gba-report">']);
     expect(JSON.parse(renderReportFile("r.json", report))).toEqual(report);
   });
 });
