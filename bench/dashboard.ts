@@ -1,19 +1,18 @@
 // What the dashboard costs the NFs (issue 21: ≤ 5 % of their throughput when open with live
 // updates): `gba up --dashboard` with a page following its live stream, against `gba up` without
 // a dashboard, measured in the same run, interleaved, under the same Ub bootstrap load as `gba
-// bench ub` (2 Ub exchanges + Zh each; the NFs report 3 events per bootstrap). The page is a
+// bench ub` (2 Ub exchanges + 1 Zh each; the NFs report 3 events per bootstrap). The page is a
 // reader of the Server-Sent Events stream in this process (every byte the server writes to a
 // browser), or with --browser Debian's chromium on the Live tab (charts drawing, on the same
 // cores, so it measures the machine too). Besides the ratio, CPU µs per bootstrap of each
 // `gba up` process (utime + stime from /proc), which the load elsewhere on the machine
 // disturbs less than throughput.
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { LoadUe } from "../ue/load-ue.js";
 import { type Child, str } from "./lib/child.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./lib/hss-store.js";
-import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig, roundPlan } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
@@ -22,38 +21,29 @@ import { benchSubscriber, UePool } from "./lib/ue-load.js";
 import { bootstrapRequests } from "./ub.js";
 
 export const DASHBOARD_COST_TARGET = 0.95;
-const CLOCK_TICKS_PER_S = 100;
-
 interface Up {
   child: Child;
   ub: string;
   realm: string;
   dashboard?: string;
   pool: UePool;
-  cpuTicks: number;
-  bootstraps: number;
-}
-
-/** utime + stime of a process in clock ticks (proc(5): fields 14 and 15 of /proc/PID/stat). */
-export function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
+  /** how the process is named in the CPU figures */
+  name: string;
 }
 
 async function startUp(rig: Rig, subscribers: number, withDashboard: boolean): Promise<Up> {
   const data = rig.tmp(withDashboard ? "up-dashboard" : "up");
   await provisionBenchSubscribers(data, subscribers);
   const args = ["up", "--ephemeral-ports", "--log-level", "warn", "--data", data, ...(withDashboard ? ["--dashboard"] : [])];
-  const child = await rig.gba(args, hssChildEnv());
+  const name = withDashboard ? "gba up --dashboard" : "gba up";
+  const child = await rig.gba(args, hssChildEnv(), name);
   return {
     child,
     ub: str(child.info, "bsf", "ub"),
     realm: str(child.info, "bsf", "fqdn"),
     dashboard: withDashboard ? str(child.info, "dashboard") : undefined,
     pool: new UePool(Array.from({ length: subscribers }, (_, i) => new LoadUe(benchSubscriber(i)))),
-    cpuTicks: 0,
-    bootstraps: 0,
+    name,
   };
 }
 
@@ -128,10 +118,8 @@ export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
     const watched = await startUp(rig, subscribers, true);
     viewer = o.browser ? await browserViewer(watched.dashboard as string) : await streamReader(watched.dashboard as string);
     await sleep(500);
-    const bootstraps =
-      (up: Up) =>
-      async (seconds: number): Promise<Sample> => {
-        const before = cpuTicks(up.child.pid);
+    const bootstraps = (up: Up) =>
+      metered(rig.cpu(up.name), async (seconds: number): Promise<Sample> => {
         const s = await runAutocannon({
           opts: (x) => ({
             url: up.ub,
@@ -144,15 +132,12 @@ export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
           recordLatency: false,
         });
         up.pool.reclaim();
-        up.cpuTicks += cpuTicks(up.child.pid) - before;
-        up.bootstraps += s.ok;
         return s;
-      };
+      });
     o.log(
       `dashboard: gba up --dashboard (${o.browser ? "chromium on the Live tab" : "live stream read"}) vs gba up, ${o.durationS} s each`,
     );
     const [withBoard, without] = await interleave([bootstraps(watched), bootstraps(plain)], { ...roundPlan(o), balanced: true });
-    const cpuUs = (up: Up) => (up.bootstraps > 0 ? Math.round(((up.cpuTicks / CLOCK_TICKS_PER_S) * 1e6) / up.bootstraps) : 0);
     return {
       bench: "dashboard",
       title: "Dashboard cost: Ub bootstraps of gba up with the dashboard open and live, vs without it",
@@ -167,14 +152,10 @@ export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
           { ratioOf: "bootstraps/s with ÷ without", goal: { kind: "min", value: DASHBOARD_COST_TARGET } },
         ),
       ],
-      facts: {
-        "CPU µs per bootstrap, gba up --dashboard": cpuUs(watched),
-        "CPU µs per bootstrap, gba up": cpuUs(plain),
-        // the stream reader counts what it read; chromium reads its own stream
-        ...(o.browser ? {} : { "live messages read": viewer.messages, "live bytes read": viewer.bytes }),
-      },
+      // the stream reader counts what it read; chromium reads its own stream
+      facts: o.browser ? {} : { "live messages read": viewer.messages, "live bytes read": viewer.bytes },
       notes: [
-        "CPU µs are of the gba up process (all four NFs and the dashboard), utime + stime over the measured rounds",
+        "CPU µs per bootstrap: the gba up process (all four NFs and the dashboard) from /proc, and the load generator",
         "with the dashboard each bootstrap makes 3 events (Zh AV with the GUSS, Ub 401, Ub 200), recorded and streamed to the page; without it the NFs build none",
       ],
     };
