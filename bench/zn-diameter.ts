@@ -15,31 +15,29 @@ import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/loa
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, BenchSetupError, loadConfig, roundPlan } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
+import { procCpuMicros } from "./lib/cpu.js";
 import { ownStack, Rig } from "./lib/rig.js";
 import { str } from "./lib/child.js";
-import { cpuTicks } from "./dashboard.js";
 import { benchSubscriber, bootstrapOnce } from "./lib/ue-load.js";
 import { BOOTSTRAPS_AT_ONCE, SESSIONS, ZN_TARGET, znLoad } from "./zn.js";
 
 const ECHO = fileURLToPath(new URL("./lib/diameter-echo.js", import.meta.url));
-/** proc(5) clock ticks per second (USER_HZ; 100 on Linux) */
-const TICKS_PER_S = 100;
 
 /** A system's runs with the CPU time of its server process and of this process (the load generator) counted. */
 function metered(run: (seconds: number) => Promise<Sample>, serverPid: number) {
-  const m = { serverTicks: 0, selfMicros: 0, ops: 0 };
+  const m = { serverMicros: 0, selfMicros: 0, ops: 0 };
   const wrapped = async (seconds: number): Promise<Sample> => {
-    const t0 = cpuTicks(serverPid);
+    const t0 = procCpuMicros(serverPid) ?? 0;
     const u0 = process.cpuUsage();
     const s = await run(seconds);
     const u = process.cpuUsage(u0);
-    m.serverTicks += cpuTicks(serverPid) - t0;
+    m.serverMicros += (procCpuMicros(serverPid) ?? 0) - t0;
     m.selfMicros += u.user + u.system;
     m.ops += s.ok;
     return s;
   };
   const perOp = () => ({
-    server: m.ops ? Math.round(((m.serverTicks / TICKS_PER_S) * 1e6) / m.ops) : 0,
+    server: m.ops ? Math.round(m.serverMicros / m.ops) : 0,
     load: m.ops ? Math.round(m.selfMicros / m.ops) : 0,
   });
   return { run: wrapped, perOp };
