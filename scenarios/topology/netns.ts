@@ -98,8 +98,8 @@ function deleteNamespacesSync(names: string[]): void {
 }
 
 const PORTS: Record<NfName, Record<string, number>> = {
-  hss: { zh: 7001 },
-  bsf: { ub: 8080, zn: 8081 },
+  hss: { zh: 7001, zhDiameter: 3869 },
+  bsf: { ub: 8080, zn: 8081, znDiameter: 3868 },
   naf: { http: 9080, tlsPsk: 9443 },
   eca: { http: 9090, tlsPsk: 9444 },
 };
@@ -109,8 +109,10 @@ function placedConfig(cfg: GbaConfig, leafOf: (nf: NfName) => string): GbaConfig
   const c = structuredClone(cfg);
   c.hss.zh = { host: leafOf("hss"), port: PORTS.hss.zh };
   c.hss.admin = { host: "127.0.0.1", port: 7002 };
+  c.hss.diameter.listen = { host: leafOf("hss"), port: PORTS.hss.zhDiameter };
   c.bsf.ub = { host: leafOf("bsf"), port: PORTS.bsf.ub };
   c.bsf.zn = { host: leafOf("bsf"), port: PORTS.bsf.zn };
+  c.bsf.diameter.listen = { host: leafOf("bsf"), port: PORTS.bsf.znDiameter };
   c.naf.http = { host: leafOf("naf"), port: PORTS.naf.http };
   c.naf.tlsPsk = { host: leafOf("naf"), port: PORTS.naf.tlsPsk };
   c.eca.http = { host: leafOf("eca"), port: PORTS.eca.http };
@@ -118,10 +120,14 @@ function placedConfig(cfg: GbaConfig, leafOf: (nf: NfName) => string): GbaConfig
   return c;
 }
 
-/** With a delay, clients reach each NF through the proxy on the core side of its link. */
+/**
+ * With a delay, clients reach each NF through the proxy on the core side of its link. A ready
+ * line gives URLs, and Diameter listeners as "host:port" (keys ending in "Diameter").
+ */
 function viaProxy(url: string, nf: NfName, delayed: boolean): string {
   if (!delayed) return url;
   const n = LEAVES.indexOf(nf) + 1;
+  if (!url.includes("://")) return `${linkAddresses(n).core}:${url.slice(url.lastIndexOf(":") + 1)}`;
   const u = new URL(url);
   u.hostname = linkAddresses(n).core;
   return u.toString().replace(/\/$/, "");
