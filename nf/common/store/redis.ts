@@ -115,6 +115,8 @@ function storeFailure(err: unknown, what: string): StoreError {
 export class RedisStore {
   readonly keys: KeySpace;
   private closed = false;
+  /** backend scripts defined on the client so far */
+  private readonly defined = new Map<string, number>();
 
   private constructor(
     readonly client: Cluster,
@@ -178,7 +180,7 @@ export class RedisStore {
     return store;
   }
 
-  private script(name: ScriptName): ScriptCaller {
+  private script(name: ScriptName | string): ScriptCaller {
     return (this.client as unknown as Record<string, ScriptCaller>)[`${name}Buffer`].bind(this.client);
   }
 
@@ -293,6 +295,48 @@ export class RedisStore {
       this.script("gbaSupersede")(indexKey, recordKey, recordBase, id, record, expiryArg(expireAtMs)),
     );
     return prev === null || prev === undefined ? undefined : String(prev);
+  }
+
+  /**
+   * Runs a Lua script of a backend (EVALSHA, loaded on first use per node). All `keys` must share
+   * one hash tag: a script is atomic only on one slot.
+   */
+  async evalScript(name: string, lua: string, keys: string[], args: Bytes[]): Promise<unknown> {
+    if (keys.length > 0 && keys.some((k) => keySlot(k) !== keySlot(keys[0]))) {
+      throw new RangeError(`script ${name}: keys ${keys.join(", ")} are in different slots (give them one hash tag)`);
+    }
+    const known = this.defined.get(name);
+    if (known === undefined) {
+      if (name in SCRIPTS || typeof (this.client as unknown as Record<string, unknown>)[name] !== "undefined") {
+        throw new RangeError(`script name ${name} is taken`);
+      }
+      // a fixed key count: the client routes (and auto-pipelines) by the first key
+      this.client.defineCommand(name, { lua, numberOfKeys: keys.length });
+      this.defined.set(name, keys.length);
+    } else if (known !== keys.length) {
+      throw new RangeError(`script ${name} takes ${known} keys, got ${keys.length}`);
+    }
+    return this.run(name, () => this.script(name)(...keys, ...args));
+  }
+
+  /**
+   * Waits until one replica of the slot's primary has every write this client made there
+   * (WAIT 1), then checks that `field` of hash `key` still satisfies `check` — on the same
+   * connection, so a failover in between is noticed. Throws StoreError otherwise: the caller
+   * must not hand out what depends on the write (it may not survive a failover).
+   */
+  async awaitReplica(key: string, timeoutMs: number, check: (value: string | null) => boolean, field: string): Promise<void> {
+    const replies = await this.run("WAIT", () => this.client.pipeline().wait(1, timeoutMs).hget(key, field).exec());
+    const [waited, read] = replies ?? [];
+    if (waited?.[0] || read?.[0]) throw storeFailure(waited?.[0] ?? read?.[0], "WAIT");
+    if (Number(waited?.[1]) < 1) {
+      throw new StoreError(
+        `no replica acknowledged a write within ${timeoutMs} ms (slot ${keySlot(key)}): withheld until one is in sync`,
+      );
+    }
+    if (!check((read?.[1] as string | null) ?? null)) {
+      throw new StoreError(`a write to slot ${keySlot(key)} did not survive a failover: retry`);
+    }
   }
 
   /** Closes the connections (QUIT; dropped if the cluster does not answer within a second). */
