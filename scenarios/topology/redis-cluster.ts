@@ -11,14 +11,15 @@
 // a shared machine and change nothing a failover test can observe. (The Kubernetes manifests
 // turn AOF on: there a whole-cluster restart must not lose subscribers.)
 //
-// No orphans: a watchdog shell outlives the owning process by at most a second and SIGKILLs
-// every node whose pid file is still there, also when the owner was killed with SIGKILL.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+// No orphans: the nodes run under a watchdog (./watchdog.ts) that kills them if the owning
+// process dies first, also by SIGKILL.
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { onPath } from "./container.js";
+import { startWatchdog, type Watchdog } from "./watchdog.js";
 
 const exec = promisify(execFile);
 
@@ -33,7 +34,7 @@ export interface RedisNodeSpec {
 }
 
 export interface RedisClusterOptions {
-  /** root directory; node i keeps its files in <dir>/node-<port>/ */
+  /** root directory; each node keeps its files in <dir>/node-<host>-<port>/ */
   dir: string;
   /** 2N nodes: N primaries with one replica each */
   nodes: RedisNodeSpec[];
@@ -87,17 +88,6 @@ export function findRedisBinaries(o: { redisServer?: string; redisCli?: string }
   return { server, cli };
 }
 
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function killLiveOnExit(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on("exit", () => {
-    for (const p of live) p.kill("SIGKILL");
-  });
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -130,7 +120,7 @@ function parseClusterNodes(text: string): NodeView[] {
 export class RedisCluster {
   readonly nodes: RedisClusterNode[];
   private readonly bin: { server: string; cli: string };
-  private watchdog?: ChildProcess;
+  private watchdog?: Watchdog;
   private readonly conns = new Map<string, Redis>();
   private stopped = false;
 
@@ -141,7 +131,7 @@ export class RedisCluster {
     }
     this.nodes = o.nodes.map((spec) => ({
       spec,
-      dir: join(o.dir, `node-${spec.port}`),
+      dir: join(o.dir, `node-${spec.host.replace(/[^A-Za-z0-9.]/g, "_")}-${spec.port}`),
       id: "",
       address: `${spec.host}:${spec.port}`,
     }));
@@ -169,8 +159,7 @@ export class RedisCluster {
   }
 
   private async boot(): Promise<void> {
-    mkdirSync(this.o.dir, { recursive: true, mode: 0o700 });
-    this.startWatchdog();
+    this.watchdog = startWatchdog(this.o.dir);
     for (const n of this.nodes) {
       mkdirSync(n.dir, { recursive: true, mode: 0o700 });
       writeFileSync(join(n.dir, "redis.conf"), this.configOf(n), { mode: 0o600 });
@@ -215,24 +204,8 @@ export class RedisCluster {
   }
 
   private spawnNode(n: RedisClusterNode): void {
-    killLiveOnExit();
-    const cmd = [...(n.spec.wrap ?? []), this.bin.server, join(n.dir, "redis.conf")];
-    const proc = spawn(cmd[0], cmd.slice(1), { stdio: "ignore" });
-    live.add(proc);
-    proc.once("exit", () => {
-      live.delete(proc);
-      rmSync(join(this.o.dir, `${n.spec.port}.pid`), { force: true });
-    });
-    if (proc.pid !== undefined) writeFileSync(join(this.o.dir, `${n.spec.port}.pid`), String(proc.pid));
-    n.proc = proc;
-  }
-
-  /** One shell per cluster: when the owning process is gone, SIGKILL every node still listed. */
-  private startWatchdog(): void {
-    const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; for f in "$0"/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done`;
-    const dog = spawn("sh", ["-c", script, this.o.dir], { stdio: "ignore", detached: true });
-    dog.unref();
-    this.watchdog = dog;
+    if (!this.watchdog) throw new RedisClusterError("the cluster is not started");
+    n.proc = this.watchdog.spawn(basename(n.dir), [...(n.spec.wrap ?? []), this.bin.server, join(n.dir, "redis.conf")]);
   }
 
   private conn(n: RedisClusterNode): Redis {
@@ -258,8 +231,19 @@ export class RedisCluster {
     this.conns.delete(n.address);
   }
 
-  /** Sends one command to one node; undefined when the node does not answer. */
+  /**
+   * Sends one command to one node; undefined when the node does not answer. With `cliWrap` the
+   * nodes live where this process cannot connect (other namespaces): redis-cli goes there.
+   */
   async command(n: RedisClusterNode, ...args: string[]): Promise<string | undefined> {
+    if (this.o.cliWrap) {
+      const cli = [...this.o.cliWrap, this.bin.cli, "--raw", "-h", n.spec.host, "-p", String(n.spec.port), ...args];
+      try {
+        return (await exec(cli[0], cli.slice(1), { timeout: 3000 })).stdout.replace(/\n$/, "");
+      } catch {
+        return undefined;
+      }
+    }
     const c = this.conn(n);
     try {
       if (c.status === "wait" || c.status === "end" || c.status === "close") {
@@ -447,13 +431,7 @@ export class RedisCluster {
       n.proc?.kill("SIGCONT");
       await this.kill(n);
     }
-    if (this.watchdog?.pid !== undefined) {
-      try {
-        process.kill(this.watchdog.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    this.watchdog?.stop();
     if (o.removeDir) rmSync(this.o.dir, { recursive: true, force: true });
   }
 }
