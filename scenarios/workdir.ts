@@ -9,7 +9,8 @@ import { join } from "node:path";
 const PREFIX = "gba-scenario-";
 const KEPT_MARK = "KEPT";
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { connect as tlsConnect, createServer as createTlsServer } from "node:tls";
 import { request } from "undici";
 import { afterAll, describe, expect, test } from "vitest";
-import { Haproxy, haproxyConfig, type LbService } from "../scenarios/topology/haproxy.js";
+import { Haproxy, type HaproxyOptions, haproxyConfig, type LbService } from "../scenarios/topology/haproxy.js";
 import { freePort, LOOPBACK } from "./helpers/fault-procs.js";
 
 const dirs: string[] = [];
@@ -83,26 +83,26 @@ async function replica(name: string): Promise<{ server: Server; port: number }> 
   return { server, port };
 }
 
+/** HAProxy on loopback in HTTP mode over the given replicas (name → port), health check GET /ready. */
+async function httpLb(
+  name: string,
+  replicas: Record<string, number>,
+  o: Partial<HaproxyOptions>,
+): Promise<{ lb: Haproxy; port: number }> {
+  const port = await freePort();
+  const servers = Object.entries(replicas).map(([server, p]) => ({ name: server, host: LOOPBACK, port: p }));
+  const lb = await Haproxy.start([{ name, mode: "http", bind: { host: LOOPBACK, port }, servers, check: { path: "/ready" } }], {
+    ...o,
+    dir: tempDir(),
+  });
+  return { lb, port };
+}
+
 describe("HAProxy on loopback in front of replicas", () => {
   test("HTTP mode: requests alternate between replicas; a killed replica goes DOWN and no request fails after", async () => {
     const a = await replica("bsf1");
     const b = await replica("bsf2");
-    const port = await freePort();
-    const lb = await Haproxy.start(
-      [
-        {
-          name: "ub",
-          mode: "http",
-          bind: { host: LOOPBACK, port },
-          servers: [
-            { name: "bsf1", host: LOOPBACK, port: a.port },
-            { name: "bsf2", host: LOOPBACK, port: b.port },
-          ],
-          check: { path: "/ready" },
-        },
-      ],
-      { dir: tempDir(), checkIntervalMs: 100, fall: 2, rise: 1 },
-    );
+    const { lb, port } = await httpLb("ub", { bsf1: a.port, bsf2: b.port }, { checkIntervalMs: 100, fall: 2, rise: 1 });
     try {
       await lb.waitFor("ub", "bsf1", "UP");
       await lb.waitFor("ub", "bsf2", "UP");
@@ -129,24 +129,8 @@ describe("HAProxy on loopback in front of replicas", () => {
 
   test("a connection refused before the health check notices is redispatched to another replica", async () => {
     const a = await replica("naf1");
-    const deadPort = await freePort();
-    const port = await freePort();
-    const lb = await Haproxy.start(
-      [
-        {
-          name: "ua_http",
-          mode: "http",
-          bind: { host: LOOPBACK, port },
-          servers: [
-            { name: "naf1", host: LOOPBACK, port: a.port },
-            { name: "naf2", host: LOOPBACK, port: deadPort },
-          ],
-          check: { path: "/ready" },
-        },
-      ],
-      // checks too slow to have marked naf2 down during the requests
-      { dir: tempDir(), checkIntervalMs: 60_000 },
-    );
+    // checks too slow to have marked naf2 down during the requests
+    const { lb, port } = await httpLb("ua_http", { naf1: a.port, naf2: await freePort() }, { checkIntervalMs: 60_000 });
     try {
       for (let i = 0; i < 6; i++) {
         const r = await request(`http://${LOOPBACK}:${port}/`);

@@ -7,6 +7,7 @@ import { RedisStore } from "../nf/common/store/redis.js";
 import { parseStoreOption, type RedisStoreConfig } from "../nf/common/store/redis-config.js";
 import { KeySpace, keySlot, tagOf } from "../nf/common/store/redis-keys.js";
 import type { RedisCluster } from "../scenarios/topology/redis-cluster.js";
+import { benchRedisStore, renderTable } from "../bench/redis-store.js";
 import { freePort } from "./helpers/fault-procs.js";
 import { startTestRedisCluster, stopTestRedisCluster } from "./helpers/redis-cluster.js";
 
@@ -193,4 +194,26 @@ describe("failover and errors", () => {
     await expect(s.get("x")).rejects.toThrow(/the Redis store is closed/);
     await s.close();
   });
+});
+
+describe("bench/redis-store", () => {
+  test("a short run measures every operation against this cluster and renders the table", async () => {
+    const rows = await benchRedisStore(configOf(cluster), 0.1, 4);
+    expect(rows.map((r) => r.op)).toEqual([
+      "ping",
+      "get",
+      "set (PXAT)",
+      "lua raise-to",
+      "lua SEQ_HE step (HSS)",
+      "set + WAIT 1 (durable step)",
+    ]);
+    for (const r of rows) {
+      expect(r.seqOps, r.op).toBeGreaterThan(0);
+      expect(r.concOps, r.op).toBeGreaterThan(0);
+      expect(r.p50Us, r.op).toBeGreaterThan(0);
+      expect(r.p99Us, r.op).toBeGreaterThanOrEqual(r.p50Us);
+      expect(r.serverCpuUsConc, r.op).toBeGreaterThanOrEqual(0);
+    }
+    expect(renderTable("t", rows)).toMatch(/\| ping \| [0-9.]+ \| [0-9.]+ \| 1\.00 \|/);
+  }, 60_000);
 });

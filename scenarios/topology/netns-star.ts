@@ -7,6 +7,7 @@
 // after the creating process was killed (with whatever still runs in them).
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
+import { alive } from "../workdir.js";
 import { checkNetnsBackend, linkAddresses } from "./netns.js";
 import { TopologyError } from "./types.js";
 
@@ -34,15 +35,6 @@ async function ip(args: string[]): Promise<string> {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new TopologyError(`ip ${args.join(" ")}: ${(e.stderr ?? e.message).trim()}`);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
