@@ -1,34 +1,40 @@
 // Time-based SEQ for HSS replicas that share SEQ_HE in a store whose failover may lose the last
-// writes (a Redis Cluster replicates asynchronously). TS 33.102 Annex C.1.1.1 lets SEQ follow a
-// global counter GLC, "e.g. a clock giving universal time" (item 3), handing out SEQ_HE + 1 while
-// more than one SEQ is needed per GLC value (item 5 b). We keep that principle and anchor each
-// subscriber's SEQ to the clock by an offset:
+// writes (a Redis Cluster replicates asynchronously).
 //
-//   state per subscriber: SEQ_HE and OFF;  C = OFF + T  (T: the clock in ticks, not reduced mod p)
-//   C > SEQ_HE, C − SEQ_HE < H_d   → SEQ = C                             "clock"
-//   C > SEQ_HE, otherwise          → SEQ = SEQ_HE + min(C − SEQ_HE, H_c), OFF := SEQ − T   "idle"
-//   C ≤ SEQ_HE, SEQ_HE − C < R     → SEQ = SEQ_HE + 1                    "increment"
-//   C ≤ SEQ_HE, otherwise          → SEQ = SEQ_HE + 1, OFF := SEQ − T    "rebase"
+// TS 33.102 Annex C.1.1.1 gives every user a counter SEQ_HE (item 2) and lets SEQ follow "a
+// global counter, e.g. a clock giving universal time", GLC (item 3), SEQ = SEQ1 ‖ SEQ2 with SEQ2
+// taken from GLC mod p. We keep its principle — SEQ follows a clock, SEQ_HE + 1 when one clock
+// value has to serve several vectors — and anchor the clock per subscriber with an offset OFF,
+// so a subscriber provisioned with a small SQN (or resynchronised to one) keeps small steps:
 //
-// (C.1.1.1 writes SEQ = SEQ1 ‖ SEQ2 with SEQ2 = GLC mod p and bumps SEQ1 on a wrap; a SEQ_HE
-// read back after a lost write cannot tell how many wraps it missed, so we keep the clock whole
-// and cap each step at H_c instead of at p. Project decision.)
+//   state per subscriber: SEQ_HE, OFF, U (the SEQ of a durable write not yet confirmed, or none)
+//   C = OFF + T   (T: the clock in 1 ms ticks, the whole clock, not reduced mod p)
+//   C > SEQ_HE, C − SEQ_HE < H_d   → SEQ = C                                         "clock"
+//   C > SEQ_HE, otherwise          → SEQ = SEQ_HE + min(C − SEQ_HE, H_c), OFF := SEQ − T  "idle"
+//   C ≤ SEQ_HE, SEQ_HE − C < R     → SEQ = SEQ_HE + 1                                "increment"
+//   C ≤ SEQ_HE, otherwise          → SEQ = SEQ_HE + 1, OFF := SEQ − T                "rebase"
 //
-// Why a lost write does no harm. A step that keeps OFF ("clock", "increment") gives
-// SEQ ≤ OFF + T + R. Steps that move OFF ("idle", "rebase", a resynchronisation, an operator's
-// set) say `durable: true`: the store makes them survive a failover (Redis: WAIT for the replica)
-// before the vector leaves. So everything lost in a failover shares the OFF of the replicated
-// SEQ_HE and is ≤ OFF + T_lost + R. The first step after the failover, from that SEQ_HE at T_new,
-// gives C = OFF + T_new, above all of it when T_new − T_lost > R — a failover takes longer than
-// R (Redis Cluster: at least the 500 ms election delay after a primary stops taking writes), less
-// the clock skew between the old and the new primary. If that step is capped ("idle"), it is
-// SEQ_HE + H_c, still above everything lost as long as H_c > H_d + 2R + the replication lag a
-// promoted replica may have (Redis: cluster-node-timeout × cluster-replica-validity-factor).
+// A step that moves OFF ("idle", "rebase", "anchor", an adopted SQN_MS) is durable: the store
+// holds its vector back until the write is on the replica (Redis: WAIT 1), and sets U := SEQ.
+// While U is set every step is durable too, since it builds on a write that may not survive;
+// a step whose wait succeeded confirms it (U ≤ its SEQ ⇒ U cleared).
 //
-// Toward the USIM every step is above SEQ_HE by at most H_c < Δ (Annex C.2.1, SEQ − SEQ_MS ≤ Δ)
-// and SEQ is one per (subscriber, step), so the array check of C.2.2 accepts it whatever IND the
-// consumer uses (C.1.2). A subscriber gets vectors at any rate; above one per tick the extra ones
-// cost a durable "rebase" every R vectors.
+// Why a failover that loses writes does no harm. Every vector that left was either durable
+// (its write, and all before it, survived) or built on a confirmed OFF: lost non-durable steps
+// keep the surviving OFF and stay ≤ OFF + T_lost + R. The first step after the failover, at
+// T_new on the new primary, has C = OFF + T_new: above all of them when T_new − T_lost > R —
+// Redis Cluster needs at least its 500 ms election delay after the old primary stops taking
+// writes, so this holds while the primaries' clocks agree within about 400 ms (NTP keeps them
+// within milliseconds). If that step is capped ("idle"), SEQ_HE + H_c is still above them, as
+// H_c − H_d (2^26 ms, 18.6 h) exceeds any replication lag a promoted replica may have.
+//
+// Toward the USIM: each step is at most H_c = 2^27 above SEQ_HE, below Δ = 2^28 (Annex C.2.1:
+// accept only SEQ − SEQ_MS ≤ Δ), and every SQN is above every SQN issued before it, so the
+// array check of Annex C.2.2 (SEQ > SEQ_MS(IND)) accepts it whatever IND the consumer uses
+// (C.1.2). Known limit: vectors issued and never used accumulate their steps, so a subscriber
+// whose vectors go unused over several days (each step is the elapsed time) can drift more than
+// Δ above the card's SEQ_MS; the USIM then answers with AUTS and one resynchronisation
+// (§6.3.5) recovers, as with the counter of C.1.1.1 after 2^28 unused vectors.
 import { DEFAULT_DELTA, DEFAULT_IND_BITS, SQN_MAX, splitSqn } from "./sqn.js";
 
 export interface TimeSeqParams {
@@ -57,12 +63,23 @@ export interface TimeSeqState {
   seqHe: number;
   /** OFF; undefined for a SEQ_HE that was never anchored (a new store, a counter-scheme subscriber) */
   offset?: number;
+  /** U: the SEQ of a durable write no step has confirmed yet */
+  unconfirmed?: number;
 }
 
 export type TimeSeqRule = "clock" | "idle" | "increment" | "rebase" | "anchor";
 
 export type TimeSeqStep =
-  | { kind: "ok"; seq: number; offset: number; rule: TimeSeqRule; durable: boolean }
+  | {
+      kind: "ok";
+      seq: number;
+      offset: number;
+      /** U to store with the step */
+      unconfirmed?: number;
+      rule: TimeSeqRule;
+      /** the vector may leave only once the write is on the replica (then confirmTimeSeq) */
+      durable: boolean;
+    }
   /** SEQ would leave its 48 − indBits bits */
   | { kind: "exhausted" };
 
@@ -85,31 +102,38 @@ export function clockTicks(nowMs: number, p: TimeSeqParams = DEFAULT_TIME_SEQ): 
   return Math.floor(nowMs / p.tickMs);
 }
 
-function step(seq: number, offset: number, rule: TimeSeqRule, durable: boolean, p: TimeSeqParams): TimeSeqStep {
-  if (seq > Math.floor(SQN_MAX / 2 ** p.indBits)) return { kind: "exhausted" };
-  return { kind: "ok", seq, offset, rule, durable };
-}
-
-/** The SEQ after `state` at clock T (ticks), and the OFF to store with it. */
+/** The SEQ after `state` at clock T (ticks), and what to store with it. */
 export function nextTimeSeq(state: TimeSeqState, t: number, p: TimeSeqParams = DEFAULT_TIME_SEQ): TimeSeqStep {
   const { seqHe } = state;
-  if (state.offset === undefined) return step(seqHe + 1, seqHe + 1 - t, "anchor", true, p);
+  const step = (seq: number, offset: number, rule: TimeSeqRule, moves: boolean): TimeSeqStep => {
+    if (seq > Math.floor(SQN_MAX / 2 ** p.indBits)) return { kind: "exhausted" };
+    const unconfirmed = moves ? seq : state.unconfirmed;
+    return { kind: "ok", seq, offset, unconfirmed, rule, durable: unconfirmed !== undefined };
+  };
+  if (state.offset === undefined) return step(seqHe + 1, seqHe + 1 - t, "anchor", true);
   const c = state.offset + t;
   if (c > seqHe) {
     const gap = c - seqHe;
-    if (gap < p.durableStep) return step(c, state.offset, "clock", false, p);
+    if (gap < p.durableStep) return step(c, state.offset, "clock", false);
     const seq = seqHe + Math.min(gap, p.maxStep);
-    return step(seq, seq - t, "idle", true, p);
+    return step(seq, seq - t, "idle", true);
   }
-  if (seqHe - c < p.maxAhead) return step(seqHe + 1, state.offset, "increment", false, p);
-  return step(seqHe + 1, seqHe + 1 - t, "rebase", true, p);
+  if (seqHe - c < p.maxAhead) return step(seqHe + 1, state.offset, "increment", false);
+  return step(seqHe + 1, seqHe + 1 - t, "rebase", true);
+}
+
+/** After a durable step's write reached the replica: U at or below its SEQ is confirmed. */
+export function confirmTimeSeq(state: TimeSeqState, seq: number): TimeSeqState {
+  if (state.unconfirmed === undefined || state.unconfirmed > seq) return state;
+  return { seqHe: state.seqHe, offset: state.offset };
 }
 
 /**
  * HE reaction to a verified AUTS (TS 33.102 §6.3.5): keep SEQ_HE when the SEQ it yields next is
  * acceptable to the USIM — above SEQ_MS, the highest SEQ in its array (Annex C.2.2), and at most
  * Δ above it (C.2.1) — else continue from SEQ_HE := SEQ_MS, anchored at T (the next step is
- * SEQ_MS + 1). `adopted` states must be stored durably.
+ * SEQ_MS + 1). An adopted state moves OFF: it is marked unconfirmed, so the step that follows
+ * is durable.
  */
 export function resyncTimeSeq(
   state: TimeSeqState,
@@ -121,5 +145,5 @@ export function resyncTimeSeq(
   const { seq: seqMs } = splitSqn(sqnMs, p.indBits);
   const next = nextTimeSeq(state, t, p);
   if (next.kind === "ok" && next.seq > seqMs && next.seq - seqMs <= delta) return { state, adopted: false };
-  return { state: { seqHe: seqMs, offset: seqMs - t }, adopted: true };
+  return { state: { seqHe: seqMs, offset: seqMs - t, unconfirmed: seqMs }, adopted: true };
 }

@@ -5,12 +5,13 @@
 // histories.
 import { describe, expect, test } from "vitest";
 import { buildAuts, checkAutn, generateAuthVector, verifyAuts } from "../milenage/aka.js";
-import { hexToBytes } from "../milenage/bytes.js";
+import { hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { bytesToSqn, DEFAULT_DELTA, highestSqn, joinSqn, newSqnArray, sqnToBytes } from "../milenage/sqn.js";
 import {
   checkTimeSeqParams,
   clockTicks,
+  confirmTimeSeq,
   DEFAULT_TIME_SEQ,
   nextTimeSeq,
   resyncTimeSeq,
@@ -52,7 +53,14 @@ describe("rules", () => {
 
   test("R ahead: a durable rebase of OFF onto the clock, SEQ still SEQ_HE + 1", () => {
     const s = nextTimeSeq({ seqHe: 5000 + P.maxAhead, offset: off }, T);
-    expect(s).toEqual({ kind: "ok", seq: 5001 + P.maxAhead, offset: 5001 + P.maxAhead - T, rule: "rebase", durable: true });
+    expect(s).toEqual({
+      kind: "ok",
+      seq: 5001 + P.maxAhead,
+      offset: 5001 + P.maxAhead - T,
+      unconfirmed: 5001 + P.maxAhead,
+      rule: "rebase",
+      durable: true,
+    });
   });
 
   test("a long idle time: a durable step, capped at H_c below Δ", () => {
@@ -60,16 +68,48 @@ describe("rules", () => {
       kind: "ok",
       seq: 5000,
       offset: off,
+      unconfirmed: 5000,
       rule: "idle",
       durable: true,
     });
     const far = nextTimeSeq({ seqHe: 10, offset: off + 10 * P.maxStep }, T);
-    expect(far).toEqual({ kind: "ok", seq: 10 + P.maxStep, offset: 10 + P.maxStep - T, rule: "idle", durable: true });
+    expect(far).toEqual({
+      kind: "ok",
+      seq: 10 + P.maxStep,
+      offset: 10 + P.maxStep - T,
+      unconfirmed: 10 + P.maxStep,
+      rule: "idle",
+      durable: true,
+    });
     expect(P.maxStep).toBeLessThan(DEFAULT_DELTA);
   });
 
   test("an SEQ_HE never anchored (a counter-scheme subscriber) is anchored durably at SEQ_HE + 1", () => {
-    expect(nextTimeSeq({ seqHe: 77 }, T)).toEqual({ kind: "ok", seq: 78, offset: 78 - T, rule: "anchor", durable: true });
+    expect(nextTimeSeq({ seqHe: 77 }, T)).toEqual({
+      kind: "ok",
+      seq: 78,
+      offset: 78 - T,
+      unconfirmed: 78,
+      rule: "anchor",
+      durable: true,
+    });
+  });
+
+  test("a step built on an unconfirmed durable write is durable too; a confirmation at or above U clears it", () => {
+    const pending: TimeSeqState = { seqHe: 4000, offset: off, unconfirmed: 3990 };
+    expect(nextTimeSeq(pending, T)).toEqual({
+      kind: "ok",
+      seq: 5000,
+      offset: off,
+      unconfirmed: 3990,
+      rule: "clock",
+      durable: true,
+    });
+    expect(nextTimeSeq({ ...pending, seqHe: 5000 }, T)).toMatchObject({ seq: 5001, unconfirmed: 3990, durable: true });
+    expect(confirmTimeSeq(pending, 3989)).toBe(pending);
+    expect(confirmTimeSeq(pending, 3990)).toEqual({ seqHe: 4000, offset: off });
+    expect(confirmTimeSeq(pending, 5000)).toEqual({ seqHe: 4000, offset: off });
+    expect(nextTimeSeq(confirmTimeSeq(pending, 5000), T)).toMatchObject({ seq: 5000, durable: false });
   });
 
   test("every step is above SEQ_HE by at most H_c, whatever SEQ_HE, OFF and T are", () => {
@@ -108,8 +148,9 @@ describe("§6.3.5 resynchronisation", () => {
   });
   test("SEQ_MS is adopted (anchored at T) when the USIM is ahead; the next SEQ is SEQ_MS + 1", () => {
     const r = resyncTimeSeq(state, joinSqn(60_000, 3, 5), T);
-    expect(r).toEqual({ state: { seqHe: 60_000, offset: 60_000 - T }, adopted: true });
-    expect(nextTimeSeq(r.state, T)).toMatchObject({ seq: 60_001 });
+    expect(r).toEqual({ state: { seqHe: 60_000, offset: 60_000 - T, unconfirmed: 60_000 }, adopted: true });
+    // the step after an adoption is durable: the adopted OFF must survive a failover
+    expect(nextTimeSeq(r.state, T)).toMatchObject({ seq: 60_001, durable: true });
   });
   test("SEQ_MS is adopted when the next SEQ would be more than Δ above it", () => {
     expect(resyncTimeSeq({ seqHe: 2 ** 30, offset: 2 ** 30 - T }, joinSqn(2 ** 30 - DEFAULT_DELTA, 0, 5), T)).toMatchObject({
@@ -212,6 +253,33 @@ describe("failover losing SEQ_HE writes (simulated)", () => {
     expect(
       sum(SEEDS.slice(0, 20).map((seed) => simulate({ ...base, seed, failoverMs: [500, 600], skewMs: 2000 }))).bad,
     ).toBeGreaterThan(0);
+  });
+
+  test("durable steps whose WAIT returns late: the steps built on them wait too, nothing refused or reused", () => {
+    const params: TimeSeqParams = { ...P, durableStep: 2 ** 10, maxStep: 2 ** 15 };
+    const runs = SEEDS.slice(0, 15).map((seed) =>
+      simulate({ ...base, params, seed, maxGapMs: 400, steps: 4000, failoverMs: [500, 120_000], slowWaitRate: 0.5 }),
+    );
+    const s = sum(runs);
+    expect(s.bad, s.problem).toBe(0);
+    expect(runs.reduce((n, r) => n + r.withheld, 0)).toBeGreaterThan(10);
+  });
+
+  test("steps that build on an unconfirmed durable write without waiting themselves break it", () => {
+    const params: TimeSeqParams = { ...P, durableStep: 2 ** 10, maxStep: 2 ** 15 };
+    const runs = SEEDS.slice(0, 15).map((seed) =>
+      simulate({
+        ...base,
+        params,
+        seed,
+        maxGapMs: 400,
+        steps: 4000,
+        failoverMs: [500, 120_000],
+        slowWaitRate: 0.5,
+        ignoreUnconfirmed: true,
+      }),
+    );
+    expect(sum(runs).bad).toBeGreaterThan(0);
   });
 
   test("and so do durable steps that are not made durable", () => {

@@ -15,7 +15,14 @@ import {
   resyncSeqHe,
   type UsimSqnArray,
 } from "../../milenage/sqn.js";
-import { clockTicks, nextTimeSeq, resyncTimeSeq, type TimeSeqParams, type TimeSeqState } from "../../milenage/sqn-time.js";
+import {
+  clockTicks,
+  confirmTimeSeq,
+  nextTimeSeq,
+  resyncTimeSeq,
+  type TimeSeqParams,
+  type TimeSeqState,
+} from "../../milenage/sqn-time.js";
 
 export interface SimOptions {
   scheme: "time" | "counter";
@@ -43,6 +50,13 @@ export interface SimOptions {
   ind: number;
   /** negative control: durable steps are not replicated first */
   ignoreDurable?: boolean;
+  /** negative control: a step that builds on an unconfirmed durable write is not durable itself */
+  ignoreUnconfirmed?: boolean;
+  /**
+   * probability that a durable step's WAIT returns only at the next replication: its vector is
+   * held until then (and withheld when a failover comes first) while other steps go on
+   */
+  slowWaitRate?: number;
 }
 
 export interface SimResult {
@@ -54,6 +68,8 @@ export interface SimResult {
   injectedRefusals: number;
   /** an SQN handed out twice to one subscriber */
   reused: number;
+  /** vectors held back because their durable write was lost in a failover */
+  withheld: number;
   rules: Record<string, number>;
   firstProblem?: string;
 }
@@ -86,49 +102,89 @@ export function simulate(o: SimOptions): SimResult {
   let clockOffset = 0;
   const usims: UsimSqnArray[] = Array.from({ length: o.subscribers }, () => newSqnArray(o.params.indBits));
   const issuedBy: Array<Set<number>> = Array.from({ length: o.subscribers }, () => new Set());
-  const aheadInjected = new Array<boolean>(o.subscribers).fill(false);
-  const r: SimResult = { issued: 0, lostWrites: 0, failovers: 0, staleRefusals: 0, injectedRefusals: 0, reused: 0, rules: {} };
+  /** the highest SEQ an injected USIM jump put in the array: refusals of SQNs up to it are explained */
+  const injectedUpTo = new Array<number>(o.subscribers).fill(-1);
+  const r: SimResult = {
+    issued: 0,
+    lostWrites: 0,
+    failovers: 0,
+    staleRefusals: 0,
+    injectedRefusals: 0,
+    reused: 0,
+    withheld: 0,
+    rules: {},
+  };
   const problem = (why: string) => {
     r.firstProblem ??= `seed ${o.seed} t=${t}: ${why}`;
   };
 
-  const write = (sub: number, value: TimeSeqState, durable: boolean) => {
-    primary.set(sub, value);
-    pending.push({ sub, value });
-    if (durable && !o.ignoreDurable) replicate(); // WAIT: the replica acknowledged everything up to this write
+  // The USIM uses vectors in the order the HSS issued them: a durable step whose WAIT has not
+  // returned holds its vector, and the vectors issued after it queue behind it.
+  let queue: Array<{ sub: number; sqn: number; seq: number; durable: boolean; afterResync: boolean }> = [];
+  /** Releases the queue in order; what leaves meanwhile (a resync's vector) queues behind the rest. */
+  const flush = () => {
+    while (queue.length > 0) {
+      const v = queue.shift()!;
+      leave(v.sub, v.sqn, v.seq, v.durable, v.afterResync);
+    }
   };
   const replicate = () => {
     for (const w of pending) replica.set(w.sub, w.value);
     pending = [];
+    flush();
   };
   const now = () => clockTicks(t + clockOffset, o.params);
 
-  /** One atomic store step: the next SEQ for `sub`, after an optional resynchronisation. */
-  const issue = (sub: number, sqnMs?: number): number => {
+  /** A vector leaves the HSS; after a durable step's WAIT, its write confirms U (itself not durable). */
+  const leave = (sub: number, sqn: number, seq: number, durable: boolean, afterResync = false) => {
+    if (durable) {
+      const cur = primary.get(sub);
+      if (cur) {
+        const confirmed = confirmTimeSeq(cur, seq);
+        if (confirmed !== cur) {
+          primary.set(sub, confirmed);
+          pending.push({ sub, value: confirmed });
+        }
+      }
+    }
+    deliver(sub, sqn, afterResync);
+  };
+
+  /** One atomic store step for `sub`, after an optional resynchronisation; its vector leaves now, later (WAIT) or never. */
+  const issue = (sub: number, sqnMs?: number): void => {
+    const afterResync = sqnMs !== undefined;
     // provisioned at t0 with SQN 0, anchored to the clock then
     let state = primary.get(sub) ?? { seqHe: 0, offset: -clockTicks(o.t0, o.params) };
     if (o.scheme === "counter") {
       let seqHe = state.seqHe;
       if (sqnMs !== undefined) seqHe = resyncSeqHe(seqHe, sqnMs, o.params.indBits);
       const next = nextSqn(seqHe, o.ind, o.params.indBits);
-      write(sub, { seqHe: next.seqHe }, false);
-      return next.sqn;
+      primary.set(sub, { seqHe: next.seqHe });
+      pending.push({ sub, value: { seqHe: next.seqHe } });
+      deliver(sub, next.sqn, afterResync);
+      return;
     }
-    let durable = false;
-    if (sqnMs !== undefined) {
-      const rs = resyncTimeSeq(state, sqnMs, now(), o.params);
-      state = rs.state;
-      durable = rs.adopted;
-    }
+    if (sqnMs !== undefined) state = resyncTimeSeq(state, sqnMs, now(), o.params).state;
+    if (o.ignoreUnconfirmed) state = { seqHe: state.seqHe, offset: state.offset };
     const step = nextTimeSeq(state, now(), o.params);
     if (step.kind === "exhausted") throw new Error(`SEQ exhausted for subscriber ${sub}`);
     r.rules[step.rule] = (r.rules[step.rule] ?? 0) + 1;
-    write(sub, { seqHe: step.seq, offset: step.offset }, durable || step.durable);
-    return joinSqn(step.seq, o.ind, o.params.indBits);
+    const value: TimeSeqState = { seqHe: step.seq, offset: step.offset, unconfirmed: step.unconfirmed };
+    primary.set(sub, value);
+    pending.push({ sub, value });
+    const sqn = joinSqn(step.seq, o.ind, o.params.indBits);
+    const durable = step.durable && !o.ignoreDurable;
+    if (queue.length > 0 || (durable && rand() < (o.slowWaitRate ?? 0))) {
+      queue.push({ sub, sqn, seq: step.seq, durable, afterResync });
+      return;
+    }
+    // WAIT 1 returns at once: the replica acknowledged everything up to this write
+    if (durable) replicate();
+    leave(sub, sqn, step.seq, durable, afterResync);
   };
 
   /** The USIM judges the SQN (Annex C.2); a refusal leads to a resync and one more vector. */
-  const deliver = (sub: number, sqn: number) => {
+  const deliver = (sub: number, sqn: number, afterResync: boolean) => {
     r.issued++;
     if (issuedBy[sub].has(sqn)) {
       r.reused++;
@@ -138,29 +194,18 @@ export function simulate(o: SimOptions): SimResult {
     const verdict = checkFreshness(usims[sub], sqn);
     if (verdict.fresh) {
       usims[sub] = acceptSqn(usims[sub], sqn);
-      aheadInjected[sub] = false;
       return;
     }
-    if (aheadInjected[sub]) r.injectedRefusals++;
+    if (Math.floor(sqn / 2 ** o.params.indBits) <= injectedUpTo[sub]) r.injectedRefusals++;
     else {
       r.staleRefusals++;
-      problem(`subscriber ${sub}: SQN ${sqn} refused (${verdict.reason}), USIM at ${highestSqn(usims[sub])}`);
+      problem(
+        `subscriber ${sub}: SQN ${sqn} refused${afterResync ? " after a resync" : ""} (${verdict.reason}), USIM at ${highestSqn(usims[sub])}`,
+      );
+      if (afterResync) return;
     }
-    aheadInjected[sub] = false;
-    const again = issue(sub, highestSqn(usims[sub]));
-    r.issued++;
-    if (issuedBy[sub].has(again)) {
-      r.reused++;
-      problem(`SQN ${again} issued twice to subscriber ${sub} after a resync`);
-    }
-    issuedBy[sub].add(again);
-    const second = checkFreshness(usims[sub], again);
-    if (!second.fresh) {
-      r.staleRefusals++;
-      problem(`subscriber ${sub}: SQN ${again} refused after a resync (${second.reason})`);
-      return;
-    }
-    usims[sub] = acceptSqn(usims[sub], again);
+    // the AUTS goes back to the HE, which resynchronises and issues the next vector
+    issue(sub, highestSqn(usims[sub]));
   };
 
   for (let step = 0; step < o.steps; step++) {
@@ -174,6 +219,10 @@ export function simulate(o: SimOptions): SimResult {
       for (const [k, v] of replica) primary.set(k, v);
       t += between(o.failoverMs[0], o.failoverMs[1]);
       clockOffset = between(-o.skewMs, o.skewMs);
+      // WAITs in flight fail: their vectors are withheld (the BSF answers 503); the others left already
+      r.withheld += queue.filter((v) => v.durable).length;
+      queue = queue.filter((v) => !v.durable);
+      flush();
       r.failovers++;
       continue;
     }
@@ -183,13 +232,13 @@ export function simulate(o: SimOptions): SimResult {
       const top = Math.floor(highestSqn(arr) / 2 ** arr.indBits);
       // refused in the array entry of our IND (Annex C.2.2); another entry would not be checked
       arr.seq[o.ind] = top + between(1, 2 ** 20);
-      aheadInjected[sub] = true;
+      injectedUpTo[sub] = Math.max(injectedUpTo[sub], arr.seq[o.ind]);
       continue;
     }
     if (rand() < o.replicateRate) replicate();
     const sub = between(0, o.subscribers - 1);
     const n = rand() < o.burstRate ? o.burstSize : 1;
-    for (let i = 0; i < n; i++) deliver(sub, issue(sub));
+    for (let i = 0; i < n; i++) issue(sub);
   }
   return r;
 }
