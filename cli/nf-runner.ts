@@ -5,7 +5,7 @@ import { Capture, captureStartedLine, captureWrittenLine } from "../nf/common/ca
 import type { NfDeps } from "../nf/common/deps.js";
 import { closeAll, type RunningNf } from "../nf/common/nf.js";
 import { StoreError } from "../nf/common/store.js";
-import { type FlagValues, parseFlags, UsageError } from "./usage.js";
+import { type FlagValues, parseFlags, STORE_HELP, storeFlag, UsageError } from "./usage.js";
 
 type Options = Parameters<typeof parseFlags>[1];
 
@@ -14,6 +14,7 @@ export const BASE_FLAGS = {
   config: { type: "string" },
   "ephemeral-ports": { type: "boolean" },
   "log-level": { type: "string" },
+  store: { type: "string" },
 } as const;
 
 /** The flags of the commands that run NFs: the base ones and the capture. */
@@ -23,7 +24,8 @@ export const BASE_HELP = `common options:
   --data DIR            data root; each NF stores under DIR/<nf>/ (default .gba-data)
   --config FILE         YAML or JSON config file over the defaults (see README "Configuration")
   --ephemeral-ports     listen on free ports chosen by the OS instead of the fixed defaults
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)`;
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)
+${STORE_HELP}`;
 
 export const COMMON_HELP = `${BASE_HELP}
   --pcap FILE           write every Ub, Ua, Zh and Zn message (HTTP and Diameter, real addresses and
@@ -85,6 +87,7 @@ export function configFromFlags(
     throw err;
   }
   if (values.data !== undefined) cfg.data = values.data as string;
+  cfg.store = storeFlag(values.store) ?? cfg.store;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as string;
     if (!LEVELS.has(level)) throw new UsageError(`--log-level: unknown level "${level}"`);

@@ -1,13 +1,13 @@
 // `gba provision vehicle ...`: the VehicleMan binding registry of the Enrolment CA (GSMA IoT.04
 // scenario 7: vehicle ID ↔ OBU device ID ↔ MSISDN), kept in the ECA's store under <data>/eca/.
 import { readFileSync } from "node:fs";
-import { ConfigError, loadConfig } from "../nf/config.js";
+import { ConfigError, type GbaConfig, loadConfig } from "../nf/config.js";
 import { describeFsError, NoStoreError, requireExistingStore, StoreError } from "../nf/common/store.js";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { BindingError } from "../nf/eca/bindings.js";
 import type { EcaStore } from "../nf/eca/store.js";
-import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
-import { parseFlags, printJson, requireString, UsageError } from "./usage.js";
+import { openEcaStore, openEcaStoreToRead } from "../nf/eca/store-open.js";
+import { parseFlags, printJson, requireString, STORE_HELP, storeFlag, UsageError } from "./usage.js";
 
 export const VEHICLE_HELP = `usage: gba provision vehicle add --vehicle ID --obu ID --msisdn N [--data DIR] [--config FILE]
        gba provision vehicle import FILE.csv [--data DIR] [--config FILE]
@@ -27,8 +27,9 @@ there unchanged is not an error.
 
 options:
   --data DIR      data root; the registry is in DIR/eca/ (default .gba-data). add and import create
-                  it; list and certificates refuse a data root without one
-  --config FILE   config file (its "data" is used when --data is not given)`;
+                  it; list and certificates refuse a data root without one (LMDB)
+  --config FILE   config file (its "data" and "store" are used when the flags are not given)
+${STORE_HELP}`;
 
 /** A store error for the user; a missing store says how to name the right data root. */
 export function storeMessage(err: Error): string {
@@ -39,20 +40,21 @@ export function storeMessage(err: Error): string {
 /** Understood but refused (exit 1), like `gba provision`. */
 class Refused extends Error {}
 
-const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" } } as const;
+const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" }, store: { type: "string" } } as const;
 
-function dataRoot(values: Record<string, unknown>): string {
-  if (typeof values.data === "string") return values.data;
+function storeConfig(values: Record<string, unknown>): Pick<GbaConfig, "data" | "store"> {
+  let cfg: GbaConfig;
   try {
-    return loadConfig(values.config as string | undefined).data;
+    cfg = loadConfig(values.config as string | undefined);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
+  return { data: typeof values.data === "string" ? values.data : cfg.data, store: storeFlag(values.store) ?? cfg.store };
 }
 
-async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>): Promise<number> {
-  const store = LmdbEcaStore.open(data);
+async function addRows(cfg: Pick<GbaConfig, "data" | "store">, run: (store: EcaStore) => Promise<unknown>): Promise<number> {
+  const store = await openEcaStore(cfg);
   try {
     printJson(await run(store));
     return 0;
@@ -62,10 +64,10 @@ async function addRows(data: string, run: (store: EcaStore) => Promise<unknown>)
 }
 
 /** Listings read an existing registry; a data root without one is refused, never listed as empty. */
-async function listing(data: string, read: (store: EcaStore) => Promise<unknown[]>): Promise<number> {
-  requireExistingStore(data, "eca");
-  const store = LmdbEcaStore.openReadOnly(data);
-  if (!store) throw new NoStoreError(data, "eca");
+async function listing(cfg: Pick<GbaConfig, "data" | "store">, read: (store: EcaStore) => Promise<unknown[]>): Promise<number> {
+  if (cfg.store.backend === "lmdb") requireExistingStore(cfg.data, "eca");
+  const store = await openEcaStoreToRead(cfg);
+  if (!store) throw new NoStoreError(cfg.data, "eca");
   try {
     printJson(await read(store));
     return 0;
@@ -89,7 +91,7 @@ const subs: Record<string, Sub> = {
       obuId: requireString(values, "obu"),
       msisdn: requireString(values, "msisdn"),
     };
-    return addRows(dataRoot(values), async (store) => ({
+    return addRows(storeConfig(values), async (store) => ({
       ...(await store.addBindings([row], new Date())),
       binding: await store.bindingOf(row.obuId),
     }));
@@ -104,15 +106,15 @@ const subs: Record<string, Sub> = {
       throw new Refused(`cannot read ${positionals[0]}: ${describeFsError(err)}`);
     }
     const { rows, lines, problems } = parseBindingsCsv(text);
-    return addRows(dataRoot(values), (store) => store.addBindings(rows, new Date(), lines, problems));
+    return addRows(storeConfig(values), (store) => store.addBindings(rows, new Date(), lines, problems));
   },
   list(argv) {
     const { values } = parseFlags(argv, STORE_FLAGS);
-    return listing(dataRoot(values), (store) => store.listBindings());
+    return listing(storeConfig(values), (store) => store.listBindings());
   },
   certificates(argv) {
     const { values } = parseFlags(argv, STORE_FLAGS);
-    return listing(dataRoot(values), (store) => store.listCertificates());
+    return listing(storeConfig(values), (store) => store.listCertificates());
   },
 };
 

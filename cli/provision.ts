@@ -5,18 +5,29 @@ import { readFileSync } from "node:fs";
 import { type ImportPhase, type ImportRow, type RowError, checkRows, writeRows } from "../nf/hss/bulk.js";
 import { CSV_COLUMNS, parseSubscriberCsv } from "../nf/hss/csv.js";
 import { ExistsError, type HssStore, viewOf } from "../nf/hss/store.js";
-import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
+import { openHssStore } from "../nf/hss/store-open.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
 import { ConfigError, type GbaConfig, loadConfig } from "../nf/config.js";
 import { describeFsError, requireExistingStore, StoreError } from "../nf/common/store.js";
 import { storeMessage, VEHICLE_HELP } from "./provision-vehicle.js";
-import { type Command, type FlagValues, parseFlags, printJson, requireString, synopsis, UsageError } from "./usage.js";
+import {
+  type Command,
+  type FlagValues,
+  parseFlags,
+  printJson,
+  requireString,
+  STORE_HELP,
+  storeFlag,
+  synopsis,
+  UsageError,
+} from "./usage.js";
 
 const STORE_OPTIONS = `options:
   --data DIR       data root; the store is DIR/hss/ (default .gba-data). Only add and import create
-                   a store; the other commands refuse a data root without one
-  --config FILE    config file: its data root, hss.defaultAmf (AMF when --amf is not given) and
-                   hss.indBits (IND length, fixed when the store is created)`;
+                   a store; the other commands refuse a data root without one (LMDB)
+  --config FILE    config file: its data root, store, hss.defaultAmf (AMF when --amf is not given)
+                   and hss.indBits (IND length, fixed when the store is created)
+${STORE_HELP}`;
 
 const VALUES = `K, OP and OPc are 16 bytes (32 hex digits), AMF 2 bytes, SQN 6 bytes: the HSS's SQN (SEQ || IND);
 the first vector then carries SEQ + 1 (TS 33.102 Annex C). IMSI and MSISDN are 5..15 digits (a
@@ -102,7 +113,7 @@ ${VALUES}
 
 ${EXIT}`;
 
-const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" } } as const;
+const STORE_FLAGS = { data: { type: "string" }, config: { type: "string" }, store: { type: "string" } } as const;
 
 /** Refused data or store: exit 1 with the message on stderr. */
 class Refused extends Error {}
@@ -116,16 +127,17 @@ function configOf(values: FlagValues): GbaConfig {
     throw err;
   }
   if (typeof values.data === "string") cfg.data = values.data;
+  cfg.store = storeFlag(values.store) ?? cfg.store;
   return cfg;
 }
 
 /**
  * Opens the HSS store of the data root. Only add and import create one (`create`); the other
- * commands refuse a data root without a store instead of listing an empty new one.
+ * commands refuse an LMDB data root without a store instead of listing an empty new one.
  */
 async function withStore<T>(cfg: GbaConfig, fn: (store: HssStore) => Promise<T> | T, create = false): Promise<T> {
-  if (!create) requireExistingStore(cfg.data, "hss");
-  const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
+  if (!create && cfg.store.backend === "lmdb") requireExistingStore(cfg.data, "hss");
+  const store = await openHssStore(cfg, { indBits: cfg.hss.indBits });
   try {
     return await fn(store);
   } finally {

@@ -1,4 +1,5 @@
 // Shared CLI plumbing: usage errors (exit 2), flag parsing helpers that name the flag.
+import { parseStoreOption, type StoreConfig, StoreConfigError } from "../nf/common/store/redis-config.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { HexError, hexToBytes } from "../wire/bytes.js";
 import { isDnsName } from "../wire/dns.js";
@@ -99,6 +100,22 @@ export function httpUrlFlag(flag: string, v: string): string {
   if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--${flag}: expected an http:// or https:// URL`);
   return v;
 }
+
+/** `--store lmdb` or `--store redis://HOST:PORT[,HOST:PORT…][?prefix=NAME]` over the config's store section. */
+export function storeFlag(v: unknown): StoreConfig | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseStoreOption(String(v));
+  } catch (err) {
+    if (err instanceof StoreConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export const STORE_HELP = `  --store lmdb|redis://HOST:PORT[,HOST:PORT…][?prefix=NAME]
+                        where the NFs keep their state: LMDB under DIR/<nf>/ (default) or a Redis
+                        Cluster (any reachable node; credentials from GBA_REDIS_USERNAME /
+                        GBA_REDIS_PASSWORD); overrides the config's store section`;
 
 /** A DNS-name flag value (wire/dns.ts). */
 export function dnsNameFlag(flag: string, v: string): string {

@@ -18,7 +18,7 @@ import { ConfigMap, Service } from "kubernetes-models/v1";
 import ts from "typescript";
 import { afterAll, describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { loadConfig } from "../nf/common/config.js";
+import { loadConfig } from "../nf/config.js";
 import { systemDeps } from "../nf/common/deps.js";
 import { checkStoreConfig } from "../nf/common/store/redis-config.js";
 import { loadOrCreateCa } from "../nf/eca/ca.js";

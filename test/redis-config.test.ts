@@ -39,13 +39,21 @@ describe("--store", () => {
     ["redis://:7000", /has no host before the port/],
     ["redis://user:secret@a:1", /credentials do not belong in the URL.*GBA_REDIS_PASSWORD/],
     ["redis://a:1/0", /"\/0" in "redis:\/\/a:1\/0" is a path \(a Redis Cluster has only database 0\)/],
-    ["redis://a:1?timeout=3", /"\?timeout=3" .* is query options/],
+    ["redis://a:1?timeout=3", /"\?timeout=3" in "redis:\/\/a:1\?timeout=3": the only query option is prefix=NAME/],
+    ["redis://a:1?prefix=a/b", /prefix "a\/b" in .* must be 1 to 32 of/],
+    ["redis://a:1#x", /"#x" in "redis:\/\/a:1#x" is a fragment/],
     ["rediss://a:1", /scheme "rediss:\/\/" is not supported \(TLS to Redis is not supported yet\)/],
     ["http://a:1", /scheme "http:\/\/" is not supported/],
     ["postgres", /"postgres" is neither "lmdb" nor a redis:\/\//],
   ])("%s is refused naming the bad part", (text, why) => {
     expect(() => parseStoreOption(text)).toThrow(StoreConfigError);
     expect(() => parseStoreOption(text)).toThrow(why);
+  });
+
+  test("?prefix=NAME separates deployments sharing one cluster, and storeUrl writes it back", () => {
+    const cfg = parseStoreOption("redis://a:1,b:2?prefix=lab-2");
+    expect(cfg).toMatchObject({ backend: "redis", prefix: "lab-2" });
+    if (cfg.backend === "redis") expect(storeUrl(cfg)).toBe("redis://a:1,b:2?prefix=lab-2");
   });
 
   test("the error says where the value came from", () => {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { isDnsName } from "../../wire/dns.js";
 import type { LogLevel } from "./log.js";
+import { checkStoreConfig, type StoreConfig, StoreConfigError } from "./store/redis-config.js";
 
 export interface ListenConfig {
   host: string;
@@ -53,10 +54,18 @@ export interface CommonConfig {
   gbaU: { autnStar: boolean };
   /** shared by every NF listener that serves a peer (not the HSS admin API) */
   overload: OverloadConfig;
+  /** where every NF keeps its state: LMDB under <data>/<nf>/ (default) or a Redis Cluster */
+  store: StoreConfig;
 }
 
 export function commonDefaults(): CommonConfig {
-  return { data: ".gba-data", logLevel: "info", gbaU: { autnStar: true }, overload: overloadDefaults() };
+  return {
+    data: ".gba-data",
+    logLevel: "info",
+    gbaU: { autnStar: true },
+    overload: overloadDefaults(),
+    store: { backend: "lmdb" },
+  };
 }
 
 /** The configuration an NF starts with: the common settings and its own section. */
@@ -145,7 +154,16 @@ export function mergeConfigFile<T extends CommonConfig>(sections: readonly AnySe
     throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
   }
   const optional = new Set(sections.flatMap((s) => (s.optionalKeys ?? []).map((k) => `${s.key}.${k}`)));
-  return mergeConfig(base, parsed ?? {}, "", optional);
+  // the store section has its own parser: its keys depend on the backend
+  const { store, ...rest } = isPlain(parsed) ? parsed : { store: undefined };
+  const merged = mergeConfig(base, isPlain(parsed) ? rest : (parsed ?? {}), "", optional);
+  if (store === undefined) return merged;
+  try {
+    return { ...merged, store: checkStoreConfig(store, "store") };
+  } catch (err) {
+    if (err instanceof StoreConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** A copy of `cfg` with every listening port of every section set to 0, so the OS picks free ones. */

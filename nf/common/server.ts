@@ -42,6 +42,7 @@ export function createNfServer(opts: NfServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: opts.logLevel !== "debug" && opts.logLevel !== "trace" }),
     return503OnClosing: false,
   });
+  installReadiness(app);
   if (opts.problemJson !== false) installProblemHandlers(app);
   if (opts.overload) {
     checkOverload(opts.overload);
@@ -56,6 +57,26 @@ export interface ListenerTap {
   label: string;
   /** the real addresses of sockets that are not plain TCP (TLS-PSK) */
   describe?: SocketDescriber;
+}
+
+/** The readiness path every NF listener serves (Kubernetes probes, HAProxy health checks). */
+export const READY_PATH = "/ready";
+
+/**
+ * GET /ready, before any other hook of the listener (no authentication, no store, no peer):
+ * 200 {"ready":true} once the listener accepts connections, 503 {"ready":false} from the moment
+ * the NF starts to close, so a load balancer stops sending it requests.
+ */
+function installReadiness(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.url !== READY_PATH || (request.method !== "GET" && request.method !== "HEAD")) return;
+    reply.header("cache-control", "no-store");
+    await reply.code(closing ? 503 : 200).send({ ready: !closing });
+  });
 }
 
 /** Listens and returns the base URL (http://host:port) with the port actually bound. */

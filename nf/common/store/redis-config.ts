@@ -83,7 +83,10 @@ function checkNodes(list: string[], where: string): RedisNodeAddress[] {
   });
 }
 
-/** `--store lmdb` or `--store redis://HOST:PORT[,HOST:PORT…]`. */
+/**
+ * `--store lmdb` or `--store redis://HOST:PORT[,HOST:PORT…][?prefix=NAME]` (the key prefix lets
+ * several deployments share one cluster).
+ */
 export function parseStoreOption(text: string, where = "--store"): StoreConfig {
   const t = text.trim();
   if (t === "lmdb") return { backend: "lmdb" };
@@ -93,7 +96,23 @@ export function parseStoreOption(text: string, where = "--store"): StoreConfig {
     const hint = scheme[1].toLowerCase() === "rediss" ? " (TLS to Redis is not supported yet)" : "";
     throw new StoreConfigError(`${where}: scheme "${scheme[1]}://" is not supported${hint}; use redis://HOST:PORT[,HOST:PORT…]`);
   }
-  const body = t.slice(scheme[0].length);
+  let body = t.slice(scheme[0].length);
+  let prefix: string | undefined;
+  const q = body.indexOf("?");
+  if (q >= 0) {
+    const query = body.slice(q + 1);
+    body = body.slice(0, q);
+    const m = /^prefix=([^&#]*)$/.exec(query);
+    if (!m) {
+      throw new StoreConfigError(
+        `${where}: "?${query}" in "${t}": the only query option is prefix=NAME (other settings go in the config's store section)`,
+      );
+    }
+    if (!KEY_PREFIX_RULE.test(m[1])) {
+      throw new StoreConfigError(`${where}: prefix "${m[1]}" in "${t}" must be 1 to 32 of A-Z a-z 0-9 _ . -`);
+    }
+    prefix = m[1];
+  }
   if (body.includes("@")) {
     throw new StoreConfigError(
       `${where}: credentials do not belong in the URL (it shows in process lists); set GBA_REDIS_USERNAME / GBA_REDIS_PASSWORD`,
@@ -101,11 +120,14 @@ export function parseStoreOption(text: string, where = "--store"): StoreConfig {
   }
   const extra = /[/?#]/.exec(body);
   if (extra) {
-    const what =
-      extra[0] === "/" ? "a path (a Redis Cluster has only database 0)" : extra[0] === "?" ? "query options" : "a fragment";
-    throw new StoreConfigError(`${where}: "${body.slice(extra.index)}" in "${t}" is ${what}; nothing may follow the node list`);
+    const what = extra[0] === "/" ? "a path (a Redis Cluster has only database 0)" : "a fragment";
+    throw new StoreConfigError(
+      `${where}: "${body.slice(extra.index)}" in "${t}" is ${what}; only ?prefix=NAME may follow the node list`,
+    );
   }
-  return { ...redisDefaults(), nodes: checkNodes(body.split(","), where) };
+  const cfg = { ...redisDefaults(), nodes: checkNodes(body.split(","), where) };
+  if (prefix !== undefined) cfg.prefix = prefix;
+  return cfg;
 }
 
 function redisDefaults(): Omit<RedisStoreConfig, "nodes"> {
@@ -146,7 +168,13 @@ export function checkStoreConfig(raw: unknown, where = "store"): StoreConfig {
   return { ...cfg, nodes: checkNodes(o.nodes as string[], `${where}.nodes`) };
 }
 
-/** The nodes as a redis:// URL (for logs and the ready line; never carries credentials). */
+/** The nodes as a redis:// URL (for logs and the ready line; never carries credentials); a non-default prefix as ?prefix=. */
 export function storeUrl(cfg: RedisStoreConfig): string {
-  return `redis://${cfg.nodes.map((n) => (isIP(n.host) === 6 ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(",")}`;
+  const nodes = cfg.nodes.map((n) => (isIP(n.host) === 6 ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(",");
+  return `redis://${nodes}${cfg.prefix === DEFAULT_REDIS_PREFIX ? "" : `?prefix=${cfg.prefix}`}`;
+}
+
+/** The store for a start-up log line: "lmdb" or the redis:// URL. */
+export function storeDescription(cfg: StoreConfig): string {
+  return cfg.backend === "lmdb" ? "lmdb" : storeUrl(cfg);
 }
