@@ -11,6 +11,7 @@
 // veth pairs and the forwarding core, like a client on another host). Figures from a shared
 // machine are indicative only.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { RedisStore } from "../nf/common/store/redis.js";
 import { parseStoreOption, type RedisStoreConfig } from "../nf/common/store/redis-config.js";
-import { advanceSeqOnRedis } from "../nf/hss/store-redis-sqn.js";
+import { RedisHssStore } from "../nf/hss/store-redis.js";
 import { percentile } from "../scenarios/stats.js";
 import { createStar } from "../scenarios/topology/netns-star.js";
 import { RedisCluster } from "../scenarios/topology/redis-cluster.js";
@@ -39,26 +40,55 @@ export interface OpResult {
   serverCpuUsConc: number;
 }
 
-type Op = (store: RedisStore, i: number) => Promise<unknown>;
+interface Ctx {
+  store: RedisStore;
+  /** the HSS backend over its own connection, KEYS subscribers provisioned */
+  hss: RedisHssStore;
+}
+type Op = (c: Ctx, i: number) => Promise<unknown>;
+
+const impiOf = (i: number) => `bench-${i % KEYS}@x`;
 
 function key(store: RedisStore, i: number, kind: string): string {
-  return store.keys.key(`bench-${i % KEYS}@x`, "hss", kind);
+  return store.keys.key(impiOf(i), "hss", kind);
 }
 
 const OPS: Record<string, Op> = {
   // the floor: one round trip, no work
-  ping: (s) => s.client.ping(),
-  get: (s, i) => s.get(key(s, i, "v")),
-  "set (PXAT)": (s, i) => s.set(key(s, i, "v"), "0123456789abcdef0123456789abcdef", Date.now() + 600_000),
+  ping: ({ store }) => store.client.ping(),
+  get: ({ store }, i) => store.get(key(store, i, "v")),
+  "set (PXAT)": ({ store }, i) => store.set(key(store, i, "v"), "0123456789abcdef0123456789abcdef", Date.now() + 600_000),
   // a single-slot script (the NAF's nonce-count check)
-  "lua raise-to": (s, i) => s.raiseTo(key(s, i, "nc"), i, Date.now() + 600_000),
-  "lua SEQ_HE step (HSS)": (s, i) => advanceSeqOnRedis(s, key(s, i, "seq"), { ind: 1, initialSqn: 0 }),
-  "set + WAIT 1 (durable step)": async (s, i) => {
-    const k = key(s, i, "w");
-    await s.client.hset(k, "seq", String(i));
-    await s.awaitReplica(k, 1000, () => true, "seq");
+  "lua raise-to": ({ store }, i) => store.raiseTo(key(store, i, "nc"), i, Date.now() + 600_000),
+  // the AuC's step: record, SEQ_HE rule, write (nf/hss/store-redis.ts)
+  "lua SEQ_HE step (HSS)": ({ hss }, i) => hss.advanceSqn(impiOf(i), { ind: 1 }),
+  "set + WAIT 1 (durable step)": async ({ store }, i) => {
+    const k = key(store, i, "w");
+    await store.client.hset(k, "seq", String(i));
+    await store.awaitReplica(k, 1000, () => true, "seq");
   },
 };
+
+/** The HSS backend with KEYS bench subscribers (random keys, a random master key). */
+async function benchHss(cfg: RedisStoreConfig, dir: string): Promise<RedisHssStore> {
+  const hss = await RedisHssStore.open(await RedisStore.open(cfg), dir, {
+    env: { GBA_MASTER_KEY: randomBytes(32).toString("hex") },
+  });
+  for (let i = 0; i < KEYS; i++) await hss.remove(impiOf(i));
+  const records = Array.from({ length: KEYS }, (_, i) =>
+    hss.secrets.seal({
+      impi: impiOf(i),
+      impus: [`sip:${impiOf(i)}`],
+      k: randomBytes(16),
+      opc: randomBytes(16),
+      keyInput: "OPc",
+      amf: "8000",
+      uiccType: "GBA",
+    }),
+  );
+  await hss.create(records, []);
+  return hss;
+}
 
 async function serverCpuUs(store: RedisStore): Promise<number> {
   let total = 0;
@@ -75,10 +105,11 @@ function cpuUs(): number {
   return u.user + u.system;
 }
 
-async function measureOp(store: RedisStore, name: string, op: Op, seconds: number, concurrency: number): Promise<OpResult> {
+async function measureOp(ctx: Ctx, name: string, op: Op, seconds: number, concurrency: number): Promise<OpResult> {
+  const { store } = ctx;
   // warm: scripts loaded, connections open, every key written once (a SEQ_HE key's first step
   // is its durable anchoring; the steady state is the clock rule)
-  for (let w = 0; w < KEYS; w += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => op(store, w + j)));
+  for (let w = 0; w < KEYS; w += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => op(ctx, w + j)));
   // one at a time
   const lat: number[] = [];
   let cpu0 = cpuUs();
@@ -86,7 +117,7 @@ async function measureOp(store: RedisStore, name: string, op: Op, seconds: numbe
   let i = 0;
   while (performance.now() < until) {
     const t = performance.now();
-    await op(store, i++);
+    await op(ctx, i++);
     lat.push((performance.now() - t) * 1000);
   }
   const clientCpuUsSeq = (cpuUs() - cpu0) / lat.length;
@@ -100,7 +131,7 @@ async function measureOp(store: RedisStore, name: string, op: Op, seconds: numbe
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
-        await op(store, i++);
+        await op(ctx, i++);
         done++;
       }
     }),
@@ -123,13 +154,19 @@ async function measureOp(store: RedisStore, name: string, op: Op, seconds: numbe
 }
 
 export async function benchRedisStore(cfg: RedisStoreConfig, seconds: number, concurrency: number): Promise<OpResult[]> {
-  const store = await RedisStore.open(cfg);
+  const bench = { ...cfg, prefix: "gba-bench" };
+  const dir = mkdtempSync(join(tmpdir(), "gba-bench-redis-hss-"));
+  const store = await RedisStore.open(bench);
+  let hss: RedisHssStore | undefined;
   try {
+    hss = await benchHss(bench, dir);
     const out: OpResult[] = [];
-    for (const [name, op] of Object.entries(OPS)) out.push(await measureOp(store, name, op, seconds, concurrency));
+    for (const [name, op] of Object.entries(OPS)) out.push(await measureOp({ store, hss }, name, op, seconds, concurrency));
     return out;
   } finally {
+    await hss?.close();
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

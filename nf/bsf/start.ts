@@ -16,6 +16,7 @@ import { ubRoutes } from "./routes/ub.js";
 import { znRoutes } from "./routes/zn.js";
 import { znDiameterRoutes } from "./routes/zn-diameter.js";
 import { LmdbBsfStore } from "./store-lmdb.js";
+import { openBsfStore } from "./store-open.js";
 import { createZhClient, type ZhClient } from "./zh-client.js";
 import { createDiameterZhClient } from "./zh-client-diameter.js";
 
@@ -33,7 +34,7 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
   bsfConfigSection.check(bsf);
   return startWithCleanup(async (cleanup) => {
     // tombstones of answered nonces live one more nonce lifetime, so late replays still read as replays
-    const store = LmdbBsfStore.open(cfg.data, bsf.nonceTtl * 1000);
+    const store = await openBsfStore(cfg, bsf.nonceTtl * 1000);
     cleanup.push(() => store.close());
     const nafs = new NafRegistry(bsf.nafs);
     const ub = createNfServer({ name: "bsf-ub", logLevel: cfg.logLevel, overload: cfg.overload });
@@ -82,12 +83,18 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }), events });
     await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock), events });
 
-    const sweep = () => store.purgeExpired(deps.clock());
-    const timer = setInterval(() => {
-      sweep().catch((err: unknown) => ub.log.error({ err }, "expiry sweep failed"));
-    }, SWEEP_INTERVAL_MS);
-    timer.unref();
-    cleanup.push(() => clearInterval(timer));
+    // LMDB sweeps; Redis keys expire by themselves (PEXPIREAT)
+    const sweep =
+      store instanceof LmdbBsfStore
+        ? () => store.purgeExpired(deps.clock())
+        : () => Promise.resolve({ sessions: 0, challenges: 0 });
+    if (store instanceof LmdbBsfStore) {
+      const timer = setInterval(() => {
+        sweep().catch((err: unknown) => ub.log.error({ err }, "expiry sweep failed"));
+      }, SWEEP_INTERVAL_MS);
+      timer.unref();
+      cleanup.push(() => clearInterval(timer));
+    }
 
     const ubUrl = await listen(ub, bsf.ub, "http", { capture: deps.capture, label: "BSF Ub" });
     const znUrl = await listen(zn, bsf.zn, "http", { capture: deps.capture, label: "BSF Zn" });

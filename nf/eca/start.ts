@@ -7,22 +7,27 @@ import type { NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
 import { createNfServer, listen } from "../common/server.js";
-import { createTlsPskListener, gbaNaf, installGbaErrorHandler, startZnClient, uaTap } from "../naf/index.js";
+import { createTlsPskListener, gbaNaf, installGbaErrorHandler, openNonceCounts, startZnClient, uaTap } from "../naf/index.js";
 import { loadOrCreateCa } from "./ca.js";
 import { type EcaConfig, ecaConfigSection } from "./config.js";
 import { EnrolmentProcedures } from "./procedures/enrolment.js";
 import { enrolmentRoutes } from "./routes/enrolment.js";
-import { LmdbEcaStore } from "./store-lmdb.js";
+import { openEcaStore } from "./store-open.js";
 
 const ZN_TIMEOUT_MS = 2000;
+/** seconds a Ua nonce of the ECA stays valid (the NAF plugin's default) */
+const NONCE_TTL_S = 300;
 
 export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<NfDeps>): Promise<RunningNf> {
   const c = cfg.eca;
   ecaConfigSection.check(c);
   const d = withDeps(deps);
   return startWithCleanup(async (cleanup) => {
-    const store = LmdbEcaStore.open(cfg.data);
+    const store = await openEcaStore(cfg);
     cleanup.push(() => store.close());
+    // ECA replicas on several hosts share nonce-counts and the nonce secret (Redis); one ECA keeps them in memory
+    const nonces = await openNonceCounts(cfg, { ttlSeconds: NONCE_TTL_S, clock: d.clock, fqdn: c.fqdn });
+    if (nonces.counts) cleanup.push(() => nonces.counts?.close());
     const ca = await loadOrCreateCa(cfg.data, c.fqdn, d);
     const app = createNfServer({ name: "eca", logLevel: cfg.logLevel, overload: cfg.overload });
     cleanup.push(() => app.close());
@@ -37,7 +42,15 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     const enrolment = new EnrolmentProcedures({ ca, store, deps: d, certValidityDays: c.certValidityDays });
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
-      await scope.register(gbaNaf, { fqdn: c.fqdn, zn, deps: d, eventNf: "eca" });
+      await scope.register(gbaNaf, {
+        fqdn: c.fqdn,
+        zn,
+        deps: d,
+        eventNf: "eca",
+        nonceTtl: NONCE_TTL_S,
+        nonceSecret: nonces.secret,
+        nonceCounts: nonces.counts,
+      });
       await scope.register(enrolmentRoutes, { enrolment, events: d.events });
     });
     const url = await listen(app, c.http, "http", uaTap(d.capture, "ECA Ua"));

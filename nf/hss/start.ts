@@ -1,6 +1,7 @@
 // The HSS as a running NF: the subscriber store, the Zh listener (TS 29.562 shapes) and the
 // provisioning API on its own listener, and the periodic SEQ_HE checkpoints. One cleanup stack.
 import { startWithCleanup } from "../common/cleanup.js";
+import { storeDescription } from "../common/store/redis-config.js";
 import { ConfigError, type NfConfig } from "../common/config.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
 import { logReady, type RunningNf } from "../common/nf.js";
@@ -15,6 +16,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { zhRoutes } from "./routes/zh.js";
 import { zhDiameterRoutes } from "./routes/zh-diameter.js";
 import { LmdbHssStore } from "./store-lmdb.js";
+import { openHssStore } from "./store-open.js";
 
 /** SEQ_HE journal entries folded per checkpoint commit */
 export const CHECKPOINT_CHUNK = 20_000;
@@ -26,7 +28,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
   const d = withDeps(deps);
   const h = cfg.hss;
   return startWithCleanup(async (cleanup) => {
-    const store = LmdbHssStore.open(cfg.data, { indBits: h.indBits, clock: d.clock });
+    const store = await openHssStore(cfg, { indBits: h.indBits, clock: d.clock });
     cleanup.push(() => store.close());
     let zhProcedures: ZhProcedures;
     try {
@@ -41,8 +43,10 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
     }
     const zh = createNfServer({ name: "hss-zh", logLevel: cfg.logLevel, overload: cfg.overload });
     const admin = createNfServer({ name: "hss-admin", logLevel: cfg.logLevel });
-    const checkpoints = sqnCheckpoints(store, h, d.clock, (err) => zh.log.error({ err }, "SEQ_HE checkpoint failed"));
-    cleanup.push(() => checkpoints.stop());
+    if (store instanceof LmdbHssStore) {
+      const checkpoints = sqnCheckpoints(store, h, d.clock, (err) => zh.log.error({ err }, "SEQ_HE checkpoint failed"));
+      cleanup.push(() => checkpoints.stop());
+    }
     cleanup.push(() => Promise.all([zh.close(), admin.close()]));
     await zh.register(zhRoutes, { procedures: zhProcedures, events: d.events });
     await admin.register(adminRoutes, {
@@ -75,6 +79,7 @@ export async function startHss(cfg: NfConfig<"hss", HssConfig>, deps?: Partial<N
       indBits: store.indBits,
       zhInd: h.zhInd,
       masterKey: store.secrets.source,
+      store: storeDescription(cfg.store),
       ...urls,
     });
     const diameter = dm.enabled ? { originHost: dm.originHost, originRealm: dm.originRealm } : undefined;

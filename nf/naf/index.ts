@@ -16,6 +16,7 @@ export { type NafWorkerOptions, startNaf } from "./start.js";
 export type { NonceCountStore, NonceCounts, NonceUse } from "./store.js";
 export { LmdbNonceCountStore } from "./store-lmdb.js";
 export { NonceCounter } from "./store-memory.js";
+export { openNonceCounts, type SharedNonces } from "./store-open.js";
 export {
   createTlsPskListener,
   TLS12_PSK_SUITES,

@@ -9,7 +9,7 @@ import { type NafConfig, nafConfigSection } from "./config.js";
 import { gbaNaf, installGbaErrorHandler } from "./plugin.js";
 import { proxyRoutes } from "./routes/proxy.js";
 import { whoamiRoutes } from "./routes/whoami.js";
-import { LmdbNonceCountStore } from "./store-lmdb.js";
+import { openNonceCounts } from "./store-open.js";
 import { createTlsPskListener, uaTap } from "./tls-psk.js";
 import { startZnClient } from "./zn-binding.js";
 
@@ -20,8 +20,9 @@ const ZN_TIMEOUT_MS = 2000;
 /**
  * One of several NAF worker processes on a host (`gba naf --workers N`): every worker verifies
  * the nonces any of them issued (one HMAC secret, drawn by the primary) and sees every
- * nonce-count any of them accepted (LmdbNonceCountStore under cfg.data), so a Digest answer
- * replayed to another worker is still refused.
+ * nonce-count any of them accepted (LMDB under cfg.data, or the Redis Cluster), so a Digest
+ * answer replayed to another worker is still refused. Replicas on several hosts share both
+ * through the Redis Cluster (store-open.ts).
  */
 export interface NafWorkerOptions {
   nonceSecret: Uint8Array;
@@ -46,8 +47,13 @@ export async function startNaf(
       capture: deps?.capture,
     });
     cleanup.push(() => zn.close());
-    const shared = worker && LmdbNonceCountStore.open(cfg.data, n.nonceTtl, deps?.clock ?? systemDeps.clock);
-    if (shared) cleanup.push(() => shared.close());
+    const shared = await openNonceCounts(cfg, {
+      ttlSeconds: n.nonceTtl,
+      clock: deps?.clock ?? systemDeps.clock,
+      fqdn: n.fqdn,
+      workerSecret: worker?.nonceSecret,
+    });
+    if (shared.counts) cleanup.push(() => shared.counts?.close());
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
       await scope.register(gbaNaf, {
@@ -56,8 +62,8 @@ export async function startNaf(
         digestAlgorithm: n.digestAlgorithm,
         realms: n.realms,
         nonceTtl: n.nonceTtl,
-        nonceSecret: worker?.nonceSecret,
-        nonceCounts: shared,
+        nonceSecret: shared.secret,
+        nonceCounts: shared.counts,
         deps,
       });
       if (n.upstream) await scope.register(proxyRoutes, { upstream: n.upstream });

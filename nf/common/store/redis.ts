@@ -184,6 +184,31 @@ export class RedisStore {
     return (this.client as unknown as Record<string, ScriptCaller>)[`${name}Buffer`].bind(this.client);
   }
 
+  /** Any command of the client, failures as StoreError naming `what`. */
+  call<T>(what: string, fn: (client: Cluster) => Promise<T>): Promise<T> {
+    return this.run(what, () => fn(this.client));
+  }
+
+  /**
+   * WAIT 1 on every primary's connection: resolves once each has one replica holding every write
+   * this client made there (a step that must survive a failover, e.g. a provisioned subscriber).
+   */
+  async awaitReplicas(timeoutMs: number): Promise<void> {
+    const acks = await this.run("WAIT", () =>
+      Promise.all(
+        this.client
+          .nodes("master")
+          .map((n) => n.wait(1, timeoutMs).then((k) => ({ k, at: `${n.options.host}:${n.options.port}` }))),
+      ),
+    );
+    const short = acks.filter((a) => a.k < 1).map((a) => a.at);
+    if (short.length > 0) {
+      throw new StoreError(
+        `no replica of ${short.join(", ")} acknowledged the writes within ${timeoutMs} ms: they may not survive a failover`,
+      );
+    }
+  }
+
   private async run<T>(what: string, p: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError(`the Redis store is closed (${what})`);
     try {
@@ -191,6 +216,11 @@ export class RedisStore {
     } catch (err) {
       throw storeFailure(err, what);
     }
+  }
+
+  /** The seed nodes as a redis:// URL (no credentials), for messages. */
+  get url(): string {
+    return storeUrl(this.cfg);
   }
 
   /** The slot a key hashes to (what the cluster routes on). */
