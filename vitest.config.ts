@@ -4,6 +4,23 @@ import { defineConfig } from "vitest/config";
 // README's test line unchanged
 const jsonReport = process.env.GBA_TEST_JSON;
 
+/**
+ * The NF suites run twice: on LMDB (project "lmdb", with every other test) and on a Redis
+ * Cluster the run starts itself (project "redis": GBA_TEST_STORE=redis, test/helpers/
+ * redis-global.ts, test/helpers/store-backend.ts). `npx vitest run --project lmdb` runs one.
+ */
+const NF_SUITES = [
+  "test/hss-admin.test.ts",
+  "test/hss-cli.test.ts",
+  "test/hss-kill.test.ts",
+  "test/hss-store.test.ts",
+  "test/hss-zh.test.ts",
+  "test/bsf-ub.test.ts",
+  "test/bsf-zn.test.ts",
+  "test/naf-acceptance.test.ts",
+  "test/eca-e2e.test.ts",
+];
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -11,5 +28,17 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     ...(jsonReport ? { reporters: ["default", "json"], outputFile: { json: jsonReport } } : {}),
+    projects: [
+      { extends: true, test: { name: "lmdb" } },
+      {
+        extends: true,
+        test: {
+          name: "redis",
+          include: NF_SUITES,
+          env: { GBA_TEST_STORE: "redis" },
+          globalSetup: ["test/helpers/redis-global.ts"],
+        },
+      },
+    ],
   },
 });

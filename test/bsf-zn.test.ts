@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, type TestSubscriber, testSubscriber } from "./helpers/bsf-stack.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
 import { nafKey } from "./helpers/naf-key.js";
+import { ON_REDIS, openRawRedis, testStore } from "./helpers/store-backend.js";
 
 const ZN = "/nbsp-gba/v1/bootstrapping-info-retrieval";
 const NAF_TOKEN = "naf-zn-token";
@@ -33,12 +34,13 @@ async function zn(s: Stack, body: unknown, token: string | null = NAF_TOKEN, con
  * superseded. Needs the compiled tree (`npx tsc -p .`).
  */
 async function createSessionInAnotherProcess(dataRoot: string, s: Record<string, unknown>): Promise<string | null> {
-  const storeJs = resolve("dist/nf/bsf/store-lmdb.js");
+  const storeJs = resolve("dist/nf/bsf/store-open.js");
   expect(existsSync(storeJs), "run `npx tsc -p .` first").toBe(true);
+  const cfg = { data: dataRoot, store: testStore(dataRoot) };
   const code = `
-    const { LmdbBsfStore } = await import(${JSON.stringify(storeJs)});
+    const { openBsfStore } = await import(${JSON.stringify(storeJs)});
     const s = ${JSON.stringify(s)};
-    const store = LmdbBsfStore.open(${JSON.stringify(dataRoot)}, 60000);
+    const store = await openBsfStore(${JSON.stringify(cfg)}, 60000);
     const superseded = await store.createSession({ ...s, ks: Buffer.from(s.ks, "hex"), rand: Buffer.from(s.rand, "hex") });
     await store.close();
     process.stdout.write(JSON.stringify(superseded ?? null));
@@ -180,6 +182,18 @@ describe("Zn", () => {
     expect(r.status).toBe(404);
     expect(r.body.cause).toBe("BTID_NOT_FOUND");
     await s.bsf.sweep();
+    if (ON_REDIS) {
+      // no sweep on Redis: the session's keys expire by themselves at its lifetime (PEXPIREAT)
+      const redis = await openRawRedis(s.cfg.data);
+      try {
+        const impi = await redis.client.get(redis.keys.key(`btid:${b.btid}`, "bsf", "btid"));
+        for (const key of [redis.keys.key(`btid:${b.btid}`, "bsf", "btid"), redis.keys.key(impi!, "bsf", "sess")])
+          expect(await redis.client.call("PEXPIRETIME", key), key).toBe(b.lifetime.getTime());
+      } finally {
+        await redis.close();
+      }
+      return;
+    }
     // gone from the store, not merely hidden by the clock
     s.clock.now = saved;
     expect((await zn(s, body)).status).toBe(404);

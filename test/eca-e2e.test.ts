@@ -15,9 +15,10 @@ import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.
 import type { RunningNf } from "../nf/common/nf.js";
 import { startBsf } from "../nf/bsf/index.js";
 import { startEca } from "../nf/eca/index.js";
-import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
+import { openEcaStore } from "../nf/eca/store-open.js";
 import { startHss } from "../nf/hss/index.js";
 import { type Bootstrapped, MiniUe } from "./helpers/mini-ue.js";
+import { withTestStore } from "./helpers/store-backend.js";
 import { type EnrolAnswer, enrolOverDigest, ksNafFor, OpensslDir } from "./eca-helpers.js";
 
 const K = "465b5ce8b199b49faa5f0a2ee238a6bc";
@@ -120,6 +121,7 @@ beforeAll(async () => {
   cfg = withEphemeralPorts(defaultConfig());
   cfg.data = mkdtempSync(join(tmpdir(), "eca-e2e-"));
   cfg.logLevel = "silent";
+  withTestStore(cfg);
   const hss = await startHss(cfg);
   nfs.push(hss);
   for (const o of OBUS) {
@@ -131,7 +133,7 @@ beforeAll(async () => {
     expect(res.statusCode, await res.body.text()).toBe(201);
   }
   nfs.push(await startBsf({ ...cfg, bsf: { ...cfg.bsf, hssUrl: hss.urls.zh } }));
-  const store = LmdbEcaStore.open(cfg.data);
+  const store = await openEcaStore(cfg);
   await store.addBindings(
     OBUS.map((o) => ({ vehicleId: o.vehicle, obuId: o.obu, msisdn: `+${o.msisdn}` })),
     new Date(),

@@ -7,6 +7,7 @@ import { ConfigError } from "../nf/config.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { isLoopbackHost } from "../nf/common/loopback.js";
 import { startHss } from "../nf/hss/index.js";
+import { expectNextSqn } from "./helpers/store-backend.js";
 import { fetchAv, jsonRequest, newSub, startTestHss, type TestSub, TestUsim, tempData, testConfig } from "./hss-fixtures.js";
 
 let hss: RunningNf;
@@ -71,7 +72,7 @@ describe("create, read, update, delete", () => {
     // AMF and SQN as provisioned reach the vector
     const av = (await fetchAv(zh, sub.impi)).body["3gAkaAv"];
     const usim = new TestUsim(sub);
-    expect(usim.sqnOf(av)).toBe(joinSqn(32, 1));
+    expectNextSqn(usim.sqnOf(av), 31, 1);
     const r = usim.authenticate(av);
     expect(r.kind === "success" && Buffer.from(r.amf).toString("hex")).toBe("9001");
   });

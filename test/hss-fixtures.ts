@@ -16,6 +16,9 @@ import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.
 import type { NfDeps } from "../nf/common/deps.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { startHss } from "../nf/hss/index.js";
+import type { HssStore } from "../nf/hss/store.js";
+import { type HssStoreOptions, openHssStore } from "../nf/hss/store-open.js";
+import { testStore, withStoreArgs, withTestStore } from "./helpers/store-backend.js";
 
 export const MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 
@@ -36,8 +39,14 @@ export function testConfig(data: string, tweak?: (c: GbaConfig) => void): GbaCon
   const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = data;
   cfg.logLevel = "silent";
+  withTestStore(cfg);
   tweak?.(cfg);
   return cfg;
+}
+
+/** The HSS store of a data root on the suite's backend (LMDB, or the test cluster). */
+export function openTestHssStore(data: string, opts: HssStoreOptions = {}): Promise<HssStore> {
+  return openHssStore({ data, store: testStore(data) }, opts);
 }
 
 export async function startTestHss(
@@ -165,7 +174,7 @@ export interface CliResult {
 /** `node dist/cli/main.js ...args` to completion. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [MAIN, ...withStoreArgs(args)], { env: { ...process.env, ...opts.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => {
@@ -189,7 +198,7 @@ export interface HssProcess {
 
 /** `gba hss --ephemeral-ports --data DIR` as a child; resolves at its ready line. */
 export function spawnHss(data: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<HssProcess> {
-  const child = spawn(process.execPath, [MAIN, "hss", "--ephemeral-ports", "--data", data, ...extra], {
+  const child = spawn(process.execPath, [MAIN, ...withStoreArgs(["hss", "--ephemeral-ports", "--data", data, ...extra])], {
     env: { ...process.env, ...env },
   });
   let stderr = "";

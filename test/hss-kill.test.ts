@@ -4,9 +4,17 @@
 // no SQN is ever answered twice, and no subscriber is lost.
 import { describe, expect, it } from "vitest";
 import { splitSqn } from "../milenage/sqn.js";
-import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { validateCreate } from "../nf/hss/subscriber.js";
-import { fetchAv, fetchAvUntilGone, newSub, spawnHss, stopProcess, TestUsim, tempData } from "./hss-fixtures.js";
+import {
+  fetchAv,
+  fetchAvUntilGone,
+  newSub,
+  openTestHssStore,
+  spawnHss,
+  stopProcess,
+  TestUsim,
+  tempData,
+} from "./hss-fixtures.js";
 
 const ROUNDS = 10;
 const CONCURRENCY = 24;
@@ -17,7 +25,7 @@ describe("SIGKILL during load", () => {
     const started = performance.now();
     const data = tempData();
     const subs = Array.from({ length: 4 }, () => newSub());
-    const store = LmdbHssStore.open(data, { env: {} });
+    const store = await openTestHssStore(data, { env: {} });
     for (const s of subs) {
       const v = validateCreate(s, { defaultAmf: "8000" });
       if (!v.ok) throw new Error(v.errors.join("; "));
@@ -77,7 +85,7 @@ describe("SIGKILL during load", () => {
     } finally {
       await stopProcess(hss.child);
     }
-    const reopened = LmdbHssStore.open(data, { env: {} });
+    const reopened = await openTestHssStore(data, { env: {} });
     expect(await reopened.count()).toBe(subs.length);
     await reopened.close();
     process.stderr.write(

@@ -1,6 +1,7 @@
-// The HSS store on its own: secrets sealed at rest (searched as bytes in the LMDB file), the
-// master key (file mode, wrong key, missing key), records that cannot be swapped, the SQN
-// layout, the validator, the CSV reader and the LRU.
+// The HSS store on its own, on the suite's backend (LMDB or the Redis Cluster,
+// test/helpers/store-backend.ts): secrets sealed at rest (searched as bytes in what the backend
+// stored), the master key (file mode, wrong key, missing key), records that cannot be swapped,
+// the SQN layout, the validator, the CSV reader and the LRU.
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,22 +15,26 @@ import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";
 import { Lru } from "../nf/hss/lru.js";
 import { aadOf, seal, unseal } from "../nf/hss/sealed.js";
 import { MilenageCache } from "../nf/hss/key-cache.js";
-import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
+import type { HssStore } from "../nf/hss/store.js";
+import type { HssStoreOptions } from "../nf/hss/store-open.js";
 import { defaultGuss, validateCreate } from "../nf/hss/subscriber.js";
-import { newSub, tempData } from "./hss-fixtures.js";
+import { newSub, openTestHssStore, tempData } from "./hss-fixtures.js";
+import { bytesAtRest } from "./helpers/store-backend.js";
 
 const CTX = { defaultAmf: "8000" };
-const open: LmdbHssStore[] = [];
-function openStore(data: string, opts: Parameters<typeof LmdbHssStore.open>[1] = {}): LmdbHssStore {
-  const s = LmdbHssStore.open(data, { env: {}, ...opts });
+const open: HssStore[] = [];
+/** The store of a data root (no GBA_MASTER_KEY unless given): closed after each test. */
+async function openStore(data: string, opts: HssStoreOptions = {}): Promise<HssStore> {
+  const s = await openTestHssStore(data, { env: {}, ...opts });
   open.push(s);
   return s;
 }
+const reopen = (data: string, opts: HssStoreOptions = {}) => openTestHssStore(data, { env: {}, ...opts });
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => {});
 });
 
-async function provision(store: LmdbHssStore, input: object): Promise<void> {
+async function provision(store: HssStore, input: object): Promise<void> {
   const v = validateCreate(input, CTX);
   if (!v.ok) throw new Error(v.errors.join("; "));
   await store.create([store.secrets.seal(v.value)], [v.value.sqn]);
@@ -40,14 +45,14 @@ function contains(haystack: Buffer, needle: Uint8Array | string): boolean {
 }
 
 describe("secrets at rest", () => {
-  it("the LMDB file holds no K, OP or OPc (binary, lower or upper hex) of any subscriber, but does hold the IMPIs", async () => {
+  it("the stored bytes hold no K, OP or OPc (binary, lower or upper hex) of any subscriber, but do hold the IMPIs", async () => {
     const data = tempData();
-    const store = openStore(data);
+    const store = await openStore(data);
     const subs = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? newSub() : { ...newSub(), op: newSub().k, opc: undefined }));
     for (const s of subs) await provision(store, s);
     await store.close();
     open.pop();
-    const file = readFileSync(join(data, "hss", "store.mdb"));
+    const file = await bytesAtRest(data, "hss");
     for (const s of subs) {
       expect(contains(file, s.impi)).toBe(true);
       const opc = s.op ? computeOpc(hexToBytes(s.k), hexToBytes(s.op)) : hexToBytes(s.opc!);
@@ -64,7 +69,7 @@ describe("secrets at rest", () => {
   });
 
   it("a sealed K‖OPc moved to another subscriber's record does not decrypt (AAD = IMPI)", async () => {
-    const store = openStore(tempData());
+    const store = await openStore(tempData());
     const a = newSub();
     const b = newSub();
     await provision(store, a);
@@ -117,7 +122,7 @@ describe("sealing: AES-256-GCM, @noble/ciphers seals, node:crypto opens", () => 
 describe("master key", () => {
   it("is created as <data>/hss/master.key with mode 0600 and 64 hex digits on first open", async () => {
     const data = tempData();
-    openStore(data);
+    await openStore(data);
     const path = join(data, "hss", "master.key");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
@@ -125,55 +130,55 @@ describe("master key", () => {
 
   it("a wrong key (GBA_MASTER_KEY) fails at open with a clear error; the right one opens", async () => {
     const data = tempData();
-    const store = openStore(data);
+    const store = await openStore(data);
     const sub = newSub();
     await provision(store, sub);
     await store.close();
     open.pop();
     const right = readFileSync(join(data, "hss", "master.key"), "utf8").trim();
     const wrong = `${right.slice(0, 63)}${right[63] === "0" ? "1" : "0"}`;
-    expect(() => LmdbHssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(StoreError);
-    expect(() => LmdbHssStore.open(data, { env: { GBA_MASTER_KEY: wrong } })).toThrow(/master key does not match this store/);
-    const ok = openStore(data, { env: { GBA_MASTER_KEY: right.toUpperCase() } });
+    await expect(reopen(data, { env: { GBA_MASTER_KEY: wrong } })).rejects.toThrow(StoreError);
+    await expect(reopen(data, { env: { GBA_MASTER_KEY: wrong } })).rejects.toThrow(/master key does not match this store/);
+    const ok = await openStore(data, { env: { GBA_MASTER_KEY: right.toUpperCase() } });
     expect(Buffer.from(ok.secrets.open((await ok.get(sub.impi))!).k).toString("hex")).toBe(sub.k);
   });
 
-  it("GBA_MASTER_KEY that is not 64 hex digits is a configuration error", () => {
-    expect(() => LmdbHssStore.open(tempData(), { env: { GBA_MASTER_KEY: "abcd" } })).toThrow(ConfigError);
-    expect(() => LmdbHssStore.open(tempData(), { env: { GBA_MASTER_KEY: "zz".repeat(32) } })).toThrow(/not a hex digit/);
+  it("GBA_MASTER_KEY that is not 64 hex digits is a configuration error", async () => {
+    await expect(reopen(tempData(), { env: { GBA_MASTER_KEY: "abcd" } })).rejects.toThrow(ConfigError);
+    await expect(reopen(tempData(), { env: { GBA_MASTER_KEY: "zz".repeat(32) } })).rejects.toThrow(/not a hex digit/);
   });
 
   it("a store with subscribers whose key file is gone is refused, not given a fresh key", async () => {
     const data = tempData();
-    const store = openStore(data);
+    const store = await openStore(data);
     await provision(store, newSub());
     await store.close();
     open.pop();
     rmSync(join(data, "hss", "master.key"));
-    expect(() => LmdbHssStore.open(data, { env: {} })).toThrow(/no master key: set GBA_MASTER_KEY or restore/);
+    await expect(reopen(data)).rejects.toThrow(/no master key: set GBA_MASTER_KEY or restore/);
   });
 
-  it("a key file with garbage is refused with its path", () => {
+  it("a key file with garbage is refused with its path", async () => {
     const data = tempData();
-    openStore(data);
+    await openStore(data);
     writeFileSync(join(data, "hss", "master.key"), "not a key\n");
-    expect(() => LmdbHssStore.open(data, { env: {} })).toThrow(/master\.key/);
+    await expect(reopen(data)).rejects.toThrow(/master\.key/);
   });
 });
 
 describe("SQN layout", () => {
   it("keeps the IND length it was created with and refuses another", async () => {
     const data = tempData();
-    const store = openStore(data, { indBits: 4 });
+    const store = await openStore(data, { indBits: 4 });
     expect(store.indBits).toBe(4);
     await store.close();
     open.pop();
-    expect(() => LmdbHssStore.open(data, { env: {}, indBits: 5 })).toThrow(/created with hss\.indBits 4/);
-    expect(openStore(data).indBits).toBe(4);
+    await expect(reopen(data, { indBits: 5 })).rejects.toThrow(/created with hss\.indBits 4/);
+    expect((await openStore(data)).indBits).toBe(4);
   });
 
   it("--sqn sets SEQ_HE from SEQ ‖ IND", async () => {
-    const store = openStore(tempData());
+    const store = await openStore(tempData());
     const sub = newSub();
     await provision(store, { ...sub, sqn: "000000000fe3" }); // 0xfe3 = SEQ 127, IND 3
     expect(await store.seqHe((await store.get(sub.impi))!)).toBe(127);
@@ -275,7 +280,7 @@ describe("CSV", () => {
   });
 
   it("checks every line: reasons in CSV column names, duplicates within the file and against the store", async () => {
-    const store = openStore(tempData());
+    const store = await openStore(tempData());
     const existing = newSub({ imsi: "001010000000099" });
     await provision(store, existing);
     const k = "00".repeat(16);
@@ -320,7 +325,7 @@ describe("CSV", () => {
 
 describe("key cache", () => {
   it("a subscriber enters on its second miss; a one-off subscriber never displaces a cached one", async () => {
-    const store = openStore(tempData());
+    const store = await openStore(tempData());
     const cache = new MilenageCache(store.secrets, 2);
     const subs = [newSub(), newSub(), newSub()];
     for (const s of subs) await provision(store, s);
@@ -337,7 +342,7 @@ describe("key cache", () => {
   });
 
   it("an updated subscriber (new rev) is rebuilt from the store, not served from the cache", async () => {
-    const store = openStore(tempData());
+    const store = await openStore(tempData());
     const cache = new MilenageCache(store.secrets);
     const sub = newSub();
     await provision(store, sub);

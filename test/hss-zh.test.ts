@@ -8,6 +8,7 @@ import { bytesToHex, hexToBytes } from "../wire/bytes.js";
 import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, splitSqn, sqnToBytes } from "../milenage/sqn.js";
 import type { RunningNf } from "../nf/common/nf.js";
+import { expectNextSqn } from "./helpers/store-backend.js";
 import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, startTestHss, TestUsim, type ZhAv } from "./hss-fixtures.js";
 
 let hss: RunningNf;
@@ -34,6 +35,7 @@ describe("generate-auth-data", () => {
     const sub = newSub();
     await provision(sub);
     const usim = new TestUsim(sub);
+    let prev = 0;
     for (let i = 1; i <= 5; i++) {
       const res = await fetchAv(zh, sub.impi);
       expect(res.status).toBe(200);
@@ -48,7 +50,8 @@ describe("generate-auth-data", () => {
       expect(bytesToHex(r.ck)).toBe(av.ck);
       expect(bytesToHex(r.ik)).toBe(av.ik);
       expect(bytesToHex(r.amf)).toBe("8000");
-      expect(usim.sqnOf(av)).toBe(joinSqn(i, ZH_IND));
+      expectNextSqn(usim.sqnOf(av), prev, ZH_IND);
+      prev = splitSqn(usim.sqnOf(av)).seq;
     }
   });
 
@@ -117,7 +120,9 @@ describe("generate-auth-data", () => {
     const sqns = avs.map((av) => usim.sqnOf(av));
     expect(new Set(sqns).size).toBe(200);
     expect(sqns.map((s) => splitSqn(s).ind).every((ind) => ind === ZH_IND)).toBe(true);
-    expect([...sqns].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => joinSqn(i + 1, ZH_IND)));
+    // LMDB: exactly SEQ 1..200 (the counter); Redis: 200 SEQs from the clock, each above the last
+    const sorted = [...sqns].sort((a, b) => a - b);
+    for (const [i, sqn] of sorted.entries()) expectNextSqn(sqn, i === 0 ? 0 : splitSqn(sorted[i - 1]).seq, ZH_IND);
     const inOrder = avs.map((av, i) => ({ av, sqn: sqns[i] })).sort((a, b) => a.sqn - b.sqn);
     for (const { av } of inOrder) expect(usim.authenticate(av).kind).toBe("success");
   });
@@ -127,8 +132,9 @@ describe("resynchronisation (TS 33.102 §6.3.5)", () => {
   it("a USIM ahead sends AUTS; the HSS adopts SQN_MS and the next vector is accepted", async () => {
     const sub = newSub();
     await provision(sub);
-    // the card has accepted SEQ 1000 at the Zh IND already (Annex C.2.2 checks per IND)
-    const usim = new TestUsim(sub, 5, joinSqn(1000, ZH_IND));
+    // the card has accepted SEQ 10,000,000 at the Zh IND already (Annex C.2.2 checks per IND):
+    // ahead of LMDB's counter and of the clock-anchored SEQ on Redis (ms since provisioning)
+    const usim = new TestUsim(sub, 5, joinSqn(10_000_000, ZH_IND));
     const first = (await fetchAv(zh, sub.impi)).body["3gAkaAv"] as ZhAv;
     const failed = usim.authenticate(first);
     expect(failed.kind).toBe("sync-failure");
@@ -139,16 +145,17 @@ describe("resynchronisation (TS 33.102 §6.3.5)", () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const av = res.body["3gAkaAv"] as ZhAv;
-    expect(usim.sqnOf(av)).toBe(joinSqn(1001, ZH_IND));
+    expect(usim.sqnOf(av)).toBe(joinSqn(10_000_001, ZH_IND));
     expect(usim.authenticate(av).kind).toBe("success");
     const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
     expect(diag.body.failures).toHaveLength(1);
     expect(diag.body.failures[0]).toMatchObject({
       check: "MAC-S",
       outcome: "sqn-ms-adopted",
-      sqnMs: bytesToHex(sqnToBytes(joinSqn(1000, ZH_IND))),
-      sqnHe: bytesToHex(sqnToBytes(joinSqn(1, ZH_IND))),
-      nextSqn: bytesToHex(sqnToBytes(joinSqn(1001, ZH_IND))),
+      sqnMs: bytesToHex(sqnToBytes(joinSqn(10_000_000, ZH_IND))),
+      // SQN_HE before: the SQN of the vector the card refused
+      sqnHe: bytesToHex(sqnToBytes(usim.sqnOf(first))),
+      nextSqn: bytesToHex(sqnToBytes(joinSqn(10_000_001, ZH_IND))),
       rand: first.rand,
     });
     expect(JSON.stringify(diag.body)).not.toContain(sub.k);
@@ -158,12 +165,13 @@ describe("resynchronisation (TS 33.102 §6.3.5)", () => {
     const sub = newSub();
     await provision(sub);
     const usim = new TestUsim(sub);
-    for (let i = 0; i < 3; i++) await fetchAv(zh, sub.impi);
+    let last = 0;
+    for (let i = 0; i < 3; i++) last = usim.sqnOf((await fetchAv(zh, sub.impi)).body["3gAkaAv"]);
     const rand = hexToBytes("00112233445566778899aabbccddeeff");
     const auts = buildAuts(usim.m, rand, sqnToBytes(joinSqn(1, 0)));
     const res = await fetchAv(zh, sub.impi, { resynchronizationInfo: { rand: bytesToHex(rand), auts: bytesToHex(auts) } });
     expect(res.status).toBe(200);
-    expect(usim.sqnOf(res.body["3gAkaAv"])).toBe(joinSqn(4, ZH_IND));
+    expectNextSqn(usim.sqnOf(res.body["3gAkaAv"]), splitSqn(last).seq, ZH_IND);
     const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
     expect(diag.body.failures[0].outcome).toBe("sqn-he-kept");
   });
@@ -172,7 +180,7 @@ describe("resynchronisation (TS 33.102 §6.3.5)", () => {
     const sub = newSub();
     await provision(sub);
     const usim = new TestUsim(sub);
-    await fetchAv(zh, sub.impi);
+    const first = usim.sqnOf((await fetchAv(zh, sub.impi)).body["3gAkaAv"]);
     const forger = new Milenage(hexToBytes(newSub().k), hexToBytes(sub.opc));
     const rand = hexToBytes("ffeeddccbbaa99887766554433221100");
     const forged = buildAuts(forger, rand, sqnToBytes(joinSqn(5000, 0)));
@@ -181,14 +189,10 @@ describe("resynchronisation (TS 33.102 §6.3.5)", () => {
     expect(res.body.cause).toBe("AUTHENTICATION_REJECTED");
     expect(res.body.detail).toMatch(/MAC-S/);
     const next = await fetchAv(zh, sub.impi);
-    expect(usim.sqnOf(next.body["3gAkaAv"])).toBe(joinSqn(2, ZH_IND));
+    expectNextSqn(usim.sqnOf(next.body["3gAkaAv"]), splitSqn(first).seq, ZH_IND);
     const diag = await jsonRequest("GET", `${admin}/subscribers/${encodeURIComponent(sub.impi)}/auth-failures`);
     expect(diag.body.failures).toHaveLength(1);
-    expect(diag.body.failures[0]).toMatchObject({
-      check: "MAC-S",
-      outcome: "rejected",
-      sqnHe: bytesToHex(sqnToBytes(joinSqn(1, ZH_IND))),
-    });
+    expect(diag.body.failures[0]).toMatchObject({ check: "MAC-S", outcome: "rejected", sqnHe: bytesToHex(sqnToBytes(first)) });
   });
 
   it("keeps the last 20 failures", async () => {
@@ -269,7 +273,7 @@ describe("malformed requests: 400 naming the field, nothing issued", () => {
     expect(res.body.detail).toMatch(field);
     const usim = new TestUsim(sub);
     const next = await fetchAv(zh, sub.impi);
-    expect(usim.sqnOf(next.body["3gAkaAv"])).toBe(joinSqn(1, ZH_IND));
+    expectNextSqn(usim.sqnOf(next.body["3gAkaAv"]), 0, ZH_IND);
   });
 
   it("an empty body is 400, a missing content type 415, GBA_Digest 501", async () => {

@@ -22,6 +22,9 @@ export interface RowError {
 export type ImportPhase = "checking" | "sealing" | "writing";
 export type ImportProgress = (phase: ImportPhase, done: number, total: number) => void;
 
+/** rows whose identities are looked up in the store at once (a store across hosts answers them in parallel) */
+const STORE_CHECK_CHUNK = 1000;
+
 /** Validates every row; returns the good ones and one error per bad row, in input order. */
 export async function checkRows(
   rows: ImportRow[],
@@ -29,29 +32,34 @@ export async function checkRows(
   ctx: ValidationContext,
   progress?: ImportProgress,
 ): Promise<{ valid: SubscriberData[]; errors: RowError[] }> {
-  const valid: SubscriberData[] = [];
-  const errors: RowError[] = [];
   const seen = { impi: new Map<string, string>(), imsi: new Map<string, string>(), msisdn: new Map<string, string>() };
-  for (const [i, row] of rows.entries()) {
-    if (progress && i % 1000 === 0) progress("checking", i, rows.length);
+  const checked = rows.map((row) => {
     const v = validateCreate(row.input, ctx);
     const reasons: string[] = v.ok ? [] : v.errors;
     if (v.ok) {
-      const d = v.value;
       for (const id of ["impi", "imsi", "msisdn"] as const) {
-        const value = d[id];
+        const value = v.value[id];
         if (value === undefined) continue;
         const first = seen[id].get(value);
         if (first !== undefined) reasons.push(`${id}: ${value} repeats ${first}`);
         else seen[id].set(value, row.label);
       }
-      reasons.push(...(await store.conflictsOf(d)));
-      if (reasons.length === 0) valid.push(d);
     }
-    if (reasons.length > 0)
-      errors.push(row.csv ? csvRowError(row.label, reasons) : { label: row.label, reason: reasons.join("; ") });
+    return { row, data: v.ok ? v.value : undefined, reasons };
+  });
+  for (let i = 0; i < checked.length; i += STORE_CHECK_CHUNK) {
+    progress?.("checking", i, rows.length);
+    const chunk = checked.slice(i, i + STORE_CHECK_CHUNK);
+    const conflicts = await Promise.all(chunk.map((c) => (c.data ? store.conflictsOf(c.data) : [])));
+    for (const [j, c] of chunk.entries()) c.reasons.push(...conflicts[j]);
   }
   progress?.("checking", rows.length, rows.length);
+  const valid: SubscriberData[] = [];
+  const errors: RowError[] = [];
+  for (const { row, data, reasons } of checked) {
+    if (reasons.length === 0 && data) valid.push(data);
+    else errors.push(row.csv ? csvRowError(row.label, reasons) : { label: row.label, reason: reasons.join("; ") });
+  }
   return { valid, errors };
 }
 

@@ -256,15 +256,17 @@ export class RedisHssStore implements HssStore {
         [bytesToBase64(secrets.keyCheck()), String(want), SQN_SCHEME],
       )) as [Buffer, Buffer, Buffer];
       const check = base64ToBytes(String(r[0]));
-      const where = `the Redis store at ${redis.url} (key prefix ${redis.keys.prefix})`;
+      const where = `the Redis Cluster at ${redis.url}, key prefix ${redis.keys.prefix}`;
       if (check === undefined || !secrets.provesKey(check))
-        throw new StoreError(`master key does not match ${where} (key from ${master.source})`);
+        throw new StoreError(`master key does not match this store (${where}; key from ${master.source})`);
       const indBits = Number(String(r[1]));
       if (opts.indBits !== undefined && indBits !== opts.indBits) {
-        throw new StoreError(`${where} was created with hss.indBits ${indBits}, the configuration says ${opts.indBits}`);
+        throw new StoreError(
+          `the store (${where}) was created with hss.indBits ${indBits}, the configuration says ${opts.indBits}`,
+        );
       }
       if (String(r[2]) !== SQN_SCHEME)
-        throw new StoreError(`${where} uses SQN scheme ${String(r[2])}, this HSS knows ${SQN_SCHEME}`);
+        throw new StoreError(`the store (${where}) uses SQN scheme ${String(r[2])}, this HSS knows ${SQN_SCHEME}`);
       return new RedisHssStore(redis, secrets, indBits, opts);
     } catch (err) {
       await redis.close();

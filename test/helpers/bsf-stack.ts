@@ -1,6 +1,6 @@
 // The real HSS and the BSF for the BSF acceptance tests, on ephemeral loopback ports, one
-// temporary data root, the BSF with an injected clock. Subscribers go in over the HSS
-// provisioning API.
+// temporary data root on the suite's store backend (./store-backend.ts), the BSF with an
+// injected clock. Subscribers go in over the HSS provisioning API.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../../nf/conf
 import { parseHostPort } from "../../nf/common/diameter/index.js";
 import type { RunningNf } from "../../nf/common/nf.js";
 import { startHss } from "../../nf/hss/index.js";
+import { withTestStore } from "./store-backend.js";
 
 export interface TestSubscriber {
   impi: string;
@@ -47,6 +48,7 @@ export async function startStack(tweak: (cfg: GbaConfig) => void = () => {}): Pr
   const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = dir;
   cfg.logLevel = "silent";
+  withTestStore(cfg);
   tweak(cfg);
   const clock = { now: Date.UTC(2030, 0, 1, 12, 0, 0, 500) };
   const hss = await startHss(cfg);
