@@ -262,6 +262,7 @@ async function main(): Promise<void> {
           String(concurrency),
           "--child",
         ]);
+        // spawns: ip (ip netns exec <client host> node …)
         const { stdout } = await exec(argv[0], argv.slice(1), { timeout: (seconds * 2 * Object.keys(OPS).length + 60) * 1000 });
         const rows = JSON.parse(stdout.trim().split("\n").pop() ?? "[]") as OpResult[];
         report(

@@ -326,6 +326,7 @@ describe("the NF configuration in the ConfigMap", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const block = readme.slice(readme.indexOf("openssl genpkey"), readme.indexOf("kubectl create secret generic gba-eca-ca"));
     const script = block.replace(/\\\n\s*/g, " ").trim();
+    // spawns: openssl (the README block run by sh)
     execFileSync("sh", ["-c", script], { cwd: dir, stdio: "pipe" });
     chmodSync(join(dir, "ca.key"), 0o600);
     const ca = await loadOrCreateCa(data, "eca.vehicleman.example", systemDeps);

@@ -32,6 +32,7 @@ beforeAll(async () => {
   const P = MULTI_HOST_PORTS;
   const start = (host: string, ports: number[]) => {
     const argv = net.star.exec(host, [process.execPath, script, host, net.address(host), ...ports.map(String)]);
+    // spawns: ip (ip netns exec <host> node …)
     spawn(argv[0], argv.slice(1), { stdio: "ignore" });
   };
   for (const h of net.hosts.hss) start(h, [P.zh]);
@@ -52,6 +53,7 @@ afterAll(async () => {
 
 async function fromUe(argv: string[]): Promise<string> {
   const cmd = net.star.exec(net.hosts.ue, argv);
+  // spawns: ip, curl, redis-cli (ip netns exec <ue host> …)
   return (await exec(cmd[0], cmd.slice(1), { timeout: 10_000 })).stdout;
 }
 

@@ -162,6 +162,7 @@ export class Haproxy {
     const watchdog = startWatchdog(o.dir);
     writeFileSync(configFile, haproxyConfig(services, { ...o, statsSocket: socket }), { mode: 0o600 });
     try {
+      // spawns: haproxy (the binary found on PATH or given)
       await exec(bin, ["-c", "-q", "-f", configFile], { timeout: 10_000 });
     } catch (err) {
       watchdog.stop();

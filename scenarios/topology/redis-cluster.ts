@@ -125,6 +125,7 @@ export class RedisCluster {
   private stopped = false;
 
   private constructor(private readonly o: RedisClusterOptions) {
+    // spawns: redis-server, redis-cli (found on PATH or given)
     this.bin = findRedisBinaries(o);
     if (o.nodes.length < 6 || o.nodes.length % 2 !== 0) {
       throw new RedisClusterError(`a cluster needs 2N nodes with N ≥ 3 primaries (got ${o.nodes.length} nodes)`);
