@@ -5,9 +5,10 @@ import { defineConfig } from "vitest/config";
 const jsonReport = process.env.GBA_TEST_JSON;
 
 /**
- * The NF suites run twice: on LMDB (project "lmdb", with every other test) and on a Redis
- * Cluster the run starts itself (project "redis": GBA_TEST_STORE=redis, test/helpers/
- * redis-global.ts, test/helpers/store-backend.ts). `npx vitest run --project lmdb` runs one.
+ * The NF suites run twice: on LMDB (project "lmdb", with every other test; the tests of the Redis
+ * backend itself start their own cluster there) and on a Redis Cluster the run starts itself
+ * (project "redis": GBA_TEST_STORE=redis, test/helpers/redis-global.ts,
+ * test/helpers/store-backend.ts). `npx vitest run --project lmdb` runs one.
  */
 const NF_SUITES = [
   "test/hss-admin.test.ts",
