@@ -4,7 +4,8 @@
 // its own, runs `gba ue bootstrap` and curl. Checked: a B-TID bootstrapped through the load
 // balancer is served on Zn by every BSF replica; a new bootstrap of the IMPI makes every replica
 // answer 404 for the old one; an Ua Digest answer accepted by one NAF replica is refused as a
-// nonce-count replay by the other; bootstraps alternating over both HSS replicas get fresh SQNs.
+// nonce-count replay by the other; bootstraps alternating over both HSS replicas get fresh SQNs;
+// a BSF replica killed with -9 is routed around and loses no session.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +27,7 @@ const ZN = "/nbsp-gba/v1/bootstrapping-info-retrieval";
 
 let net: MultiHostNet;
 const dir = mkdtempSync(join(tmpdir(), "gba-multi-host-"));
-const children: ChildProcess[] = [];
+const children = new Map<string, ChildProcess>();
 let usim: string;
 let impi: string;
 
@@ -50,7 +51,7 @@ function startNf(nf: "hss" | "bsf" | "naf", host: string): Promise<void> {
     env: { ...process.env, GBA_MASTER_KEY: MASTER_KEY },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  children.push(child);
+  children.set(host, child);
   let stderr = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${nf} on ${host}: no ready line within 30 s\n${stderr}`)), 30_000);
@@ -94,6 +95,11 @@ async function bootstrap(): Promise<{ btid: string; password: string }> {
   ]);
   const r = JSON.parse(out) as { btid: string; nafKeys: Record<string, { base64: string }> };
   return { btid: r.btid, password: r.nafKeys[NAF_FQDN].base64 };
+}
+
+/** Zn through the load balancer: the HTTP status. */
+async function znViaLb(btid: string): Promise<number> {
+  return znOn(net.hosts.lb, btid);
 }
 
 /** Zn on one BSF replica directly (not through the load balancer): the HTTP status. */
@@ -159,7 +165,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of children.values()) if (c.exitCode === null) c.kill("SIGKILL");
   await net?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -209,5 +215,21 @@ describe("multi-host: replicas in namespaces behind HAProxy, state on the Redis 
       expect(lines.at(-1), `replay to ${naf}`).toBe("401");
       expect(lines.slice(0, -1).join("\n"), `replay to ${naf}`).toMatch(/nonce-count 00000001 was already used/);
     }
+  }, 60_000);
+
+  test("kill -9 of a BSF replica: HAProxy routes around it, bootstraps go on, no session lost", async () => {
+    const before = await bootstrap();
+    const victim = net.hosts.bsf[0];
+    const child = children.get(victim)!;
+    const gone = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await gone;
+    // at once, before the health check notices: HAProxy retries a refused connection elsewhere (redispatch)
+    expect(await znViaLb(before.btid)).toBe(200);
+    await net.lb.waitFor("ub", victim, "DOWN");
+    let last = before.btid;
+    for (let i = 0; i < 3; i++) last = (await bootstrap()).btid;
+    for (const h of net.hosts.bsf.slice(1)) expect(await znOn(h, last)).toBe(200);
+    expect(await znViaLb(last)).toBe(200);
   }, 60_000);
 });
