@@ -7,7 +7,7 @@
 // nonce-count replay by the other; bootstraps alternating over both HSS replicas get fresh SQNs;
 // a BSF replica killed with -9 is routed around and loses no session.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ const BSF_FQDN = "bsf.mnc001.mcc001.pub.3gppnetwork.org";
 const NAF_FQDN = "naf.example.org";
 const NAF_TOKEN = "naf-zn-token";
 const ZN = "/nbsp-gba/v1/bootstrapping-info-retrieval";
+const BENCH_SUBSCRIBERS = 32;
 
 let net: MultiHostNet;
 const dir = mkdtempSync(join(tmpdir(), "gba-multi-host-"));
@@ -217,6 +218,48 @@ describe("multi-host: replicas in namespaces behind HAProxy, state on the Redis 
     }
   }, 60_000);
 
+  test("gba bench ub and zn from the UE host through HAProxy: bootstraps/s and Zn lookups/s of the whole deployment", async () => {
+    const csv = join(dir, "bench-subscribers.csv");
+    const rows = ["impi,k,opc"];
+    for (let i = 0; i < BENCH_SUBSCRIBERS; i++)
+      rows.push(`00101000009${String(i).padStart(4, "0")}@ims.mnc001.mcc001.3gppnetwork.org,${K},${OPC}`);
+    writeFileSync(csv, rows.join("\n"));
+    await onUe([process.execPath, MAIN, "provision", "import", csv, "--data", join(dir, "ue"), "--store", net.storeUrl], {
+      GBA_MASTER_KEY: MASTER_KEY,
+    });
+    const lb = net.address(net.hosts.lb);
+    const common = ["--duration", "3", "--rounds", "1", "--warmup", "1", "--connections", "16", "--subscribers", csv];
+    const run = async (bench: "ub" | "zn", extra: string[]) => {
+      const out = join(dir, `bench-${bench}.json`);
+      await onUe([process.execPath, MAIN, "bench", bench, ...common, ...extra, "--out", out]);
+      const r = JSON.parse(readFileSync(out, "utf8")) as {
+        comparisons: Array<{
+          subject: { perSec: number; ok: number; errors: Record<string, number>; latencyMs?: { p99: number } };
+        }>;
+      };
+      return r.comparisons[0].subject;
+    };
+    const ub = await run("ub", ["--target", `http://${lb}:${P.ub}`]);
+    const zn = await run("zn", [
+      "--target",
+      `http://${lb}:${P.zn}`,
+      "--bsf",
+      `http://${lb}:${P.ub}`,
+      "--zn-token",
+      NAF_TOKEN,
+      "--naf-fqdn",
+      NAF_FQDN,
+    ]);
+    for (const m of [ub, zn]) {
+      expect(m.ok).toBeGreaterThan(0);
+      expect(m.errors).toEqual({});
+    }
+    process.stderr.write(
+      `multi-host (${net.hosts.bsf.length} BSF, ${net.hosts.hss.length} HSS, Redis 3+3, HAProxy; namespaces on one 2-core machine): ` +
+        `${ub.perSec.toFixed(0)} bootstraps/s (p99 ${ub.latencyMs?.p99.toFixed(1)} ms), ` +
+        `${zn.perSec.toFixed(0)} Zn lookups/s (p99 ${zn.latencyMs?.p99.toFixed(1)} ms), 16 connections, ${BENCH_SUBSCRIBERS} subscribers\n`,
+    );
+  }, 120_000);
   test("kill -9 of a BSF replica: HAProxy routes around it, bootstraps go on, no session lost", async () => {
     const before = await bootstrap();
     const victim = net.hosts.bsf[0];
