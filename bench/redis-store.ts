@@ -24,6 +24,7 @@ import { RedisHssStore } from "../nf/hss/store-redis.js";
 import { percentile } from "../scenarios/stats.js";
 import { createStar } from "../scenarios/topology/netns-star.js";
 import { RedisCluster } from "../scenarios/topology/redis-cluster.js";
+import { redisPrimariesCpuUs } from "./lib/store-compare.js";
 
 const exec = promisify(execFile);
 const KEYS = 2000;
@@ -90,16 +91,6 @@ async function benchHss(cfg: RedisStoreConfig, dir: string): Promise<RedisHssSto
   return hss;
 }
 
-async function serverCpuUs(store: RedisStore): Promise<number> {
-  let total = 0;
-  for (const node of store.client.nodes("master")) {
-    const info = await node.info("cpu");
-    const v = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-    total += (v("used_cpu_sys") + v("used_cpu_user")) * 1e6;
-  }
-  return total;
-}
-
 function cpuUs(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -124,7 +115,7 @@ async function measureOp(ctx: Ctx, name: string, op: Op, seconds: number, concur
   lat.sort((a, b) => a - b);
   // many in flight
   let done = 0;
-  const server0 = await serverCpuUs(store);
+  const server0 = await redisPrimariesCpuUs(store);
   cpu0 = cpuUs();
   const started = performance.now();
   until = started + seconds * 1000;
@@ -138,7 +129,7 @@ async function measureOp(ctx: Ctx, name: string, op: Op, seconds: number, concur
   );
   const elapsed = (performance.now() - started) / 1000;
   const clientCpuUsConc = (cpuUs() - cpu0) / done;
-  const serverCpuUsConc = ((await serverCpuUs(store)) - server0) / done;
+  const serverCpuUsConc = ((await redisPrimariesCpuUs(store)) - server0) / done;
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     op: name,

@@ -20,6 +20,8 @@ import { STUB_UE_HEADERS } from "./lib/stub-chain.js";
 import { LoadUe, type LoadUbRun } from "../ue/load-ue.js";
 import { ubHeaders } from "../ue/ub/run.js";
 import { benchSubscriber, externalUes, UePool } from "./lib/ue-load.js";
+import { openCluster, REDIS_STACK, RedisCpuMeter } from "./lib/store-compare.js";
+import type { RedisStore } from "../nf/common/store/redis.js";
 
 export const UB_TARGET = 0.8;
 /** Ub requests per bootstrap: the challenge and the answer (TS 24.109 A.3, A.4) */
@@ -110,6 +112,8 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
   const machine = machineInfo();
   const rig = new Rig();
   let save = async () => {};
+  let cluster: RedisStore | undefined;
+  let onRedis: { ub: string; pool: UePool; meter: RedisCpuMeter } | undefined;
   try {
     let ub: string;
     let realm: string;
@@ -125,24 +129,32 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       ues = Array.from({ length: o.connections * 2 }, (_, i) => new LoadUe(benchSubscriber(i)));
       ub = stack.ub;
       realm = stack.fqdn;
+      if (o.store) {
+        cluster = await openCluster(o.store);
+        const rs = await ownStack(rig, { subscribers: o.connections * 2, workers: o.workers, store: o.store });
+        const pool = new UePool(Array.from({ length: o.connections * 2 }, (_, i) => new LoadUe(benchSubscriber(i))));
+        onRedis = { ub: rs.ub, pool, meter: new RedisCpuMeter(cluster) };
+      }
     }
     const connections = Math.min(o.connections, ues.length);
-    const pool = new UePool(ues);
-    const bootstraps = async (seconds: number): Promise<Sample> => {
-      const s = await runAutocannon({
-        opts: (x) => ({
-          url: ub,
-          connections,
-          duration: seconds,
-          overallRate: o.rate && o.rate * 2,
-          requests: bootstrapRequests(pool, realm, x),
-        }),
-        classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
-        recordLatency: false,
-      });
-      pool.reclaim();
-      return s;
-    };
+    const bootstrapsAt =
+      (url: string, pool: UePool) =>
+      async (seconds: number): Promise<Sample> => {
+        const s = await runAutocannon({
+          opts: (x) => ({
+            url,
+            connections,
+            duration: seconds,
+            overallRate: o.rate && o.rate * 2,
+            requests: bootstrapRequests(pool, realm, x),
+          }),
+          classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
+          recordLatency: false,
+        });
+        pool.reclaim();
+        return s;
+      };
+    const bootstraps = bootstrapsAt(ub, new UePool(ues));
     const stubHss = await rig.target("stub-hss", [], "stub HSS");
     const floor = async (zh: number) => {
       const name = `stub BSF (${zh} Zh)`;
@@ -167,7 +179,9 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
     o.log(
       `ub: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs stub chains with ${ours.join(" and ")} Zh exchanges, ${o.durationS} s each`,
     );
-    const [s, f1, f2] = await interleave([subject, same, other], roundPlan(o));
+    const systems = [subject, same, other];
+    if (onRedis) systems.push(metered(rig.cpu(...REDIS_STACK), onRedis.meter.wrap(bootstrapsAt(onRedis.ub, onRedis.pool))));
+    const [s, f1, f2, r] = await interleave(systems, roundPlan(o));
     const workers = o.target ? "" : `, ${workersText(o.workers)}`;
     const real = toMeasurement(
       `BSF bootstraps${workers}`,
@@ -197,7 +211,18 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
         compare(`ub (${workersText(o.workers)}) vs ${ours[1]}-Zh floor`, real, floorOf(ours[1], f2), {
           ratioOf: ratioOf(ours[1]),
         }),
+        ...(onRedis && r
+          ? [
+              compare(
+                `ub on the Redis Cluster vs LMDB (${workersText(o.workers)})`,
+                toMeasurement(`BSF bootstraps, HSS and BSF on the Redis Cluster${workers}`, "bootstrap", r),
+                real,
+                { ratioOf: "Redis bootstraps/s ÷ LMDB bootstraps/s" },
+              ),
+            ]
+          : []),
       ],
+      ...(onRedis && { facts: onRedis.meter.perOp("bootstrap") }),
       notes: [
         ...(o.target
           ? []
@@ -210,5 +235,6 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
   } finally {
     await save();
     await rig.close();
+    await cluster?.close();
   }
 }

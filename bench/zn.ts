@@ -13,6 +13,8 @@ import { LOAD_GENERATOR, ownStack, Rig } from "./lib/rig.js";
 import { LoadUe } from "../ue/load-ue.js";
 import { ZN_PATH } from "../wire/zn.js";
 import { benchSubscriber, bootstrapOnce, externalUes } from "./lib/ue-load.js";
+import { openCluster, REDIS_STACK, RedisCpuMeter } from "./lib/store-compare.js";
+import type { RedisStore } from "../nf/common/store/redis.js";
 
 export const ZN_TARGET = 0.8;
 export const SESSIONS = 256;
@@ -49,6 +51,8 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
   const machine = machineInfo();
   const rig = new Rig();
   let save = async () => {};
+  let cluster: RedisStore | undefined;
+  let onRedis: { zn: string; ub: string; meter: RedisCpuMeter; btids: string[] } | undefined;
   try {
     const bare = await rig.target("bare-zn", [], "bare route");
     let zn: string;
@@ -70,18 +74,35 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
       ues = Array.from({ length: SESSIONS }, (_, i) => new LoadUe(benchSubscriber(i)));
       ({ zn, ub, fqdn: realm } = stack);
       naf = { token: stack.znToken, fqdn: stack.nafFqdn };
+      if (o.store) {
+        cluster = await openCluster(o.store);
+        const rs = await ownStack(rig, { subscribers: SESSIONS, workers: o.workers, store: o.store });
+        onRedis = { zn: rs.zn, ub: rs.ub, meter: new RedisCpuMeter(cluster), btids: [] };
+      }
     }
-    o.log(`zn: bootstrapping ${ues.length} sessions`);
-    const btids: string[] = [];
-    for (let i = 0; i < ues.length; i += BOOTSTRAPS_AT_ONCE)
-      btids.push(...(await Promise.all(ues.slice(i, i + BOOTSTRAPS_AT_ONCE).map((ue) => bootstrapOnce(ub, realm, ue)))));
+    const sessions = async (at: string, ues: LoadUe[]): Promise<string[]> => {
+      o.log(`zn: bootstrapping ${ues.length} sessions at ${at}`);
+      const out: string[] = [];
+      for (let i = 0; i < ues.length; i += BOOTSTRAPS_AT_ONCE)
+        out.push(...(await Promise.all(ues.slice(i, i + BOOTSTRAPS_AT_ONCE).map((ue) => bootstrapOnce(at, realm, ue)))));
+      return out;
+    };
+    const btids = await sessions(ub, ues);
+    if (onRedis)
+      onRedis.btids = await sessions(
+        onRedis.ub,
+        Array.from({ length: SESSIONS }, (_, i) => new LoadUe(benchSubscriber(i))),
+      );
     const run =
-      (url: string) =>
+      (url: string, ids = btids) =>
       (seconds: number): Promise<Sample> =>
-        runAutocannon({ opts: znLoad(url, btids, naf, o, seconds) });
+        runAutocannon({ opts: znLoad(url, ids, naf, o, seconds) });
     const subject = metered(o.target ? [LOAD_GENERATOR] : rig.cpu("BSF"), run(zn));
     o.log(`zn: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs bare JSON route, ${o.durationS} s each`);
-    const [s, b] = await interleave([subject, metered(rig.cpu("bare route"), run(bare))], roundPlan(o));
+    const systems = [subject, metered(rig.cpu("bare route"), run(bare))];
+    if (onRedis) systems.push(metered(rig.cpu(...REDIS_STACK), onRedis.meter.wrap(run(onRedis.zn, onRedis.btids))));
+    const [s, b, r] = await interleave(systems, roundPlan(o));
+    const onLmdb = toMeasurement(o.target ? `BSF Zn ${o.target}` : "BSF Zn lookup", "lookup", s);
     return {
       bench: "zn",
       title: "Zn: NAF key lookups (B-TID in LMDB, authorisation, Ks_NAF derivation)",
@@ -91,14 +112,26 @@ export async function benchZn(o: BenchOptions): Promise<BenchResult> {
       comparisons: [
         compare(
           `zn (${workersText(o.workers)})`,
-          toMeasurement(o.target ? `BSF Zn ${o.target}` : "BSF Zn lookup", "lookup", s),
+          onLmdb,
           toMeasurement("bare Fastify JSON POST route, same size", "request", b),
           { ratioOf: "lookups/s ÷ bare req/s", goal: { kind: "min", value: ZN_TARGET } },
         ),
+        ...(onRedis && r
+          ? [
+              compare(
+                `zn on the Redis Cluster vs LMDB (${workersText(o.workers)})`,
+                toMeasurement("BSF Zn lookup, sessions on the Redis Cluster", "lookup", r),
+                onLmdb,
+                { ratioOf: "Redis lookups/s ÷ LMDB lookups/s" },
+              ),
+            ]
+          : []),
       ],
+      ...(onRedis && { facts: onRedis.meter.perOp("lookup") }),
     };
   } finally {
     await save();
     await rig.close();
+    await cluster?.close();
   }
 }

@@ -3,6 +3,7 @@
 import { BENCHES } from "../bench/index.js";
 import { BenchSetupError, type BenchOptions, defaultOptions } from "../bench/lib/options.js";
 import { textReport } from "../bench/lib/render.js";
+import { benchRedisStore } from "../bench/lib/store-compare.js";
 import { writeJson } from "../bench/lib/report.js";
 import { type Command, type FlagValues, parseFlags, UsageError } from "./usage.js";
 
@@ -42,6 +43,11 @@ options:
                       against a bare Diameter echo over the same codec (target ≥ 0.8) and the
                       same-run SBI lookups
   --obu ID            with --target enrol: the OBU bound to the subscriber's MSISDN
+  --store redis://HOST:PORT[,HOST:PORT…]
+                      ub, zn: run the built-in HSS and BSF a second time with their state on this
+                      Redis Cluster (a key prefix of their own) and report it against the LMDB run
+                      of the same run: Redis ÷ LMDB, and CPU µs per operation of the HSS, the BSF
+                      and the cluster's primaries for both
 
 external targets (--target URL):
   ub       --target UB_URL (--usim FILE... | --subscribers CSV): GBA_ME subscribers provisioned
@@ -92,6 +98,7 @@ const FLAGS = {
   only: { type: "string" },
   browser: { type: "boolean" },
   binding: { type: "string" },
+  store: { type: "string" },
 } as const;
 
 function num(values: FlagValues, flag: string, o: { integer?: boolean; min: number }): number | undefined {
@@ -137,6 +144,14 @@ export function benchOptions(values: FlagValues, all: boolean): BenchOptions {
   if (binding !== undefined && binding !== "sbi" && binding !== "diameter")
     throw new UsageError(`--binding: "${binding}" is not sbi or diameter`);
   o.binding = binding ?? o.binding;
+  if (values.store !== undefined) {
+    if (o.target) throw new UsageError("--store runs the built-in NFs on a Redis Cluster; it does not go with --target");
+    try {
+      o.store = benchRedisStore(values.store as string);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   return o;
 }
 
@@ -155,6 +170,7 @@ export const bench: Command = {
     if (o.target && (all || !b.external)) throw new UsageError(`--target: bench ${name} runs against our own NFs only`);
     if (values.only !== undefined && !all) throw new UsageError("--only goes with bench all");
     if (values.binding !== undefined && name !== "zn") throw new UsageError("--binding goes with bench zn");
+    if (o.store && name !== "ub" && name !== "zn") throw new UsageError(`--store goes with bench ub or zn, not ${name}`);
     if (all) {
       const { ALL_PLAN, benchAll } = await import("../bench/all.js");
       const only = values.only === undefined ? undefined : (values.only as string).split(",").filter(Boolean);

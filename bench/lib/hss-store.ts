@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytesToHex } from "../../wire/bytes.js";
 import { writeRows } from "../../nf/hss/bulk.js";
+import type { RedisStoreConfig } from "../../nf/common/store/redis-config.js";
 import { LmdbHssStore } from "../../nf/hss/store-lmdb.js";
+import { openHssStore } from "../../nf/hss/store-open.js";
 import { type SubscriberData, validateCreate } from "../../nf/hss/subscriber.js";
 import { benchSubscriber } from "./ue-load.js";
 
@@ -20,8 +22,15 @@ export function hssChildEnv(): NodeJS.ProcessEnv {
 }
 
 /** Writes bench subscribers 0..n-1 (deterministic K and OPc, see benchSubscriber) into dataRoot. */
-export async function provisionBenchSubscribers(dataRoot: string, n: number, progress?: (done: number) => void): Promise<void> {
-  const store = LmdbHssStore.open(dataRoot, { env: STORE_ENV });
+export async function provisionBenchSubscribers(
+  dataRoot: string,
+  n: number,
+  progress?: (done: number) => void,
+  redis?: RedisStoreConfig,
+): Promise<void> {
+  const store = redis
+    ? await openHssStore({ data: dataRoot, store: redis }, { env: STORE_ENV })
+    : LmdbHssStore.open(dataRoot, { env: STORE_ENV });
   try {
     for (let from = 0; from < n; from += CHUNK) {
       const batch: SubscriberData[] = [];

@@ -1,6 +1,7 @@
 // Settings every benchmark takes from `gba bench` (cli/bench.ts parses and checks them).
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RedisStoreConfig } from "../../nf/common/store/redis-config.js";
 
 export interface BenchOptions {
   /** measured seconds per system (subject and baseline each), split over `rounds` */
@@ -14,6 +15,8 @@ export interface BenchOptions {
   rate?: number;
   /** an external BSF (ub: Ub URL, zn: Zn URL), NAF (ua: http URL, tls-psk: https URL) or ECA (enrol) */
   target?: string;
+  /** ub, zn: also run the built-in HSS and BSF on this Redis Cluster, against the LMDB run */
+  store?: RedisStoreConfig;
   /** Ub URL of the BSF the UE bootstraps with, for external ua, tls-psk, enrol and zn */
   bsf?: string;
   /** simulated USIM state files (gba usim new) of provisioned subscribers */

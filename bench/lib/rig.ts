@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type RedisStoreConfig, storeUrl } from "../../nf/common/store/redis-config.js";
 import { defaultConfig } from "../../nf/config.js";
 import { type Child, startChild, startGba, startTarget, stopAll, str } from "./child.js";
 import type { CpuSource } from "./cpu.js";
@@ -122,28 +123,37 @@ export interface OwnStack {
 
 /**
  * `gba hss` with bench subscribers 0..n-1 and `gba bsf` (N workers) on one fresh data root;
- * `bsf` is a config section over the BSF's defaults (more NAFs).
+ * `bsf` is a config section over the BSF's defaults (more NAFs); with `store` both keep their
+ * state on that Redis Cluster instead of LMDB.
  */
 export async function ownStack(
   rig: Rig,
-  o: { subscribers: number; workers: number; bsf?: Record<string, unknown> },
+  o: { subscribers: number; workers: number; bsf?: Record<string, unknown>; store?: RedisStoreConfig },
 ): Promise<OwnStack> {
   const data = rig.tmp("stack");
-  await provisionBenchSubscribers(data, o.subscribers);
+  await provisionBenchSubscribers(data, o.subscribers, undefined, o.store);
   const config = join(data, "bench-config.json");
   writeFileSync(config, JSON.stringify({ bsf: o.bsf ?? {} }));
-  const hss = await rig.gba(["hss", ...QUIET, "--data", data], hssChildEnv());
-  const bsf = await rig.gba([
-    "bsf",
-    ...QUIET,
-    "--data",
-    data,
-    "--config",
-    config,
-    "--hss",
-    str(hss.info, "hss", "zh"),
-    ...workerFlags(o.workers),
-  ]);
+  const store = o.store ? ["--store", storeUrl(o.store)] : [];
+  // CPU report names: "HSS", "BSF"; "HSS (Redis)", "BSF (Redis)" for a stack on a Redis Cluster
+  const named = (nf: string) => (o.store ? `${nf} (Redis)` : nf);
+  const hss = await rig.gba(["hss", ...QUIET, "--data", data, ...store], hssChildEnv(), named("HSS"));
+  const bsf = await rig.gba(
+    [
+      "bsf",
+      ...QUIET,
+      "--data",
+      data,
+      "--config",
+      config,
+      ...store,
+      "--hss",
+      str(hss.info, "hss", "zh"),
+      ...workerFlags(o.workers),
+    ],
+    undefined,
+    named("BSF"),
+  );
   const naf = defaultConfig().bsf.nafs[0];
   return {
     ub: str(bsf.info, "bsf", "ub"),
