@@ -19,6 +19,7 @@ const NF_SUITES = [
   "test/bsf-ub.test.ts",
   "test/bsf-zn.test.ts",
   "test/naf-acceptance.test.ts",
+  "test/eca-app.test.ts",
   "test/eca-e2e.test.ts",
 ];
 

@@ -10,10 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withDeps } from "../nf/common/deps.js";
 import { createNfServer } from "../nf/common/server.js";
 import { type EnrolmentCa, loadOrCreateCa } from "../nf/eca/ca.js";
-import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
+import type { EcaStore } from "../nf/eca/store.js";
+import { openEcaStore } from "../nf/eca/store-open.js";
 import { EnrolmentProcedures } from "../nf/eca/procedures/enrolment.js";
 import { enrolmentRoutes } from "../nf/eca/routes/enrolment.js";
 import { OpensslDir } from "./eca-helpers.js";
+import { testStore } from "./helpers/store-backend.js";
 
 const FQDN = "eca.vehicleman.example";
 const VALIDITY_DAYS = 30;
@@ -51,7 +53,7 @@ const stubGba = fp(async (app: FastifyInstance) => {
 
 let data: string;
 let ca: EnrolmentCa;
-let store: LmdbEcaStore;
+let store: EcaStore;
 let app: FastifyInstance;
 /** serial randomness the test can pin: queued values first, then counting bytes */
 const queuedRandom: Uint8Array[] = [];
@@ -79,7 +81,7 @@ beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), "eca-app-"));
   const deps = withDeps({ clock: () => NOW, randomBytes });
   ca = await loadOrCreateCa(data, FQDN, deps);
-  store = LmdbEcaStore.open(data);
+  store = await openEcaStore({ data, store: testStore(data) });
   await store.addBindings(
     [
       { vehicleId: "VIN-0001", obuId: "OBU-0001", msisdn: "+491700000001" },

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { RedisStore } from "../common/store/redis.js";
 import { type BindingInput, BindingError, checkBatch, type LineProblem, sameBinding, type VehicleBinding } from "./bindings.js";
-import type { EcaStore, IssuedCertificate } from "./store.js";
+import type { EcaStore, IssuedCertificate, Page } from "./store.js";
 
 /** a claim's value: neither a binding's JSON nor an OBU ID */
 const CLAIM = "\u0000claim:";
@@ -59,6 +59,17 @@ export class RedisEcaStore implements EcaStore {
   }
 
   /** The OBU a stored MSISDN key names, if that OBU's binding still holds the MSISDN (keys are hints). */
+  /** OBU IDs in order (all scores are 0: the sorted set orders them by bytes), after `after`. */
+  async bindingsPage(limit: number, after?: string): Promise<Page<VehicleBinding>> {
+    const min = after === undefined ? "-" : `(${after}`;
+    const ids = (await this.redis.call("ZRANGE", (c) =>
+      c.call("ZRANGE", this.index("obus"), min, "+", "BYLEX", "LIMIT", 0, limit + 1),
+    )) as string[];
+    const found = await Promise.all(ids.slice(0, limit).map((id) => this.bindingOf(id)));
+    const items = found.filter((b): b is VehicleBinding => b !== undefined);
+    return ids.length > limit ? { items, next: ids[limit - 1] } : { items };
+  }
+
   private async msisdnHolder(msisdn: string, value: Buffer): Promise<string | undefined> {
     const holder = String(value);
     if (holder.startsWith(CLAIM)) return "another batch being added";
@@ -132,6 +143,33 @@ export class RedisEcaStore implements EcaStore {
     if (!(await this.redis.setIfAbsent(key, JSON.stringify(cert)))) return false;
     await this.redis.awaitReplicas(WAIT_MS);
     return true;
+  }
+
+  /**
+   * Newest first: by issue time (the score, ms), then serial, both descending; the cursor is
+   * "<issuedAt> <serial>" of the last one shown, as the LMDB store's.
+   */
+  async certificatesPage(limit: number, after?: string): Promise<Page<IssuedCertificate>> {
+    const key = this.index("certs");
+    const cut = after?.lastIndexOf(" ") ?? -1;
+    const cursor =
+      after === undefined || cut < 0 ? undefined : { ms: Date.parse(after.slice(0, cut)), serial: after.slice(cut + 1) };
+    const max = cursor === undefined || Number.isNaN(cursor.ms) ? "+inf" : String(cursor.ms);
+    // members of the cursor's millisecond at or before the cursor come first in this order: skip them
+    const same = max === "+inf" ? 0 : Number(await this.redis.call("ZCOUNT", (c) => c.zcount(key, max, max)));
+    const flat = (await this.redis.call("ZRANGE", (c) =>
+      c.call("ZRANGE", key, max, "-inf", "BYSCORE", "REV", "LIMIT", 0, same + limit + 1, "WITHSCORES"),
+    )) as string[];
+    const serials: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const [serial, ms] = [flat[i], Number(flat[i + 1])];
+      if (cursor && ms === cursor.ms && serial >= cursor.serial) continue;
+      serials.push(serial);
+    }
+    const found = await Promise.all(serials.slice(0, limit).map((s) => this.redis.get(this.certKey(s))));
+    const items = found.filter((v): v is Buffer => v !== null).map((v) => JSON.parse(String(v)) as IssuedCertificate);
+    const last = items.at(-1);
+    return serials.length > limit && last ? { items, next: `${last.issuedAt} ${last.serial}` } : { items };
   }
 
   async listCertificates(): Promise<IssuedCertificate[]> {
