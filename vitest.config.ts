@@ -25,13 +25,13 @@ const NF_SUITES = [
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
     ...(jsonReport ? { reporters: ["default", "json"], outputFile: { json: jsonReport } } : {}),
     projects: [
-      { extends: true, test: { name: "lmdb" } },
+      // include is set per project: with `extends`, a root include would be added to the redis one
+      { extends: true, test: { name: "lmdb", include: ["test/**/*.test.ts"] } },
       {
         extends: true,
         test: {
