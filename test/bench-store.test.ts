@@ -57,6 +57,7 @@ describe("gba bench --store", () => {
       [["bench", "hss", "--store", "redis://127.0.0.1:1"], /--store goes with bench ub or zn, not hss/],
       [["bench", "ub", "--store", "redis://127.0.0.1:1", "--target", "http://127.0.0.1:1"], /does not go with --target/],
       [["bench", "ub", "--store", "lmdb"], /--store: name a Redis Cluster/],
+      [["bench", "zn", "--store", "redis://127.0.0.1:1", "--binding", "diameter"], /not --binding diameter/],
       [["bench", "ub", "--store", "redis://a:99999"], /port 99999/],
     ] as const) {
       const r = await runCli([...args]);
