@@ -171,7 +171,8 @@ export const bench: Command = {
     if (values.only !== undefined && !all) throw new UsageError("--only goes with bench all");
     if (values.binding !== undefined && name !== "zn") throw new UsageError("--binding goes with bench zn");
     if (o.store && name !== "ub" && name !== "zn") throw new UsageError(`--store goes with bench ub or zn, not ${name}`);
-    if (o.store && o.binding === "diameter") throw new UsageError("--store goes with the SBI Zn of bench zn, not --binding diameter");
+    if (o.store && o.binding === "diameter")
+      throw new UsageError("--store goes with the SBI Zn of bench zn, not --binding diameter");
     if (all) {
       const { ALL_PLAN, benchAll } = await import("../bench/all.js");
       const only = values.only === undefined ? undefined : (values.only as string).split(",").filter(Boolean);
