@@ -22,6 +22,9 @@ are cached until they expire. Prints one ready line on stdout:
   {"ready":true,"naf":{"http":URL,"tlsPsk":URL,"fqdn":NAME}}
 
 Without --upstream the NAF serves GET /whoami (the authenticated identity as JSON). With
+Every request in the protected space (naf.protectedPaths, default the whole origin, minus
+naf.publicPaths) is challenged before routing: a client without credentials gets the
+bootstrapping 401 whatever path it asks for, and only an authenticated one gets a 404. With
 --upstream it is an authentication proxy (TS 24.109 §7): every request is authenticated, then
 forwarded with
   X-3GPP-Asserted-Identity: "<IMPU>", "<IMPU>"...   (or only the X-3GPP-Intended-Identity
@@ -40,11 +43,14 @@ naf options:
   --upstream URL        proxy every authenticated request to this service (overrides naf.upstream)
   --digest-algorithm A  MD5 (default, TS 24.109) or SHA-256 (RFC 7616)
   --realms R            gba-me (default), gba-u or both (TS 24.109 §5.2.4)
+  --qop LIST            qop values offered: auth-int,auth (default), auth or auth-int (RFC 7616 §3.3;
+                        offer one value for clients that split WWW-Authenticate on commas)
 ${WORKERS_HELP}
                         NAF workers share one nonce secret and keep nonce-counts in
                         DATA/naf/nonce-counts.mdb, so a Digest replayed to another worker is refused
 
-Other settings (config file, section "naf"): http and tlsPsk listeners, nonceTtl (s).
+Other settings (config file, section "naf"): http and tlsPsk listeners, nonceTtl (s),
+protectedPaths, publicPaths.
 
 ${COMMON_HELP}`,
   async run(argv) {
@@ -55,6 +61,7 @@ ${COMMON_HELP}`,
       upstream: { type: "string" },
       "digest-algorithm": { type: "string" },
       realms: { type: "string" },
+      qop: { type: "string" },
       workers: { type: "string" },
     });
     const workers = workersFlag(values.workers);
@@ -80,6 +87,7 @@ ${COMMON_HELP}`,
       if (!REALMS.has(r)) throw new UsageError(`--realms: "${r}" is not gba-me, gba-u or both`);
       cfg.naf.realms = r;
     }
+    if (values.qop !== undefined) cfg.naf.qop = qopFlag(values.qop as string);
     if (workers > 1 && !isClusterWorker()) return runPrimary("naf", workers, { nonceSecret: bytesToHex(randomBytes(32)) });
     const { startNaf } = await import("../nf/naf/index.js");
     if (workers === 1) return runNfs([(c, _s, d) => startNaf(c, d)], cfg, standardReadyLine, pcap);
@@ -88,3 +96,12 @@ ${COMMON_HELP}`,
     return asWorker(runNfs([(c) => startNaf(c, undefined, { nonceSecret })], cfg, standardReadyLine));
   },
 };
+
+/** `--qop auth-int,auth | auth | auth-int` (RFC 7616 §3.3). */
+function qopFlag(v: string): GbaConfig["naf"]["qop"] {
+  const list = v.split(",").map((q) => q.trim());
+  if (list.length === 0 || new Set(list).size !== list.length || !list.every((q) => q === "auth-int" || q === "auth")) {
+    throw new UsageError(`--qop: "${v}" is not auth-int,auth, auth or auth-int`);
+  }
+  return list as GbaConfig["naf"]["qop"];
+}

@@ -128,13 +128,56 @@ describe("challenge and credential checks", () => {
       refusal: "unsupported",
       detail: 'qop missing (offered "auth-int,auth")',
     });
-    expect(digest.offered(creds({ qop: "auth-conf" }), "/x")).toMatchObject({ refusal: "unsupported", detail: "qop auth-conf" });
+    expect(digest.offered(creds({ qop: "auth-conf" }), "/x")).toMatchObject({
+      refusal: "unsupported",
+      detail: 'qop auth-conf (offered "auth-int,auth")',
+    });
     expect(digest.offered(creds({ realm: "3GPP-bootstrapping@other.example" }), "/x")).toEqual({
       ok: false,
       refusal: "realm-mismatch",
       realm: "3GPP-bootstrapping@other.example",
     });
     expect(digest.offered(creds(), "/y")).toEqual({ ok: false, refusal: "uri-mismatch" });
+  });
+});
+
+describe("the qop offer (RFC 7616 §3.3, §3.4)", () => {
+  const { nonces } = server("MD5");
+  const offer = (qop: Array<"auth" | "auth-int">) => createDigestServer({ realms: [REALM_ME], algorithm: "MD5", qop, nonces });
+
+  it("offers exactly the configured qop values, in order", () => {
+    expect(offer(["auth"]).challenge()).toMatch(/, qop="auth"(,|$)/);
+    expect(offer(["auth-int"]).challenge()).toMatch(/, qop="auth-int"(,|$)/);
+    expect(parseDigestChallenge(offer(["auth", "auth-int"]).challenge())[0].params.qop).toBe("auth,auth-int");
+  });
+
+  it("refuses an answer with a qop it did not offer", () => {
+    const nonce = nonces.issue();
+    const answer = (qop: string) =>
+      formatCredentials({
+        username: BTID,
+        realm: REALM_ME,
+        nonce,
+        uri: "/x",
+        response: "0".repeat(32),
+        algorithm: "MD5",
+        qop,
+        nc: "00000001",
+        cnonce: "c",
+      });
+    expect(offer(["auth"]).offered(answer("auth-int"), "/x")).toEqual({
+      ok: false,
+      refusal: "unsupported",
+      detail: 'qop auth-int (offered "auth")',
+    });
+    expect(offer(["auth"]).offered(answer("auth"), "/x")).toMatchObject({ ok: true, qop: "auth" });
+    expect(offer(["auth-int"]).offered(answer("auth"), "/x")).toMatchObject({ ok: false, refusal: "unsupported" });
+  });
+
+  it("refuses an empty, repeated or unknown offer", () => {
+    expect(() => offer([])).toThrow(/offers qop/);
+    expect(() => offer(["auth", "auth"])).toThrow(/offers qop/);
+    expect(() => offer(["auth-conf" as "auth"])).toThrow(/offers qop/);
   });
 });
 

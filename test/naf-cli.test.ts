@@ -76,6 +76,8 @@ describe("gba naf", () => {
       "--zn-token",
       "--fqdn",
       "--upstream URL",
+      "--qop LIST",
+      "protectedPaths",
       "X-3GPP-Asserted-Identity",
       "X-GBA-IMPI",
       "Retry-After",
@@ -90,6 +92,8 @@ describe("gba naf", () => {
       [["--upstream", "ftp://x"], "--upstream"],
       [["--fqdn", "bad name!"], "--fqdn"],
       [["--realms", "all"], "--realms"],
+      [["--qop", "auth-conf"], "--qop"],
+      [["--qop", "auth,auth"], "--qop"],
     ] as const) {
       const r = await run(process.execPath, [MAIN, "naf", ...args]);
       expect(r.code).toBe(2);
@@ -106,6 +110,9 @@ describe("gba naf", () => {
         ['naf:\n  znToken: "two words"\n', /naf\.znToken: must be printable ASCII without spaces/],
         ["naf:\n  digestAlgorithm: SHA-1\n", /naf\.digestAlgorithm: "SHA-1" is not MD5 or SHA-256/],
         ["naf:\n  realms: all\n", /naf\.realms: "all" is not gba-me, gba-u or both/],
+        ["naf:\n  qop: []\n", /naf\.qop: \["auth-int", "auth"\], \["auth"\] or \["auth-int"\]/],
+        ["naf:\n  publicPaths: [ca.pem]\n", /naf\.publicPaths\.0: "ca\.pem" must be an absolute path/],
+        ["naf:\n  protectedPaths: []\n", /naf\.protectedPaths: expected a non-empty list of paths/],
         ["naf:\n  nonceTtl: 0\n", /naf\.nonceTtl: must be a positive integer/],
         ["naf:\n  upstream: not-a-url\n", /naf\.upstream: "not-a-url" is not a URL/],
       ] as const) {
@@ -231,6 +238,50 @@ describe("gba up", () => {
       expect(parseChallenge(res.headers["www-authenticate"] as string).realm).toBe(`3GPP-bootstrapping@${info.fqdn}`);
     } finally {
       await up.stop();
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("gba up: the NAF and the ECA challenge every path of their protected space (TS 33.220 §4.5.1)", () => {
+  it("curl -i $NAF/anything and $ECA/anything → 401 with the 3GPP-bootstrapping realm; /ca.pem stays public; an authenticated unknown path is a 404 problem", async () => {
+    const data = mkdtempSync(join(tmpdir(), "up-space-"));
+    const up = await startCli(["up", "--ephemeral-ports", "--data", data, "--log-level", "silent"]);
+    try {
+      const url = (nf: string, l: string) => (up.ready[nf] as Record<string, string>)[l];
+      for (const [base, fqdn] of [
+        [url("naf", "http"), "naf.example.org"],
+        [url("eca", "url"), "eca.vehicleman.example"],
+      ]) {
+        for (const args of [[`${base}/anything`], ["-X", "POST", "-d", "x", `${base}/no/such/thing?q=1`]]) {
+          const r = await run("curl", ["-s", "-i", ...args]);
+          expect(r.stdout, `${args.join(" ")}\n${r.stdout}`).toMatch(/^HTTP\/1\.1 401 /);
+          expect(r.stdout).toMatch(new RegExp(`^www-authenticate: Digest realm="3GPP-bootstrapping@${fqdn}"`, "im"));
+        }
+      }
+      const ca = await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url("eca", "url")}/ca.pem`]);
+      expect(ca.stdout).toBe("200");
+
+      // authenticated: a path nothing serves is a 404 problem, signed like any answer (rspauth)
+      const sub = testSubscriber();
+      const add = await request(`${url("hss", "admin")}/subscribers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ impi: sub.impi, k: bytesToHex(sub.k), opc: bytesToHex(sub.opc) }),
+      });
+      expect(add.statusCode, await add.body.text()).toBe(201);
+      const b = await new MiniUe({ impi: sub.impi, k: sub.k, opc: sub.opc }).bootstrap(url("bsf", "ub"), url("bsf", "fqdn"));
+      const key = deriveKsNaf(b.ks, b.rand, sub.impi, nafId("naf.example.org", parseUaId("0100000002")));
+      const r = await run("curl", ["-s", "-i", "--digest", "-u", `${b.btid}:${b64(key)}`, `${url("naf", "http")}/anything`]);
+      const last = r.stdout.slice(r.stdout.lastIndexOf("HTTP/1.1 "));
+      expect(last).toMatch(/^HTTP\/1\.1 404 /);
+      expect(last).toMatch(/^authentication-info: .*rspauth="[0-9a-f]{32}"/im);
+      expect(JSON.parse(last.slice(last.indexOf("\r\n\r\n") + 4))).toMatchObject({
+        status: 404,
+        cause: "RESOURCE_URI_STRUCTURE_NOT_FOUND",
+      });
+    } finally {
+      expect(await up.stop()).toBe(0);
       rmSync(data, { recursive: true, force: true });
     }
   });

@@ -16,14 +16,19 @@ import { formatAuthenticationInfo, formatChallenge } from "./format.js";
 import type { NonceIssuer } from "./nonce.js";
 import { type DigestCredentials, parseDigestCredentials } from "./parse.js";
 
-/** The qop values offered, auth-int first (RFC 7616 §3.3; TS 24.109 §5.2.2 allows both). */
-const QOP_OFFER = ["auth-int", "auth"] as const;
+/** The qop values offered by default, auth-int first (RFC 7616 §3.3; TS 24.109 §5.2.2 allows both). */
+export const DEFAULT_QOP_OFFER: readonly DigestQop[] = ["auth-int", "auth"];
 
 export interface DigestServerOptions {
   /** realms offered, in the order the challenge lists them (joined by ";", TS 24.109 §5.2.4) */
   realms: readonly string[];
   /** the one algorithm offered (TS 24.109 §5.2: MD5; RFC 7616: SHA-256) */
   algorithm: "MD5" | "SHA-256";
+  /**
+   * qop values offered, in order (default auth-int, auth). RFC 7616 §3.3 allows a list, but
+   * clients that split the header on commas break on qop="auth-int,auth": offer one for them.
+   */
+  qop?: readonly DigestQop[];
   nonces: NonceIssuer;
 }
 
@@ -83,7 +88,10 @@ export function createDigestServer(o: DigestServerOptions): DigestServer {
   if (o.realms.length === 0) throw new RangeError("a Digest server offers at least one realm");
   const algorithm: DigestAlgorithm = o.algorithm;
   const challengeRealm = o.realms.join(";");
-  const qopOffer = `"${QOP_OFFER.join(",")}"`;
+  const qops = o.qop ?? DEFAULT_QOP_OFFER;
+  if (qops.length === 0 || !qops.every((q) => q === "auth" || q === "auth-int") || new Set(qops).size !== qops.length)
+    throw new RangeError('a Digest server offers qop "auth-int", "auth" or both, each once');
+  const qopOffer = `"${qops.join(",")}"`;
 
   function parse(header: string): DigestCredentials | CredentialsRefusal {
     try {
@@ -98,7 +106,7 @@ export function createDigestServer(o: DigestServerOptions): DigestServer {
   return {
     challengeRealm,
     challenge(stale = false) {
-      return formatChallenge({ realm: challengeRealm, nonce: o.nonces.issue(), algorithm, qop: QOP_OFFER, stale });
+      return formatChallenge({ realm: challengeRealm, nonce: o.nonces.issue(), algorithm, qop: qops, stale });
     },
     offered(header, requestTarget) {
       if (header === undefined) return { ok: false, refusal: "no-credentials" };
@@ -107,10 +115,12 @@ export function createDigestServer(o: DigestServerOptions): DigestServer {
       if (digestAlgorithm(cred.algorithm) !== algorithm)
         return { ok: false, refusal: "unsupported", detail: `algorithm ${cred.algorithm.slice(0, 32)} (offered ${algorithm})` };
       const qop = cred.qop;
+      // RFC 7616 §3.4: the client answers with one of the qop values the server offered
       if (qop !== "auth" && qop !== "auth-int") {
-        const detail = qop === undefined ? `qop missing (offered ${qopOffer})` : `qop ${qop.slice(0, 32)}`;
+        const detail = qop === undefined ? `qop missing (offered ${qopOffer})` : `qop ${qop.slice(0, 32)} (offered ${qopOffer})`;
         return { ok: false, refusal: "unsupported", detail };
       }
+      if (!qops.includes(qop)) return { ok: false, refusal: "unsupported", detail: `qop ${qop} (offered ${qopOffer})` };
       if (!o.realms.includes(cred.realm)) return { ok: false, refusal: "realm-mismatch", realm: cred.realm.slice(0, 200) };
       if (cred.uri !== requestTarget) return { ok: false, refusal: "uri-mismatch" };
       return {

@@ -11,7 +11,7 @@ import { createTlsPskListener, gbaNaf, installGbaErrorHandler, openNonceCounts, 
 import { loadOrCreateCa } from "./ca.js";
 import { type EcaConfig, ecaConfigSection } from "./config.js";
 import { EnrolmentProcedures } from "./procedures/enrolment.js";
-import { enrolmentRoutes } from "./routes/enrolment.js";
+import { ECA_PUBLIC_PATHS, enrolmentRoutes } from "./routes/enrolment.js";
 import { openEcaStore } from "./store-open.js";
 
 const ZN_TIMEOUT_MS = 2000;
@@ -40,17 +40,19 @@ export async function startEca(cfg: NfConfig<"eca", EcaConfig>, deps?: Partial<N
     });
     cleanup.push(() => zn.close());
     const enrolment = new EnrolmentProcedures({ ca, store, deps: d, certValidityDays: c.certValidityDays });
+    // at the root, where the not-found handler lives: an unknown path is challenged like any other
+    await app.register(gbaNaf, {
+      fqdn: c.fqdn,
+      zn,
+      deps: d,
+      eventNf: "eca",
+      publicPaths: ECA_PUBLIC_PATHS,
+      nonceTtl: NONCE_TTL_S,
+      nonceSecret: nonces.secret,
+      nonceCounts: nonces.counts,
+    });
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
-      await scope.register(gbaNaf, {
-        fqdn: c.fqdn,
-        zn,
-        deps: d,
-        eventNf: "eca",
-        nonceTtl: NONCE_TTL_S,
-        nonceSecret: nonces.secret,
-        nonceCounts: nonces.counts,
-      });
       await scope.register(enrolmentRoutes, { enrolment, events: d.events });
     });
     const url = await listen(app, c.http, "http", uaTap(d.capture, "ECA Ua"));

@@ -10,6 +10,7 @@ import {
   positiveIntegers,
 } from "../common/config.js";
 import { checkDiameterClient, DEFAULT_TIMERS, type DiameterClientConfig, OPERATOR_REALM } from "../common/diameter/config.js";
+import { pathSettingProblem } from "./protected-space.js";
 
 /** The Zn binding a NAF asks the BSF over: TS 29.309 SBI or TS 29.109 Diameter. */
 export type ZnBinding = "sbi" | "diameter";
@@ -48,6 +49,12 @@ export interface NafConfig {
   digestAlgorithm: "MD5" | "SHA-256";
   /** which bootstrapping realms to offer (TS 24.109 §5.2.4) */
   realms: "gba-me" | "gba-u" | "both";
+  /** qop values offered, in order (RFC 7616 §3.3): ["auth-int", "auth"], ["auth"] or ["auth-int"] */
+  qop: Array<"auth-int" | "auth">;
+  /** path prefixes whose every request is challenged before routing (TS 33.220 §4.5.1); "/" is the whole origin */
+  protectedPaths: string[];
+  /** paths inside them served without authentication (exact, or a prefix ending in "/") */
+  publicPaths: string[];
   /** seconds a Ua server nonce stays valid */
   nonceTtl: number;
   /** reverse-proxy upstream; when set, the NAF forwards authenticated requests there */
@@ -75,6 +82,9 @@ export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
     znToken: "naf-zn-token",
     digestAlgorithm: "MD5",
     realms: "gba-me",
+    qop: ["auth-int", "auth"],
+    protectedPaths: ["/"],
+    publicPaths: [],
     nonceTtl: 300,
   }),
   optionalKeys: ["upstream"],
@@ -87,7 +97,26 @@ export const nafConfigSection: ConfigSection<"naf", NafConfig> = {
     if (!DIGEST_ALGORITHMS.has(c.digestAlgorithm))
       throw new ConfigError(`naf.digestAlgorithm: "${c.digestAlgorithm}" is not MD5 or SHA-256`);
     if (!REALMS.has(c.realms)) throw new ConfigError(`naf.realms: "${c.realms}" is not gba-me, gba-u or both`);
+    const qop = c.qop as unknown[];
+    if (
+      !Array.isArray(qop) ||
+      qop.length === 0 ||
+      new Set(qop).size !== qop.length ||
+      !qop.every((q) => q === "auth-int" || q === "auth")
+    )
+      throw new ConfigError('naf.qop: ["auth-int", "auth"], ["auth"] or ["auth-int"]');
+    pathList("naf.protectedPaths", c.protectedPaths, true);
+    pathList("naf.publicPaths", c.publicPaths, false);
     positiveIntegers(c, "naf", ["nonceTtl"]);
     if (c.upstream !== undefined) httpUrlSetting("naf.upstream", c.upstream);
   },
 };
+
+function pathList(at: string, list: unknown, nonEmpty: boolean): void {
+  if (!Array.isArray(list) || (nonEmpty && list.length === 0))
+    throw new ConfigError(`${at}: expected a ${nonEmpty ? "non-empty " : ""}list of paths`);
+  list.forEach((p, i) => {
+    const problem = pathSettingProblem(p);
+    if (problem !== undefined) throw new ConfigError(`${at}.${i}: "${String(p)}" ${problem}`);
+  });
+}

@@ -3,9 +3,12 @@
 // request.gba for connections authenticated by the TLS-PSK listener. The HTTP binding only: the
 // Digest procedure is procedures/ua.ts, the causes and their statuses are causes.ts.
 //
-//   await app.register(gbaNaf, { fqdn: "naf.example.org", zn: createZnClient({ bsfUrl, token }) });
-//   app.addHook("onRequest", app.gbaAuthenticate);          // or per route: { onRequest: app.gbaAuthenticate }
+//   await app.register(gbaNaf, { fqdn: "naf.example.org", zn: createZnClient({ bsfUrl, token }), publicPaths: ["/health"] });
 //   app.get("/hello", async (req) => ({ impi: req.gba?.impi }));
+//
+// Every request in the protected space (default: the whole origin) is authenticated before it is
+// routed, unknown paths included when the plugin is registered where the not-found handler lives
+// (the root, as above): only an authenticated client learns that a path does not exist.
 import { PassThrough, type Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type {
@@ -18,6 +21,7 @@ import type {
 } from "fastify";
 import fp from "fastify-plugin";
 import { createNonceIssuer } from "../../gba/digest/nonce.js";
+import type { DigestQop } from "../../gba/digest/compute.js";
 import { createDigestServer } from "../../gba/digest/server.js";
 import { REALM_PREFIX_ME, REALM_PREFIX_UICC } from "../../wire/ub.js";
 import { type NfDeps, withDeps } from "../common/deps.js";
@@ -28,6 +32,7 @@ import type { GbaIdentity } from "./identity.js";
 import { UaDigest, type UaDigestState, type UaOutcome, type UaRefusal } from "./procedures/ua.js";
 import type { NonceCounts } from "./store.js";
 import { NonceCounter } from "./store-memory.js";
+import { type ProtectedSpaceOptions, protectedSpace } from "./protected-space.js";
 import { tlsPskSessionOf } from "./tls-psk.js";
 import { installUaEvents } from "./ua-events.js";
 import type { ZnClient } from "./zn-client.js";
@@ -35,12 +40,14 @@ import type { ZnClient } from "./zn-client.js";
 export type { GbaIdentity, GbaKeyKind } from "./identity.js";
 export type { ZnAnswer, ZnClient } from "./zn-client.js";
 
-export interface GbaNafOptions {
+export interface GbaNafOptions extends ProtectedSpaceOptions {
   /** NAF FQDN: realm "3GPP-bootstrapping@<fqdn>" and NAF_Id = fqdn ‖ Ua id */
   fqdn: string;
   zn: ZnClient;
   /** algorithm offered in the challenge (default MD5, TS 24.109 §5.2; SHA-256 per RFC 7616) */
   digestAlgorithm?: "MD5" | "SHA-256";
+  /** qop values offered (default auth-int, auth; RFC 7616 §3.3, TS 24.109 §5.2.2) */
+  qop?: readonly DigestQop[];
   /** TS 24.109 §5.2.4: offer the ME key realm, the UICC key realm, or both (default gba-me) */
   realms?: "gba-me" | "gba-u" | "both";
   /** seconds a server nonce stays valid (default 300) */
@@ -111,8 +118,10 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
   const digest = createDigestServer({
     realms: policy === "gba-me" ? [realmMe] : policy === "gba-u" ? [realmUicc] : [realmUicc, realmMe],
     algorithm: opts.digestAlgorithm ?? "MD5",
+    qop: opts.qop,
     nonces,
   });
+  const inSpace = protectedSpace(opts);
   const ua = new UaDigest({
     fqdn,
     zn: opts.zn,
@@ -175,7 +184,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
 
   // Called by Fastify with `done` (callback style, no promise on the cached path), or directly
   // as `await app.gbaAuthenticate(request, reply)`.
-  const gbaAuthenticate = function gbaAuthenticate(
+  function authenticateHook(
     request: FastifyRequest,
     reply: FastifyReply,
     done?: (err?: Error) => void,
@@ -192,7 +201,8 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
     if (pending) pending.then(() => done(), done);
     else done();
     return undefined;
-  } as onRequestAsyncHookHandler;
+  }
+  const gbaAuthenticate = authenticateHook as onRequestAsyncHookHandler;
 
   app.decorateRequest(kGba, null);
   app.decorateRequest("gba", {
@@ -209,6 +219,16 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
   });
   app.decorateRequest(kDigest, null);
   app.decorate("gbaAuthenticate", gbaAuthenticate);
+
+  // TS 33.220 §4.5.1, TS 24.109 §5.2.4: a request in the protected space without GBA credentials
+  // gets the bootstrapping 401 whatever path it names; routing comes after authentication.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!inSpace(request.raw.url ?? "/")) {
+      done();
+      return;
+    }
+    authenticateHook(request, reply, done);
+  });
 
   // RFC 7616 §3.4.3 qop=auth-int: H(entity-body) needs the whole request body.
   app.addHook("preParsing", (request, reply, payload, done) => {
@@ -259,20 +279,20 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
 /** The GBA NAF plugin (fastify-plugin "gba-naf"): decorates request.gba and app.gbaAuthenticate. */
 export const gbaNaf = fp(gbaNafPlugin, { name: "gba-naf", fastify: "5.x" });
 
+const GBA_ERROR_TITLES: Readonly<Record<number, string>> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  413: "Payload Too Large",
+  503: "Service Unavailable",
+};
+
 /** Renders the plugin's errors as ProblemDetails with the error code as cause; others go to the app's handler. */
 export function installGbaErrorHandler(scope: FastifyInstance): void {
   scope.setErrorHandler((err: FastifyError, request, reply) => {
     if (!isGbaError(err)) throw err;
     request.log.info({ cause: err.code, status: err.statusCode }, "GBA authentication refused");
     return sendProblem(reply, {
-      title:
-        err.statusCode === 503
-          ? "Service Unavailable"
-          : err.statusCode === 401
-            ? "Unauthorized"
-            : err.statusCode === 403
-              ? "Forbidden"
-              : "Bad Request",
+      title: GBA_ERROR_TITLES[err.statusCode] ?? "Bad Request",
       status: err.statusCode,
       detail: err.message,
       cause: err.code,

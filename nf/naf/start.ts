@@ -54,18 +54,22 @@ export async function startNaf(
       workerSecret: worker?.nonceSecret,
     });
     if (shared.counts) cleanup.push(() => shared.counts?.close());
+    // at the root, where the not-found handler lives: an unknown path is challenged like any other
+    await app.register(gbaNaf, {
+      fqdn: n.fqdn,
+      zn,
+      digestAlgorithm: n.digestAlgorithm,
+      realms: n.realms,
+      qop: n.qop,
+      protectedPaths: n.protectedPaths,
+      publicPaths: n.publicPaths,
+      nonceTtl: n.nonceTtl,
+      nonceSecret: shared.secret,
+      nonceCounts: shared.counts,
+      deps,
+    });
     await app.register(async (scope) => {
       installGbaErrorHandler(scope);
-      await scope.register(gbaNaf, {
-        fqdn: n.fqdn,
-        zn,
-        digestAlgorithm: n.digestAlgorithm,
-        realms: n.realms,
-        nonceTtl: n.nonceTtl,
-        nonceSecret: shared.secret,
-        nonceCounts: shared.counts,
-        deps,
-      });
       if (n.upstream) await scope.register(proxyRoutes, { upstream: n.upstream });
       else await scope.register(whoamiRoutes);
     });

@@ -29,6 +29,13 @@ export const PKIX_CERT = "application/pkix-cert";
 export const PEM_CHAIN = "application/pem-certificate-chain";
 export const CSR_BODY_LIMIT = 16 * 1024;
 
+/**
+ * Served without GBA authentication: the CA certificate (what an OBU verifies its certificate
+ * with) and the loopback-only certificate log and binding registry; every other path is in the
+ * NAF plugin's protected space, so an unauthenticated client is challenged whatever it asks for.
+ */
+export const ECA_PUBLIC_PATHS: readonly string[] = ["/ca.pem", "/certificates", "/bindings"];
+
 /** The one place a refused ECA request is logged and turned into ProblemDetails. */
 function refuse(req: FastifyRequest, cause: EcaCause, detail: string): never {
   req.log.info({ cause, detail }, "ECA request refused");

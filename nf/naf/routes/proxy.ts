@@ -93,12 +93,12 @@ export interface ProxyRoutesOptions {
 
 /**
  * The proxy for every path, mounted on a scope that has gbaNaf: `await scope.register(proxyRoutes,
- * { upstream })`. Requests are authenticated in onRequest (of the proxy's own scope only), the
- * intended identity is checked before forwarding.
+ * { upstream })`. The plugin authenticates every request of its protected space before routing
+ * (public paths go through unauthenticated, with no asserted identity); the intended identity is
+ * checked before forwarding.
  */
 export const proxyRoutes = defineRoutes<ProxyRoutesOptions>("naf-proxy", async (app, { upstream }) => {
   await app.register(async (scope) => {
-    scope.addHook("onRequest", scope.gbaAuthenticate);
     scope.addHook("preHandler", (request, _reply, done) => {
       const intended = request.headers[INTENDED_IDENTITY_HEADER];
       try {
