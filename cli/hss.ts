@@ -27,7 +27,8 @@ configuration (--config FILE, key: default):
   hss.admin.token                   bearer token of the provisioning API (16+ characters)
   hss.indBits                       5: IND length of SQN = SEQ || IND (TS 33.102 Annex C); fixed per store
   hss.zhInd                         1: IND of the vectors handed out over Zh
-  hss.defaultAmf                    8000: AMF of subscribers provisioned without one
+  hss.defaultAmf                    0000: AMF of subscribers provisioned without one (separation
+                                    bit 0: Zh vectors are not E-UTRAN vectors, TS 33.401 §6.1.2)
   hss.sqnCheckpointSeconds          60: each new SEQ_HE is journaled; this often the journal is
                                     folded into the per-subscriber table (also at stop)
   hss.sqnLogMax                     100000: journal entries that start a checkpoint early

@@ -23,7 +23,11 @@ export interface HssConfig {
   indBits: number;
   /** IND value used for vectors requested over Zh (the BSF as its own IND consumer, Annex C.3.2) */
   zhInd: number;
-  /** AMF used for new subscribers that do not name one */
+  /**
+   * AMF used for new subscribers that do not name one. Bit 0 (the separation bit) stays 0:
+   * set, it marks a vector for E-UTRAN (TS 33.401 §6.1.2), and Zh vectors are 3G AKA vectors for
+   * Ub (TS 33.220 §4.5.2), not E-UTRAN vectors. The other bits are operator-specific (TS 33.102 Annex H).
+   */
   defaultAmf: string;
   /** seconds between SEQ_HE checkpoints (the journal folded into the per-subscriber table) */
   sqnCheckpointSeconds: number;
@@ -46,7 +50,7 @@ export const hssConfigSection: ConfigSection<"hss", HssConfig> = {
     admin: { host: LOOPBACK, port: HSS_PORTS.admin },
     indBits: 5,
     zhInd: 1,
-    defaultAmf: "8000",
+    defaultAmf: "0000",
     sqnCheckpointSeconds: 60,
     sqnLogMax: 100_000,
     diameter: {
