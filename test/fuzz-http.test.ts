@@ -48,8 +48,9 @@ interface Case {
 }
 
 /**
- * The one documented 5xx for client input: TS 29.500 §5.2.7.2 501 for GBA_Digest
- * (authenticationScheme DIGEST_HTTP), which this HSS does not implement (nf/hss/causes.ts).
+ * The one documented 5xx for client input: TS 29.500 §5.2.7.2 501 for an authenticationScheme
+ * other than DIGEST_AKAV1_MD5 (GBA_Digest's DIGEST_HTTP, or any value of the extensible
+ * enumeration), which this HSS does not implement (nf/hss/causes.ts).
  */
 const documented5xx = (status: number, text: string) => status === 501 && text.includes("UNSUPPORTED_AUTHENTICATION_SCHEME");
 

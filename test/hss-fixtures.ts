@@ -67,6 +67,7 @@ export interface TestSub {
   op?: string;
   imsi?: string;
   msisdn?: string;
+  impus?: string[];
 }
 
 let counter = 0;

@@ -4,6 +4,7 @@
 // the SQN layout, the validator, the CSV reader and the LRU.
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open as lmdbOpen } from "lmdb";
 import { afterEach, describe, expect, it } from "vitest";
 import { gcm } from "@noble/ciphers/aes.js";
 import { concatBytes, hexToBytes } from "../wire/bytes.js";
@@ -182,6 +183,27 @@ describe("SQN layout", () => {
     const sub = newSub();
     await provision(store, { ...sub, sqn: "000000000fe3" }); // 0xfe3 = SEQ 127, IND 3
     expect(await store.seqHe((await store.get(sub.impi))!)).toBe(127);
+  });
+});
+
+describe("IMPU index (TS 29.562 UeId)", () => {
+  it("a store written before the index existed is indexed once at open", async () => {
+    const data = tempData();
+    const store = openStore(data);
+    const sub = { ...newSub(), impus: ["sip:old@ims.example.org"] };
+    await provision(store, sub);
+    expect(await store.resolveUeId("sip:old@ims.example.org")).toBe(sub.impi);
+    await store.close();
+    open.pop();
+    // what an older version left behind: no impu entries, no marker (LMDB is multi-process, so a
+    // second environment handle on the same file does this from outside the store)
+    const raw = lmdbOpen({ path: join(data, "hss", "store.mdb") });
+    await raw.openDB({ name: "impu", dupSort: true }).clearAsync();
+    await raw.openDB({ name: "meta" }).remove("impuIndex");
+    await raw.close();
+    const before = LmdbHssStore.open(data, { env: {} });
+    open.push(before);
+    expect(await before.resolveUeId("sip:old@ims.example.org")).toBe(sub.impi);
   });
 });
 

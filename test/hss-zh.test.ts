@@ -69,6 +69,32 @@ describe("generate-auth-data", () => {
     }
   });
 
+  it("resolves an IMPU as ueId (TS 29.562 UeId: IMPI, IMPU, IMSI or MSISDN) on both operations", async () => {
+    const sub = newSub({ msisdn: "491709876543", impus: ["sip:alice@ims.example.org"] });
+    await provision(sub);
+    for (const ueId of ["sip:alice@ims.example.org", "tel:+491709876543"]) {
+      const av = await fetchAv(zh, ueId);
+      expect(av.status, ueId).toBe(200);
+      expect(av.body.impi).toBe(sub.impi);
+      expect((await jsonRequest("GET", gussUrl(zh, ueId))).status, ueId).toBe(200);
+    }
+    // an IMPU two subscribers share names neither of them
+    const a = newSub({ impus: ["sip:shared@ims.example.org"] });
+    const b = newSub({ impus: ["sip:shared@ims.example.org", "sip:bob@ims.example.org"] });
+    await provision(a);
+    await provision(b);
+    expect((await fetchAv(zh, "sip:shared@ims.example.org")).body.cause).toBe("USER_NOT_FOUND");
+    expect((await fetchAv(zh, "sip:bob@ims.example.org")).body.impi).toBe(b.impi);
+    // a changed IMPU list moves the index with it
+    const patched = await jsonRequest("PATCH", `${admin}/subscribers/${encodeURIComponent(b.impi)}`, {
+      impus: ["sip:carol@ims.example.org"],
+    });
+    expect(patched.status).toBe(200);
+    expect((await fetchAv(zh, "sip:bob@ims.example.org")).status).toBe(404);
+    expect((await fetchAv(zh, "sip:shared@ims.example.org")).body.impi).toBe(a.impi);
+    expect((await fetchAv(zh, "sip:carol@ims.example.org")).body.impi).toBe(b.impi);
+  });
+
   it("uses operator r/c constants when provisioned (TS 35.206 §4.1)", async () => {
     const sub = newSub();
     const c = Array.from({ length: 5 }, () => newSub().k);
@@ -262,7 +288,7 @@ describe("malformed requests: 400 naming the field, nothing issued", () => {
     ["auts not hex", { resynchronizationInfo: { rand: "00".repeat(16), auts: "zz".repeat(14) } }, /auts/],
     ["auts missing", { resynchronizationInfo: { rand: "00".repeat(16) } }, /auts/],
     ["rand as a number", { resynchronizationInfo: { rand: 1234, auts: "00".repeat(14) } }, /rand/],
-    ["unknown scheme", { authenticationScheme: "AKAv9" }, /authenticationScheme/],
+    ["empty scheme", { authenticationScheme: "" }, /authenticationScheme/],
     ["body is a list", [], /body/],
     ["not JSON", "{nope", /JSON/],
   ];
@@ -277,7 +303,7 @@ describe("malformed requests: 400 naming the field, nothing issued", () => {
     expectNextSqn(usim.sqnOf(next.body["3gAkaAv"]), 0, ZH_IND);
   });
 
-  it("an empty body is 400, a missing content type 415, GBA_Digest 501", async () => {
+  it("an empty body is 400, a missing content type 415, GBA_Digest 501 and so is a scheme it does not know", async () => {
     const sub = newSub();
     await provision(sub);
     const empty = await fetch(avUrl(zh, sub.impi), { method: "POST", headers: { "content-type": "application/json" } });
@@ -291,5 +317,10 @@ describe("malformed requests: 400 naming the field, nothing issued", () => {
     const digest = await fetchAv(zh, sub.impi, { authenticationScheme: "DIGEST_HTTP" });
     expect(digest.status).toBe(501);
     expect(digest.body.cause).toBe("UNSUPPORTED_AUTHENTICATION_SCHEME");
+    // TS 29.562 AuthenticationScheme is an extensible enumeration (anyOf enum / string): a value
+    // this HSS does not know is a valid request it cannot honour, not a malformed one
+    const other = await fetchAv(zh, sub.impi, { authenticationScheme: "AKAv9" });
+    expect(other.status).toBe(501);
+    expect(other.body).toMatchObject({ cause: "UNSUPPORTED_AUTHENTICATION_SCHEME", detail: expect.stringContaining('"AKAv9"') });
   });
 });

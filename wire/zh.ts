@@ -19,7 +19,7 @@ export function subscriberDataPath(ueId: string): string {
   return `/nhss-gba-sdm/v1/${encodeURIComponent(ueId)}/subscriber-data`;
 }
 
-/** TS 29.562 UeId path parameter: an IMPI, `imsi-<digits>` or `msisdn-<digits>`. */
+/** TS 29.562 UeId path parameter: an IMPI, an IMPU, `imsi-<digits>` or `msisdn-<digits>`. */
 export const UE_ID_PARAMS_SCHEMA = {
   type: "object",
   required: ["ueId"],
@@ -49,7 +49,8 @@ export interface ResynchronizationInfo {
   auts: string;
 }
 
-export type AuthenticationScheme = "DIGEST_AKAV1_MD5" | "DIGEST_HTTP";
+/** TS 29.562 AuthenticationScheme: an extensible enumeration (anyOf the known values or any string). */
+export type AuthenticationScheme = "DIGEST_AKAV1_MD5" | "DIGEST_HTTP" | (string & {});
 
 /** TS 29.562 AuthenticationInfoRequest; every field optional, `{}` is a valid request. */
 export interface AuthenticationInfoRequest {
@@ -61,7 +62,8 @@ export interface AuthenticationInfoRequest {
 export const AUTH_INFO_REQUEST_SCHEMA = {
   type: "object",
   properties: {
-    authenticationScheme: { type: "string", enum: ["DIGEST_AKAV1_MD5", "DIGEST_HTTP"] },
+    // extensible enumeration (TS 29.562 anyOf enum / string): a value we do not know is valid input
+    authenticationScheme: { type: "string", minLength: 1, maxLength: 64 },
     resynchronizationInfo: {
       type: "object",
       required: ["rand", "auts"],

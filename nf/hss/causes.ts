@@ -12,7 +12,7 @@ export const HSS_CAUSES = {
   AUTHENTICATION_REJECTED: 403,
   /** a present field with a wrong value */
   MANDATORY_IE_INCORRECT: 400,
-  /** GBA_Digest (authenticationScheme DIGEST_HTTP, TS 33.220 Annex M) is not implemented */
+  /** GBA_Digest (authenticationScheme DIGEST_HTTP, TS 33.220 Annex M) or a scheme we do not know: not implemented */
   UNSUPPORTED_AUTHENTICATION_SCHEME: 501,
   // provisioning API
   /** a subscriber body that fails validation; invalidParams names each field or line */

@@ -4,10 +4,12 @@
 //   sqnById      sqnId (uint32) → SEQ_HE as of the last checkpoint (TS 33.102 Annex C.1.1)
 //   sqnLog       log position → [sqnId, SEQ_HE]: every SEQ_HE written since (nf/hss/sqn-journal.ts)
 //   imsi         IMSI → IMPI      msisdn  MSISDN → IMPI  (TS 29.562 ueId forms)
+//   impu         IMPU → IMPI, one entry per subscriber listing it (dupSort: an IMPU may be shared)
 //   authFailures IMPI → the last AUTH_FAILURES_KEPT failures (diagnostics)
 //   meta         "keyCheck" (proves the master key), "layout" (SQN IND length),
 //                "nextSqnId" (never reused, so a removed subscriber's SQN cannot leak to a new one),
-//                "sqnLogFolded" (the last log position folded into sqnById)
+//                "sqnLogFolded" (the last log position folded into sqnById),
+//                "impuIndex" (the impu index covers every subscriber: built once for older stores)
 // Each atomic step of the HssStore interface is one LMDB write transaction; a write resolves
 // after its commit is on disk.
 import type { Database, RootDatabase } from "lmdb";
@@ -36,6 +38,9 @@ export interface LmdbHssStoreOptions {
 
 type Layout = { indBits: number };
 
+/** An IMPU as TS 29.562 ImsUeId names one: a SIP or tel URI (TS 23.003 §13.4). */
+const IMPU_FORM = /^(sips?|tel):/;
+
 export class LmdbHssStore implements HssStore {
   readonly dir: string;
   readonly indBits: number;
@@ -46,6 +51,7 @@ export class LmdbHssStore implements HssStore {
   private readonly journal: SqnJournal;
   private readonly imsi: Database<string, string>;
   private readonly msisdn: Database<string, string>;
+  private readonly impu: Database<string, string>;
   private readonly failures: Database<AuthFailure[], string>;
   private readonly meta: Database<unknown, string>;
 
@@ -56,6 +62,7 @@ export class LmdbHssStore implements HssStore {
     this.sqn = this.root.openDB({ name: "sqnById", keyEncoding: "uint32" });
     this.imsi = this.root.openDB({ name: "imsi" });
     this.msisdn = this.root.openDB({ name: "msisdn" });
+    this.impu = this.root.openDB({ name: "impu", dupSort: true });
     this.failures = this.root.openDB({ name: "authFailures" });
     this.meta = this.root.openDB({ name: "meta" });
     this.journal = new SqnJournal(this.sqn, this.root.openDB({ name: "sqnLog" }), this.meta);
@@ -87,6 +94,11 @@ export class LmdbHssStore implements HssStore {
       if (layout === undefined) {
         layout = { indBits: wantIndBits ?? DEFAULT_IND_BITS };
         this.meta.put("layout", layout);
+      }
+      if (this.meta.get("impuIndex") === undefined) {
+        // a store written before the impu index existed: index every subscriber once
+        for (const { value } of this.subs.getRange()) for (const u of value.impus) this.impu.put(u, value.impi);
+        this.meta.put("impuIndex", true);
       }
       return { check, layout };
     });
@@ -141,8 +153,11 @@ export class LmdbHssStore implements HssStore {
   private ueIdOwner(ueId: string): string | undefined {
     if (this.subs.doesExist(ueId)) return ueId;
     const m = /^(imsi|msisdn)-([0-9]{5,15})$/.exec(ueId);
-    if (!m) return undefined;
-    return m[1] === "imsi" ? this.imsi.get(m[2]) : this.msisdn.get(m[2]);
+    if (m) return m[1] === "imsi" ? this.imsi.get(m[2]) : this.msisdn.get(m[2]);
+    // TS 29.562 UeId may be an IMPU; one shared by several subscribers names none of them
+    if (!IMPU_FORM.test(ueId)) return undefined;
+    const owners = [...this.impu.getValues(ueId)];
+    return owners.length === 1 ? owners[0] : undefined;
   }
 
   async seqHe(r: Pick<SubscriberRecord, "sqnId">): Promise<number> {
@@ -261,9 +276,11 @@ export class LmdbHssStore implements HssStore {
   private putRecord(r: SubscriberRecord, prev?: SubscriberRecord): void {
     if (prev?.imsi !== undefined && prev.imsi !== r.imsi) this.imsi.remove(prev.imsi);
     if (prev?.msisdn !== undefined && prev.msisdn !== r.msisdn) this.msisdn.remove(prev.msisdn);
+    for (const u of prev?.impus ?? []) if (!r.impus.includes(u)) this.impu.remove(u, r.impi);
     this.subs.put(r.impi, r);
     if (r.imsi !== undefined) this.imsi.put(r.imsi, r.impi);
     if (r.msisdn !== undefined) this.msisdn.put(r.msisdn, r.impi);
+    for (const u of r.impus) this.impu.put(u, r.impi);
   }
 
   async create(
@@ -310,6 +327,7 @@ export class LmdbHssStore implements HssStore {
       if (!prev) return false;
       if (prev.imsi !== undefined) this.imsi.remove(prev.imsi);
       if (prev.msisdn !== undefined) this.msisdn.remove(prev.msisdn);
+      for (const u of prev.impus) this.impu.remove(u, impi);
       this.subs.remove(impi);
       this.sqn.remove(prev.sqnId);
       this.failures.remove(impi);

@@ -65,7 +65,10 @@ export interface HssStore {
 
   count(): Promise<number>;
   get(impi: string): Promise<SubscriberRecord | undefined>;
-  /** TS 29.562 UeId: the IMPI itself, `imsi-<digits>` or `msisdn-<digits>`; what another process committed included. */
+  /**
+   * TS 29.562 UeId: the IMPI itself, `imsi-<digits>`, `msisdn-<digits>` or an IMPU (sip:, sips:,
+   * tel:) that exactly one subscriber lists; what another process committed included.
+   */
   resolveUeId(ueId: string): Promise<string | undefined>;
   seqHe(record: Pick<SubscriberRecord, "impi" | "sqnId">): Promise<number>;
   /** Subscribers in IMPI order after `after` (exclusive); `next` is the cursor of the following page. */

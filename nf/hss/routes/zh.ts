@@ -37,8 +37,14 @@ export const zhRoutes = defineRoutes<ZhRoutesOptions>("hss-zh", async (app, { pr
       const report = { log: req.log, events, startedAt: events && performance.now() };
       const { ueId } = req.params;
       const body = req.body;
-      if (body.authenticationScheme === "DIGEST_HTTP") {
-        const detail = "authenticationScheme DIGEST_HTTP (GBA_Digest) is not supported";
+      // only Digest AKA (GBA, TS 33.220 §4.5.2) is served: GBA_Digest (DIGEST_HTTP, Annex M) and any
+      // value of the extensible enumeration we do not know are valid requests we cannot honour
+      const scheme = body.authenticationScheme;
+      if (scheme !== undefined && scheme !== "DIGEST_AKAV1_MD5") {
+        const detail =
+          scheme === "DIGEST_HTTP"
+            ? "authenticationScheme DIGEST_HTTP (GBA_Digest) is not supported"
+            : `authenticationScheme ${JSON.stringify(scheme)} is not supported; DIGEST_AKAV1_MD5 is`;
         throw refusal(zhRefused("zh-av", { cause: "UNSUPPORTED_AUTHENTICATION_SCHEME", detail }, report));
       }
       const rs = body.resynchronizationInfo;
