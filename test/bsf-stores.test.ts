@@ -20,9 +20,9 @@ const checkBsfConfig = bsfConfigSection.check;
 const GUSS: Guss = {
   bsfInfo: { uiccType: "GBA" },
   ussList: [
-    { uss: { gsId: 1, gsType: 1, nafGroup: "pki" } },
-    { uss: { gsId: 2, gsType: 4 } },
-    { uss: { gsId: 3, nafGroup: "other" } },
+    { uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:a@example.org" }], nafGroup: "pki" } },
+    { uss: { gsId: 2, gsType: 4, ueIds: [{ ueId: "sip:a@example.org" }] } },
+    { uss: { gsId: 3, gsType: 1, ueIds: [{ ueId: "sip:a@example.org" }], nafGroup: "other" } },
   ],
 };
 

@@ -20,7 +20,13 @@ const IMPI = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
 const K = hexToBytes("465b5ce8b199b49faa5f0a2ee238a6bc");
 const OPC = hexToBytes("cd63cb71954a9f4e48a5994e37a02baf");
 
-type Mode = "ok" | "hang" | "reset-once" | "reset-always" | "garbage" | "500" | "404" | "403";
+type Mode = "ok" | "hang" | "reset-once" | "reset-always" | "garbage" | "500" | "404" | "403" | "uss-no-gstype" | "uss-no-ueids";
+
+/** A USS without one of the fields TS 29.309 Uss requires. */
+const BAD_USS: Partial<Record<Mode, object>> = {
+  "uss-no-gstype": { gsId: 1, ueIds: [{ ueId: "sip:a@example.org" }] },
+  "uss-no-ueids": { gsId: 1, gsType: 1, ueIds: [] },
+};
 
 interface Scripted {
   url: string;
@@ -64,9 +70,11 @@ async function scriptedHss(): Promise<Scripted> {
         return;
     }
     if (req.url?.endsWith("/subscriber-data")) {
+      const bad = BAD_USS[state.mode];
+      const ussList = bad ? [{ uss: bad }] : [];
       res
         .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ guss: { bsfInfo: { uiccType: "GBA" }, ussList: [] } }));
+        .end(JSON.stringify({ guss: { bsfInfo: { uiccType: "GBA" }, ussList } }));
       return;
     }
     sqn += 32;
@@ -151,6 +159,19 @@ describe("Zh client", () => {
     await zh.close();
   });
 
+  it("refuses a GUSS whose USS lacks gsType or ueIds (both required by TS 29.309 Uss), naming the field", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000 });
+    for (const [mode, field] of [
+      ["uss-no-gstype", "ussList[0].uss.gsType"],
+      ["uss-no-ueids", "ussList[0].uss.ueIds"],
+    ] as const) {
+      hss.mode = mode;
+      const err = await zh.subscriberData(IMPI).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: "UNAVAILABLE", message: expect.stringContaining(field) });
+    }
+    await zh.close();
+  });
+
   it("retries once on a reset connection, not twice", async () => {
     const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000 });
     hss.mode = "reset-once";
@@ -211,7 +232,7 @@ describe("BSF Ub when the HSS fails", () => {
     expect(r.response.status).toBe(200);
   });
 
-  for (const mode of ["hang", "reset-always", "500", "garbage"] as const) {
+  for (const mode of ["hang", "reset-always", "500", "garbage", "uss-no-gstype"] as const) {
     it(`answers 503 with Retry-After when the HSS ${mode === "hang" ? "is slow" : `answers ${mode}`}`, async () => {
       hss.mode = mode;
       const r = await ubGet(bsf.urls.ub, ue().initialAuthorization(cfg.bsf.fqdn));

@@ -20,7 +20,11 @@ import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../wir
 const NAF: ZnClientConfig = { id: "naf", token: "naf-token-1", fqdns: ["naf.example.org"] };
 const UA = "0100000002";
 const T0 = Date.UTC(2030, 0, 1, 12);
-const GUSS: Guss = { bsfInfo: { uiccType: "GBA" }, ussList: [{ uss: { gsId: 1, gsType: 1 } }, { uss: { gsId: 2, gsType: 4 } }] };
+const UE_IDS = [{ ueId: "sip:a@example.org" }];
+const GUSS: Guss = {
+  bsfInfo: { uiccType: "GBA" },
+  ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: UE_IDS } }, { uss: { gsId: 2, gsType: 4, ueIds: UE_IDS } }],
+};
 
 const btidOf = (n: number) => `${Buffer.alloc(16, n).toString("base64")}@bsf.example.org`;
 
@@ -170,7 +174,7 @@ describe("ZnProcedures answer cache", () => {
     expect(lower.meKeyMaterial).toBe(ksNaf(s, "naf.example.org"));
     expect(upper.meKeyMaterial).toBe(ksNaf(s, "NAF.Example.ORG"));
     const one = await answer(zn, NAF, request(1, { gsIds: [2] }));
-    expect(one.ussList).toEqual([{ uss: { gsId: 2, gsType: 4 } }]);
+    expect(one.ussList).toEqual([{ uss: { gsId: 2, gsType: 4, ueIds: UE_IDS } }]);
     expect((await answer(zn, NAF, request(1))).ussList).toHaveLength(2);
     // another NAF configuration with the same id gets no answer meant for the first
     expect((await refusal(zn, twin, request(1))).status).toBe(403);

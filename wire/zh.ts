@@ -176,8 +176,8 @@ export type KeyChoice = (typeof KEY_CHOICES)[number];
 /** TS 29.309 Uss (TS 29.109 Annex A "uss"): one GAA service's settings. */
 export interface Uss {
   gsId: number;
-  gsType?: number;
-  ueIds?: Array<{ ueId: string }>;
+  gsType: number;
+  ueIds: Array<{ ueId: string }>;
   nafGroup?: string;
   flags?: Array<{ flag: number }>;
   keyChoice?: KeyChoice;
@@ -277,22 +277,27 @@ export function encodeGuss(g: Guss): Guss {
 
 const KEY_CHOICE_SET = new Set<string>(KEY_CHOICES);
 
-function decodeUss(raw: unknown): Uss {
+function decodeUss(raw: unknown, at: string): Uss {
   const u = (raw as { uss?: unknown } | undefined)?.uss as Record<string, unknown> | undefined;
-  if (typeof u !== "object" || u === null) throw new ZhAnswerError("ussList item without uss");
-  if (!Number.isInteger(u.gsId)) throw new ZhAnswerError("uss.gsId is not an integer");
-  const out: Uss = { gsId: u.gsId as number };
-  if (Number.isInteger(u.gsType)) out.gsType = u.gsType as number;
-  if (Array.isArray(u.ueIds)) {
-    out.ueIds = u.ueIds
-      .filter((x): x is { ueId: string } => typeof (x as { ueId?: unknown })?.ueId === "string")
-      .map((x) => ({ ueId: x.ueId }));
-  }
+  if (typeof u !== "object" || u === null) throw new ZhAnswerError(`${at} has no uss`);
+  // TS 29.309 Uss: gsId, gsType and ueIds (minItems 1, each with a ueId) are required
+  if (!Number.isInteger(u.gsId)) throw new ZhAnswerError(`${at}.uss.gsId is not an integer`);
+  if (!Number.isInteger(u.gsType))
+    throw new ZhAnswerError(`${at}.uss.gsType is missing or not an integer (required, TS 29.309 Uss)`);
+  if (!Array.isArray(u.ueIds) || u.ueIds.length === 0)
+    throw new ZhAnswerError(`${at}.uss.ueIds is missing or empty (required, minItems 1, TS 29.309 Uss)`);
+  const ueIds = u.ueIds.map((x, i) => {
+    const ueId = (x as { ueId?: unknown } | null)?.ueId;
+    if (typeof ueId !== "string" || ueId === "") throw new ZhAnswerError(`${at}.uss.ueIds[${i}] has no ueId`);
+    return { ueId };
+  });
+  const out: Uss = { gsId: u.gsId as number, gsType: u.gsType as number, ueIds };
   if (typeof u.nafGroup === "string") out.nafGroup = u.nafGroup;
   if (Array.isArray(u.flags)) {
-    out.flags = u.flags
+    const flags = u.flags
       .filter((x): x is { flag: number } => Number.isInteger((x as { flag?: unknown })?.flag))
       .map((x) => ({ flag: x.flag }));
+    if (flags.length > 0) out.flags = flags;
   }
   if (typeof u.keyChoice === "string" && KEY_CHOICE_SET.has(u.keyChoice)) out.keyChoice = u.keyChoice as KeyChoice;
   return out;
@@ -300,7 +305,8 @@ function decodeUss(raw: unknown): Uss {
 
 /**
  * The GUSS of a subscriber-data answer, as far as the BSF reads it (uiccType, lifeTime, the USSs;
- * unknown USS fields dropped); throws ZhAnswerError.
+ * unknown USS fields dropped); throws ZhAnswerError, also for a USS without the fields TS 29.309
+ * requires (gsType, ueIds), which would otherwise pass from Zh to Zn.
  */
 export function decodeSubscriberData(body: unknown): Guss {
   const g = (body as { guss?: unknown } | undefined)?.guss as Record<string, unknown> | undefined;
@@ -316,5 +322,5 @@ export function decodeSubscriberData(body: unknown): Guss {
   }
   const list = g.ussList ?? [];
   if (!Array.isArray(list)) throw new ZhAnswerError("ussList is not a list");
-  return { bsfInfo, ussList: list.map((x) => ({ uss: decodeUss(x) })) };
+  return { bsfInfo, ussList: list.map((x, i) => ({ uss: decodeUss(x, `ussList[${i}]`) })) };
 }

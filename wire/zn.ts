@@ -58,7 +58,8 @@ export type BootstrappingInfoResponse = {
   uiccKeyMaterial?: string;
   keyExpiryTime: string;
   bootstrappingInfoCreationTime: string;
-  ussList: Array<{ uss: Uss }>;
+  /** the USSs relevant to the NAF; absent when none is (TS 29.309: ussList has minItems 1) */
+  ussList?: Array<{ uss: Uss }>;
   gbaType: "3G_GBA";
   impi: string;
 };
@@ -66,7 +67,7 @@ export type BootstrappingInfoResponse = {
 /** BootstrappingInfoResponse, for the producer's serializer (fast-json-stringify). */
 export const BOOTSTRAPPING_INFO_RESPONSE_SCHEMA = {
   type: "object",
-  required: ["meKeyMaterial", "keyExpiryTime", "bootstrappingInfoCreationTime", "ussList", "gbaType", "impi"],
+  required: ["meKeyMaterial", "keyExpiryTime", "bootstrappingInfoCreationTime", "gbaType", "impi"],
   properties: {
     meKeyMaterial: { type: "string" },
     uiccKeyMaterial: { type: "string" },
@@ -115,6 +116,8 @@ export function decodeBootstrappingInfoResponse(body: unknown): DecodedBootstrap
   if (Number.isNaN(expiresAt)) throw bad("keyExpiryTime is not an RFC 3339 date-time");
   if (typeof b.impi !== "string" || b.impi === "") throw bad("impi missing");
   if (b.ussList !== undefined && !Array.isArray(b.ussList)) throw bad("ussList is not a list");
+  // TS 29.309 BootstrappingInfoResponse: ussList, when present, has minItems 1 (a BSF with no USS for
+  // the NAF leaves it out); an empty one is read as none
   if (b.bootstrappingInfoCreationTime !== undefined && typeof b.bootstrappingInfoCreationTime !== "string") {
     throw bad("bootstrappingInfoCreationTime is not a string");
   }

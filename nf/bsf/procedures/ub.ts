@@ -71,6 +71,8 @@ export interface UbRefusal {
   invalidParams?: Array<{ param: string; reason: string }>;
   /** the IMPI the request named, when it named one */
   impi?: string;
+  /** what the operator needs besides the reason (e.g. what was wrong with the HSS's answer); log only */
+  note?: string;
 }
 
 export type UbOutcome =
@@ -143,6 +145,7 @@ export class UbProcedures {
           reason: "hss-unavailable",
           detail: "the HSS is not available, try again later",
           impi,
+          note: err.message,
         };
       }
       // An unknown IMPI gets a challenge like any other, made of random values that no answer

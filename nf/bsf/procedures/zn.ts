@@ -174,10 +174,13 @@ export class ZnProcedures {
       meKeyMaterial: "",
       keyExpiryTime: formatUtcDateTime(new Date(s.expiresAt)),
       bootstrappingInfoCreationTime: formatUtcDateTime(new Date(s.createdAt)),
-      ussList: relevantUss(s.guss, naf, req.gsIds),
       gbaType: "3G_GBA",
       impi: s.impi,
     };
+    // TS 29.309 §6.1.6.2.3: ussList has minItems 1, so no relevant USS means no ussList (TS 33.220
+    // J.2 scenario 1: the BSF sends the keys only)
+    const uss = relevantUss(s.guss, naf, req.gsIds);
+    if (uss.length > 0) out.ussList = uss;
     if (s.uiccType === "GBA_U") {
       // TS 33.220 §5.3.3: Ks_ext_NAF as ME key; Ks_int_NAF only to a GBA_U-aware NAF
       out.meKeyMaterial = bytesToHex(deriveKsExtNaf(s.ks, s.rand, s.impi, id));

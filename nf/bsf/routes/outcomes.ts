@@ -69,6 +69,7 @@ export function onOutcome(outcome: UbOutcome | ZnOutcome, ctx: OutcomeContext): 
         cause: outcome.cause,
         reason: outcome.reason,
         impi: outcome.impi,
+        note: "note" in outcome ? outcome.note : undefined,
         naf: ctx.naf,
         btid: ctx.btid,
         nafFqdn: ctx.nafFqdn,
