@@ -260,12 +260,12 @@ describe("validateCreate", () => {
     expect(w.ok && w.value.impus).toEqual(["sip:x@y", "tel:+49000"]);
   });
 
-  it("default GUSS: PKI portal USS naming every IMPU, UICC key choice for GBA_U", () => {
+  it("default GUSS: PKI portal USS naming every IMPU, either key for GBA_U (the ME can only answer with Ks_ext_NAF)", () => {
     const g = defaultGuss({ impus: ["sip:a@b", "tel:+4912345"], uiccType: "GBA_U", lifeTime: 7200 });
     expect(g).toEqual({
       bsfInfo: { uiccType: "GBA_U", lifeTime: 7200 },
       ussList: [
-        { uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:a@b" }, { ueId: "tel:+4912345" }], keyChoice: "UICC_BASED_KEY" } },
+        { uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:a@b" }, { ueId: "tel:+4912345" }], keyChoice: "ME_UICC_BASED_KEYS" } },
       ],
     });
   });

@@ -7,6 +7,7 @@ import {
   answerChallenge,
   answerWhoami,
   b64,
+  DEFAULT_USS,
   rspauthFor,
   type FakeZn,
   NAF_FQDN,
@@ -353,30 +354,52 @@ describe("Digest with username = B-TID and password = base64(Ks_NAF)", () => {
     expect(count()).toBe(2);
   });
 
-  it("uses Ks_int_NAF for the -uicc realm and Ks_ext_NAF for the ME realm (GBA_U)", async () => {
+  /** GET /whoami answered in `realm` with the key of `kind` for session `s`. */
+  async function withKey(app: FastifyInstance, s: ReturnType<FakeZn["addSession"]>, realm: string, kind: "me" | "uicc") {
+    const c = await challengeOf(app);
+    const key = b64(zn.keyFor(s, NAF_FQDN, "0100000002", kind));
+    const a = answerChallenge({
+      username: s.btid,
+      password: key,
+      realm,
+      nonce: c.nonce,
+      method: "GET",
+      uri: "/whoami",
+      qop: "auth",
+      nc: 1,
+    });
+    return app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+  }
+
+  const ussWith = (keyChoice: string) => [{ uss: { ...DEFAULT_USS[0].uss, keyChoice } }];
+
+  it("uses Ks_int_NAF for the -uicc realm and Ks_ext_NAF for the ME realm (GBA_U, keyChoice ME_UICC_BASED_KEYS)", async () => {
     const app = await naf({ realms: "both" });
-    const s = zn.addSession({ gbaU: true });
+    const s = zn.addSession({ gbaU: true, ussList: ussWith("ME_UICC_BASED_KEYS") });
     for (const [realm, kind, keyKind] of [
       [UICC_REALM, "uicc", "ks-int-naf"],
       [REALM, "me", "ks-ext-naf"],
     ] as const) {
-      const c = await challengeOf(app);
-      const key = b64(zn.keyFor(s, NAF_FQDN, "0100000002", kind));
-      const a = answerChallenge({
-        username: s.btid,
-        password: key,
-        realm,
-        nonce: c.nonce,
-        method: "GET",
-        uri: "/whoami",
-        qop: "auth",
-        nc: 1,
-      });
-      const res = await app.inject({ method: "GET", url: "/whoami", headers: { authorization: a.header } });
+      const res = await withKey(app, s, realm, kind);
       expect(res.statusCode).toBe(200);
       expect(res.json().keyKind).toBe(keyKind);
     }
     expect(zn.requests.at(-1)?.gbaUAware).toBe(true);
+  });
+
+  it("honours the USS keyChoice whatever realms it offers (TS 33.220 §4.4.6, TS 29.309 KeyChoice)", async () => {
+    const app = await naf({ realms: "both" });
+    const uiccOnly = zn.addSession({ gbaU: true, ussList: ussWith("UICC_BASED_KEY") });
+    expect((await withKey(app, uiccOnly, UICC_REALM, "uicc")).statusCode).toBe(200);
+    const me = await withKey(app, uiccOnly, REALM, "me");
+    expect(me.statusCode).toBe(403);
+    expect(me.json()).toMatchObject({ cause: "FST_GBA_KEY_CHOICE", detail: expect.stringContaining("UICC_BASED_KEY") });
+    const meOnly = zn.addSession({ gbaU: true, ussList: ussWith("ME_BASED_KEY") });
+    expect((await withKey(app, meOnly, REALM, "me")).statusCode).toBe(200);
+    expect((await withKey(app, meOnly, UICC_REALM, "uicc")).json()).toMatchObject({ cause: "FST_GBA_KEY_CHOICE" });
+    // a value the extensible enumeration may grow is not ours to judge
+    const future = zn.addSession({ gbaU: true, ussList: ussWith("SOME_FUTURE_CHOICE") });
+    expect((await withKey(app, future, REALM, "me")).statusCode).toBe(200);
   });
 
   it("authenticates with SHA-256", async () => {

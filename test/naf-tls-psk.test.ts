@@ -14,7 +14,7 @@ import {
   type TlsPskListener,
   type ZnClientHandle,
 } from "../nf/naf/index.js";
-import { type FakeZn, httpResponseOf, NAF_FQDN, sClientGet, startFakeZn, ZN_TOKEN } from "./naf-fixtures.js";
+import { DEFAULT_USS, type FakeZn, httpResponseOf, NAF_FQDN, sClientGet, startFakeZn, ZN_TOKEN } from "./naf-fixtures.js";
 
 let zn: FakeZn;
 let client: ZnClientHandle;
@@ -66,6 +66,15 @@ describe("openssl s_client -psk (TLS 1.2, TLS_PSK_WITH_AES_128_CBC_SHA, Ua id 01
       keyKind: "ks-naf",
     });
     expect(listener.url).toBe(`https://127.0.0.1:${port}`);
+  });
+
+  it("keys the tunnel with the ME-based key: a subscription whose keyChoice is UICC_BASED_KEY gets 403 (TS 33.220 §4.4.6)", async () => {
+    const s = zn.addSession({ gbaU: true, ussList: [{ uss: { ...DEFAULT_USS[0].uss, keyChoice: "UICC_BASED_KEY" } }] });
+    const psk = bytesToHex(zn.keyFor(s, NAF_FQDN, "010001008c"));
+    const r = await sClientGet({ port, version: "1.2", pskHex: psk, identity: identity(s.btid) });
+    const http = httpResponseOf(r.stdout);
+    expect(http?.status, r.stderr).toBe(403);
+    expect(http?.body).toMatchObject({ cause: "FST_GBA_KEY_CHOICE" });
   });
 
   it("fails the handshake with a wrong key", async () => {

@@ -90,13 +90,15 @@ export function effectiveImpus(impi: string, impus: string[] | undefined, msisdn
 
 /**
  * Default GUSS: one USS for the PKI portal (gsId 1, gsType 1, TS 33.221) naming every IMPU,
- * no NAF group, no flags; keys on the ME, or on the UICC for GBA_U (TS 33.220 §4.4.6).
+ * no NAF group, no flags. Key choice (TS 33.220 §4.4.6, TS 29.309 KeyChoice): the ME-based key
+ * for GBA; for GBA_U either key, since NAFs honour the choice and a UE's ME can only answer with
+ * Ks_ext_NAF: an operator who wants Ks_int_NAF only provisions UICC_BASED_KEY in the GUSS.
  * Empty flags and absent nafGroup are left out (TS 29.309 Uss: flags has minItems 1).
  */
 export function defaultGuss(s: Pick<SubscriberRecord, "impus" | "uiccType" | "lifeTime">): Guss {
   const bsfInfo: Guss["bsfInfo"] = { uiccType: s.uiccType };
   if (s.lifeTime !== undefined) bsfInfo.lifeTime = s.lifeTime;
-  const keyChoice: KeyChoice = s.uiccType === "GBA_U" ? "UICC_BASED_KEY" : "ME_BASED_KEY";
+  const keyChoice: KeyChoice = s.uiccType === "GBA_U" ? "ME_UICC_BASED_KEYS" : "ME_BASED_KEY";
   return { bsfInfo, ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: s.impus.map((ueId) => ({ ueId })), keyChoice } }] };
 }
 

@@ -34,6 +34,8 @@ export const NAF_CAUSES = {
   FST_GBA_NAF_NOT_AUTHORIZED: 403,
   /** The UE chose the GBA_U realm but the BSF returned no Ks_int_NAF (not a GBA_U subscription). */
   FST_GBA_NO_UICC_KEY: 403,
+  /** The subscription's USS names another key than the one used (keyChoice, TS 33.220 §4.4.6, TS 29.309). */
+  FST_GBA_KEY_CHOICE: 403,
   /** The TLS-PSK session's Ks_NAF has expired: reconnect after bootstrapping again. */
   FST_GBA_KEY_EXPIRED: 401,
   /** Zn failed (BSF down, slow, or answering garbage): 503 with Retry-After. */
@@ -65,6 +67,7 @@ const MESSAGES: Readonly<Record<NafCause, string>> = {
   FST_GBA_BAD_DIGEST: "Digest response does not match (wrong key or key derived for another NAF_Id)",
   FST_GBA_NAF_NOT_AUTHORIZED: "the BSF does not authorise this NAF for this subscriber",
   FST_GBA_NO_UICC_KEY: "no Ks_int_NAF for this B-TID: use the 3GPP-bootstrapping realm",
+  FST_GBA_KEY_CHOICE: "the subscription's keyChoice is %s: this key may not be used for this service",
   FST_GBA_KEY_EXPIRED: "the Ks_NAF of this TLS session has expired: bootstrap again and reconnect",
   FST_GBA_BSF_UNAVAILABLE: "the BSF cannot be reached on Zn: %s",
   FST_GBA_BODY_TOO_LARGE: "request body exceeds %s bytes (needed whole for qop=auth-int)",

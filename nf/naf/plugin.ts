@@ -166,6 +166,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
         reply.header("connection", "close");
         throw nafProblem("FST_GBA_KEY_EXPIRED");
       }
+      if (tlsSession.keyChoiceRefusal !== undefined) throw nafProblem("FST_GBA_KEY_CHOICE", tlsSession.keyChoiceRefusal);
       request.gba = tlsSession.identity;
       return undefined;
     }
@@ -211,7 +212,7 @@ const gbaNafPlugin: FastifyPluginAsync<GbaNafOptions> = async (app: FastifyInsta
       const own = (this as WithGba)[kGba];
       if (own !== null) return own;
       const t = tlsPskSessionOf(this.raw.socket);
-      return t && t.expiresAt > deps.clock() ? t.identity : null;
+      return t && t.expiresAt > deps.clock() && t.keyChoiceRefusal === undefined ? t.identity : null;
     },
     setter(this: FastifyRequest, v: GbaIdentity | null) {
       (this as WithGba)[kGba] = v;

@@ -26,6 +26,7 @@ import { bytesToHex } from "../../wire/bytes.js";
 import type { EventBus, EventNf } from "../common/events.js";
 import { isEcdhePsk, type TlsSuite, tlsSuiteByName } from "../../wire/tls-suites.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "./identity.js";
+import { keyChoiceForbidding } from "./key-choice.js";
 import {
   ALERT,
   type ClientHello,
@@ -72,6 +73,8 @@ export interface TlsPskListener {
 interface TlsSession {
   identity: GbaIdentity;
   expiresAt: number;
+  /** the subscription's keyChoice when it forbids the ME-based key this tunnel is keyed with (TS 33.220 §4.4.6) */
+  keyChoiceRefusal?: string;
 }
 
 const sessions = new WeakMap<object, TlsSession>();
@@ -355,7 +358,11 @@ export async function createTlsPskListener(app: FastifyInstance, opts: TlsPskLis
       pskCallback(socket: tls.TLSSocket, identity: string) {
         const answer = pins.get(uaHex, identity);
         if (answer === undefined) return null; // → unknown_psk_identity (RFC 4279 §2)
-        sessions.set(socket, { identity: identityFrom(answer, "tls-psk", meKeyKind(answer)), expiresAt: answer.expiresAt });
+        const session: TlsSession = { identity: identityFrom(answer, "tls-psk", meKeyKind(answer)), expiresAt: answer.expiresAt };
+        // the tunnel is keyed with the ME-based key; a subscription that forbids it gets 403 on each request
+        const forbidding = keyChoiceForbidding(answer.ussList, "me");
+        if (forbidding !== undefined) session.keyChoiceRefusal = forbidding;
+        sessions.set(socket, session);
         if (events) since.set(socket, pins.since(uaHex, identity) ?? performance.now());
         return Buffer.from(answer.meKeyMaterial);
       },

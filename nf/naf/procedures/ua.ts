@@ -13,6 +13,7 @@ import { UA_ID, uaIdForTls } from "../../../gba/ua-id.js";
 import { tlsSuiteCode } from "../../../wire/tls-suites.js";
 import type { NafCause } from "../causes.js";
 import { type GbaIdentity, identityFrom, meKeyKind } from "../identity.js";
+import { keyChoiceForbidding } from "../key-choice.js";
 import type { NonceCounts, NonceUse } from "../store.js";
 import { type ZnAnswer, type ZnClient, type ZnClientHandle, ZnFailure } from "../zn-client.js";
 
@@ -120,6 +121,9 @@ export class UaDigest {
       const uicc = c.realm === this.o.realmUicc;
       const key = uicc ? answer.uiccKeyMaterial : answer.meKeyMaterial;
       if (key === undefined) return refused("FST_GBA_NO_UICC_KEY");
+      // TS 33.220 §4.4.6 / TS 29.309 Uss keyChoice: the subscription decides, not the realms offered
+      const forbidding = keyChoiceForbidding(answer.ussList, uicc ? "uicc" : "me");
+      if (forbidding !== undefined) return refused("FST_GBA_KEY_CHOICE", forbidding);
       const state: UaDigestState = {
         kind: "accepted",
         exchange: {
