@@ -42,7 +42,7 @@ ${CARD_HELP}`;
 
 const FETCH_HELP = `usage: gba ue fetch URL --bsf URL (--usim FILE | --pcsc [READER]) [-X|--method M]
        [-H|--header "Name: value"]... [-d|--body TEXT|@FILE] [-o|--output FILE]
-       [--tls-psk [--tls13] [--psk-suite NAME]... [--naf-fqdn NAME]] [--gba-u | --gba-me]
+       [--naf-fqdn NAME] [--tls-psk [--tls13] [--psk-suite NAME]...] [--gba-u | --gba-me]
        [--impi ID] [--bsf-fqdn NAME] [--trace [--show-keys]]
 
 curl for GBA: answers the NAF's bootstrapping 401 (HTTP Digest, username B-TID, password
@@ -56,12 +56,13 @@ or when the NAF cannot be reached ("gba ue fetch: cannot reach URL: CAUSE").
                            --data is the data root in every other gba command, and
                            \`gba ue fetch --data\` is refused rather than sent as a body
   -o, --output FILE        write the body to FILE
+  --naf-fqdn NAME          the NAF's FQDN (gba up: "naf.fqdn" of its ready line, default
+                           naf.example.org); default the URL's host name, so a URL with an IP
+                           address (as in gba up's ready line) needs it. The realm of the NAF's
+                           challenge must name it, else the UE does not answer (TS 33.222 §5.3.0)
   --tls-psk                Ua over TLS-PSK instead (TS 33.222 §5.4): psk_identity
                            3GPP-bootstrapping.<B-TID>, PSK = Ks_NAF for NAF_Id = NAF FQDN || the
-                           suite's Ua id. The NAF FQDN is the URL's host name; a URL with an IP
-                           address (as in gba up's ready line) needs --naf-fqdn
-  --naf-fqdn NAME          the NAF FQDN of NAF_Id for --tls-psk (gba up: "naf.fqdn" of its ready
-                           line, default naf.example.org)
+                           suite's Ua id
   --tls13                  TLS 1.3 external PSK (Ua id 0100000007) instead of a TLS 1.2 PSK suite
   --psk-suite NAME         TLS 1.2 PSK suite to offer, OpenSSL name (repeatable; default
                            ${DEFAULT_TLS12_PSK_SUITES.join(", ")}, one per handshake)
@@ -246,15 +247,23 @@ async function bodyFlag(values: FlagValues): Promise<Uint8Array | undefined> {
 }
 
 /** NAF FQDN of NAF_Id for TLS-PSK: --naf-fqdn, else the URL's host name, never an IP address. */
-function tlsPskNafFqdn(values: FlagValues, target: URL): string {
+/**
+ * The NAF's FQDN: --naf-fqdn, else the URL's host name. TLS-PSK needs it for NAF_Id (TS 33.220
+ * §4.5.3); Digest checks the realm of the NAF's challenge against it (TS 33.222 §5.3.0). A URL with
+ * an IP address names no NAF, so it needs --naf-fqdn.
+ */
+function nafFqdnFlag(values: FlagValues, target: URL): string {
   const given = values["naf-fqdn"] as string | undefined;
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
   const fqdn = given ?? host;
   if (isIP(fqdn) || !isDnsName(fqdn)) {
+    const why = values["tls-psk"]
+      ? "NAF_Id needs the NAF's FQDN (TS 33.220 §4.5.3)"
+      : "the realm of the NAF's challenge must name the server contacted (TS 33.222 §5.3.0)";
     throw new UsageError(
       given !== undefined
-        ? `--naf-fqdn: "${given}" is not a DNS name (NAF_Id = the NAF's FQDN || Ua id, TS 33.220 §4.5.3)`
-        : `--tls-psk: the URL's host ${host} is an IP address, but NAF_Id needs the NAF's FQDN (TS 33.220 §4.5.3): ` +
+        ? `--naf-fqdn: "${given}" is not a DNS name (${why})`
+        : `${values["tls-psk"] ? "--tls-psk: " : ""}the URL's host ${host} is an IP address, but ${why}: ` +
             `give --naf-fqdn NAME (gba up prints it as "naf.fqdn" in its ready line)`,
     );
   }
@@ -328,15 +337,15 @@ async function runFetch(argv: string[]): Promise<number> {
   const body = await bodyFlag(values);
   const method = ((values.method as string | undefined) ?? (body ? "POST" : "GET")).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new UsageError(`--method: "${method}" is not an HTTP method`);
-  if (!values["tls-psk"] && (values.tls13 || values["psk-suite"] || values["naf-fqdn"])) {
-    throw new UsageError("--tls13, --psk-suite and --naf-fqdn go with --tls-psk");
+  if (!values["tls-psk"] && (values.tls13 || values["psk-suite"])) {
+    throw new UsageError("--tls13 and --psk-suite go with --tls-psk");
   }
-  const nafFqdn = values["tls-psk"] ? tlsPskNafFqdn(values, target) : undefined;
+  const nafFqdn = nafFqdnFlag(values, target);
   const output = values.output as string | undefined;
   const ue = await ueFromFlags(values, pcsc);
   const { client } = ue;
   try {
-    if (nafFqdn !== undefined) {
+    if (values["tls-psk"]) {
       const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
       const socket = await client.tlsPskConnect(target.hostname.replace(/^\[(.*)\]$/, "$1"), port, {
         nafFqdn,
@@ -352,7 +361,7 @@ async function runFetch(argv: string[]): Promise<number> {
       });
       return emit(res.status, "", res.body, output);
     }
-    const res = await client.gbaFetch(target, { method, headers, body });
+    const res = await client.gbaFetch(target, { method, headers, body, nafFqdn });
     return emit(res.status, res.statusText, new Uint8Array(await res.arrayBuffer()), output);
   } catch (err) {
     throw fetchFailure(err, target);

@@ -182,6 +182,8 @@ describe("gba ue fetch", () => {
       bsf.url,
       "--usim",
       await usimFile(),
+      "--naf-fqdn",
+      naf.fqdn,
       "-H",
       "X-Test: 1",
       "--body",
@@ -220,8 +222,23 @@ describe("gba ue fetch", () => {
     const naf = new FakeNaf(bsf, { forgetEveryBtid: true });
     await naf.start();
     stops.push(() => naf.stop());
-    const r = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", await usimFile()]);
+    const r = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", await usimFile(), "--naf-fqdn", naf.fqdn]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("HTTP 401");
+  });
+
+  it("refuses a NAF whose realm names another host than the one contacted (TS 33.222 §5.3.0)", async () => {
+    await startBsf();
+    const naf = new FakeNaf(bsf, { realm: "3GPP-bootstrapping@bank.example.com" });
+    await naf.start();
+    stops.push(() => naf.stop());
+    const usim = await usimFile();
+    const other = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", usim, "--naf-fqdn", naf.fqdn]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toBe(
+      `gba ue fetch: the NAF at ${new URL(naf.url).host} names bank.example.com in its realm, not naf.example.org, the server contacted: its key belongs to another NAF, so the UE does not answer (TS 33.222 §5.3.0)\n`,
+    );
+    // the UE never answered the challenge: no key of another NAF was derived and proven
+    expect(naf.seen.filter((x) => x.authorization !== undefined)).toEqual([]);
   });
 });

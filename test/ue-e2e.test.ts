@@ -71,7 +71,7 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const n = await network();
     await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
     const { client, mw } = await ue(n, card());
-    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`);
+    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN });
     expect(res.status).toBe(200);
     const who = (await res.json()) as Whoami;
     expect(who).toMatchObject({ impi: IMPI, btid: mw.current()!.btid, method: "digest", keyKind: "ks-naf" });
@@ -85,7 +85,7 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const usim = card({ gbaU: true });
     const { client, mw } = await ue(n, usim);
     expect(mw.mode).toBe("GBA_U");
-    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`);
+    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN });
     expect(res.status).toBe(200);
     const who = (await res.json()) as Whoami;
     expect(who).toMatchObject({ impi: IMPI, keyKind: "ks-ext-naf" });
@@ -98,8 +98,8 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const n = await network({ secondNaf: true });
     await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
     const { client, ubRuns } = await ue(n, card());
-    const a = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`)).json()) as Whoami;
-    const b = (await (await client.gbaFetch(`${n.naf2!.urls.http}/whoami`)).json()) as Whoami;
+    const a = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN })).json()) as Whoami;
+    const b = (await (await client.gbaFetch(`${n.naf2!.urls.http}/whoami`, { nafFqdn: NAF2_FQDN })).json()) as Whoami;
     expect(ubRuns()).toBe(1);
     expect(a.btid).toBe(b.btid);
     expect([a.nafId.nafFqdn, b.nafId.nafFqdn]).toEqual([NAF_FQDN, NAF2_FQDN]);
@@ -115,7 +115,7 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const ahead = 4000 * 32 + 1;
     const usim = card({ sqn: ahead });
     const { mw, client, lines } = await ue(n, usim);
-    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`);
+    const res = await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN });
     expect(res.status).toBe(200);
     expect(lines.some((l) => l.includes("synchronisation failure"))).toBe(true);
     expect(lines.filter((l) => l.startsWith("AUTS:"))).toHaveLength(1);
@@ -130,11 +130,11 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const { mw, client, ubRuns } = await ue(n, card(), { deps: { clock: t.clock } });
     const deleted: string[] = [];
     mw.onKeysDeleted((reason) => deleted.push(reason));
-    const first = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`)).json()) as Whoami;
+    const first = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN })).json()) as Whoami;
     t.now += 121_000;
     expect(mw.current()).toBeUndefined();
     expect(deleted).toEqual(["lifetime-expired"]);
-    const second = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`)).json()) as Whoami;
+    const second = (await (await client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN })).json()) as Whoami;
     expect(second.btid).not.toBe(first.btid);
     expect(ubRuns()).toBe(2);
   });
@@ -147,7 +147,7 @@ describe("GBA_ME and GBA_U against the real BSF and NAF", () => {
     const old = await a.mw.bootstrap();
     // another bootstrapping of the same IMPI replaces the session at the BSF (TS 33.220 §4.5.2)
     await (await ue(n, usim)).mw.bootstrap();
-    const res = await a.client.gbaFetch(`${n.naf.urls.http}/whoami`);
+    const res = await a.client.gbaFetch(`${n.naf.urls.http}/whoami`, { nafFqdn: NAF_FQDN });
     expect(res.status).toBe(200);
     const who = (await res.json()) as Whoami;
     expect(who.btid).not.toBe(old.btid);
@@ -221,6 +221,8 @@ describe("gba ue fetch through the NAF proxy (nf/naf upstream)", () => {
       n.bsf.urls.ub,
       "--usim",
       file,
+      "--naf-fqdn",
+      NAF_FQDN,
       "--body",
       "hello",
     ]);

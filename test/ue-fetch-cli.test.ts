@@ -63,7 +63,7 @@ describe("gba ue fetch: transport errors name the URL and the cause", () => {
     const bsf = await startBsf();
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}/whoami`;
-    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile()]);
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile(), "--naf-fqdn", "naf.example.org"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`gba ue fetch: cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
   });
@@ -82,7 +82,7 @@ describe("gba ue fetch: transport errors name the URL and the cause", () => {
     const bsf = await startBsf();
     const naf = await startNaf(bsf);
     const url = `${naf.url.replace("http:", "https:")}/whoami`;
-    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile()]);
+    const r = await gba(["ue", "fetch", url, "--bsf", bsf.url, "--usim", await usimFile(), "--naf-fqdn", "naf.example.org"]);
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n")).toHaveLength(2);
     expect(r.stderr).toMatch(new RegExp(`^gba ue fetch: cannot reach ${url}: .*(wrong version number|packet length)`, "i"));
@@ -109,11 +109,35 @@ describe("gba ue fetch: transport errors name the URL and the cause", () => {
   });
 });
 
+describe("gba ue fetch: the NAF's FQDN (TS 33.222 §5.3.0)", () => {
+  it("a Digest URL with an IP address and no --naf-fqdn is refused before anything is sent", async () => {
+    const bsf = await startBsf();
+    const naf = await startNaf(bsf);
+    const r = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", await usimFile()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^gba ue fetch: the URL's host 127\.0\.0\.1 is an IP address, but the realm of the NAF's challenge must name the server contacted \(TS 33\.222 §5\.3\.0\): give --naf-fqdn NAME/,
+    );
+    expect(naf.seen).toEqual([]);
+    expect(bsf.requests).toEqual([]);
+  });
+});
+
 describe("gba ue fetch: output", () => {
   it("the error line starts a line of its own after a body without a final newline", async () => {
     const bsf = await startBsf();
     const naf = await startNaf(bsf, { forgetEveryBtid: true });
-    const r = await gba(["ue", "fetch", `${naf.url}/x`, "--bsf", bsf.url, "--usim", await usimFile()]);
+    const r = await gba([
+      "ue",
+      "fetch",
+      `${naf.url}/x`,
+      "--bsf",
+      bsf.url,
+      "--usim",
+      await usimFile(),
+      "--naf-fqdn",
+      "naf.example.org",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("bootstrapping required");
     expect(r.stderr).toBe("\ngba ue fetch: HTTP 401 Unauthorized\n");
@@ -135,7 +159,8 @@ describe("gba ue fetch: the body flag", () => {
     const bsf = await startBsf();
     const naf = await startNaf(bsf);
     const usim = await usimFile();
-    const fetchSvc = (...extra: string[]) => gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", usim, ...extra]);
+    const fetchSvc = (...extra: string[]) =>
+      gba(["ue", "fetch", `${naf.url}/svc`, "--bsf", bsf.url, "--usim", usim, "--naf-fqdn", "naf.example.org", ...extra]);
     const text = await fetchSvc("-d", "payload");
     expect(text.code, text.stderr).toBe(0);
     expect(JSON.parse(text.stdout)).toMatchObject({ method: "POST", body: "payload" });

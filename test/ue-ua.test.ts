@@ -51,6 +51,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
   it("answers the bootstrapping 401, bootstrapping first, and checks rspauth", async () => {
     const { bsf, naf, client } = await network();
     const res = await client.gbaFetch(`${naf.url}/service?x=1`, {
+      nafFqdn: naf.fqdn,
       method: "POST",
       body: "hello naf",
       headers: { "content-type": "text/plain" },
@@ -74,8 +75,8 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it("sends credentials right away to a NAF it knows, counting nc per nonce, without bootstrapping again", async () => {
     const { bsf, naf, client } = await network();
-    await (await client.gbaFetch(`${naf.url}/a`)).arrayBuffer();
-    const r2 = await client.gbaFetch(`${naf.url}/b`);
+    await (await client.gbaFetch(`${naf.url}/a`, { nafFqdn: naf.fqdn })).arrayBuffer();
+    const r2 = await client.gbaFetch(`${naf.url}/b`, { nafFqdn: naf.fqdn });
     expect(r2.status).toBe(200);
     expect(naf.seen.map((s) => s.status)).toEqual([401, 200, 200]);
     expect(naf.seen[2].nonce).toBe(naf.seen[1].nonce);
@@ -85,15 +86,15 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it("moves to the nextnonce of Authentication-Info with nc starting again", async () => {
     const { naf, client } = await network({}, { nextnonce: true });
-    await (await client.gbaFetch(`${naf.url}/a`)).arrayBuffer();
-    await (await client.gbaFetch(`${naf.url}/b`)).arrayBuffer();
+    await (await client.gbaFetch(`${naf.url}/a`, { nafFqdn: naf.fqdn })).arrayBuffer();
+    await (await client.gbaFetch(`${naf.url}/b`, { nafFqdn: naf.fqdn })).arrayBuffer();
     expect(naf.seen[2].nonce).not.toBe(naf.seen[1].nonce);
     expect(naf.seen[2].nc).toBe("00000001");
   });
 
   it("answers SHA-256 (RFC 7616) and qop=auth", async () => {
     const { naf, client } = await network({}, { algorithm: "SHA-256", qop: ["auth"] });
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(parseDigestCredentials(naf.seen[1].authorization!)).toMatchObject({ algorithm: "SHA-256", qop: "auth" });
   });
@@ -101,7 +102,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
   it("works with GBA_U (Ks_ext_NAF from the card) and says 3gpp-gba-uicc", async () => {
     const { naf, client, mw } = await network({ gbaU: true });
     expect(mw.mode).toBe("GBA_U");
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(naf.seen[1].userAgent).toContain("3gpp-gba-uicc");
   });
@@ -109,19 +110,35 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
   it("picks the 3GPP-bootstrapping realm when the NAF offers both (TS 24.109 §5.2.4)", async () => {
     const fqdn = "naf.example.org";
     const { naf, client } = await network({}, { realm: `3GPP-bootstrapping-uicc@${fqdn};3GPP-bootstrapping@${fqdn}` });
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(parseDigestCredentials(naf.seen[1].authorization!).realm).toBe(`3GPP-bootstrapping@${fqdn}`);
   });
 
   it("refuses a realm that asks for Ks_int_NAF only", async () => {
     const { naf, client } = await network({}, { realm: "3GPP-bootstrapping-uicc@naf.example.org" });
-    await expect(client.gbaFetch(`${naf.url}/x`)).rejects.toMatchObject({ code: "UNSUPPORTED_CHALLENGE" });
+    await expect(client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn })).rejects.toMatchObject({ code: "UNSUPPORTED_CHALLENGE" });
+  });
+
+  it("refuses a realm naming another NAF than the one contacted, before deriving or proving any key (TS 33.222 §5.3.0)", async () => {
+    const { bsf, naf, client } = await network({}, { realm: "3GPP-bootstrapping@bank.example.com" });
+    const err = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UaError);
+    expect(err).toMatchObject({ code: "REALM_HOST_MISMATCH", message: expect.stringContaining("bank.example.com") });
+    expect(naf.seen.filter((x) => x.authorization !== undefined)).toEqual([]);
+    expect(bootstrapsOf(bsf)).toBe(0);
+  });
+
+  it("needs the NAF's FQDN when the URL names an address; compares names case-insensitively", async () => {
+    const { naf, client } = await network();
+    await expect(client.gbaFetch(`${naf.url}/x`)).rejects.toMatchObject({ code: "NAF_FQDN_UNKNOWN" });
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: "NAF.Example.ORG." });
+    expect(res.status).toBe(200);
   });
 
   it("bootstraps again once when the NAF no longer knows the B-TID", async () => {
     const { bsf, naf, client } = await network({}, { forgetFirstBtid: true });
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(naf.seen.map((s) => s.status)).toEqual([401, 401, 200]);
     expect(bootstrapsOf(bsf)).toBe(2);
@@ -131,7 +148,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it("returns the NAF's 401 when it rejects the new bootstrapping too (only one retry)", async () => {
     const { bsf, naf, client } = await network({}, { forgetEveryBtid: true });
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(401);
     expect(bootstrapsOf(bsf)).toBe(2);
   });
@@ -152,7 +169,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it("refuses an answer whose rspauth does not verify", async () => {
     const { naf, client } = await network({}, { tamperRspauth: true });
-    const err = await client.gbaFetch(`${naf.url}/x`).catch((e: unknown) => e);
+    const err = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UaError);
     expect(err).toMatchObject({ code: "SERVER_AUTH_FAILED" });
   });
@@ -192,14 +209,14 @@ describe("gbaFetch over HTTPS: Digest inside server-authenticated TLS (TS 33.222
       { tls: { ...tls, ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256", maxVersion: "TLSv1.2" } },
       { tls: { ca: tls.cert } },
     );
-    const res = await client.gbaFetch(`${naf.url}/secure`);
+    const res = await client.gbaFetch(`${naf.url}/secure`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(naf.suites).toEqual(["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]);
   });
 
   it("uses the code of the negotiated TLS 1.3 suite (01 00 01 13 0x)", async () => {
     const { naf, client } = await network({}, { tls: { ...tls, maxVersion: "TLSv1.3" } }, { tls: { ca: tls.cert } });
-    const res = await client.gbaFetch(`${naf.url}/secure`);
+    const res = await client.gbaFetch(`${naf.url}/secure`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(200);
     expect(naf.suites).toHaveLength(1);
     expect(naf.suites[0]).toMatch(/^TLS_AES_(128_GCM_SHA256|256_GCM_SHA384)$/);
@@ -207,7 +224,7 @@ describe("gbaFetch over HTTPS: Digest inside server-authenticated TLS (TS 33.222
 
   it("refuses a NAF whose certificate does not verify", async () => {
     const { naf, client } = await network({}, { tls });
-    await expect(client.gbaFetch(`${naf.url}/secure`)).rejects.toThrow();
+    await expect(client.gbaFetch(`${naf.url}/secure`, { nafFqdn: naf.fqdn })).rejects.toThrow();
   });
 });
 

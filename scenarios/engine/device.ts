@@ -254,7 +254,13 @@ export class DeviceRuntime {
     r: { method: string; path: string; headers?: Record<string, string>; body?: string },
   ): Promise<{ status: number; body: Uint8Array }> {
     if (tunnel === "digest") {
-      const res = await this.client.gbaFetch(`${httpUrl}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
+      // the URL names the address the topology put the NF at; fqdn is the name a UE would have resolved
+      const res = await this.client.gbaFetch(`${httpUrl}${r.path}`, {
+        method: r.method,
+        headers: r.headers,
+        body: r.body,
+        nafFqdn: fqdn,
+      });
       return { status: res.status, body: new Uint8Array(await res.arrayBuffer()) };
     }
     const { host, port } = hostPort(tlsUrl);

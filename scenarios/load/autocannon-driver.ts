@@ -234,7 +234,7 @@ export async function driveAutocannon(i: AutocannonLoad): Promise<LoadOutcome> {
     let sentAt = performance.now();
     const body = Buffer.from(Buffer.from(f.csr as Uint8Array).toString("base64"));
     const ua = enrolConversation(
-      { impi: f.dev.d.impi, btid: keys.btid, ks: keys.ks, rand: keys.rand, body, device: f.dev },
+      { impi: f.dev.d.impi, btid: keys.btid, ks: keys.ks, rand: keys.rand, body, device: f.dev, nafFqdn: ep.ecaFqdn },
       (r) => {
         const ms = performance.now() - sentAt;
         if (!r.ok) {

@@ -9,7 +9,7 @@ import { deriveKsNaf, nafId } from "../../gba/keys.js";
 import { UA_ID } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
 import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
-import { bootstrappingChallengeIn, nafSpaceOf } from "../../ue/ua/gba-fetch.js";
+import { bootstrappingChallengeIn, checkRealmHost, nafSpaceOf } from "../../ue/ua/gba-fetch.js";
 import {
   isUnauthenticatedNafFailure,
   type NafCredentials,
@@ -41,6 +41,8 @@ export interface EnrolInput {
   rand: Uint8Array;
   /** base64 of the DER CSR */
   body: Buffer;
+  /** the ECA's FQDN, which the URL's address stands for: the realm must name it (TS 33.222 §5.3.0) */
+  nafFqdn: string;
   /** the device's remembered space; set and updated here */
   device: { space?: NafSpace };
   /** source of the cnonce (default node:crypto) */
@@ -92,6 +94,7 @@ export function enrolConversation(e: EnrolInput, done: (r: EnrolOutcome) => void
       e.device.space = undefined;
       return refused(status, body);
     }
+    checkRealmHost(found, e.nafFqdn, new URL(`http://${e.nafFqdn}${PATH}`));
     const space = nafSpaceOf(found);
     e.device.space = space;
     creds = credentialsFor(space, e);

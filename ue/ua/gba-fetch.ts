@@ -1,6 +1,7 @@
 // Ua over HTTP Digest with bootstrapped keys (TS 24.109 §5.2, TS 33.222 §5.3, RFC 7616): a fetch
 // that answers the NAF's "bootstrapping required" 401, bootstraps only when needed, checks the
 // NAF's rspauth, and bootstraps again once when the NAF reports the B-TID unknown or expired.
+import { isIP } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector, type Dispatcher, fetch, Headers, type RequestInit, Response } from "undici";
 import {
@@ -37,6 +38,11 @@ export type GbaBody = string | Uint8Array | ArrayBuffer | undefined;
 
 export interface GbaRequestInit extends Omit<RequestInit, "body" | "dispatcher"> {
   body?: GbaBody;
+  /**
+   * The NAF's FQDN, when the URL names an address the caller resolved it to: the realm of the
+   * NAF's challenge must name it (TS 33.222 §5.3.0). Default: the URL's host name.
+   */
+  nafFqdn?: string;
 }
 
 export interface UaClientOptions {
@@ -123,6 +129,40 @@ export function bootstrappingChallengeIn(header: string | null | undefined): Boo
   return usable[0];
 }
 
+/** A DNS name as compared: case-insensitive, without a trailing dot (RFC 4343). */
+function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, "");
+}
+
+/**
+ * TS 33.222 §5.3.0 (step 4): the client verifies that the FQDN in the realm is the FQDN of the
+ * NAF it contacted; otherwise a server could make the UE derive, and prove it holds, another
+ * NAF's key. `contacted` is the host the UE reached the NAF by (undefined: an address, no name).
+ */
+export function checkRealmHost(found: BootstrappingChallenge, contacted: string | undefined, url: URL): void {
+  if (contacted === undefined) {
+    throw new UaError(
+      "NAF_FQDN_UNKNOWN",
+      `${url.host} is an address, so the NAF's realm (${found.realm}) cannot be checked against the server contacted: ` +
+        "give the NAF's FQDN (nafFqdn, gba ue fetch --naf-fqdn) (TS 33.222 §5.3.0)",
+    );
+  }
+  if (canonicalName(found.nafFqdn) !== canonicalName(contacted)) {
+    throw new UaError(
+      "REALM_HOST_MISMATCH",
+      `the NAF at ${url.host} names ${found.nafFqdn} in its realm, not ${contacted}, the server contacted: ` +
+        "its key belongs to another NAF, so the UE does not answer (TS 33.222 §5.3.0)",
+    );
+  }
+}
+
+/** The host name the UE contacted the NAF by: the caller's FQDN, else the URL's host unless it is an address. */
+function contactedName(url: URL, nafFqdn: string | undefined): string | undefined {
+  if (nafFqdn !== undefined) return nafFqdn;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return isIP(host) === 0 ? host : undefined;
+}
+
 /** RFC 7616 §3.4: qop=auth-int protects the body too, so it is preferred when the NAF offers it. */
 /** The protection space a bootstrapping-required 401 opens, with no request counted yet. */
 export function nafSpaceOf(found: BootstrappingChallenge): NafSpace {
@@ -181,6 +221,7 @@ export class UaClient {
       }
       const found = bootstrappingChallenge(res);
       if (found === undefined || sends >= MAX_SENDS) return res;
+      checkRealmHost(found, contactedName(url, init.nafFqdn), url);
       // TS 24.109 §5.2.5: a bootstrapping 401 after credentials = B-TID unknown or expired at the NAF
       const rejected = creds !== undefined && !found.ch.stale;
       if (rejected && rebootstrapped) {
@@ -272,8 +313,9 @@ export class UaClient {
       headers: headerPairs(headers),
       body: textOf(body),
     });
+    const { nafFqdn: _nafFqdn, ...fetchInit } = init;
     const res = await fetch(url, {
-      ...init,
+      ...fetchInit,
       method,
       headers,
       body: body === undefined ? undefined : Buffer.from(body),

@@ -15,7 +15,13 @@ import {
   rspauthFromHa1,
 } from "../../gba/digest/index.js";
 
-export type UaErrorCode = "SERVER_AUTH_FAILED" | "UNSUPPORTED_CHALLENGE" | "BAD_REQUEST" | "TLS_SUITE_UNKNOWN";
+export type UaErrorCode =
+  | "SERVER_AUTH_FAILED"
+  | "UNSUPPORTED_CHALLENGE"
+  | "BAD_REQUEST"
+  | "TLS_SUITE_UNKNOWN"
+  | "REALM_HOST_MISMATCH"
+  | "NAF_FQDN_UNKNOWN";
 
 export class UaError extends UeError<UaErrorCode> {}
 
