@@ -78,6 +78,15 @@ const TMPI_OCTETS = 24;
  * Ks_NAF procedure of B.3 with BSF_Id in place of NAF_Id (for GBA_U: the Ks_ext_NAF procedure).
  */
 export function deriveTmpi(ks: Uint8Array, rand: Uint8Array, impi: string, bsfFqdn: string): string {
-  const out = deriveKsNaf(ks, rand, impi, nafId(bsfFqdn, UA_ID.TMPI));
-  return `${bytesToBase64(out.subarray(0, TMPI_OCTETS))}@${TMPI_REALM}`;
+  return tmpiFromKey(deriveKsNaf(ks, rand, impi, tmpiBsfId(bsfFqdn)));
+}
+
+/** TS 33.220 B.4: BSF_Id = BSF FQDN (as in the B-TID) || Ua id 01 00 00 01 00, the NAF_Id of the TMPI derivation. */
+export function tmpiBsfId(bsfFqdn: string): Uint8Array {
+  return nafId(bsfFqdn, UA_ID.TMPI);
+}
+
+/** TS 33.220 B.4: the TMPI from the derived key (Ks_NAF, or Ks_ext_NAF from the UICC for GBA_U). */
+export function tmpiFromKey(key: Uint8Array): string {
+  return `${bytesToBase64(key.subarray(0, TMPI_OCTETS))}@${TMPI_REALM}`;
 }

@@ -183,6 +183,24 @@ describe("BSF store: sessions", () => {
     await store.close();
   });
 
+  it("a TMPI resolves to its IMPI past its session's expiry, until the IMPI's next session (TS 33.220 §4.5.2)", async () => {
+    const { store } = openStore();
+    await store.createSession({ ...session("b1@bsf", "alice", 10_000), tmpi: "t1@tmpi.bsf.3gppnetwork.org" });
+    await store.createSession({ ...session("b2@bsf", "bob", 10_000), tmpi: "t2@tmpi.bsf.3gppnetwork.org" });
+    expect(await store.impiOfTmpi("t1@tmpi.bsf.3gppnetwork.org")).toBe("alice");
+    await store.purgeExpired(20_000);
+    expect(await store.session("b1@bsf", 20_000)).toBeUndefined();
+    expect(await store.impiOfTmpi("t1@tmpi.bsf.3gppnetwork.org")).toBe("alice");
+    // the next session of alice ends her TMPI, with a new one or without any
+    await store.createSession({ ...session("b3@bsf", "alice", 30_000), tmpi: "t3@tmpi.bsf.3gppnetwork.org" });
+    expect(await store.impiOfTmpi("t1@tmpi.bsf.3gppnetwork.org")).toBeUndefined();
+    expect(await store.impiOfTmpi("t3@tmpi.bsf.3gppnetwork.org")).toBe("alice");
+    await store.createSession(session("b4@bsf", "alice", 30_000));
+    expect(await store.impiOfTmpi("t3@tmpi.bsf.3gppnetwork.org")).toBeUndefined();
+    expect(await store.impiOfTmpi("t2@tmpi.bsf.3gppnetwork.org")).toBe("bob");
+    await store.close();
+  });
+
   it("expired sessions read as absent and are removed on read", async () => {
     const { root, store } = openStore();
     await store.createSession(session("b1@bsf", "alice", 10_000));

@@ -68,7 +68,7 @@ describe("Ub with AKAv1-MD5", () => {
     const { ue } = await newUe();
     const r = await ubGet(s.bsf.urls.ub, ue.initialAuthorization(s.cfg.bsf.fqdn));
     expect(r.status).toBe(401);
-    expect(r.headers.server).toBe("gba-emu BSF; Release-6");
+    expect(r.headers.server).toBe("gba-emu BSF; Release-6; 3gpp-gba-tmpi");
     const fqdn = s.cfg.bsf.fqdn.replace(/\./g, "\\.");
     expect(r.headers["www-authenticate"]).toMatch(
       new RegExp(
@@ -83,7 +83,7 @@ describe("Ub with AKAv1-MD5", () => {
     const res = r.response;
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/vnd.3gpp.bsf+xml");
-    expect(res.headers.server).toBe("gba-emu BSF; Release-6");
+    expect(res.headers.server).toBe("gba-emu BSF; Release-6; 3gpp-gba-tmpi");
 
     // B-TID = base64(RAND) "@" BSF FQDN (TS 33.220 §4.5.2), RAND taken from the nonce
     const nonceBytes = Buffer.from(r.nonce, "base64");

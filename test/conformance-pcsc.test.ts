@@ -33,12 +33,8 @@ describe("gba conformance bsf with a PC/SC card", () => {
       expect(verdicts["bsf.wrong-res"], explain).toBe("PASS");
       expect(verdicts["bsf.resync"], explain).toBe("SKIP");
       expect(r.results.find((x) => x.id === "bsf.resync")?.detail).toMatch(/needs a simulated USIM \(--usim FILE\)/);
-      // the rest as with a simulated card (test/conformance.test.ts): TMPI waits for issue 16
-      expect(r.results.filter((x) => x.verdict === "FAIL").map((x) => x.id)).toEqual([
-        "bsf.server-token",
-        "bsf.tmpi.username",
-        "bsf.tmpi.unknown",
-      ]);
+      // the rest as with a simulated card (test/conformance.test.ts)
+      expect(r.results.filter((x) => x.verdict === "FAIL").map((x) => x.id)).toEqual([]);
     } finally {
       await served.stop();
     }

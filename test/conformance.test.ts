@@ -1,7 +1,5 @@
 // `gba conformance` against our own BSF and NAF (the in-process stack of `gba up`): every check
-// our implementation supports passes. The checks that wait for issue 16 items 1–2 (the NAF's
-// protected space, TMPI) fail today and are listed here, each with what it waits for, so the
-// list shrinks when those land instead of the failures hiding.
+// passes (bsf.stale is skipped where no time budget is given, bsf.tmpi.username with a GBA_U card).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resultLine, runBsfConformance, runNafConformance, type SuiteReport } from "../conformance/index.js";
 import {
@@ -14,14 +12,6 @@ import {
   startConformanceStack,
 } from "./helpers/conformance-stack.js";
 import { FakeBsf } from "./helpers/ue-fake-network.js";
-
-/** Checks expected to FAIL against today's implementation, and what makes them pass. */
-const WAITING: Record<string, string> = {
-  "bsf.server-token": "issue 16 item 2: the BSF's Server header announces 3gpp-gba-tmpi",
-  "bsf.tmpi.username": "issue 16 item 2: the BSF resolves a TMPI to its IMPI",
-  "bsf.tmpi.unknown": "issue 16 item 2: the BSF answers an unknown TMPI with an error",
-  "naf.any-path": "issue 16 item 1: the NAF challenges every path of its protected space",
-};
 
 function verdicts(r: SuiteReport): Record<string, string> {
   return Object.fromEntries(r.results.map((x) => [x.id, x.verdict]));
@@ -45,7 +35,7 @@ afterAll(async () => {
 });
 
 describe("the BSF suite against our BSF", () => {
-  it("passes every check but those waiting for TMPI", { timeout: 60_000 }, async () => {
+  it("passes every check", { timeout: 60_000 }, async () => {
     const notes: string[] = [];
     const r = await runBsfConformance({
       url: stack.bsfUrl,
@@ -54,10 +44,11 @@ describe("the BSF suite against our BSF", () => {
       onNote: (t) => notes.push(t),
     });
     expect(notes).toEqual(["bsf.stale: waiting 2.5 s before answering the challenge"]);
-    const want = Object.fromEntries(r.results.map((x) => [x.id, WAITING[x.id] ? "FAIL" : "PASS"]));
+    const want = Object.fromEntries(r.results.map((x) => [x.id, "PASS"]));
     expect(verdicts(r), explain(r)).toEqual(want);
     expect(r.target).toEqual({ "Ub URL": stack.bsfUrl, "BSF FQDN": BSF_FQDN });
-    expect(r.summary).toEqual({ pass: r.results.length - 3, fail: 3, skip: 0 });
+    expect(r.summary).toEqual({ pass: r.results.length, fail: 0, skip: 0 });
+    expect(r.results.find((x) => x.id === "bsf.tmpi.unknown")?.detail).toMatch(/403/);
     // the resync check really resynchronised: the USIM's SQN was put ahead and the HSS followed
     expect(r.results.find((x) => x.id === "bsf.resync")?.detail).toMatch(/AUTS → fresh 401/);
     expect(r.results.find((x) => x.id === "bsf.wrong-res")?.detail).toBe("wrong RES refused with 403");
@@ -83,8 +74,8 @@ describe("the BSF suite against the scripted BSF of the UE tests (milenage/ and 
       // It sends no Server header and challenges any username; it never lets a nonce go stale (no
       // --stale-wait here). It serves one subscriber whatever the username, so a TMPI gets that
       // subscriber's challenge: Ub shows no identity, so the suite cannot tell this from resolving.
-      const verdictOf = (id: string) =>
-        id === "bsf.stale" ? "SKIP" : id === "bsf.tmpi.username" ? "PASS" : WAITING[id] ? "FAIL" : "PASS";
+      const faults: Record<string, string> = { "bsf.stale": "SKIP", "bsf.server-token": "FAIL", "bsf.tmpi.unknown": "FAIL" };
+      const verdictOf = (id: string) => faults[id] ?? "PASS";
       const want = Object.fromEntries(r.results.map((x) => [x.id, verdictOf(x.id)]));
       expect(verdicts(r), explain(r)).toEqual(want);
     } finally {
@@ -104,16 +95,14 @@ describe("both suites with a GBA_U card", () => {
       expect(bsf.ue.mode).toBe("GBA_U");
       // no --stale-wait here; the ME cannot derive a TMPI from a Ks it never sees
       const skipped = ["bsf.tmpi.username", "bsf.stale"];
-      const want = Object.fromEntries(
-        bsf.results.map((x) => [x.id, skipped.includes(x.id) ? "SKIP" : WAITING[x.id] ? "FAIL" : "PASS"]),
-      );
+      const want = Object.fromEntries(bsf.results.map((x) => [x.id, skipped.includes(x.id) ? "SKIP" : "PASS"]));
       expect(verdicts(bsf), explain(bsf)).toEqual(want);
       expect(bsf.results.find((x) => x.id === "bsf.tmpi.username")?.detail).toMatch(/GBA_U: Ks stays on the UICC/);
       const naf = await runFullNafSuite(u);
       expect(
         naf.results.filter((x) => x.verdict !== "PASS").map((x) => x.id),
         explain(naf),
-      ).toEqual(["naf.any-path"]);
+      ).toEqual([]);
     } finally {
       await u.close();
     }
@@ -147,9 +136,9 @@ describe("Host", () => {
 });
 
 describe("the NAF suite against our NAF", () => {
-  it("passes every check but naf.any-path (protected space)", { timeout: 60_000 }, async () => {
+  it("passes every check, naf.any-path (protected space) included", { timeout: 60_000 }, async () => {
     const r = await runFullNafSuite(stack);
-    const want = Object.fromEntries(r.results.map((x) => [x.id, WAITING[x.id] ? "FAIL" : "PASS"]));
+    const want = Object.fromEntries(r.results.map((x) => [x.id, "PASS"]));
     expect(verdicts(r), explain(r)).toEqual(want);
     expect(r.results.find((x) => x.id === "naf.tls-psk.tls13")?.detail).toMatch(/Ua id 0100000007/);
     expect(r.results.find((x) => x.id === "naf.tls-psk.tls12")?.detail).toMatch(/Ua id 010001[0-9a-f]{4} /);

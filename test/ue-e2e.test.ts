@@ -255,3 +255,64 @@ describe("gba ue fetch through the NAF proxy (nf/naf upstream)", () => {
     expect(JSON.stringify(seen[seen.length - 1])).toContain(IMPI);
   });
 });
+
+describe("TMPI (TS 33.220 §4.5.2, B.4) against the real BSF", () => {
+  const TMPI = /^[A-Za-z0-9+/]{32}@tmpi\.bsf\.3gppnetwork\.org$/;
+  /** the username of each first Ub request, in order */
+  const ubUsernames = (lines: string[]) =>
+    lines.filter((l) => /^authorization: Digest .*nonce=""/i.test(l)).map((l) => /username="([^"]*)"/.exec(l)?.[1]);
+
+  it("GBA_ME: announces 3gpp-gba-tmpi, keeps the TMPI of each bootstrapping and names it in the next", async () => {
+    const n = await network();
+    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
+    const { mw, lines } = await ue(n, card());
+    await mw.bootstrap();
+    const tmpi = mw.currentTmpi();
+    expect(tmpi).toMatch(TMPI);
+    expect(lines.some((l) => /^user-agent: .*3gpp-gba-tmpi/i.test(l))).toBe(true);
+    await mw.bootstrap();
+    expect(ubUsernames(lines)).toEqual([IMPI, tmpi]);
+    expect(lines.some((l) => l.includes("did not accept TMPI"))).toBe(false);
+    expect(mw.currentTmpi()).toMatch(TMPI);
+    expect(mw.currentTmpi()).not.toBe(tmpi);
+  });
+
+  it("GBA_U: the TMPI comes from the card (Ks_ext_NAF for BSF_Id) and the BSF resolves it", async () => {
+    const n = await network();
+    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI, uiccType: "GBA_U" });
+    const { mw, lines } = await ue(n, card({ gbaU: true }));
+    expect(mw.mode).toBe("GBA_U");
+    await mw.bootstrap();
+    const tmpi = mw.currentTmpi();
+    expect(tmpi).toMatch(TMPI);
+    await mw.bootstrap();
+    expect(ubUsernames(lines)).toEqual([IMPI, tmpi]);
+    expect(lines.some((l) => l.includes("did not accept TMPI"))).toBe(false);
+  });
+
+  it("a TMPI the BSF no longer knows is deleted and the UE bootstraps with its IMPI", async () => {
+    const n = await network();
+    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
+    const usim = card();
+    const a = await ue(n, usim);
+    await a.mw.bootstrap();
+    const stale = a.mw.currentTmpi();
+    // another bootstrapping of the IMPI ends the TMPI at the BSF
+    await (await ue(n, usim)).mw.bootstrap();
+    await a.mw.bootstrap();
+    expect(ubUsernames(a.lines)).toEqual([IMPI, stale, IMPI]);
+    expect(a.lines.some((l) => l.includes(`the BSF did not accept TMPI ${stale}`))).toBe(true);
+    expect(a.mw.currentTmpi()).toMatch(TMPI);
+  });
+
+  it("tmpi: false announces nothing and always names the IMPI", async () => {
+    const n = await network();
+    await n.provision({ impi: IMPI, k: K, opc: OPC, imsi: IMSI });
+    const { mw, lines } = await ue(n, card(), { tmpi: false });
+    await mw.bootstrap();
+    await mw.bootstrap();
+    expect(mw.currentTmpi()).toBeUndefined();
+    expect(ubUsernames(lines)).toEqual([IMPI, IMPI]);
+    expect(lines.some((l) => /3gpp-gba-tmpi/i.test(l) && /^user-agent/i.test(l))).toBe(false);
+  });
+});

@@ -15,6 +15,11 @@ export const BSF_CAUSES = {
   UNSUPPORTED_DIGEST_PARAMETER: 400,
   /** wrong response, unknown IMPI or rejected AUTS: one cause, one body, so the user's existence does not leak */
   AUTHENTICATION_REJECTED: 403,
+  /**
+   * a TMPI username the BSF cannot resolve to an IMPI: TS 33.220 §4.5.2 has the UE delete its TMPI
+   * and bootstrap again with the IMPI; the status is our reading (README "Deviations")
+   */
+  TMPI_UNKNOWN: 403,
   /** the nonce was already answered once */
   NONCE_ALREADY_USED: 403,
   /** Ub is GET only (TS 24.109 A.3) */

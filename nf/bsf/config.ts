@@ -54,6 +54,11 @@ export interface BsfConfig {
   nonceTtl: number;
   /** Zh request timeout in ms */
   zhTimeoutMs: number;
+  /**
+   * TMPI support (TS 33.220 §4.5.2, B.4): 3gpp-gba-tmpi in Server, a TMPI with each bootstrapping
+   * of a UE that announces it, TMPI usernames resolved to their IMPI. false: none of it.
+   */
+  tmpi: boolean;
   /** NAFs allowed on Zn */
   nafs: ZnClientConfig[];
 }
@@ -93,6 +98,7 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
     algorithm: "AKAv1-MD5",
     nonceTtl: 60,
     zhTimeoutMs: 2000,
+    tmpi: true,
     nafs: [
       { id: "naf", token: "naf-zn-token", fqdns: ["naf.example.org"], gbaUAware: true, originHost: "naf.example.org" },
       {
@@ -118,6 +124,7 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
     if (bsf.algorithm !== "AKAv1-MD5" && bsf.algorithm !== "AKAv2-MD5")
       throw new ConfigError("bsf.algorithm: AKAv1-MD5 or AKAv2-MD5");
     positiveIntegers(bsf, "bsf", ["sessionLifetime", "nonceTtl", "zhTimeoutMs"]);
+    if (typeof bsf.tmpi !== "boolean") throw new ConfigError("bsf.tmpi: true or false");
     if (!ZH_BINDINGS.has(bsf.zh)) throw new ConfigError(`bsf.zh: "${bsf.zh}" is not sbi or diameter`);
     checkDiameterServer("bsf.diameter", bsf.diameter);
     checkDiameterPeer("bsf.diameter.hss", bsf.diameter.hss);

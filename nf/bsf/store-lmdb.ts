@@ -6,6 +6,7 @@
 //   ub-challenges-expiry  [removeAt, nonce] → true (the sweep's index)
 //   sessions              B-TID → BsfSession     sessions-by-impi  IMPI → its current B-TID
 //   sessions-expiry       [expiresAt, B-TID] → true
+//   tmpi                  TMPI → IMPI            tmpi-by-impi  IMPI → its current TMPI
 // Each atomic step of the BsfStore interface is one LMDB write transaction (one writer across
 // all processes).
 import type { Database, RootDatabase } from "lmdb";
@@ -22,6 +23,8 @@ export class LmdbBsfStore implements BsfStore {
   private readonly sessions: Database<BsfSession, string>;
   private readonly byImpi: Database<string, string>;
   private readonly sessionExpiry: Database<true, ExpiryKey>;
+  private readonly tmpis: Database<string, string>;
+  private readonly tmpiByImpi: Database<string, string>;
 
   /** @param keepSpentMs how long a challenge's tombstone outlives the nonce's expiry */
   constructor(
@@ -33,6 +36,8 @@ export class LmdbBsfStore implements BsfStore {
     this.sessions = root.openDB<BsfSession, string>({ name: "sessions" });
     this.byImpi = root.openDB<string, string>({ name: "sessions-by-impi" });
     this.sessionExpiry = root.openDB<true, ExpiryKey>({ name: "sessions-expiry" });
+    this.tmpis = root.openDB<string, string>({ name: "tmpi" });
+    this.tmpiByImpi = root.openDB<string, string>({ name: "tmpi-by-impi" });
   }
 
   /** Opens <data>/bsf/. */
@@ -87,7 +92,18 @@ export class LmdbBsfStore implements BsfStore {
     this.sessions.put(s.btid, s);
     this.byImpi.put(s.impi, s.btid);
     this.sessionExpiry.put([s.expiresAt, s.btid], true);
+    // a new bootstrapping ends the IMPI's previous TMPI, whether or not it makes a new one
+    const oldTmpi = this.tmpiByImpi.get(s.impi);
+    if (oldTmpi !== undefined) this.tmpis.remove(oldTmpi);
+    if (s.tmpi !== undefined) {
+      this.tmpis.put(s.tmpi, s.impi);
+      this.tmpiByImpi.put(s.impi, s.tmpi);
+    } else if (oldTmpi !== undefined) this.tmpiByImpi.remove(s.impi);
     return previous !== undefined && previous !== s.btid ? previous : undefined;
+  }
+
+  async impiOfTmpi(tmpi: string): Promise<string | undefined> {
+    return this.tmpis.get(tmpi);
   }
 
   async session(btid: string, now: number): Promise<BsfSession | undefined> {

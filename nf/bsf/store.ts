@@ -21,6 +21,8 @@ export interface PendingChallenge {
   expiresAt: number;
   /** a challenge for an IMPI the HSS does not know: random values, no answer succeeds */
   decoy?: true;
+  /** the TMPI the UE named instead of the IMPI (TS 33.220 §4.5.2): the Digest username of the answer */
+  tmpi?: string;
 }
 
 /** A bootstrap session as the BSF stores it (the UE's own record of a bootstrapping is another type). */
@@ -36,6 +38,11 @@ export interface BsfSession {
   expiresAt: number;
   uiccType: UiccType;
   guss: Guss;
+  /**
+   * The TMPI of this bootstrapping (TS 33.220 B.4), when UE and BSF both announced TMPI support:
+   * the UE may name it instead of the IMPI in its next bootstrapping.
+   */
+  tmpi?: string;
 }
 
 export type ChallengeLookup = { kind: "pending"; challenge: PendingChallenge } | { kind: "spent" } | { kind: "unknown" };
@@ -57,6 +64,13 @@ export interface BsfStore {
    * previous session (TS 33.220 §4.5.2); `superseded` is the B-TID it replaced.
    */
   spendChallenge(impi: string, nonce: string, now: number, session?: BsfSession): Promise<ChallengeSpent>;
+
+  /**
+   * The IMPI whose latest bootstrapping made this TMPI (TS 33.220 §4.5.2). A TMPI outlives its
+   * session (the UE names it in the next bootstrapping, often after the key lifetime) and goes
+   * when a new session of its IMPI is stored.
+   */
+  impiOfTmpi(tmpi: string): Promise<string | undefined>;
 
   /** Stores a session, replacing the IMPI's previous one; resolves to the superseded B-TID, if any. */
   createSession(s: BsfSession): Promise<string | undefined>;

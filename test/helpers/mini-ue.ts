@@ -78,6 +78,8 @@ export async function ubGet(
 
 export class MiniUe {
   readonly impi: string;
+  /** the Digest username: the IMPI, or a TMPI the test sets (TS 33.220 §4.5.2) */
+  username: string;
   readonly milenage: Milenage;
   /** the USIM's SQN array (TS 33.102 Annex C), replaced after each accepted challenge */
   sqnArray: UsimSqnArray = newSqnArray();
@@ -86,12 +88,13 @@ export class MiniUe {
   constructor(opts: MiniUeOptions) {
     this.opts = opts;
     this.impi = opts.impi;
+    this.username = opts.impi;
     this.milenage = new Milenage(opts.k, opts.opc);
   }
 
   /** TS 24.109 A.3: the first request, nonce and response empty. */
   initialAuthorization(realm: string): string {
-    return formatCredentials({ username: this.impi, realm, nonce: "", uri: "/", response: "" });
+    return formatCredentials({ username: this.username, realm, nonce: "", uri: "/", response: "" });
   }
 
   /** The USIM's AUTHENTICATE: 3G context, or GBA bootstrapping mode for a GBA_U UICC. */
@@ -113,7 +116,7 @@ export class MiniUe {
   ): { header: string; cnonce: string; nc: string } {
     const cnonce = extra.cnonce ?? randomBytes(8).toString("hex");
     const nc = extra.nc ?? "00000001";
-    const username = extra.username ?? this.impi;
+    const username = extra.username ?? this.username;
     const realm = extra.realm ?? ch.realm;
     const uri = extra.uri ?? "/";
     const algorithm = ch.algorithm as "AKAv1-MD5" | "AKAv2-MD5";

@@ -4,7 +4,7 @@
 // and deletes keys when TS 33.220 §4.4.11 says so.
 import type { Dispatcher } from "undici";
 import { formatUtcDateTime } from "../../gba/bootstrapping-info.js";
-import { parseBtid } from "../../gba/btid.js";
+import { deriveTmpi, parseBtid, tmpiBsfId, tmpiFromKey } from "../../gba/btid.js";
 import { deriveKsNaf, ksFromCkIk, nafId as makeNafId } from "../../gba/keys.js";
 import { describeUaId, type UaId } from "../../gba/ua-id.js";
 import { constantTimeEqual } from "../../wire/bytes.js";
@@ -16,7 +16,7 @@ import { UeError } from "../errors.js";
 import { bsfFqdnFromImsi, impiFromImsi } from "../impi.js";
 import { noTrace, type Tracer } from "../trace.js";
 import { runUbBootstrap } from "../ub/client.js";
-import type { AkaOutcome, UbResult } from "../ub/run.js";
+import { type AkaOutcome, UbError, type UbResult } from "../ub/run.js";
 import { type BootstrapSession, type DeletionReason, type GbaMode, KeyStore, type NafKey } from "./key-store.js";
 
 export type { BootstrapSession, DeletionReason, GbaMode, NafKey } from "./key-store.js";
@@ -42,6 +42,11 @@ export interface MiddlewareOptions {
   tracer?: Tracer;
   dispatcher?: Dispatcher;
   akaInsight?: AkaInsight;
+  /**
+   * TMPI (TS 33.220 §4.5.2, B.4), default true: 3gpp-gba-tmpi in User-Agent, and after a
+   * bootstrapping with a BSF that announces it the TMPI is kept and named in the next one.
+   */
+  tmpi?: boolean;
 }
 
 /** The public part of a bootstrapping: what an application may know. */
@@ -53,8 +58,14 @@ export interface BootstrapInfo {
   expiresAt: number;
 }
 
-/** TS 24.109 A.3: User-Agent of the Ub client; "3gpp-gba-uicc" announces a GBA_U capable UICC. */
+/**
+ * TS 24.109 A.3: User-Agent of the Ub client; "3gpp-gba-uicc" announces a GBA_U capable UICC,
+ * "3gpp-gba-tmpi" TMPI support (TS 33.220 §4.5.2: always included by a UE that supports it).
+ */
 const UB_USER_AGENT = "gba-emu Bootstrapping Client Agent; Release-6";
+
+/** Ub failures that say nothing about the TMPI: the BSF was not reached or not ready. */
+const NOT_ABOUT_TMPI: ReadonlySet<string> = new Set(["TRANSPORT", "BSF_UNAVAILABLE"]);
 
 export class GbaMiddleware {
   readonly keys = new KeyStore();
@@ -63,6 +74,8 @@ export class GbaMiddleware {
   readonly tracer: Tracer;
   private inFlight: Promise<BootstrapSession> | undefined;
   private readonly stopWatching: () => void;
+  /** the TMPI of the last bootstrapping (TS 33.220 B.4), kept by the ME for the next one */
+  private tmpi: string | undefined;
 
   private constructor(
     private readonly o: MiddlewareOptions,
@@ -74,8 +87,15 @@ export class GbaMiddleware {
     this.deps = withUeDeps(o.deps);
     this.tracer = o.tracer ?? noTrace;
     // TS 33.220 §4.4.11: keys go when the UICC goes.
-    this.stopWatching = o.usim.card.onRemoved(() => this.keys.delete("uicc-removed"));
-    this.keys.onDeleted((reason, btid) => this.tracer.note(`keys of ${btid} deleted: ${reason}`));
+    this.stopWatching = o.usim.card.onRemoved(() => {
+      this.keys.delete("uicc-removed");
+      this.tmpi = undefined;
+    });
+    this.keys.onDeleted((reason, btid) => {
+      this.tracer.note(`keys of ${btid} deleted: ${reason}`);
+      // the TMPI names the subscriber of the card it was made with
+      if (reason === "uicc-changed" || reason === "uicc-removed") this.tmpi = undefined;
+    });
   }
 
   /** Selects the USIM, reads IMSI and MNC length (EF_AD), derives the IMPI and chooses GBA_ME or GBA_U. */
@@ -100,6 +120,11 @@ export class GbaMiddleware {
     mw.tracer.value("mode", mode);
     if (mode === "GBA_U") await mw.resumeFromCard();
     return mw;
+  }
+
+  /** The TMPI the next bootstrapping names instead of the IMPI (TS 33.220 §4.5.2), if there is one. */
+  currentTmpi(): string | undefined {
+    return this.tmpi;
   }
 
   /** The current bootstrapping, if one is valid now. */
@@ -210,16 +235,19 @@ export class GbaMiddleware {
   private async runBootstrap(): Promise<BootstrapSession> {
     const { o, mode } = this;
     this.tracer.note(`bootstrapping (${mode}) with ${o.bsfUrl}`);
-    const ub = await runUbBootstrap({
-      bsfUrl: o.bsfUrl,
-      bsfFqdn: this.bsfFqdn,
-      impi: this.impi,
-      aka: (rand, autn) => this.aka(rand, autn),
-      userAgent: mode === "GBA_U" ? withProductToken(UB_USER_AGENT, PRODUCT_TOKEN.GBA_UICC) : UB_USER_AGENT,
-      deps: this.deps,
-      tracer: this.tracer,
-      dispatcher: o.dispatcher,
-    });
+    const tmpi = this.tmpi;
+    let ub: UbResult;
+    try {
+      ub = await this.ubRun(tmpi);
+    } catch (err) {
+      if (tmpi === undefined || !(err instanceof UbError) || NOT_ABOUT_TMPI.has(err.code)) throw err;
+      // TS 33.220 §4.5.2: the BSF could not resolve the TMPI; the UE deletes it and retries with the IMPI
+      this.tmpi = undefined;
+      this.tracer.note(`the BSF did not accept TMPI ${tmpi} (${err.message}): TMPI deleted, bootstrapping with the IMPI`);
+      ub = await this.ubRun(undefined);
+    }
+    // a TMPI stands for the bootstrapping that made it, once
+    this.tmpi = undefined;
     const session = this.sessionFrom(ub);
     if (mode === "GBA_U") {
       // TS 33.220 G.1: the ME stores B-TID and key lifetime on the UICC (EF_GBABP, TS 31.102 §4.2.79)
@@ -227,7 +255,44 @@ export class GbaMiddleware {
       this.tracer.note("B-TID and lifetime written to EF_GBABP");
     }
     this.keys.replace(session);
+    if (o.tmpi !== false && ub.bsfTmpi) this.tmpi = await this.newTmpi(session);
     return session;
+  }
+
+  private ubRun(tmpi: string | undefined): Promise<UbResult> {
+    const { o, mode } = this;
+    let userAgent = mode === "GBA_U" ? withProductToken(UB_USER_AGENT, PRODUCT_TOKEN.GBA_UICC) : UB_USER_AGENT;
+    if (o.tmpi !== false) userAgent = withProductToken(userAgent, PRODUCT_TOKEN.GBA_TMPI);
+    if (tmpi !== undefined) this.tracer.note(`naming TMPI ${tmpi} instead of the IMPI (TS 33.220 §4.5.2)`);
+    return runUbBootstrap({
+      bsfUrl: o.bsfUrl,
+      bsfFqdn: this.bsfFqdn,
+      impi: this.impi,
+      username: tmpi,
+      aka: (rand, autn) => this.aka(rand, autn),
+      userAgent,
+      deps: this.deps,
+      tracer: this.tracer,
+      dispatcher: o.dispatcher,
+    });
+  }
+
+  /**
+   * TS 33.220 B.4: the TMPI of a bootstrapping, BSF_Id = the BSF FQDN of its B-TID; GBA_ME from
+   * Ks, GBA_U as Ks_ext_NAF from the UICC (AUTHENTICATE tag DE). None when the card cannot derive it.
+   */
+  private async newTmpi(s: BootstrapSession): Promise<string | undefined> {
+    const bsfFqdn = parseBtid(s.btid).bsfHost;
+    let tmpi: string;
+    if (s.mode === "GBA_ME") tmpi = deriveTmpi(s.ks!, s.rand, s.impi, bsfFqdn);
+    else {
+      const r = await this.o.usim.gbaNafDerivation(tmpiBsfId(bsfFqdn), s.impi);
+      if (r.kind !== "success") return undefined;
+      tmpi = tmpiFromKey(r.ksExtNaf);
+      r.ksExtNaf.fill(0);
+    }
+    this.tracer.value("TMPI", tmpi);
+    return tmpi;
   }
 
   private sessionFrom(ub: UbResult): BootstrapSession {

@@ -14,8 +14,10 @@ export interface UbOptions {
   bsfUrl: string;
   /** realm of the first request: the BSF FQDN (TS 24.109 A.3) */
   bsfFqdn: string;
-  /** username: the IMPI (TS 24.109 A.3) */
+  /** the IMPI (TS 24.109 A.3) */
   impi: string;
+  /** username instead of the IMPI: the TMPI of the last bootstrapping (TS 33.220 §4.5.2) */
+  username?: string;
   aka: AkaRunner;
   /** TS 24.109 A.3 User-Agent, with the product tokens the UE supports */
   userAgent: string;
@@ -47,7 +49,14 @@ function flatHeaders(h: HttpAnswer["headers"]): Array<[string, string]> {
 /** One Ub bootstrapping run (TS 33.220 §4.5.2 steps 1-8, TS 24.109 A.3/A.4); throws UbError. */
 export async function runUbBootstrap(o: UbOptions): Promise<UbResult> {
   const tracer = o.tracer ?? noTrace;
-  const run = new UbRun({ impi: o.impi, realm: o.bsfFqdn, userAgent: o.userAgent, randomBytes: o.deps.randomBytes, tracer });
+  const run = new UbRun({
+    impi: o.impi,
+    username: o.username,
+    realm: o.bsfFqdn,
+    userAgent: o.userAgent,
+    randomBytes: o.deps.randomBytes,
+    tracer,
+  });
 
   /** The BSF's answer, or why the request did not reach it. */
   const send = async (r: UbRequest, url: string): Promise<HttpAnswer | string> => {

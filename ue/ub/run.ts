@@ -28,6 +28,7 @@ import {
 } from "../../gba/digest/index.js";
 import { bytesToHex } from "../../wire/bytes.js";
 import type { RandomBytes } from "../../wire/deps.js";
+import { PRODUCT_TOKEN, productTokens } from "../../wire/ub.js";
 import { UeError } from "../errors.js";
 import { noTrace, type Tracer } from "../trace.js";
 
@@ -95,6 +96,8 @@ export interface UbResult extends BootstrappingInfo {
   ik?: Uint8Array;
   /** how many AUTS were sent before success (0 or 1) */
   resyncs: number;
+  /** the 200's Server header carries 3gpp-gba-tmpi: the BSF supports TMPI (TS 33.220 §4.5.2) */
+  bsfTmpi: boolean;
 }
 
 /** Send this request and give its answer to next(), or the transport failure to lost(). */
@@ -139,8 +142,10 @@ export interface UbDeviation {
 }
 
 export interface UbRunOptions {
-  /** username of the first request: the IMPI (TS 24.109 A.3) */
+  /** the IMPI (TS 24.109 A.3) */
   impi: string;
+  /** username instead of the IMPI: the TMPI of the last bootstrapping (TS 33.220 §4.5.2) */
+  username?: string;
   /** realm of the first request: the BSF FQDN (TS 24.109 A.3) */
   realm: string;
   userAgent: string;
@@ -204,6 +209,10 @@ export class UbRun {
     this.tracer = o.tracer ?? noTrace;
   }
 
+  private get username(): string {
+    return this.o.username ?? this.o.impi;
+  }
+
   /** how many AUTS the run has sent */
   get resyncs(): number {
     return this.resyncCount;
@@ -213,7 +222,7 @@ export class UbRun {
   first(): UbRequest {
     if (this.state.at !== "start") throw new Error(`UbRun.first() while ${this.state.at}: a run sends one first request`);
     this.state = { at: "challenge" };
-    return this.request({ username: this.o.impi, realm: this.o.realm, nonce: "", uri: UB_URI, response: "" });
+    return this.request({ username: this.username, realm: this.o.realm, nonce: "", uri: UB_URI, response: "" });
   }
 
   /** The BSF's answer to the last request. */
@@ -238,7 +247,7 @@ export class UbRun {
     const s = this.state;
     if (s.at !== "aka") throw new Error(`UbRun.aka() while ${s.at}: no challenge is waiting for the USIM`);
     const { ch } = s;
-    const f = answerFields(this.o.impi, ch, deviate, () => bytesToHex(this.o.randomBytes(CNONCE_BYTES)));
+    const f = answerFields(this.username, ch, deviate, () => bytesToHex(this.o.randomBytes(CNONCE_BYTES)));
     if (outcome.kind === "success") {
       this.tracer.value("RES", outcome.res, "key");
       if (outcome.ck) this.tracer.value("CK", outcome.ck, "key");
@@ -320,6 +329,7 @@ export class UbRun {
         ck: s.ck,
         ik: s.ik,
         resyncs: this.resyncCount,
+        bsfTmpi: productTokens(headerValue(a.headers, "server"), [PRODUCT_TOKEN.GBA_TMPI]).length > 0,
       },
     };
   }

@@ -3,7 +3,7 @@
 // challenge to send, a bootstrapping done, or a refusal with its cause and the reason behind it),
 // which routes/ub.ts turns into the answer.
 import { buildBootstrappingInfo } from "../../../gba/bootstrapping-info.js";
-import { makeBtid } from "../../../gba/btid.js";
+import { deriveTmpi, makeBtid, TMPI_REALM } from "../../../gba/btid.js";
 import {
   akav1Password,
   akav2Password,
@@ -41,6 +41,14 @@ export interface UbRequest {
   method: string;
   /** request target as received */
   target: string;
+  /** the User-Agent announces 3gpp-gba-tmpi (TS 33.220 §4.5.2): the new session gets a TMPI */
+  ueTmpi?: boolean;
+}
+
+/** Who a request names: the IMPI, and the TMPI when the username was one (TS 33.220 §4.5.2). */
+interface Identity {
+  impi: string;
+  tmpi?: string;
 }
 
 /** The WWW-Authenticate parameters of a challenge (RFC 7616 §3.3). */
@@ -56,6 +64,7 @@ export type UbRefusalReason =
   | "method-not-allowed"
   | "wrong-response"
   | "unknown-impi"
+  | "unknown-tmpi"
   | "username-mismatch"
   | "auts-rejected"
   | "hss-rejected"
@@ -118,6 +127,12 @@ function nonceReplayed(impi: string): UbRefusal {
 
 const DECOY_GUSS: Guss = { bsfInfo: { uiccType: "GBA" }, ussList: [] };
 
+/** TS 33.220 B.4: a TMPI is base64(24 octets) "@tmpi.bsf.3gppnetwork.org"; the realm tells it from an IMPI. */
+function isTmpi(username: string): boolean {
+  const at = username.lastIndexOf("@");
+  return at > 0 && username.slice(at + 1).toLowerCase() === TMPI_REALM;
+}
+
 function isAlgorithm(a: string): a is UbAlgorithm {
   return a === "AKAv1-MD5" || a === "AKAv2-MD5";
 }
@@ -129,7 +144,8 @@ export class UbProcedures {
    * TS 33.220 §4.5.2 steps 2-3: one AV (and the GUSS) over Zh, the challenge stored, its
    * WWW-Authenticate parameters returned. GBA_U subscribers get AUTN* in the nonce (§5.3.2).
    */
-  async challenge(impi: string, opts: { stale?: boolean; resync?: ResyncInfo } = {}): Promise<UbOutcome> {
+  async challenge(id: Identity, opts: { stale?: boolean; resync?: ResyncInfo } = {}): Promise<UbOutcome> {
+    const { impi } = id;
     const { bsf, gbaU, zh, store, deps } = this.ctx;
     let av: AuthVector;
     let guss: Guss;
@@ -173,6 +189,7 @@ export class UbProcedures {
       guss,
       expiresAt: deps.clock() + bsf.nonceTtl * 1000,
       ...(decoy ? { decoy: true as const } : {}),
+      ...(id.tmpi !== undefined ? { tmpi: id.tmpi } : {}),
     });
     return { kind: "challenge", impi, challenge: { realm: bsf.fqdn, nonce, algorithm, qop: [QOP], opaque, stale: opts.stale } };
   }
@@ -184,14 +201,16 @@ export class UbProcedures {
 
   /** Dispatches an Authorization header: first request, answer, or resynchronisation. */
   async handle(creds: DigestCredentials, req: UbRequest): Promise<UbOutcome> {
-    const impi = creds.username;
-    if (impi === "")
+    if (creds.username === "")
       return badParameter(
         "MALFORMED_AUTHORIZATION",
         "malformed-authorization",
         'parameter "username": the IMPI is empty',
         "username",
       );
+    const id = await this.identity(creds.username);
+    if ("kind" in id) return id;
+    const { impi } = id;
     if (creds.uri !== req.target) {
       return badParameter(
         "URI_MISMATCH",
@@ -202,7 +221,7 @@ export class UbProcedures {
       );
     }
     // TS 24.109 A.3: the first request carries nonce="" and response="": get a challenge.
-    if (creds.nonce === "") return this.challenge(impi);
+    if (creds.nonce === "") return this.challenge(id);
     if (creds.realm !== this.ctx.bsf.fqdn) {
       return badParameter(
         "REALM_MISMATCH",
@@ -234,7 +253,7 @@ export class UbProcedures {
     }
     if (creds.auts !== undefined) {
       const auts = decodeAuts(creds.auts, impi);
-      return auts instanceof Uint8Array ? this.resync(creds, auts) : auts;
+      return auts instanceof Uint8Array ? this.resync(id, creds, auts) : auts;
     }
     if (creds.qop !== QOP) {
       return badParameter(
@@ -254,7 +273,25 @@ export class UbProcedures {
         impi,
       );
     }
-    return this.answer(creds, req);
+    return this.answer(id, creds, req);
+  }
+
+  /**
+   * TS 33.220 §4.5.2: a username in the TMPI realm (B.4) is looked up; one the BSF cannot resolve
+   * is refused, so the UE deletes its TMPI and bootstraps with the IMPI. Without TMPI support
+   * (bsf.tmpi false) every username is an IMPI.
+   */
+  private async identity(username: string): Promise<Identity | UbRefusal> {
+    if (!this.ctx.bsf.tmpi || !isTmpi(username)) return { impi: username };
+    const impi = await this.ctx.store.impiOfTmpi(username);
+    if (impi !== undefined) return { impi, tmpi: username };
+    return {
+      kind: "refused",
+      cause: "TMPI_UNKNOWN",
+      reason: "unknown-tmpi",
+      detail: "this TMPI is not known (any more): bootstrap again with the IMPI (TS 33.220 §4.5.2)",
+      invalidParams: [{ param: "username", reason: "unknown TMPI" }],
+    };
   }
 
   /**
@@ -262,27 +299,27 @@ export class UbProcedures {
    * AKAv2 password); on success Ks, B-TID and lifetime make the new session, which replaces the
    * IMPI's old one. Spending the nonce and storing the session are one store step.
    */
-  private async answer(creds: DigestCredentials, req: UbRequest): Promise<UbOutcome> {
+  private async answer(id: Identity, creds: DigestCredentials, req: UbRequest): Promise<UbOutcome> {
     const { deps, store } = this.ctx;
-    const impi = creds.username;
+    const { impi } = id;
     const now = deps.clock();
     const found = await store.challenge(impi, creds.nonce);
     // RFC 7616 §3.3: a nonce the server does not know gets a new challenge
-    if (found.kind === "unknown") return this.challenge(impi);
+    if (found.kind === "unknown") return this.challenge(id);
     if (found.kind === "spent") return nonceReplayed(impi);
     const c = found.challenge;
     const ha1 = this.verifiedHa1(c, creds, req);
-    const session = ha1 !== undefined && c.expiresAt > now ? this.newSession(c, now) : undefined;
+    const session = ha1 !== undefined && c.expiresAt > now ? this.newSession(c, now, req.ueTmpi === true) : undefined;
     const spent = await store.spendChallenge(impi, creds.nonce, now, session);
     switch (spent.kind) {
       case "unknown":
-        return this.challenge(impi);
+        return this.challenge(id);
       case "spent":
         return nonceReplayed(impi);
       case "stale":
         // RFC 7616 §3.3: stale=true only when the digest was right for the expired nonce
         if (ha1 === undefined) return authenticationRejected(this.whyRejected(c, creds), impi);
-        return this.challenge(c.impi, { stale: true });
+        return this.challenge(challenged(c), { stale: true });
       case "fresh":
         if (ha1 === undefined || session === undefined) return authenticationRejected(this.whyRejected(c, creds), impi);
         return this.bootstrapped(ha1, session, spent.superseded, creds);
@@ -291,15 +328,16 @@ export class UbProcedures {
 
   private whyRejected(c: PendingChallenge, creds: DigestCredentials): UbRefusalReason {
     if (c.decoy) return "unknown-impi";
-    return creds.username === c.impi ? "wrong-response" : "username-mismatch";
+    return creds.username === usernameOf(c) ? "wrong-response" : "username-mismatch";
   }
 
   /** H(A1) when username, algorithm, opaque and the request-digest all match the challenge (constant-time compare). */
   private verifiedHa1(c: PendingChallenge, creds: DigestCredentials, req: UbRequest): string | undefined {
     if (c.decoy) return undefined;
-    if (creds.username !== c.impi || creds.algorithm !== c.algorithm || creds.opaque !== c.opaque) return undefined;
+    const username = usernameOf(c);
+    if (creds.username !== username || creds.algorithm !== c.algorithm || creds.opaque !== c.opaque) return undefined;
     const password = c.algorithm === "AKAv1-MD5" ? akav1Password(c.xres) : akav2Password(c.xres, c.ik, c.ck);
-    const ha1 = digestHa1({ algorithm: c.algorithm, username: c.impi, realm: this.ctx.bsf.fqdn, password, nonce: creds.nonce });
+    const ha1 = digestHa1({ algorithm: c.algorithm, username, realm: this.ctx.bsf.fqdn, password, nonce: creds.nonce });
     const expected = digestResponseFromHa1(ha1, {
       algorithm: c.algorithm,
       nonce: creds.nonce,
@@ -313,19 +351,26 @@ export class UbProcedures {
     return digestEquals(expected, creds.response) ? ha1 : undefined;
   }
 
-  /** TS 33.220 §4.5.2 step 6: Ks = CK ‖ IK, B-TID = base64(RAND)@BSF, key lifetime. */
-  private newSession(c: PendingChallenge, now: number): BsfSession {
+  /**
+   * TS 33.220 §4.5.2 step 6: Ks = CK ‖ IK, B-TID = base64(RAND)@BSF, key lifetime; and, when the
+   * UE and the BSF both support it, the TMPI of B.4 with BSF_Id = the BSF FQDN of the B-TID (for
+   * GBA_U the same KDF: Ks_ext_NAF's).
+   */
+  private newSession(c: PendingChallenge, now: number, ueTmpi: boolean): BsfSession {
+    const { bsf } = this.ctx;
     // TS 29.109 / TS 29.562 GUSS bsfInfo.lifeTime is the key lifetime when present; else local policy
-    const lifetimeS = c.guss.bsfInfo.lifeTime ?? this.ctx.bsf.sessionLifetime;
+    const lifetimeS = c.guss.bsfInfo.lifeTime ?? bsf.sessionLifetime;
+    const ks = ksFromCkIk(c.ck, c.ik);
     return {
-      btid: makeBtid(c.rand, this.ctx.bsf.fqdn),
+      btid: makeBtid(c.rand, bsf.fqdn),
       impi: c.impi,
-      ks: ksFromCkIk(c.ck, c.ik),
+      ks,
       rand: c.rand,
       createdAt: now,
       expiresAt: Math.floor(now / 1000) * 1000 + lifetimeS * 1000,
       uiccType: c.guss.bsfInfo.uiccType,
       guss: c.guss,
+      ...(bsf.tmpi && ueTmpi ? { tmpi: deriveTmpi(ks, c.rand, c.impi, bsf.fqdn) } : {}),
     };
   }
 
@@ -358,16 +403,26 @@ export class UbProcedures {
    * checks MAC-S; the Digest response (computed with an empty password, RFC 3310 §3.4) holds
    * no secret, so it is not checked here.
    */
-  private async resync(creds: DigestCredentials, auts: Uint8Array): Promise<UbOutcome> {
-    const impi = creds.username;
+  private async resync(id: Identity, creds: DigestCredentials, auts: Uint8Array): Promise<UbOutcome> {
+    const { impi } = id;
     const spent = await this.ctx.store.spendChallenge(impi, creds.nonce, this.ctx.deps.clock());
-    if (spent.kind === "unknown") return this.challenge(impi);
+    if (spent.kind === "unknown") return this.challenge(id);
     if (spent.kind === "spent") return nonceReplayed(impi);
     const c = spent.challenge;
     if (c.decoy) return authenticationRejected("unknown-impi", impi);
-    if (creds.username !== c.impi) return authenticationRejected("username-mismatch", impi);
-    return this.challenge(c.impi, { resync: { rand: c.rand, auts } });
+    if (creds.username !== usernameOf(c)) return authenticationRejected("username-mismatch", impi);
+    return this.challenge(challenged(c), { resync: { rand: c.rand, auts } });
   }
+}
+
+/** The Digest username a challenge was sent to: the TMPI when the UE named one, else the IMPI. */
+function usernameOf(c: PendingChallenge): string {
+  return c.tmpi ?? c.impi;
+}
+
+/** The identity a challenge was for, to challenge it again (stale nonce, resynchronisation). */
+function challenged(c: PendingChallenge): Identity {
+  return c.tmpi !== undefined ? { impi: c.impi, tmpi: c.tmpi } : { impi: c.impi };
 }
 
 /** RFC 3310 §3.4: auts = base64(AUTS), AUTS 14 octets (TS 33.102 §6.3.3). */

@@ -38,6 +38,7 @@ const REASONS: Record<UbRefusalReason | ZnRefusalReason, string> = {
   "method-not-allowed": "method other than GET",
   "wrong-response": "wrong Digest response (RES does not match)",
   "unknown-impi": "unknown IMPI (the HSS does not know it; a decoy challenge was answered)",
+  "unknown-tmpi": "a TMPI the BSF does not know (superseded or never made); the UE should bootstrap with its IMPI",
   "username-mismatch": "the answer names another IMPI than the challenge",
   "auts-rejected": "the HSS rejected the AUTS (MAC-S failure)",
   "hss-rejected": "the HSS refused a vector (SQN space used up)",

@@ -9,14 +9,17 @@ import {
   formatChallenge,
   parseDigestCredentials,
 } from "../../../gba/digest/index.js";
-import { PRODUCT_TOKEN, productTokens } from "../../../wire/ub.js";
+import { PRODUCT_TOKEN, productTokens, withProductToken } from "../../../wire/ub.js";
 import type { EventBus } from "../../common/events.js";
 import { defineRoutes } from "../../common/server.js";
 import type { UbOutcome, UbProcedures, UbRefusal } from "../procedures/ub.js";
 import { isRefusal, onOutcome, problemOf } from "./outcomes.js";
 
-/** TS 24.109 A.3 example "Bootstrapping Server; Release-6"; TMPI (B.4) is not offered, so no 3gpp-gba-tmpi token. */
+/** TS 24.109 A.3 example "Bootstrapping Server; Release-6". */
 export const UB_SERVER_HEADER = "gba-emu BSF; Release-6";
+
+/** TS 33.220 §4.5.2: a BSF that supports TMPI always includes the product token 3gpp-gba-tmpi in Server. */
+export const UB_SERVER_HEADER_TMPI = withProductToken(UB_SERVER_HEADER, PRODUCT_TOKEN.GBA_TMPI);
 
 /** TS 24.109 A.3 / TS 33.220 B.4: UE capabilities announced as User-Agent product tokens on Ub. */
 const UB_TOKENS = [PRODUCT_TOKEN.GBA_TMPI, PRODUCT_TOKEN.GBA_UICC] as const;
@@ -25,6 +28,8 @@ export interface UbRoutesOptions {
   procedures: UbProcedures;
   /** the dashboard's event bus, when one listens */
   events?: EventBus;
+  /** bsf.tmpi: TMPI supported (TS 33.220 §4.5.2) */
+  tmpi: boolean;
 }
 
 function credentials(req: FastifyRequest): DigestCredentials | UbRefusal {
@@ -87,9 +92,10 @@ function answer(
   }
 }
 
-export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { procedures, events }) => {
+export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { procedures, events, tmpi }) => {
+  const server = tmpi ? UB_SERVER_HEADER_TMPI : UB_SERVER_HEADER;
   app.addHook("onRequest", async (_req, reply) => {
-    reply.header("server", UB_SERVER_HEADER);
+    reply.header("server", server);
   });
 
   app.route({
@@ -110,7 +116,8 @@ export const ubRoutes = defineRoutes<UbRoutesOptions>("bsf-ub", async (app, { pr
       const creds = credentials(req);
       if (isRefusal(creds)) return answer(req, reply, creds, events, startedAt);
       const tokens = productTokens(req.headers["user-agent"], UB_TOKENS);
-      const outcome = await procedures.handle(creds, { method: req.method, target: req.url });
+      const ueTmpi = tokens.includes(PRODUCT_TOKEN.GBA_TMPI);
+      const outcome = await procedures.handle(creds, { method: req.method, target: req.url, ueTmpi });
       return answer(req, reply, outcome, events, startedAt, tokens);
     },
   });
