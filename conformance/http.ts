@@ -69,8 +69,25 @@ export function header(a: HttpAnswer, name: string): string | undefined {
 /** "401 (WWW-Authenticate: …)" style summary of an answer, for FAIL details. */
 export function describeAnswer(a: HttpAnswer): string {
   const ct = header(a, "content-type");
-  const text = ct?.includes("json") || ct?.startsWith("text/") ? Buffer.from(a.body).toString("utf8").slice(0, 160) : "";
-  return `${a.status}${text ? ` ${JSON.stringify(text)}` : ""}`;
+  const text = ct?.includes("json") || ct?.startsWith("text/") ? Buffer.from(a.body).toString("utf8") : "";
+  const problem = ct?.includes("json") ? problemSummary(text) : undefined;
+  if (problem !== undefined) return `${a.status} ${problem}`;
+  const shown = text.slice(0, 160);
+  return `${a.status}${shown ? ` ${JSON.stringify(shown)}` : ""}`;
+}
+
+/** RFC 9457 ProblemDetails as "cause: detail" (TS 29.571 cause when present), else undefined. */
+function problemSummary(text: string): string | undefined {
+  let p: unknown;
+  try {
+    p = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof p !== "object" || p === null) return undefined;
+  const { cause, detail, title } = p as Record<string, unknown>;
+  const what = [cause, detail ?? title].filter((x): x is string => typeof x === "string" && x !== "");
+  return what.length > 0 ? what.join(": ").slice(0, 200) : undefined;
 }
 
 /**

@@ -48,7 +48,9 @@ describe("the BSF suite against our BSF", () => {
     expect(verdicts(r), explain(r)).toEqual(want);
     expect(r.target).toEqual({ "Ub URL": stack.bsfUrl, "BSF FQDN": BSF_FQDN });
     expect(r.summary).toEqual({ pass: r.results.length, fail: 0, skip: 0 });
-    expect(r.results.find((x) => x.id === "bsf.tmpi.unknown")?.detail).toMatch(/403/);
+    expect(r.results.find((x) => x.id === "bsf.tmpi.unknown")?.detail).toBe(
+      "unknown TMPI answered 403 TMPI_UNKNOWN: this TMPI is not known (any more): bootstrap again with the IMPI (TS 33.220 §4.5.2)",
+    );
     // the resync check really resynchronised: the USIM's SQN was put ahead and the HSS followed
     expect(r.results.find((x) => x.id === "bsf.resync")?.detail).toMatch(/AUTS → fresh 401/);
     expect(r.results.find((x) => x.id === "bsf.wrong-res")?.detail).toBe("wrong RES refused with 403");
