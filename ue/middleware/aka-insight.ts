@@ -7,6 +7,10 @@ import type { AkaInsight } from "./gba-middleware.js";
 
 export function akaInsightFromKeys(k: Uint8Array, opc: Uint8Array): AkaInsight {
   const m = new Milenage(k, opc);
-  // TS 33.102 §6.3.2: AUTN = SQN ⊕ AK ‖ AMF ‖ MAC (the GBA_U MAC* leaves the first 8 octets alone)
-  return (rand, autn) => ({ sqn: xorBytes(autn.subarray(0, 6), m.f2345(rand).ak), amf: autn.slice(6, 8) });
+  return {
+    // TS 33.102 §6.3.2: AUTN = SQN ⊕ AK ‖ AMF ‖ MAC (the GBA_U MAC* leaves the first 8 octets alone)
+    challenge: (rand, autn) => ({ sqn: xorBytes(autn.subarray(0, 6), m.f2345(rand).ak), amf: autn.slice(6, 8) }),
+    // TS 33.102 §6.3.3: AUTS = SQN_MS ⊕ AK* ‖ MAC-S, AK* = f5*_K(RAND)
+    auts: (rand, auts) => ({ sqnMs: xorBytes(auts.subarray(0, 6), m.f5star(rand)), macS: auts.slice(6, 14) }),
+  };
 }

@@ -25,8 +25,14 @@ export type MiddlewareErrorCode = "NOT_GBA_U_CAPABLE" | "BAD_NAF";
 
 export class MiddlewareError extends UeError<MiddlewareErrorCode> {}
 
-/** What the UE may see of AKA only in a simulation: SQN and AMF from AUTN (needs K). For traces. */
-export type AkaInsight = (rand: Uint8Array, autn: Uint8Array) => { sqn: Uint8Array; amf: Uint8Array } | undefined;
+/**
+ * What the UE may see of AKA only in a simulation (needs K), for traces: SQN and AMF from AUTN,
+ * and SQN_MS and MAC-S from the AUTS of a synchronisation failure.
+ */
+export interface AkaInsight {
+  challenge(rand: Uint8Array, autn: Uint8Array): { sqn: Uint8Array; amf: Uint8Array } | undefined;
+  auts?(rand: Uint8Array, auts: Uint8Array): { sqnMs: Uint8Array; macS: Uint8Array } | undefined;
+}
 
 export interface MiddlewareOptions {
   usim: UsimClient;
@@ -312,7 +318,7 @@ export class GbaMiddleware {
   }
 
   private async aka(rand: Uint8Array, autn: Uint8Array): Promise<AkaOutcome> {
-    const seen = this.o.akaInsight?.(rand, autn);
+    const seen = this.o.akaInsight?.challenge(rand, autn);
     if (seen) {
       this.tracer.value("SQN", seen.sqn);
       this.tracer.value("AMF", seen.amf);
@@ -320,6 +326,13 @@ export class GbaMiddleware {
     // GBA_ME: 3G context; GBA_U: GBA context, bootstrapping mode, the nonce carries AUTN* (TS 33.220 §5.3.2 / G.1)
     const r = this.mode === "GBA_ME" ? await this.o.usim.authenticate3g(rand, autn) : await this.o.usim.gbaBootstrap(rand, autn);
     if (r.kind === "context-not-supported") throw r.error;
+    if (r.kind === "sync-failure") {
+      const resync = this.o.akaInsight?.auts?.(rand, r.auts);
+      if (resync) {
+        this.tracer.value("SQN_MS", resync.sqnMs);
+        this.tracer.value("MAC-S", resync.macS);
+      }
+    }
     if (r.kind === "mac-failure" && this.mode === "GBA_U")
       this.tracer.note("GBA_U: the UICC rejected AUTN*; is the subscriber provisioned for GBA_U (uiccType GBA_U)?");
     return r;
