@@ -79,22 +79,26 @@ describe("Digest server against curl", () => {
   }
 });
 
+/** Credentials of BTID in REALM_ME answering `nonce` for /x (the response itself is not checked by offered()). */
+function credentialsFor(nonce: string, over: Partial<Record<string, string>> = {}): string {
+  return formatCredentials({
+    username: BTID,
+    realm: REALM_ME,
+    nonce,
+    uri: "/x",
+    response: "0".repeat(32),
+    algorithm: "MD5",
+    qop: "auth",
+    nc: "00000001",
+    cnonce: "c0ffee",
+    ...over,
+  });
+}
+
 describe("challenge and credential checks", () => {
   const { digest, nonces } = server("MD5");
   const nonce = nonces.issue();
-  const creds = (over: Partial<Record<string, string>> = {}) =>
-    formatCredentials({
-      username: BTID,
-      realm: REALM_ME,
-      nonce,
-      uri: "/x",
-      response: "0".repeat(32),
-      algorithm: "MD5",
-      qop: "auth",
-      nc: "00000001",
-      cnonce: "c0ffee",
-      ...over,
-    });
+  const creds = (over: Partial<Record<string, string>> = {}) => credentialsFor(nonce, over);
 
   it("challenges with both realms, one nonce per challenge, qop auth-int and auth, and stale=true on request", () => {
     const [a] = parseDigestChallenge(digest.challenge());
@@ -153,18 +157,7 @@ describe("the qop offer (RFC 7616 §3.3, §3.4)", () => {
 
   it("refuses an answer with a qop it did not offer", () => {
     const nonce = nonces.issue();
-    const answer = (qop: string) =>
-      formatCredentials({
-        username: BTID,
-        realm: REALM_ME,
-        nonce,
-        uri: "/x",
-        response: "0".repeat(32),
-        algorithm: "MD5",
-        qop,
-        nc: "00000001",
-        cnonce: "c",
-      });
+    const answer = (qop: string) => credentialsFor(nonce, { qop });
     expect(offer(["auth"]).offered(answer("auth-int"), "/x")).toEqual({
       ok: false,
       refusal: "unsupported",

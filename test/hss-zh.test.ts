@@ -251,7 +251,7 @@ describe("subscriber-data (Nhss_gbaSDM)", () => {
               gsId: 1,
               gsType: 1,
               ueIds: [{ ueId: "sip:alice@ims.example" }, { ueId: "tel:+4930123456" }],
-              keyChoice: "UICC_BASED_KEY",
+              keyChoice: "ME_UICC_BASED_KEYS",
             },
           },
         ],
