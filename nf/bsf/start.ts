@@ -80,7 +80,11 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
     }
 
     const { events } = deps;
-    await ub.register(ubRoutes, { procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }), events, tmpi: bsf.tmpi });
+    await ub.register(ubRoutes, {
+      procedures: new UbProcedures({ bsf, gbaU: cfg.gbaU, zh, store, deps }),
+      events,
+      tmpi: bsf.tmpi,
+    });
     await zn.register(znRoutes, { procedures: new ZnProcedures(store, nafs, deps.clock), events });
 
     // LMDB sweeps; Redis keys expire by themselves (PEXPIREAT)
