@@ -80,7 +80,7 @@ describe("the NFs report every exchange to the event bus", () => {
     const { ue, impi } = await ueOf(3);
     const { btid } = await ue.middleware.bootstrap();
     const seq = bus.lastSeq;
-    const res = await ue.client.gbaFetch(`${url("naf", "http")}/whoami`);
+    const res = await ue.client.gbaFetch(`${url("naf", "http")}/whoami`, { nafFqdn: cfg.naf.fqdn });
     expect(res.status).toBe(200);
     await res.text();
     const nafFqdn = cfg.naf.fqdn;
@@ -124,6 +124,7 @@ describe("the NFs report every exchange to the event bus", () => {
     const key = ossl.ecKey("obu.key");
     const enrol = async (subject: string) => {
       const res = await ue.client.gbaFetch(`${url("eca", "url")}/enrol`, {
+        nafFqdn: cfg.eca.fqdn,
         method: "POST",
         headers: { "content-type": "application/pkcs10" },
         body: new Uint8Array(ossl.csr(key, subject, "DER")),

@@ -97,7 +97,7 @@ export async function ueThroughNaf(
   await provision(urls.hssAdmin, sub);
   const ue = await openTestUe(sub, urls.bsfUb);
   const { btid } = await ue.middleware.bootstrap();
-  const res = await ue.client.gbaFetch(`${urls.nafHttp}/whoami`);
+  const res = await ue.client.gbaFetch(`${urls.nafHttp}/whoami`, { nafFqdn: urls.nafFqdn });
   await res.text();
   if (res.status !== 200) throw new Error(`Ua over Digest for ${sub.impi}: ${res.status}`);
   const psk = await ue.overTlsPsk(urls.nafTlsPsk, urls.nafFqdn, "/whoami", tls13);
