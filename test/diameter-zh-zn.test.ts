@@ -320,6 +320,10 @@ describe("GUSS XML (TS 29.109 Annex A)", () => {
       ["<guss><bsfInfo><uiccType>GBA_X</uiccType></bsfInfo></guss>", /uiccType/],
       ["<guss><bsfInfo><lifeTime>-5</lifeTime></bsfInfo></guss>", /lifeTime/],
       ['<guss><ussList><uss type="1"/></ussList></guss>', /without id/],
+      // TS 29.309 Uss: gsType and ueIds are required, so such a USS does not pass on to Zn
+      ['<guss><ussList><uss id="1"><uids><uid>sip:a@b</uid></uids></uss></ussList></guss>', /without type/],
+      ['<guss><ussList><uss id="1" type="1"/></ussList></guss>', /without <uids><uid>/],
+      ['<guss><ussList><uss id="1" type="1"><uids></uids></uss></ussList></guss>', /without <uids><uid>/],
       ["<guss><bsfInfo></guss>", /does not match/],
       [`<guss>${" ".repeat(70 * 1024)}</guss>`, /larger than/],
     ];

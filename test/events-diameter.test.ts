@@ -35,7 +35,7 @@ it("a bootstrap over Zh/Diameter and a Digest request with its Zn/Diameter looku
   ]);
 
   seq = t.bus.lastSeq;
-  const res = await ue.client.gbaFetch(`${t.url("naf", "http")}/whoami`);
+  const res = await ue.client.gbaFetch(`${t.url("naf", "http")}/whoami`, { nafFqdn: t.cfg.naf.fqdn });
   expect(res.status).toBe(200);
   await res.text();
   const nafFqdn = t.cfg.naf.fqdn;

@@ -97,17 +97,17 @@ function integer(text: string, what: string, min = 0, max = 0xffffffff): number 
 function readUss(el: XmlElement): Uss {
   const id = el.attrs.get("id");
   if (id === undefined) throw new GussError("BAD_VALUE", "<uss> without id");
-  const uss: Uss = { gsId: integer(id, "uss id") };
+  // TS 29.109 Annex A / TS 29.309 Uss: the type and at least one uid are required, so a USS
+  // without them does not pass from Zh to Zn
   const type = el.attrs.get("type");
-  if (type !== undefined) uss.gsType = integer(type, "uss type");
+  if (type === undefined) throw new GussError("BAD_VALUE", "<uss> without type (required, TS 29.309 Uss gsType)");
+  const uids = onlyChild(el, "uids");
+  const ueIds = uids ? childrenNamed(uids, "uid").map((u) => ({ ueId: u.text.trim() })) : [];
+  if (ueIds.some((u) => u.ueId === "")) throw new GussError("BAD_VALUE", "empty <uid>");
+  if (ueIds.length === 0) throw new GussError("BAD_VALUE", "<uss> without <uids><uid> (required, TS 29.309 Uss ueIds)");
+  const uss: Uss = { gsId: integer(id, "uss id"), gsType: integer(type, "uss type"), ueIds };
   const group = el.attrs.get("nafGroup");
   if (group !== undefined) uss.nafGroup = group;
-  const uids = onlyChild(el, "uids");
-  if (uids) {
-    const ueIds = childrenNamed(uids, "uid").map((u) => ({ ueId: u.text.trim() }));
-    if (ueIds.some((u) => u.ueId === "")) throw new GussError("BAD_VALUE", "empty <uid>");
-    if (ueIds.length > 0) uss.ueIds = ueIds;
-  }
   const flags = onlyChild(el, "flags");
   if (flags) {
     const list = childrenNamed(flags, "flag").map((f) => ({ flag: integer(f.text, "flag") }));
