@@ -20,6 +20,7 @@ function converse(final: { status: number; headers?: Record<string, string>; bod
       rand: new Uint8Array(16),
       body: Buffer.from("MIIB"),
       device: {},
+      nafFqdn: ECA,
       randomBytes: (n) => new Uint8Array(n),
     },
     (o) => {

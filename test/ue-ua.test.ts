@@ -155,7 +155,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it("returns a 5xx without Authentication-Info as the NAF's own failure (RFC 7616 §3.5: nothing was authenticated)", async () => {
     const { naf, client } = await network({}, { unauthenticatedStatus: 503 });
-    const res = await client.gbaFetch(`${naf.url}/x`);
+    const res = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await res.json()).toMatchObject({ cause: "FST_GBA_BSF_UNAVAILABLE" });
@@ -163,7 +163,7 @@ describe("gbaFetch over HTTP Digest (TS 24.109 §5.2)", () => {
 
   it.each([200, 403])("refuses a %i without Authentication-Info: the NAF is not authenticated", async (status) => {
     const { naf, client } = await network({}, { unauthenticatedStatus: status });
-    const err = await client.gbaFetch(`${naf.url}/x`).catch((e: unknown) => e);
+    const err = await client.gbaFetch(`${naf.url}/x`, { nafFqdn: naf.fqdn }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "SERVER_AUTH_FAILED" });
   });
 
