@@ -18,6 +18,7 @@ const NF_SUITES = [
   "test/hss-zh.test.ts",
   "test/bsf-ub.test.ts",
   "test/bsf-zn.test.ts",
+  "test/bsf-tmpi.test.ts",
   "test/naf-acceptance.test.ts",
   "test/eca-app.test.ts",
   "test/eca-e2e.test.ts",

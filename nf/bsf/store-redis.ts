@@ -5,6 +5,9 @@
 //                             until one nonce lifetime after its expiry (a replay reads as spent)
 //   {<impi>}:bsf:sess         hash: the IMPI's current session (btid, rev, exp, data), PEXPIREAT
 //   {btid:<B-TID>}:bsf:btid   → IMPI, PEXPIREAT the session's end
+//   {<impi>}:bsf:tmpi         the IMPI's current TMPI (TS 33.220 §4.5.2), no expiry: it outlives
+//                             the session and goes with the IMPI's next bootstrapping
+//   {tmpi:<TMPI>}:bsf:tmpi    → IMPI, a hint the IMPI's current TMPI must confirm
 // Spending a nonce and storing the session it creates are one script on the IMPI's slot, as is
 // the supersede-by-IMPI of TS 33.220 §4.5.2 (the session key holds one session per IMPI). The
 // B-TID key is another slot: written before the session, it only points to the IMPI, and a read
@@ -16,9 +19,10 @@ import { StoreError } from "../common/store.js";
 import type { RedisStore } from "../common/store/redis.js";
 import type { BsfSession, BsfStore, ChallengeLookup, ChallengeSpent, PendingChallenge } from "./store.js";
 
-// KEYS: challenge, session. ARGV: [1] now [2] ms a tombstone outlives the nonce's expiry
-// [3] B-TID or "" (no session) [4] rev [5] expiresAt [6] session JSON.
-// Returns {0} unknown, {2} spent, {3, challenge} stale, {1, challenge, superseded B-TID or ""}.
+// KEYS: challenge, session, the IMPI's TMPI. ARGV: [1] now [2] ms a tombstone outlives the
+// nonce's expiry [3] B-TID or "" (no session) [4] rev [5] expiresAt [6] session JSON [7] TMPI or "".
+// Returns {0} unknown, {2} spent, {3, challenge} stale,
+// {1, challenge, superseded B-TID or "", replaced TMPI or ""}.
 const SPEND_LUA = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {0} end
@@ -26,24 +30,29 @@ if cur == 's' then return {2} end
 local exp = tonumber(string.match(cur, '^p(%d+)|'))
 redis.call('SET', KEYS[1], 's', 'PXAT', string.format('%.0f', exp + tonumber(ARGV[2])))
 if exp <= tonumber(ARGV[1]) then return {3, cur} end
-local prev = ''
+local prev, oldTmpi = '', ''
 if ARGV[3] ~= '' then
   prev = redis.call('HGET', KEYS[2], 'btid') or ''
   if prev == ARGV[3] then prev = '' end
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'btid', ARGV[3], 'rev', ARGV[4], 'exp', ARGV[5], 'data', ARGV[6])
   redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+  oldTmpi = redis.call('GET', KEYS[3]) or ''
+  if ARGV[7] ~= '' then redis.call('SET', KEYS[3], ARGV[7]) else redis.call('DEL', KEYS[3]) end
 end
-return {1, cur, prev}`;
+return {1, cur, prev, oldTmpi}`;
 
-// KEYS: session. ARGV: B-TID, rev, expiresAt, session JSON. Returns the superseded B-TID or "".
+// KEYS: session, the IMPI's TMPI. ARGV: B-TID, rev, expiresAt, session JSON, TMPI or "".
+// Returns {superseded B-TID or "", replaced TMPI or ""}.
 const SUPERSEDE_LUA = `
 local prev = redis.call('HGET', KEYS[1], 'btid') or ''
 if prev == ARGV[1] then prev = '' end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'btid', ARGV[1], 'rev', ARGV[2], 'exp', ARGV[3], 'data', ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return prev`;
+local oldTmpi = redis.call('GET', KEYS[2]) or ''
+if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) else redis.call('DEL', KEYS[2]) end
+return {prev, oldTmpi}`;
 
 type Stored<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 type StoredChallenge = Stored<PendingChallenge, "rand" | "xres" | "ck" | "ik">;
@@ -106,6 +115,12 @@ export class RedisBsfStore implements BsfStore {
   private btidKey(btid: string): string {
     return this.redis.keys.key(`btid:${btid}`, "bsf", "btid");
   }
+  private tmpiOfImpiKey(impi: string): string {
+    return this.redis.keys.key(impi, "bsf", "tmpi");
+  }
+  private tmpiKey(tmpi: string): string {
+    return this.redis.keys.key(`tmpi:${tmpi}`, "bsf", "tmpi");
+  }
 
   // ---------------------------------------------------------------- challenges
 
@@ -121,11 +136,10 @@ export class RedisBsfStore implements BsfStore {
   }
 
   async spendChallenge(impi: string, nonce: string, now: number, session?: BsfSession): Promise<ChallengeSpent> {
-    const args = [String(now), String(this.keepSpentMs), ...(session ? this.sessionArgs(session) : ["", "", "", ""])];
+    const args = [String(now), String(this.keepSpentMs), ...(session ? this.sessionArgs(session) : ["", "", "", "", ""])];
+    const keys = [this.challengeKey(impi, nonce), this.sessionKey(impi), this.tmpiOfImpiKey(impi)];
     const [r] = await Promise.all([
-      this.redis.evalScript("gbaBsfSpend", SPEND_LUA, [this.challengeKey(impi, nonce), this.sessionKey(impi)], args) as Promise<
-        Array<number | Buffer>
-      >,
+      this.redis.evalScript("gbaBsfSpend", SPEND_LUA, keys, args) as Promise<Array<number | Buffer>>,
       session && this.indexSession(session),
     ]);
     switch (r[0]) {
@@ -137,27 +151,52 @@ export class RedisBsfStore implements BsfStore {
         return { kind: "stale", challenge: decodeChallenge(String(r[1])) };
     }
     const superseded = String(r[2]);
+    if (session) await this.dropTmpiHint(String(r[3]), session.tmpi);
     return { kind: "fresh", challenge: decodeChallenge(String(r[1])), ...(superseded !== "" && { superseded }) };
+  }
+
+  /**
+   * The replaced TMPI's hint key: removed once the IMPI names another TMPI. A removal lost to a
+   * crash leaves a hint that the IMPI's TMPI no longer confirms, so it still reads as absent.
+   */
+  private async dropTmpiHint(replaced: string, current: string | undefined): Promise<void> {
+    if (replaced !== "" && replaced !== current) await this.redis.call("DEL", (c) => c.del(this.tmpiKey(replaced)));
+  }
+
+  async impiOfTmpi(tmpi: string): Promise<string | undefined> {
+    const impi = await this.redis.get(this.tmpiKey(tmpi));
+    if (impi === null) return undefined;
+    const current = await this.redis.get(this.tmpiOfImpiKey(String(impi)));
+    return current !== null && String(current) === tmpi ? String(impi) : undefined;
   }
 
   // ---------------------------------------------------------------- sessions
 
   private sessionArgs(s: BsfSession): string[] {
-    return [s.btid, randomBytes(8).toString("hex"), String(s.expiresAt), encodeSession(s)];
+    return [s.btid, randomBytes(8).toString("hex"), String(s.expiresAt), encodeSession(s), s.tmpi ?? ""];
   }
 
-  /** The B-TID key, written before (or with) the session it points to. */
+  /** The B-TID key (and the TMPI's), written before (or with) the session it points to. */
   private async indexSession(s: BsfSession): Promise<void> {
-    await this.redis.set(this.btidKey(s.btid), s.impi, s.expiresAt);
+    await Promise.all([
+      this.redis.set(this.btidKey(s.btid), s.impi, s.expiresAt),
+      s.tmpi === undefined ? undefined : this.redis.set(this.tmpiKey(s.tmpi), s.impi),
+    ]);
     this.remember(s.btid, s.impi);
   }
 
   async createSession(s: BsfSession): Promise<string | undefined> {
-    const [prev] = await Promise.all([
-      this.redis.evalScript("gbaBsfSupersede", SUPERSEDE_LUA, [this.sessionKey(s.impi)], this.sessionArgs(s)),
+    const [r] = await Promise.all([
+      this.redis.evalScript(
+        "gbaBsfSupersede",
+        SUPERSEDE_LUA,
+        [this.sessionKey(s.impi), this.tmpiOfImpiKey(s.impi)],
+        this.sessionArgs(s),
+      ) as Promise<Array<string | Buffer>>,
       this.indexSession(s),
     ]);
-    const superseded = String(prev);
+    await this.dropTmpiHint(String(r[1]), s.tmpi);
+    const superseded = String(r[0]);
     return superseded === "" ? undefined : superseded;
   }
 
