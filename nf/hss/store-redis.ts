@@ -4,6 +4,8 @@
 //                        and the SQN state of milenage/sqn-time.ts: seq (SEQ_HE), off (OFF), unc (U)
 //   {<impi>}:hss:fail    list: the last AUTH_FAILURES_KEPT AUTS diagnostics (JSON)
 //   {imsi:<d>}:hss:imsi, {msisdn:<d>}:hss:msisdn   → IMPI (TS 29.562 ueId forms)
+//   {impu:<uri>}:hss:impu  set of the IMPIs listing that IMPU (an IMPU may be shared): written
+//                        before the record, pruned after it, each member checked against its record
 //   {hss}:hss:meta       hash: keyCheck (proves the master key), indBits, sqnScheme
 //   {hss}:hss:impis      sorted set of IMPIs (listing in IMPI order, count)
 // The AuC's step (advanceSqn) is one Lua script on the subscriber's slot: record, revision
@@ -48,6 +50,9 @@ export interface RedisHssStoreOptions {
   claimLeaseMs?: number;
   time?: TimeSeqParams;
 }
+
+/** An IMPU as TS 29.562 ImsUeId names one: a SIP or tel URI (TS 23.003 §13.4). */
+const IMPU_FORM = /^(sips?|tel):/;
 
 const DEFAULT_DURABLE_WAIT_MS = 1000;
 const DEFAULT_CLAIM_LEASE_MS = 60_000;
@@ -289,6 +294,17 @@ export class RedisHssStore implements HssStore {
   private identityKey(id: Identity, digits: string): string {
     return this.redis.keys.key(`${id}:${digits}`, "hss", id);
   }
+  private impuKey(impu: string): string {
+    return this.redis.keys.key(`impu:${impu}`, "hss", "impu");
+  }
+  /** SADD or SREM of one IMPI on each IMPU's hint set */
+  private async indexImpus(op: "sadd" | "srem", impi: string, impus: readonly string[]): Promise<void> {
+    for (let i = 0; i < impus.length; i += CHUNK) {
+      await Promise.all(
+        impus.slice(i, i + CHUNK).map((u) => this.redis.call(op.toUpperCase(), (c) => c[op](this.impuKey(u), impi))),
+      );
+    }
+  }
   private get impis(): string {
     return this.redis.keys.key("hss", "hss", "impis");
   }
@@ -308,9 +324,18 @@ export class RedisHssStore implements HssStore {
     const m = /^(imsi|msisdn)-([0-9]{5,15})$/.exec(ueId);
     if (!m) {
       const exists = await this.redis.call("HEXISTS", (c) => c.hexists(this.sub(ueId), "rec"));
-      return exists === 1 ? ueId : undefined;
+      if (exists === 1) return ueId;
+      return IMPU_FORM.test(ueId) ? this.ownerOfImpu(ueId) : undefined;
     }
     return this.ownerOf(m[1] as Identity, m[2]);
+  }
+
+  /** TS 29.562 UeId as an IMPU: the one subscriber listing it; one shared by several names none. */
+  private async ownerOfImpu(impu: string): Promise<string | undefined> {
+    const candidates = await this.redis.call("SMEMBERS", (c) => c.smembers(this.impuKey(impu)));
+    const records = await Promise.all(candidates.map((impi) => this.get(impi)));
+    const owners = records.filter((r) => r?.impus.includes(impu));
+    return owners.length === 1 ? owners[0]?.impi : undefined;
   }
 
   /** The IMPI an index key names, if its record still lists that identity (index keys are hints). */
@@ -539,6 +564,7 @@ export class RedisHssStore implements HssStore {
     );
     if (conflicts.length > 0) throw new ExistsError(conflicts);
     try {
+      for (const r of records) if (r.impus.length > 0) await this.indexImpus("sadd", r.impi, r.impus);
       for (let i = 0; i < records.length; i += CHUNK) {
         const written = await Promise.all(
           records
@@ -590,6 +616,7 @@ export class RedisHssStore implements HssStore {
         token,
       );
       if (conflicts.length > 0) throw new ExistsError(conflicts);
+      await this.indexImpus("sadd", impi, record.impus);
       const w = await this.redis.evalScript(
         "gbaHssWrite",
         WRITE_SUB_LUA,
@@ -606,6 +633,11 @@ export class RedisHssStore implements HssStore {
           .filter((id) => prev[id] !== undefined && prev[id] !== record[id])
           .map((id) => this.redis.compareAndSet(this.identityKey(id, prev[id] as string), impi, null)),
       );
+      await this.indexImpus(
+        "srem",
+        impi,
+        prev.impus.filter((u) => !record.impus.includes(u)),
+      );
       await this.redis.awaitReplicas(this.durableWaitMs);
       if (v.value.sqn !== undefined) {
         const seq = splitSqn(v.value.sqn, this.indBits).seq;
@@ -617,6 +649,7 @@ export class RedisHssStore implements HssStore {
   }
 
   async remove(impi: string): Promise<boolean> {
+    const impus = (await this.get(impi))?.impus ?? [];
     const r = (await this.redis.evalScript("gbaHssRemove", REMOVE_SUB_LUA, [this.sub(impi), this.fail(impi)], [])) as Array<
       number | Buffer
     >;
@@ -626,6 +659,7 @@ export class RedisHssStore implements HssStore {
       imsi === "" ? undefined : this.redis.compareAndSet(this.identityKey("imsi", imsi), impi, null),
       msisdn === "" ? undefined : this.redis.compareAndSet(this.identityKey("msisdn", msisdn), impi, null),
       this.redis.call("ZREM", (c) => c.zrem(this.impis, impi)),
+      this.indexImpus("srem", impi, impus),
     ]);
     await this.redis.awaitReplicas(this.durableWaitMs);
     return true;
