@@ -20,6 +20,7 @@ import { SubscriberSecrets } from "./sealed.js";
 import { SqnJournal } from "./sqn-journal.js";
 import {
   AUTH_FAILURES_KEPT,
+  IMPU_FORM,
   type AuthFailure,
   ExistsError,
   type HssStore,
@@ -37,9 +38,6 @@ export interface LmdbHssStoreOptions {
 }
 
 type Layout = { indBits: number };
-
-/** An IMPU as TS 29.562 ImsUeId names one: a SIP or tel URI (TS 23.003 §13.4). */
-const IMPU_FORM = /^(sips?|tel):/;
 
 export class LmdbHssStore implements HssStore {
   readonly dir: string;

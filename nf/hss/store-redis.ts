@@ -28,6 +28,7 @@ import { loadMasterKey } from "./master-key.js";
 import { SubscriberSecrets } from "./sealed.js";
 import {
   AUTH_FAILURES_KEPT,
+  IMPU_FORM,
   type AuthFailure,
   ExistsError,
   type HssStore,
@@ -50,9 +51,6 @@ export interface RedisHssStoreOptions {
   claimLeaseMs?: number;
   time?: TimeSeqParams;
 }
-
-/** An IMPU as TS 29.562 ImsUeId names one: a SIP or tel URI (TS 23.003 §13.4). */
-const IMPU_FORM = /^(sips?|tel):/;
 
 const DEFAULT_DURABLE_WAIT_MS = 1000;
 const DEFAULT_CLAIM_LEASE_MS = 60_000;
@@ -297,11 +295,12 @@ export class RedisHssStore implements HssStore {
   private impuKey(impu: string): string {
     return this.redis.keys.key(`impu:${impu}`, "hss", "impu");
   }
-  /** SADD or SREM of one IMPI on each IMPU's hint set */
-  private async indexImpus(op: "sadd" | "srem", impi: string, impus: readonly string[]): Promise<void> {
-    for (let i = 0; i < impus.length; i += CHUNK) {
+  /** SADD or SREM of each subscriber's IMPI on the hint sets of its IMPUs, CHUNK commands in flight */
+  private async indexImpus(op: "sadd" | "srem", subs: ReadonlyArray<{ impi: string; impus: readonly string[] }>): Promise<void> {
+    const pairs = subs.flatMap((s) => s.impus.map((u) => [this.impuKey(u), s.impi] as const));
+    for (let i = 0; i < pairs.length; i += CHUNK) {
       await Promise.all(
-        impus.slice(i, i + CHUNK).map((u) => this.redis.call(op.toUpperCase(), (c) => c[op](this.impuKey(u), impi))),
+        pairs.slice(i, i + CHUNK).map(([key, impi]) => this.redis.call(op.toUpperCase(), (c) => c[op](key, impi))),
       );
     }
   }
@@ -564,7 +563,7 @@ export class RedisHssStore implements HssStore {
     );
     if (conflicts.length > 0) throw new ExistsError(conflicts);
     try {
-      for (const r of records) if (r.impus.length > 0) await this.indexImpus("sadd", r.impi, r.impus);
+      await this.indexImpus("sadd", records);
       for (let i = 0; i < records.length; i += CHUNK) {
         const written = await Promise.all(
           records
@@ -616,7 +615,7 @@ export class RedisHssStore implements HssStore {
         token,
       );
       if (conflicts.length > 0) throw new ExistsError(conflicts);
-      await this.indexImpus("sadd", impi, record.impus);
+      await this.indexImpus("sadd", [record]);
       const w = await this.redis.evalScript(
         "gbaHssWrite",
         WRITE_SUB_LUA,
@@ -633,11 +632,7 @@ export class RedisHssStore implements HssStore {
           .filter((id) => prev[id] !== undefined && prev[id] !== record[id])
           .map((id) => this.redis.compareAndSet(this.identityKey(id, prev[id] as string), impi, null)),
       );
-      await this.indexImpus(
-        "srem",
-        impi,
-        prev.impus.filter((u) => !record.impus.includes(u)),
-      );
+      await this.indexImpus("srem", [{ impi, impus: prev.impus.filter((u) => !record.impus.includes(u)) }]);
       await this.redis.awaitReplicas(this.durableWaitMs);
       if (v.value.sqn !== undefined) {
         const seq = splitSqn(v.value.sqn, this.indBits).seq;
@@ -659,7 +654,7 @@ export class RedisHssStore implements HssStore {
       imsi === "" ? undefined : this.redis.compareAndSet(this.identityKey("imsi", imsi), impi, null),
       msisdn === "" ? undefined : this.redis.compareAndSet(this.identityKey("msisdn", msisdn), impi, null),
       this.redis.call("ZREM", (c) => c.zrem(this.impis, impi)),
-      this.indexImpus("srem", impi, impus),
+      this.indexImpus("srem", [{ impi, impus }]),
     ]);
     await this.redis.awaitReplicas(this.durableWaitMs);
     return true;

@@ -9,6 +9,9 @@ import { type SubscriberData, type SubscriberRecord, type SubscriberView, toView
 /** AUTS diagnostics entries kept per subscriber (the oldest dropped first). */
 export const AUTH_FAILURES_KEPT = 20;
 
+/** An IMPU as TS 29.562 ImsUeId names one: a SIP or tel URI (TS 23.003 §13.4). */
+export const IMPU_FORM = /^(sips?|tel):/;
+
 export interface AuthFailure {
   at: string;
   /** the check that failed: MAC-S of the AUTS (TS 33.102 §6.3.5) */
