@@ -180,6 +180,43 @@ describe("ZnProcedures answer cache", () => {
     expect((await refusal(zn, twin, request(1))).status).toBe(403);
   });
 
+  it("shares an answer between the configured nodes of one NAF, never with a NAF not allowed its FQDN", async () => {
+    const s = session(1, "alice@ims.example.org", 7);
+    await sessions.createSession(s);
+    // one NAF run as two nodes (two Diameter Origin-Hosts, or two tokens): two bsf.nafs entries
+    const nodeA: ZnClientConfig = {
+      id: "naf-a",
+      token: "naf-token-a",
+      fqdns: ["naf.example.org"],
+      originHost: "a.naf.example.org",
+    };
+    const nodeB: ZnClientConfig = {
+      id: "naf-b",
+      token: "naf-token-b",
+      fqdns: ["NAF.example.org"],
+      originHost: "b.naf.example.org",
+    };
+    const grouped: ZnClientConfig = { id: "naf-g", token: "naf-token-g", fqdns: ["naf.example.org"], group: "g1" };
+    const aware: ZnClientConfig = { id: "naf-u", token: "naf-token-u", fqdns: ["naf.example.org"], gbaUAware: true };
+    const other: ZnClientConfig = { id: "other", token: "other-token", fqdns: ["other.example.org"] };
+    const zn = procedures([nodeA, nodeB, grouped, aware, other]);
+    const first = await body(zn, nodeA, request(1));
+    // the same NAF_Id and settings: the same bytes, derived once (TS 33.220 B.3: Ks_NAF depends on NAF_Id only)
+    expect(await body(zn, nodeB, request(1))).toBe(first);
+    expect(zn.cachedAnswers).toBe(1);
+    expect(JSON.parse(first.toString("utf8")).meKeyMaterial).toBe(ksNaf(s, "naf.example.org"));
+    // a NAF not allowed naf.example.org is refused although an answer for it is cached (TS 33.220 §4.4.3)
+    const refused = await refusal(zn, other, request(1));
+    expect([refused.status, refused.cause]).toEqual([403, "NAF_NOT_AUTHORIZED"]);
+    // another NAF group (USS filtering, §4.4.6) or GBA_U awareness (§5.3.3) is an answer of its own
+    await body(zn, grouped, request(1));
+    await body(zn, aware, request(1, { gbaUAware: true }));
+    expect(zn.cachedAnswers).toBe(3);
+    // the GBA_U-aware NAF asking without the indicator gets the shared GBA_ME answer
+    expect(await body(zn, aware, request(1))).toBe(first);
+    expect(zn.cachedAnswers).toBe(3);
+  });
+
   it("stays bounded: oldest B-TIDs first, a few answers per B-TID, nothing for refused requests", async () => {
     for (let n = 1; n <= 10; n++) await sessions.createSession(session(n, `u${n}@ims.example.org`, n));
     const zn = procedures([NAF], 4);

@@ -11,9 +11,11 @@ const sha256 = (s: string): Uint8Array => Buffer.from(hash("sha256", s, "binary"
 export class NafRegistry {
   private readonly entries: Array<{ digest: Uint8Array; naf: ZnClientConfig; fqdns: Set<string> }>;
   private readonly byHost = new Map<string, ZnClientConfig>();
+  private readonly fqdnsOf = new Map<ZnClientConfig, Set<string>>();
 
   constructor(nafs: readonly ZnClientConfig[]) {
     this.entries = nafs.map((naf) => ({ digest: sha256(naf.token), naf, fqdns: new Set(naf.fqdns.map((f) => f.toLowerCase())) }));
+    for (const e of this.entries) if (!this.fqdnsOf.has(e.naf)) this.fqdnsOf.set(e.naf, e.fqdns);
     for (const naf of nafs) if (naf.originHost !== undefined) this.byHost.set(naf.originHost.toLowerCase(), naf);
   }
 
@@ -43,6 +45,6 @@ export class NafRegistry {
 
   /** A NAF may ask only for its own NAF_Id (TS 33.220 §4.4.3); DNS names compare case-insensitively. */
   mayAskFor(naf: ZnClientConfig, nafFqdn: string): boolean {
-    return this.entries.find((x) => x.naf === naf)?.fqdns.has(nafFqdn.toLowerCase()) ?? false;
+    return this.fqdnsOf.get(naf)?.has(nafFqdn.toLowerCase()) ?? false;
   }
 }

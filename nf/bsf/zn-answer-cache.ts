@@ -1,6 +1,10 @@
-// Serialised Zn 200 answers (UTF-8 JSON, sent as they are), reused while the session they were
-// derived from is still the one stored. Sessions live in a store other BSF processes write too
-// (`gba bsf --workers N`; a new bootstrap of the IMPI replaces its B-TID, TS 33.220 §4.5.2; a
+// Serialised Zn answers (HTTP: the UTF-8 JSON 200 body; Diameter: the BIA's AVPs), reused while
+// the session they were derived from is still the one stored. An answer depends on the session and
+// on what the NAF asked (NAF_Id as sent, GSIDs, GBA_U awareness) and on the NAF's configured group
+// and GBA_U awareness — not on which configured NAF asked: NAF nodes of one NAF (one FQDN, several
+// Diameter Origin-Hosts or tokens) share its entries. Whether a NAF may ask at all is checked by
+// the caller before every lookup (TS 33.220 §4.4.3). Sessions live in a store other BSF processes
+// write too (`gba bsf --workers N`; a new bootstrap of the IMPI replaces its B-TID, TS 33.220 §4.5.2; a
 // pinned RAND can even give another session the same B-TID), so every hit checks the stored
 // session's version against the one the answer came from, and the session lifetime. Entries
 // hold Ks_NAF and the version (LMDB: the record, with Ks): secrets the store and the Zn answer
@@ -9,14 +13,9 @@ import type { BootstrappingInfoRequest } from "../../wire/zn.js";
 import type { ZnClientConfig } from "./config.js";
 import type { BsfStore } from "./store.js";
 
-/** Everything an answer depends on besides the session (TS 29.309 BootstrappingInfoRequest). */
+/** An answer and everything it depends on besides the session (TS 29.309 BootstrappingInfoRequest, the NAF's settings). */
 interface Variant {
-  naf: ZnClientConfig;
-  /** as sent: it enters the KDF as is (TS 33.220 B.3) */
-  nafFqdn: string;
-  uaSecProtId: string;
-  gbaUAware: boolean;
-  gsIds: string | undefined;
+  key: string;
   body: Buffer;
 }
 
@@ -32,7 +31,13 @@ export const ANSWER_CACHE_CAPACITY = 4096;
 /** answers kept per B-TID (NAFs, NAF FQDNs, Ua protocols, GSID selections); the oldest goes first */
 export const ANSWERS_PER_BTID = 8;
 
-const gsIdsOf = (req: BootstrappingInfoRequest): string | undefined => req.gsIds?.join(",");
+/**
+ * The NAF FQDN as sent (it enters the KDF as is, TS 33.220 B.3), the Ua security protocol id, the
+ * GSIDs asked for, whether Ks_int_NAF may go (both the request and the NAF's entry say GBA_U-aware,
+ * TS 33.220 §5.3.3) and the NAF group the USSs are filtered by (TS 33.220 §4.4.6).
+ */
+const variantKey = (naf: ZnClientConfig, req: BootstrappingInfoRequest): string =>
+  `${req.nafId.nafFqdn}\n${req.nafId.uaSecProtId}\n${req.gsIds?.join(",") ?? "*"}\n${req.gbaUAware === true && naf.gbaUAware === true}\n${naf.group ?? ""}`;
 
 export class ZnAnswerCache {
   private readonly groups = new Map<string, Group>();
@@ -51,8 +56,8 @@ export class ZnAnswerCache {
   }
 
   /**
-   * The cached answer for this NAF and request, if its session is unexpired and unchanged in the
-   * store; the B-TID's answers are dropped when it is not.
+   * The cached answer for this request from a NAF of these settings (authorised by the caller), if
+   * its session is unexpired and unchanged in the store; the B-TID's answers are dropped when it is not.
    */
   async lookup(naf: ZnClientConfig, req: BootstrappingInfoRequest, now: number): Promise<Buffer | undefined> {
     const g = this.groups.get(req.btId);
@@ -61,17 +66,8 @@ export class ZnAnswerCache {
       this.drop(req.btId, g);
       return undefined;
     }
-    const gsIds = gsIdsOf(req);
-    for (const v of g.variants) {
-      if (
-        v.naf === naf &&
-        v.nafFqdn === req.nafId.nafFqdn &&
-        v.uaSecProtId === req.nafId.uaSecProtId &&
-        v.gbaUAware === (req.gbaUAware === true) &&
-        v.gsIds === gsIds
-      )
-        return v.body;
-    }
+    const key = variantKey(naf, req);
+    for (const v of g.variants) if (v.key === key) return v.body;
     return undefined;
   }
 
@@ -96,14 +92,7 @@ export class ZnAnswerCache {
       g.variants.shift();
       this.count--;
     }
-    g.variants.push({
-      naf,
-      nafFqdn: req.nafId.nafFqdn,
-      uaSecProtId: req.nafId.uaSecProtId,
-      gbaUAware: req.gbaUAware === true,
-      gsIds: gsIdsOf(req),
-      body,
-    });
+    g.variants.push({ key: variantKey(naf, req), body });
     this.count++;
   }
 

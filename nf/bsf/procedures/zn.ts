@@ -117,8 +117,12 @@ export class ZnProcedures {
     serialize: (r: BootstrappingInfoResponse) => string | Uint8Array,
   ): Promise<ZnOutcome> {
     const now = this.clock();
-    const cached = await this.answers.lookup(naf, req, now);
-    if (cached !== undefined) return { kind: "delivered", body: cached };
+    // TS 33.220 §4.4.3: the cache holds answers for NAF_Ids, shared by the NAF nodes allowed to ask
+    // for them, so the authorisation comes first (derive() refuses the others)
+    if (this.nafs.mayAskFor(naf, req.nafId.nafFqdn)) {
+      const cached = await this.answers.lookup(naf, req, now);
+      if (cached !== undefined) return { kind: "delivered", body: cached };
+    }
     // read before the session itself: a replacement in between then shows as a changed version
     const version = await this.store.sessionVersion(req.btId);
     const derived = await this.derive(naf, req, now);
