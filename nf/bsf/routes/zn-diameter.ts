@@ -41,6 +41,8 @@ export interface ZnDiameterRoutesOptions {
 }
 
 const experimental = (code: number): Result => ({ vendorId: VENDOR_3GPP, code });
+const SUCCESS = resultCode(RESULT.SUCCESS);
+const NO_BODY = new Uint8Array(0);
 
 /** TS 29.109 §6.2.2: the result a refusal's cause is answered with. */
 const RESULTS: Partial<Record<BsfCause, Result>> = {
@@ -85,15 +87,22 @@ export const znDiameterRoutes: DiameterRoutes<ZnDiameterRoutesOptions> = (node, 
     // a malformed BIR throws DiameterError: the node answers it (RFC 6733 §7.2)
     const startedAt = events && performance.now();
     const bir = parseBir(msg);
-    const req = asRequest(bir);
-    const ctx = { iface: "Zn/Diameter", log, events, startedAt, btid: bir.btid, nafFqdn: bir.nafId.fqdn } as const;
-    const head = { ...node.origin, sessionId: bir.sessionId };
     const naf = procedures.authenticatePeer(peer.originHost);
-    const outcome = isRefusal(naf) ? naf : await procedures.retrieve(naf, req, biaBody);
-    onOutcome(outcome, { ...ctx, naf: isRefusal(naf) ? peer.originHost : naf.id });
-    if (outcome.kind === "delivered") return encodeBia({ ...head, result: resultCode(RESULT.SUCCESS) }, msg, outcome.body);
+    const outcome = isRefusal(naf) ? naf : await procedures.retrieve(naf, asRequest(bir), biaBody);
+    onOutcome(outcome, {
+      iface: "Zn/Diameter",
+      log,
+      events,
+      startedAt,
+      btid: bir.btid,
+      nafFqdn: bir.nafId.fqdn,
+      naf: isRefusal(naf) ? peer.originHost : naf.id,
+    });
+    const { originHost, originRealm } = node.origin;
+    if (outcome.kind === "delivered")
+      return encodeBia({ originHost, originRealm, sessionId: bir.sessionId, result: SUCCESS }, msg, outcome.body);
     const result = RESULTS[outcome.cause];
     if (result === undefined) throw invalidValue(outcome, msg);
-    return encodeBia({ ...head, result }, msg, new Uint8Array(0));
+    return encodeBia({ originHost, originRealm, sessionId: bir.sessionId, result }, msg, NO_BODY);
   });
 };
