@@ -1,8 +1,9 @@
 // Zn over Diameter (TS 29.109 Bootstrapping-Info-Request/Answer, application 16777220): key
 // lookups per second at our BSF's Diameter Zn listener, against a bare Diameter echo over the same
-// codec (bench/lib/diameter-echo.ts: decodes each BIR, answers a BIA of the real size, no lookup,
-// no KDF; its own process, like the BSF) — target ≥ 0.8 — and against the same-run SBI Zn lookups
-// of the same B-TIDs. Built-in only: `gba hss` + `gba bsf`, SESSIONS subscribers bootstrapped
+// codec and connection code (bench/lib/diameter-echo.ts: decodes and checks each BIR, answers a
+// BIA of the BSF's size — same identities, IMPI and USS — with a fresh head before a body encoded
+// once, no lookup, no KDF; its own process, like the BSF) — target ≥ 0.8 — and against the
+// same-run SBI Zn lookups of the same B-TIDs. Built-in only: `gba hss` + `gba bsf`, SESSIONS subscribers bootstrapped
 // first; each load connection is a NAF node of its own, admitted by its Origin-Host in bsf.nafs.
 // Besides the ratios, CPU µs per operation of each process involved (the BSF or the echo from
 // /proc, utime + stime; the load generator, this process, from process.cpuUsage()), warm-up included.
@@ -10,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../nf/common/diameter/config.js";
 import { defaultConfig } from "../nf/config.js";
 import { LoadUe } from "../ue/load-ue.js";
-import { BENCH_REALM, clientHost, diameterLoad, ECHO_HOST } from "./lib/diameter-echo.js";
+import { clientHost, diameterLoad } from "./lib/diameter-echo.js";
 import { interleave, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, BenchSetupError, loadConfig, roundPlan } from "./lib/options.js";
@@ -18,7 +19,7 @@ import { type BenchResult, compare } from "./lib/result.js";
 import { procCpuMicros } from "./lib/cpu.js";
 import { ownStack, Rig } from "./lib/rig.js";
 import { str } from "./lib/child.js";
-import { benchSubscriber, bootstrapOnce } from "./lib/ue-load.js";
+import { benchImpi, benchSubscriber, bootstrapOnce } from "./lib/ue-load.js";
 import { BOOTSTRAPS_AT_ONCE, SESSIONS, ZN_TARGET, znLoad } from "./zn.js";
 
 const ECHO = fileURLToPath(new URL("./lib/diameter-echo.js", import.meta.url));
@@ -70,7 +71,11 @@ export async function benchZnDiameter(o: BenchOptions): Promise<BenchResult> {
     const bsfDiameter = parseHostPort(str(stack.bsf.info, "bsf", "znDiameter"));
     const bsfHost = str(stack.bsf.info, "diameter", "bsfHost");
     const bsfRealm = str(stack.bsf.info, "diameter", "realm");
-    const echoChild = await rig.script([ECHO, "--clients", String(clients)]);
+    // the floor answers as the BSF does, with the same identities and sizes (bench/lib/diameter-echo.ts)
+    const echoChild = await rig.script([
+      ECHO,
+      ...["--clients", String(clients), "--origin-host", bsfHost, "--origin-realm", bsfRealm, "--impi", benchImpi(0)],
+    ]);
     const echo = parseHostPort(str(echoChild.info, "diameter"));
     if (bsfDiameter === undefined || echo === undefined) throw new Error("no Diameter listener in a ready line");
 
@@ -85,7 +90,7 @@ export async function benchZnDiameter(o: BenchOptions): Promise<BenchResult> {
     const common = { connections: clients, pipeline: 1, btids, nafFqdn: NAF_FQDN };
     const toBsf = await diameterLoad({ ...common, ...bsfDiameter, serverHost: bsfHost, destinationRealm: bsfRealm });
     closers.push(() => toBsf.close());
-    const toEcho = await diameterLoad({ ...common, ...echo, serverHost: ECHO_HOST, destinationRealm: BENCH_REALM });
+    const toEcho = await diameterLoad({ ...common, ...echo, serverHost: bsfHost, destinationRealm: bsfRealm });
     closers.push(() => toEcho.close());
     const sbi = (seconds: number): Promise<Sample> =>
       runAutocannon({ opts: znLoad(stack.zn, btids, { token: stack.znToken, fqdn: stack.nafFqdn }, o, seconds) });
@@ -123,10 +128,14 @@ export async function benchZnDiameter(o: BenchOptions): Promise<BenchResult> {
         "CPU µs per answer, load generator (Diameter NAF nodes, echo)": ce.load,
         "CPU µs per lookup, BSF (SBI Zn)": cs.server,
         "CPU µs per lookup, load generator (autocannon, SBI)": cs.load,
+        "BIA octets, BSF": toBsf.answerOctets,
+        "BIA octets, bare Diameter echo": toEcho.answerOctets,
       },
       notes: [
         "CPU µs: utime + stime of the BSF and echo processes (/proc, 10 ms ticks) and of the bench process over every round, warm-up included, divided by the answers counted",
         "the Diameter load runs in the bench process (one NAF node per connection, one request outstanding each); the BSF and the echo each in their own process",
+        "every connection is a node of one NAF (one bsf.nafs entry each, one NAF FQDN): after a B-TID's first lookup the BSF answers from its Zn answer cache, checking the stored session's version in LMDB on every lookup, as over SBI",
+        "the echo is a floor, not a bare socket echo: it decodes and checks each BIR and answers a fresh head before a body encoded once, as many octets as the BSF (BIA octets above)",
       ],
     };
   } finally {

@@ -95,6 +95,9 @@ describe("gba bench zn --binding diameter", () => {
     const cpu = Object.entries(result.facts ?? {}).filter(([k]) => k.startsWith("CPU µs per"));
     expect(cpu).toHaveLength(6);
     for (const [k, v] of cpu) expect(v, k).toBeGreaterThan(0);
+    // the floor answers as many octets as the BSF (same identities, IMPI and USS sizes)
+    expect(result.facts?.["BIA octets, BSF"]).toBeGreaterThan(500);
+    expect(result.facts?.["BIA octets, bare Diameter echo"]).toBe(result.facts?.["BIA octets, BSF"]);
   }, 120_000);
 
   it("--binding is refused with another benchmark, an unknown binding and --target", async () => {

@@ -1,10 +1,14 @@
-// The Diameter baseline for Zn over Diameter (TS 29.109 BIR/BIA): a bare node that decodes each
-// Bootstrapping-Info-Request with the same codec and answers a BIA of the real size (a fixed key,
-// expiry, creation time and one USS) without any lookup or key derivation; and the load client:
-// N client nodes (one connection each) keeping `pipeline` requests outstanding per connection.
+// The Diameter baseline for Zn over Diameter (TS 29.109 BIR/BIA): a floor, not a bare socket echo.
+// A node over the same codec and connection code as the BSF's that decodes and checks each
+// Bootstrapping-Info-Request (parseBir) and answers a BIA of the BSF's size without any lookup or
+// key derivation: a fresh head (Session-Id, Result-Code, Origin-Host/Realm, Auth-Session-State,
+// Vendor-Specific-Application-Id) in front of a body encoded once — what the BSF answers a repeated
+// lookup with, from its answer cache — with the same Origin-Host, Origin-Realm, IMPI and USS sizes
+// as the BSF's answer (the bench passes them). And the load client: N client nodes (one connection
+// each) keeping `pipeline` requests outstanding per connection.
 //
-//   node dist/bench/lib/diameter-echo.js [--port P] [--clients N]
-// prints {"diameter":"127.0.0.1:PORT","originHost":...,"clientHosts":[...]} once listening and
+//   node dist/bench/lib/diameter-echo.js [--port P] [--clients N] [--origin-host H] [--origin-realm R] [--impi I]
+// prints {"diameter":"127.0.0.1:PORT","originHost":...,"clients":N} once listening and
 // stops on SIGTERM (the bench child protocol of child.ts).
 import { fileURLToPath } from "node:url";
 import { DiameterNode } from "../../nf/common/diameter/index.js";
@@ -12,6 +16,7 @@ import {
   APP_ZN,
   type BirRequest,
   encodeBia,
+  encodeBiaBody,
   encodeBir,
   isSuccess,
   parseBir,
@@ -26,37 +31,43 @@ export const clientHost = (i: number): string => `bench-client-${i}.${BENCH_REAL
 
 const KEY = new Uint8Array(32);
 const T = Date.UTC(2030, 0, 1);
-const USS = [{ uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: "sip:bench@bench.example.org" }] } }];
+
+export interface DiameterEchoOptions {
+  port?: number;
+  /** bench client hosts admitted (clientHost(0..clients-1)) */
+  clients?: number;
+  /** the identity it answers as (default ECHO_HOST in BENCH_REALM) */
+  originHost?: string;
+  originRealm?: string;
+  /** the IMPI of its answers; the one USS names sip:IMPI, as the HSS's default GUSS does */
+  impi?: string;
+}
 
 /** The bare Diameter Zn server; admits `clients` bench client hosts. */
-export async function startDiameterEcho(o: { port?: number; clients?: number } = {}): Promise<{
+export async function startDiameterEcho(o: DiameterEchoOptions = {}): Promise<{
   node: DiameterNode;
   host: string;
   port: number;
 }> {
   const clients = o.clients ?? 64;
   const node = new DiameterNode({
-    originHost: ECHO_HOST,
-    originRealm: BENCH_REALM,
+    originHost: o.originHost ?? ECHO_HOST,
+    originRealm: o.originRealm ?? BENCH_REALM,
     applications: [APP_ZN],
     peers: Array.from({ length: clients }, (_, i) => ({ originHost: clientHost(i) })),
   });
+  const impi = o.impi ?? "bench@bench.example.org";
+  const body = encodeBiaBody({
+    impi,
+    meKeyMaterial: KEY,
+    keyExpiryTime: T,
+    bootstrapInfoCreationTime: T,
+    ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: `sip:${impi}` }] } }],
+    gbaType: "3G_GBA",
+  });
   node.onRequest(APP_ZN, 310, (msg) => {
     const r = parseBir(msg);
-    return encodeBia(
-      {
-        ...node.origin,
-        sessionId: r.sessionId,
-        result: resultCode(2001),
-        impi: "bench@bench.example.org",
-        meKeyMaterial: KEY,
-        keyExpiryTime: T,
-        bootstrapInfoCreationTime: T,
-        ussList: USS,
-        gbaType: "3G_GBA",
-      },
-      msg,
-    );
+    return encodeBia({ ...node.origin, sessionId: r.sessionId, result: resultCode(2001) }, msg, body);
   });
   const { host, port } = await node.listen(o.port ?? 0);
   return { node, host, port };
@@ -82,6 +93,8 @@ export interface DiameterLoadOptions {
 /** Opens the client connections; `run(seconds)` drives the closed loop and returns a Sample. */
 export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Promise<{
   run(seconds: number): Promise<Sample>;
+  /** octets of the first successful answer (the first Session-Ids are as long in every run): a baseline answers as many as its subject */
+  readonly answerOctets: number;
   close(): Promise<void>;
 }> {
   const server = o.serverHost ?? ECHO_HOST;
@@ -104,7 +117,11 @@ export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Pro
     nafId: { fqdn: o.nafFqdn ?? "naf.bench.example.org", uaId: new Uint8Array([1, 0, 0, 0, 2]) },
   };
   let seq = 0;
+  let answerOctets = 0;
   return {
+    get answerOctets() {
+      return answerOctets;
+    },
     async run(seconds: number): Promise<Sample> {
       const s = newSample();
       const start = performance.now();
@@ -133,6 +150,7 @@ export async function diameterLoad(o: Omit<DiameterLoadOptions, "seconds">): Pro
                   countError(s, `Diameter ${r.code}`);
                   continue;
                 }
+                if (answerOctets === 0) answerOctets = answer.length;
                 s.ok++;
                 s.latency.add(performance.now() - t0);
               } catch (err) {
@@ -158,8 +176,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i < 0 ? undefined : process.argv[i + 1];
   };
   const clients = Number(arg("--clients") ?? 64);
-  const { node, host, port } = await startDiameterEcho({ port: Number(arg("--port") ?? 0), clients });
-  process.stdout.write(`${JSON.stringify({ diameter: `${host}:${port}`, originHost: ECHO_HOST, clients })}\n`);
+  const { node, host, port } = await startDiameterEcho({
+    port: Number(arg("--port") ?? 0),
+    clients,
+    originHost: arg("--origin-host"),
+    originRealm: arg("--origin-realm"),
+    impi: arg("--impi"),
+  });
+  process.stdout.write(`${JSON.stringify({ diameter: `${host}:${port}`, originHost: node.origin.originHost, clients })}\n`);
   process.once("SIGTERM", () => {
     node.close().finally(() => process.exit(0));
   });
