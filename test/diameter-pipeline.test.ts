@@ -5,15 +5,7 @@
 // than its own connection.
 import { afterEach, describe, expect, it } from "vitest";
 import { DiameterNode } from "../nf/common/diameter/index.js";
-import {
-  APP_ZN,
-  type DiameterMessage,
-  encodeBia,
-  encodeBir,
-  parseBia,
-  parseBir,
-  resultCode,
-} from "../wire/diameter/index.js";
+import { APP_ZN, type DiameterMessage, encodeBia, encodeBir, parseBia, parseBir, resultCode } from "../wire/diameter/index.js";
 import { type RawPeer, rawOpen } from "./helpers/diameter-raw-peer.js";
 
 const NAF = "naf.example.org";
