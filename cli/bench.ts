@@ -47,7 +47,9 @@ options:
                       ub, zn: run the built-in HSS and BSF a second time with their state on this
                       Redis Cluster (a key prefix of their own) and report it against the LMDB run
                       of the same run: Redis ÷ LMDB, and CPU µs per operation of the HSS, the BSF
-                      and the cluster's primaries for both
+                      and the cluster's primaries for both; hss: the same for an HSS with the
+                      small store's subscribers on the cluster (Zh AVs, SEQ_HE advanced, and GUSS
+                      reads); each also reports the Redis commands per operation
 
 external targets (--target URL):
   ub       --target UB_URL (--usim FILE... | --subscribers CSV): GBA_ME subscribers provisioned
@@ -120,6 +122,9 @@ function url(values: FlagValues, flag: string): string | undefined {
   throw new UsageError(`--${flag}: "${v}" is not an http:// or https:// URL`);
 }
 
+/** The benchmarks that run the built-in NFs a second time on a Redis Cluster (--store). */
+const STORE_BENCHES = ["ub", "zn", "hss"];
+
 export function benchOptions(values: FlagValues, all: boolean): BenchOptions {
   const o = defaultOptions();
   o.durationS = num(values, "duration", { min: 0.1 }) ?? o.durationS;
@@ -170,7 +175,8 @@ export const bench: Command = {
     if (o.target && (all || !b.external)) throw new UsageError(`--target: bench ${name} runs against our own NFs only`);
     if (values.only !== undefined && !all) throw new UsageError("--only goes with bench all");
     if (values.binding !== undefined && name !== "zn") throw new UsageError("--binding goes with bench zn");
-    if (o.store && name !== "ub" && name !== "zn") throw new UsageError(`--store goes with bench ub or zn, not ${name}`);
+    if (o.store && !STORE_BENCHES.includes(name))
+      throw new UsageError(`--store goes with bench ${STORE_BENCHES.join(", ")}, not ${name}`);
     if (o.store && o.binding === "diameter")
       throw new UsageError("--store goes with the SBI Zn of bench zn, not --binding diameter");
     if (all) {

@@ -15,7 +15,7 @@ export interface BenchOptions {
   rate?: number;
   /** an external BSF (ub: Ub URL, zn: Zn URL), NAF (ua: http URL, tls-psk: https URL) or ECA (enrol) */
   target?: string;
-  /** ub, zn: also run the built-in HSS and BSF on this Redis Cluster, against the LMDB run */
+  /** ub, zn, hss: also run the built-in HSS (and BSF) on this Redis Cluster, against the LMDB run */
   store?: RedisStoreConfig;
   /** Ub URL of the BSF the UE bootstraps with, for external ua, tls-psk, enrol and zn */
   bsf?: string;
