@@ -228,11 +228,17 @@ describe("BSF store: sessions", () => {
   it("a session's version changes when it is replaced, and not otherwise", async () => {
     const { store } = openStore();
     await store.createSession(session("b1@bsf", "alice", 10_000));
-    const v1 = (await store.sessionVersion("b1@bsf"))!;
-    expect(await store.isSessionVersion("b1@bsf", v1)).toBe(true);
+    const v1 = (await store.versionedSession("b1@bsf", 0))!;
+    expect(v1.session.impi).toBe("alice");
+    expect(await store.isSessionVersion("b1@bsf", v1.version)).toBe(true);
     await store.createSession({ ...session("b1@bsf", "alice", 10_000), ks: new Uint8Array(32).fill(7) });
-    expect(await store.isSessionVersion("b1@bsf", v1)).toBe(false);
-    expect(await store.sessionVersion("nope@bsf")).toBeUndefined();
+    expect(await store.isSessionVersion("b1@bsf", v1.version)).toBe(false);
+    const v2 = (await store.versionedSession("b1@bsf", 0))!;
+    expect(Buffer.from(v2.session.ks)).toEqual(Buffer.alloc(32, 7));
+    expect(await store.isSessionVersion("b1@bsf", v2.version)).toBe(true);
+    expect(await store.versionedSession("nope@bsf", 0)).toBeUndefined();
+    // an expired session has no version to cache an answer under
+    expect(await store.versionedSession("b1@bsf", 10_000)).toBeUndefined();
     await store.close();
   });
 });

@@ -1,7 +1,7 @@
-// The Zn answer cache behind ZnProcedures, on a real LMDB session store: answers are reused only
-// while the session stored under the B-TID is unchanged and unexpired, whoever changes the store
-// (here a second handle on the same directory, as another BSF process would), and the cache stays
-// bounded. Keys are recomputed with node:crypto (TS 33.220 B.2, B.3), independently of gba/keys.
+// The Zn answer cache behind ZnProcedures, on a real session store (LMDB, or the Redis Cluster in
+// the vitest project "redis"): answers are reused only while the session stored under the B-TID is
+// unchanged and unexpired, whoever changes the store (here a second handle on the same store, as
+// another BSF process or replica would), and the cache stays bounded. Keys are recomputed with node:crypto (TS 33.220 B.2, B.3), independently of gba/keys.
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,11 +11,12 @@ import { BSF_CAUSES } from "../nf/bsf/causes.js";
 import type { ZnClientConfig } from "../nf/bsf/config.js";
 import { NafRegistry } from "../nf/bsf/naf-registry.js";
 import { type ZnRefusal, ZnProcedures } from "../nf/bsf/procedures/zn.js";
-import type { BsfSession } from "../nf/bsf/store.js";
-import { LmdbBsfStore } from "../nf/bsf/store-lmdb.js";
+import type { BsfSession, BsfStore } from "../nf/bsf/store.js";
+import { openBsfStore } from "../nf/bsf/store-open.js";
 import { ANSWERS_PER_BTID } from "../nf/bsf/zn-answer-cache.js";
 import type { Guss } from "../wire/zh.js";
 import type { BootstrappingInfoRequest, BootstrappingInfoResponse } from "../wire/zn.js";
+import { testStore } from "./helpers/store-backend.js";
 
 const NAF: ZnClientConfig = { id: "naf", token: "naf-token-1", fqdns: ["naf.example.org"] };
 const UA = "0100000002";
@@ -63,13 +64,13 @@ const request = (n: number, extra: Partial<BootstrappingInfoRequest> = {}): Boot
 const serialize = (r: BootstrappingInfoResponse) => JSON.stringify(r);
 
 let dir: string;
-let stores: LmdbBsfStore[];
-let sessions: LmdbBsfStore;
-/** the same LMDB directory through its own handle: what another BSF process sees and writes */
-let other: LmdbBsfStore;
+let stores: BsfStore[];
+let sessions: BsfStore;
+/** the same store through its own handle: what another BSF process or replica sees and writes */
+let other: BsfStore;
 const clock = { now: T0 };
-const open = () => {
-  const store = LmdbBsfStore.open(dir, 60_000);
+const open = async () => {
+  const store = await openBsfStore({ data: dir, store: testStore(dir) }, 60_000);
   stores.push(store);
   return store;
 };
@@ -100,11 +101,11 @@ async function refusal(
   return { ...out, status: BSF_CAUSES[out.cause] };
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "bsf-zn-cache-"));
   stores = [];
-  sessions = open();
-  other = open();
+  sessions = await open();
+  other = await open();
   clock.now = T0;
 });
 afterEach(async () => {
@@ -137,6 +138,29 @@ describe("ZnProcedures answer cache", () => {
     expect(zn.cachedAnswers).toBe(0);
     const next = await answer(zn, NAF, request(2));
     expect(next.meKeyMaterial).toBe(ksNaf(session(2, "alice@ims.example.org", 8), "naf.example.org"));
+  });
+
+  it("reads the store once per lookup: the session with its version when cold, the version when cached", async () => {
+    await sessions.createSession(session(1, "alice@ims.example.org", 7));
+    const reads: string[] = [];
+    // every store method the procedures call, by name (on Redis each is one round trip once the B-TID's IMPI is known)
+    const counted = new Proxy(sessions, {
+      get(target, name, receiver) {
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === "function"
+          ? (...args: unknown[]) => {
+              reads.push(String(name));
+              return v.apply(target, args);
+            }
+          : v;
+      },
+    });
+    const zn = new ZnProcedures(counted, new NafRegistry([NAF]), () => clock.now);
+    await body(zn, NAF, request(1));
+    expect(reads).toEqual(["versionedSession"]);
+    reads.length = 0;
+    await body(zn, NAF, request(1));
+    expect(reads).toEqual(["isSessionVersion"]);
   });
 
   it("answers from the new session when another one is stored under the same B-TID (a pinned RAND)", async () => {

@@ -107,6 +107,10 @@ export class LmdbBsfStore implements BsfStore {
   }
 
   async session(btid: string, now: number): Promise<BsfSession | undefined> {
+    return this.live(btid, now);
+  }
+
+  private live(btid: string, now: number): BsfSession | undefined {
     const s = this.sessions.get(btid);
     if (s === undefined) return undefined;
     if (s.expiresAt <= now) {
@@ -117,10 +121,14 @@ export class LmdbBsfStore implements BsfStore {
     return s;
   }
 
-  /** The stored record's bytes (it holds Ks): a copy. */
-  async sessionVersion(btid: string): Promise<Buffer | undefined> {
+  /**
+   * The version is the stored record's bytes (it holds Ks), copied. Both reads run in one
+   * synchronous step, so in one read transaction: the version is the session's.
+   */
+  async versionedSession(btid: string, now: number): Promise<{ session: BsfSession; version: Buffer } | undefined> {
     const view = this.recordView(btid);
-    return view === undefined ? undefined : Buffer.from(view);
+    const session = this.live(btid, now);
+    return view === undefined || session === undefined ? undefined : { session, version: Buffer.from(view) };
   }
 
   async isSessionVersion(btid: string, version: Buffer): Promise<boolean> {

@@ -54,6 +54,11 @@ local oldTmpi = redis.call('GET', KEYS[2]) or ''
 if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) else redis.call('DEL', KEYS[2]) end
 return {prev, oldTmpi}`;
 
+// KEYS: an IMPI's session. ARGV: B-TID. Removes the session if it is that B-TID's.
+const DROP_BTID_LUA = `
+if redis.call('HGET', KEYS[1], 'btid') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 type Stored<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 type StoredChallenge = Stored<PendingChallenge, "rand" | "xres" | "ck" | "ik">;
 type StoredSession = Stored<BsfSession, "ks" | "rand">;
@@ -176,13 +181,21 @@ export class RedisBsfStore implements BsfStore {
     return [s.btid, randomBytes(8).toString("hex"), String(s.expiresAt), encodeSession(s), s.tmpi ?? ""];
   }
 
-  /** The B-TID key (and the TMPI's), written before (or with) the session it points to. */
+  /**
+   * The B-TID key (and the TMPI's), written before (or with) the session it points to. A B-TID
+   * that named another IMPI (a pinned RAND gives two IMPIs one B-TID) is taken from that IMPI's
+   * session: one session per B-TID, as on LMDB, so no replica that remembers the old IMPI serves
+   * the old session under it.
+   */
   private async indexSession(s: BsfSession): Promise<void> {
-    await Promise.all([
-      this.redis.set(this.btidKey(s.btid), s.impi, s.expiresAt),
+    const [previous] = await Promise.all([
+      this.redis.swap(this.btidKey(s.btid), s.impi, s.expiresAt),
       s.tmpi === undefined ? undefined : this.redis.set(this.tmpiKey(s.tmpi), s.impi),
     ]);
     this.remember(s.btid, s.impi);
+    const was = previous === null ? undefined : previous.toString();
+    if (was !== undefined && was !== s.impi)
+      await this.redis.evalScript("gbaBsfDropBtid", DROP_BTID_LUA, [this.sessionKey(was)], [s.btid]);
   }
 
   async createSession(s: BsfSession): Promise<string | undefined> {
@@ -229,15 +242,16 @@ export class RedisBsfStore implements BsfStore {
   }
 
   async session(btid: string, now: number): Promise<BsfSession | undefined> {
-    const cur = await this.current(btid, ["exp", "data"]);
-    if (cur === undefined || Number(cur.values[0]) <= now || cur.values[1] === null) return undefined;
-    return decodeSession(cur.values[1]);
+    return (await this.versionedSession(btid, now))?.session;
   }
 
-  /** IMPI and the session's rev: the session changes (a new bootstrap) ⇒ the rev changes. */
-  async sessionVersion(btid: string): Promise<Buffer | undefined> {
-    const cur = await this.current(btid, ["rev"]);
-    return cur === undefined || cur.values[0] === null ? undefined : Buffer.from(`${cur.impi}\n${cur.values[0]}`);
+  /** The version is the IMPI and the session's rev (a new bootstrap ⇒ a new rev), from the same HMGET. */
+  async versionedSession(btid: string, now: number): Promise<{ session: BsfSession; version: Buffer } | undefined> {
+    const cur = await this.current(btid, ["exp", "data", "rev"]);
+    if (cur === undefined) return undefined;
+    const [exp, data, rev] = cur.values;
+    if (Number(exp) <= now || data === null || rev === null) return undefined;
+    return { session: decodeSession(data), version: Buffer.from(`${cur.impi}\n${rev}`) };
   }
 
   async isSessionVersion(btid: string, version: Buffer): Promise<boolean> {

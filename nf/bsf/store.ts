@@ -76,8 +76,11 @@ export interface BsfStore {
   createSession(s: BsfSession): Promise<string | undefined>;
   /** The live session of a B-TID; an expired one reads as absent. */
   session(btid: string, now: number): Promise<BsfSession | undefined>;
-  /** An opaque version of the B-TID's stored session: equal versions mean the same session is still stored. */
-  sessionVersion(btid: string): Promise<Buffer | undefined>;
+  /**
+   * The live session of a B-TID and an opaque version of it, read in one step (one read on Redis
+   * when the B-TID's IMPI is known): equal versions mean the same session is still stored.
+   */
+  versionedSession(btid: string, now: number): Promise<{ session: BsfSession; version: Buffer } | undefined>;
   /** Whether the B-TID's stored session still has this version. */
   isSessionVersion(btid: string, version: Buffer): Promise<boolean>;
   close(): Promise<void>;

@@ -123,13 +123,11 @@ export class ZnProcedures {
       const cached = await this.answers.lookup(naf, req, now);
       if (cached !== undefined) return { kind: "delivered", body: cached };
     }
-    // read before the session itself: a replacement in between then shows as a changed version
-    const version = await this.store.sessionVersion(req.btId);
     const derived = await this.derive(naf, req, now);
     if (derived.kind === "refused") return derived;
     const form = serialize(derived.answer);
     const body = typeof form === "string" ? Buffer.from(form, "utf8") : Buffer.from(form.buffer, form.byteOffset, form.length);
-    if (version !== undefined) this.answers.remember(naf, req, body, derived.expiresAt, version);
+    this.answers.remember(naf, req, body, derived.expiresAt, derived.version);
     return { kind: "delivered", body };
   }
 
@@ -137,7 +135,7 @@ export class ZnProcedures {
     naf: ZnClientConfig,
     req: BootstrappingInfoRequest,
     now: number,
-  ): Promise<{ kind: "derived"; answer: BootstrappingInfoResponse; expiresAt: number } | ZnRefusal> {
+  ): Promise<{ kind: "derived"; answer: BootstrappingInfoResponse; expiresAt: number; version: Buffer } | ZnRefusal> {
     let uaId: Uint8Array;
     try {
       uaId = parseUaId(req.nafId.uaSecProtId);
@@ -155,8 +153,9 @@ export class ZnProcedures {
         impi: (await this.store.session(req.btId, now))?.impi,
       };
     }
-    const session = await this.store.session(req.btId, now);
-    if (session === undefined) {
+    // the session with its version in one read: the answer cache keeps it only while that version is stored
+    const found = await this.store.versionedSession(req.btId, now);
+    if (found === undefined) {
       // only a B-TID that is not stored is parsed, to tell a malformed one (400) from an unknown one (404)
       try {
         parseBtid(req.btId);
@@ -166,10 +165,12 @@ export class ZnProcedures {
       }
       return BTID_NOT_FOUND;
     }
+    const { session, version } = found;
     return {
       kind: "derived",
       answer: this.keysFor(session, naf, req, nafId(req.nafId.nafFqdn, uaId)),
       expiresAt: session.expiresAt,
+      version,
     };
   }
 

@@ -239,6 +239,15 @@ export class RedisStore {
     );
   }
 
+  /** SET … GET: writes the value (with an absolute expiry when given) and returns what the key held. */
+  async swap(key: string, value: Bytes, expireAtMs?: number): Promise<Buffer | null> {
+    return this.run("SET GET", () =>
+      expireAtMs === undefined
+        ? this.client.setBuffer(key, value, "GET")
+        : this.client.setBuffer(key, value, "PXAT", expiryArg(expireAtMs), "GET"),
+    );
+  }
+
   /** SET NX: true when the key was absent and now holds the value. */
   async setIfAbsent(key: string, value: Bytes, expireAtMs?: number): Promise<boolean> {
     const r = await this.run("SET NX", () =>
