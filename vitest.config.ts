@@ -16,13 +16,29 @@ const NF_SUITES = [
   "test/hss-kill.test.ts",
   "test/hss-store.test.ts",
   "test/hss-zh.test.ts",
+  "test/bsf-cli.test.ts",
+  "test/bsf-fuzz.test.ts",
+  "test/bsf-refusal-log.test.ts",
   "test/bsf-ub.test.ts",
   "test/bsf-zn.test.ts",
+  "test/bsf-zn-cache.test.ts",
   "test/bsf-tmpi.test.ts",
   "test/naf-acceptance.test.ts",
+  "test/naf-cli.test.ts",
+  "test/naf-plugin.test.ts",
   "test/eca-app.test.ts",
+  "test/eca-cli.test.ts",
   "test/eca-e2e.test.ts",
+  "test/eca-registry.test.ts",
 ];
+// Not in the list, nothing of theirs depends on the backend:
+// - hss-sqn-journal, bsf-stores: LMDB's own (journal checkpoint, the LMDB files and layout);
+//   hss-redis-sqn and redis-store test the Redis backend against a cluster they start themselves
+// - bsf-zh: the BSF's Zh client against a fake HSS (no session is stored)
+// - eca-ca: the CA key and certificate files under <data>/eca/ (never in a store)
+// - naf-nonce, naf-ua-procedure: the nonce issuer and the Ua procedure with the in-process
+//   counter (pure logic); naf-protected-space, naf-proxy, naf-tls-psk, naf-zn-client: the NAF's
+//   protected space, proxy, TLS-PSK and Zn client, which keep nothing in a store
 
 export default defineConfig({
   test: {

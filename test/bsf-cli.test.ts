@@ -1,6 +1,7 @@
 // `gba bsf` and `gba up` as processes (node dist/cli/main.js; run `npx tsc -p .` first):
 // ready lines, flags, a bootstrap through them, and two BSF processes sharing one data root
 // (the challenge issued by one is answered at the other; Zn of either finds the session).
+// On both store backends (vitest.config.ts): every data root and `--data` goes with its store.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { startHss } from "../nf/hss/index.js";
 import { bytesToHex } from "../wire/bytes.js";
 import { testSubscriber } from "./helpers/bsf-stack.js";
 import { MiniUe, ubGet } from "./helpers/mini-ue.js";
+import { withStoreArgs, withTestStore } from "./helpers/store-backend.js";
 
 const MAIN = resolve("dist/cli/main.js");
 const FQDN = defaultConfig().bsf.fqdn;
@@ -27,7 +29,7 @@ interface Proc {
 }
 
 function startCli(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN, ...withStoreArgs(args)], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stderr.on("data", (c) => {
@@ -84,6 +86,7 @@ async function inProcessHss(): Promise<RunningNf> {
   const cfg = withEphemeralPorts(defaultConfig());
   cfg.data = dir;
   cfg.logLevel = "silent";
+  withTestStore(cfg);
   const hss = await startHss(cfg);
   running.push(hss);
   return hss;
@@ -105,7 +108,9 @@ describe("gba bsf", () => {
       [["--fqdn", "bad name"], "--fqdn"],
       [["--frobnicate"], "frobnicate"],
     ] as const) {
-      const r = spawnSync(process.execPath, [MAIN, "bsf", "--ephemeral-ports", "--data", dir, ...args], { encoding: "utf8" });
+      const r = spawnSync(process.execPath, [MAIN, ...withStoreArgs(["bsf", "--ephemeral-ports", "--data", dir, ...args])], {
+        encoding: "utf8",
+      });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(mention);
     }
@@ -166,6 +171,7 @@ describe("two BSF processes on one data root", () => {
     const cfg = withEphemeralPorts(defaultConfig());
     cfg.data = dir;
     cfg.logLevel = "silent";
+    withTestStore(cfg);
     cfg.bsf.hssUrl = hss.urls.zh;
     const here = await startBsf(cfg);
     running.push(here);

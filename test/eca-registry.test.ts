@@ -1,5 +1,6 @@
 // The VehicleMan binding registry (vehicle ID ↔ OBU ID ↔ MSISDN) and its CSV import: checks,
-// all-or-nothing batches with every problem reported by line, idempotent re-adds.
+// all-or-nothing batches with every problem reported by line, idempotent re-adds. On the suite's
+// store backend (LMDB, or the Redis Cluster in the vitest project "redis").
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,15 +8,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseBindingsCsv } from "../nf/eca/bindings-csv.js";
 import { normaliseMsisdn } from "../nf/eca/ids.js";
 import { BindingError } from "../nf/eca/bindings.js";
-import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
+import { openEcaStore } from "../nf/eca/store-open.js";
+import type { EcaStore } from "../nf/eca/store.js";
+import { testStore } from "./helpers/store-backend.js";
 
 const NOW = new Date("2030-01-01T00:00:00Z");
-let store: LmdbEcaStore;
+let store: EcaStore;
 let data: string;
 
-beforeEach(() => {
+beforeEach(async () => {
   data = mkdtempSync(join(tmpdir(), "eca-reg-"));
-  store = LmdbEcaStore.open(data);
+  store = await openEcaStore({ data, store: testStore(data) });
 });
 afterEach(async () => {
   await store.close();

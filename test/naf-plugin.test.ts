@@ -1,8 +1,14 @@
 // The gba-naf plugin against a fake BSF Zn: TS 24.109 §5.2 Digest, nonces, nc replay,
-// renegotiation, BSF failure, realms, Authentication-Info.
+// renegotiation, BSF failure, realms, Authentication-Info. Nonce-counts on the suite's store
+// backend: the plugin's in-process counter on LMDB (a single NAF process), the Redis Cluster's
+// shared counts and nonce secret in the vitest project "redis" (as NAF replicas keep them).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createZnClient, gbaNaf, installGbaErrorHandler, whoamiRoutes, type ZnClientHandle } from "../nf/naf/index.js";
+import { openNonceCounts } from "../nf/naf/store-open.js";
 import {
   answerChallenge,
   answerWhoami,
@@ -17,6 +23,7 @@ import {
   startFakeZn,
   ZN_TOKEN,
 } from "./naf-fixtures.js";
+import { testStore } from "./helpers/store-backend.js";
 
 const REALM = `3GPP-bootstrapping@${NAF_FQDN}`;
 const UICC_REALM = `3GPP-bootstrapping-uicc@${NAF_FQDN}`;
@@ -48,10 +55,24 @@ async function naf(opts: { realms?: "gba-me" | "gba-u" | "both"; digestAlgorithm
     clock,
     timeoutMs: 500,
   });
+  const data = mkdtempSync(join(tmpdir(), "naf-plugin-"));
+  const shared = await openNonceCounts({ data, store: testStore(data) }, { ttlSeconds: 60, clock, fqdn: NAF_FQDN });
   const app = Fastify();
+  app.addHook("onClose", async () => {
+    await shared.counts?.close();
+    rmSync(data, { recursive: true, force: true });
+  });
   await app.register(async (scope) => {
     installGbaErrorHandler(scope);
-    await scope.register(gbaNaf, { fqdn: NAF_FQDN, zn: client, deps: { clock }, nonceTtl: 60, ...opts });
+    await scope.register(gbaNaf, {
+      fqdn: NAF_FQDN,
+      zn: client,
+      deps: { clock },
+      nonceTtl: 60,
+      nonceCounts: shared.counts,
+      nonceSecret: shared.secret,
+      ...opts,
+    });
     await scope.register(whoamiRoutes);
     scope.post("/echo", { onRequest: scope.gbaAuthenticate }, async (req) => ({ got: req.body, impi: req.gba?.impi }));
     // called directly (promise mode) rather than as a hook

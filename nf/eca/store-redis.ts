@@ -93,7 +93,10 @@ export class RedisEcaStore implements EcaStore {
         const line = bindingLines[i];
         const obuKey = this.bindingKey(b.obuId);
         if (!(await this.redis.setIfAbsent(obuKey, value, lease()))) {
-          const stored = RedisEcaStore.binding(await this.redis.get(obuKey));
+          const raw = await this.redis.get(obuKey);
+          // claimed by this batch: an OBU twice in it, which checkBatch reported already
+          if (raw !== null && String(raw) === value) return;
+          const stored = RedisEcaStore.binding(raw);
           if (stored && sameBinding(stored, b)) return;
           problems.push({
             line,
@@ -107,6 +110,7 @@ export class RedisEcaStore implements EcaStore {
         const msisdnKey = this.msisdnKey(b.msisdn);
         if (!(await this.redis.setIfAbsent(msisdnKey, value, lease()))) {
           const cur = await this.redis.get(msisdnKey);
+          if (cur !== null && String(cur) === value) return; // an MSISDN twice in this batch (checkBatch)
           const holder = cur === null ? undefined : await this.msisdnHolder(b.msisdn, cur);
           // a key its OBU no longer backs is stale: taken over
           if (holder !== undefined || cur === null || !(await this.redis.compareAndSet(msisdnKey, cur, value, lease())).ok) {
