@@ -4,7 +4,7 @@ import type { ListenConfig } from "../nf/common/config.js";
 import type { GbaConfig } from "../nf/config.js";
 import { EventBus } from "../nf/common/events.js";
 import type { RunningNf } from "../nf/common/nf.js";
-import { BASE_FLAGS, BASE_HELP, configFromFlags, type PcapFlags, runNfs, standardReadyLine } from "./nf-runner.js";
+import { BASE_FLAGS, configFromFlags, type PcapFlags, runNfs, STATELESS_HELP, standardReadyLine } from "./nf-runner.js";
 import { type Starter, urlOf } from "./up.js";
 import { DASHBOARD_PORT, withTokenFromEnv } from "../dashboard/config.js";
 import { type Command, type FlagValues, UsageError } from "./usage.js";
@@ -94,7 +94,7 @@ those tabs say so. Prints {"ready":true,"dashboard":URL} once it listens.
                         beyond loopback needs dashboard.token or GBA_DASHBOARD_TOKEN (16+
                         characters), given once as ?token= in the address
 
-${BASE_HELP}`,
+${STATELESS_HELP}`,
   async run(argv) {
     const { cfg, values } = configFromFlags(
       argv,
@@ -105,6 +105,11 @@ ${BASE_HELP}`,
       },
       BASE_FLAGS,
     );
+    // it reads the HSS and the ECA over their APIs; a store given here would be silently unused
+    if (values.store !== undefined)
+      throw new UsageError(
+        "--store: gba dashboard keeps no state; it reads the HSS and the ECA over --hss-admin and --eca (give --store to the NFs: gba up|hss|bsf|naf|eca|provision)",
+      );
     const hssAdmin = httpUrl(values, "hss-admin");
     const eca = httpUrl(values, "eca");
     if (hssAdmin === undefined && eca === undefined) throw new UsageError("give --hss-admin URL, --eca URL or both");

@@ -20,11 +20,14 @@ export const BASE_FLAGS = {
 /** The flags of the commands that run NFs: the base ones and the capture. */
 export const COMMON_FLAGS = { ...BASE_FLAGS, pcap: { type: "string" }, "pcap-keys": { type: "boolean" } } as const;
 
-export const BASE_HELP = `common options:
+/** The base options but --store, for a command that keeps no state of its own (`gba dashboard`). */
+export const STATELESS_HELP = `common options:
   --data DIR            data root; each NF stores under DIR/<nf>/ (default .gba-data)
   --config FILE         YAML or JSON config file over the defaults (see README "Configuration")
   --ephemeral-ports     listen on free ports chosen by the OS instead of the fixed defaults
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info; logs go to stderr)`;
+
+export const BASE_HELP = `${STATELESS_HELP}
 ${STORE_HELP}`;
 
 export const COMMON_HELP = `${BASE_HELP}

@@ -272,6 +272,13 @@ describe("gba up --dashboard and gba dashboard", () => {
     const none = await runGba(["dashboard"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--hss-admin URL, --eca URL or both/);
+    // it keeps no state: --store is refused, not silently ignored, and not offered in --help
+    const store = await runGba(["dashboard", "--hss-admin", "http://127.0.0.1:7002", "--store", "redis://127.0.0.1:7000"]);
+    expect(store.code).toBe(2);
+    expect(store.stderr).toMatch(
+      /--store: gba dashboard keeps no state; it reads the HSS and the ECA over --hss-admin and --eca/,
+    );
+    expect((await runGba(["dashboard", "--help"])).stdout).not.toMatch(/--store/);
     const wide = await runGba(["dashboard", "--hss-admin", "http://127.0.0.1:7002", "--listen", "0.0.0.0:0"]);
     expect(wide.code).toBe(1);
     expect(wide.stderr).toMatch(
