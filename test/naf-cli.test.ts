@@ -13,6 +13,7 @@ import { bytesToHex } from "../wire/bytes.js";
 import { type Stack, startStack, testSubscriber } from "./helpers/bsf-stack.js";
 import { MiniUe } from "./helpers/mini-ue.js";
 import { answerWhoami, b64, parseChallenge, run } from "./naf-fixtures.js";
+import { withStoreArgs } from "./helpers/store-backend.js";
 
 const MAIN = join(process.cwd(), "dist/cli/main.js");
 
@@ -23,7 +24,7 @@ interface Started {
 }
 
 function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN, ...withStoreArgs(args)], { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr?.on("data", (d) => {
     err += d;
@@ -118,7 +119,10 @@ describe("gba naf", () => {
       ] as const) {
         const file = join(dir, "naf.yaml");
         writeFileSync(file, yaml);
-        const r = await run(process.execPath, [MAIN, "naf", "--config", file, "--ephemeral-ports", "--data", join(dir, "d")]);
+        const r = await run(process.execPath, [
+          MAIN,
+          ...withStoreArgs(["naf", "--config", file, "--ephemeral-ports", "--data", join(dir, "d")]),
+        ]);
         expect(r.code, yaml).toBe(1);
         expect(r.stderr, yaml).toMatch(msg);
         expect(r.stdout, yaml).toBe("");
