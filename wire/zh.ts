@@ -153,9 +153,9 @@ export function encodeAuthInfoResult(impi: string, av: AuthVector, gussCheck?: G
   return result;
 }
 
-/** The HSS's answer to a GUSS check: the current version, the GUSS unless the BSF named that version. */
-export function gussCheckResult(asked: GussCheckRequest, version: string, guss: Guss): GussCheckResult {
-  return asked.version === version ? { version } : { version, guss };
+/** The HSS's answer to a GUSS check: the current version, the GUSS (built only then) unless the BSF named that version. */
+export function gussCheckResult(asked: GussCheckRequest, version: string, guss: () => Guss): GussCheckResult {
+  return asked.version === version ? { version } : { version, guss: guss() };
 }
 
 /** A Zh answer that does not have the shape of TS 29.562; the message names what is wrong. */

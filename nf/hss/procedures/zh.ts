@@ -61,7 +61,8 @@ export class ZhProcedures {
     const impi = await this.store.resolveUeId(ueId);
     if (impi === undefined) return { kind: "not-found" };
     const out = resync ? await this.resynchronise(impi, resync) : await this.vector(impi);
-    if (out.kind === "ok" && gussCheck) out.gussCheck = gussCheckResult(gussCheck, out.record.rev, effectiveGuss(out.record));
+    if (out.kind === "ok" && gussCheck)
+      out.gussCheck = gussCheckResult(gussCheck, out.record.rev, () => effectiveGuss(out.record));
     return out;
   }
 
