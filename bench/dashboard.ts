@@ -1,7 +1,7 @@
 // What the dashboard costs the NFs (issue 21: ≤ 5 % of their throughput when open with live
 // updates): `gba up --dashboard` with a page following its live stream, against `gba up` without
 // a dashboard, measured in the same run, interleaved, under the same Ub bootstrap load as `gba
-// bench ub` (2 Ub exchanges + Zh each; the NFs report 4 events per bootstrap). The page is a
+// bench ub` (2 Ub exchanges + 1 Zh each; the NFs report 3 events per bootstrap). The page is a
 // reader of the Server-Sent Events stream in this process (every byte the server writes to a
 // browser), or with --browser Debian's chromium on the Live tab (charts drawing, on the same
 // cores, so it measures the machine too). Besides the ratio, CPU µs per bootstrap of each
@@ -156,7 +156,7 @@ export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
       facts: o.browser ? {} : { "live messages read": viewer.messages, "live bytes read": viewer.bytes },
       notes: [
         "CPU µs per bootstrap: the gba up process (all four NFs and the dashboard) from /proc, and the load generator",
-        "with the dashboard each bootstrap makes 4 events (Zh AV, Zh GUSS, Ub 401, Ub 200), recorded and streamed to the page; without it the NFs build none",
+        "with the dashboard each bootstrap makes 3 events (Zh AV with the GUSS, Ub 401, Ub 200), recorded and streamed to the page; without it the NFs build none",
       ],
     };
   } finally {

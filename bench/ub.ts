@@ -27,11 +27,11 @@ export const UB_TARGET = 0.8;
 /** Ub requests per bootstrap: the challenge and the answer (TS 24.109 A.3, A.4) */
 export const UB_PER_BOOTSTRAP = 2;
 /**
- * Zh exchanges our BSF makes per bootstrap: the vector (Nhss_gbaUEAU generate-auth-data) and the
- * GUSS (Nhss_gbaSDM subscriber-data), in parallel (nf/bsf/ub/procedures.ts). The target's floor
- * is the stub chain with this many.
+ * Zh exchanges our BSF makes per bootstrap: the vector, with the GUSS in its answer only when the
+ * BSF does not hold the current one (the GUSS timestamp option, TS 33.220 §4.5.2 step 2;
+ * nf/bsf/zh-client.ts). The target's floor is the stub chain with this many.
  */
-export const BSF_ZH_EXCHANGES = 2;
+export const BSF_ZH_EXCHANGES = 1;
 const EMPTY = new Uint8Array(0);
 
 interface Ctx {
@@ -229,7 +229,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
           : [
               "the HSS (Zh) runs in its own process on the same machine; the load generator computes the UE side (MILENAGE, Digest AKA)",
             ]),
-        `floor: a Fastify "BSF" calling a Fastify "HSS" over an undici pool (${ours.join(" or ")} Zh exchanges per challenge, in parallel), the same autocannon load generator sending UE-shaped headers without computing them; target: ratio to the ${ours[0]}-Zh floor (as many Zh exchanges as our BSF makes)`,
+        `floor: a Fastify "BSF" calling a Fastify "HSS" over an undici pool (${ours.join(" or ")} Zh exchanges per challenge: the vector with the GUSS timestamp option, or vector and GUSS in parallel), the same autocannon load generator sending UE-shaped headers without computing them; target: ratio to the ${ours[0]}-Zh floor (as many Zh exchanges as our BSF makes)`,
       ],
     };
   } finally {

@@ -25,7 +25,9 @@ ${WORKERS_HELP}
                         in DATA/bsf/, so a challenge may be answered on any worker
 
 Other settings (config file, section "bsf"): sessionLifetime (s, when the GUSS names none),
-nonceTtl (s), zhTimeoutMs, nafs (the NAFs allowed on Zn: id, token, fqdns, group, gbaUAware).
+nonceTtl (s), zhTimeoutMs, zhGussCheck (true: the GUSS comes with the vector when it changed, one Zh
+exchange per bootstrap), gussCacheEntries (GUSSs held for it per process, 20000), nafs (the NAFs
+allowed on Zn: id, token, fqdns, group, gbaUAware).
 
 ${COMMON_HELP}`,
   async run(argv) {

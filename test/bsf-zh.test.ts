@@ -12,6 +12,7 @@ import { Milenage } from "../milenage/milenage.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import { defaultConfig, type GbaConfig, withEphemeralPorts } from "../nf/config.js";
 import { type RunningBsf, startBsf } from "../nf/bsf/index.js";
+import { bsfConfigSection } from "../nf/bsf/config.js";
 import { createZhClient, ZhError } from "../nf/bsf/zh-client.js";
 import { parseDigestChallenge } from "../gba/digest/index.js";
 import { MiniUe, ubGet } from "./helpers/mini-ue.js";
@@ -31,6 +32,8 @@ const BAD_USS: Partial<Record<Mode, object>> = {
 interface Scripted {
   url: string;
   mode: Mode;
+  /** answer the GUSS timestamp option with this version and a GUSS of this lifeTime (else: an HSS without it) */
+  gussOption?: { version: string; lifeTime: number };
   requests: Array<{ method: string; url: string; body: string }>;
   close(): Promise<void>;
 }
@@ -77,6 +80,18 @@ async function scriptedHss(): Promise<Scripted> {
         .end(JSON.stringify({ guss: { bsfInfo: { uiccType: "GBA" }, ussList } }));
       return;
     }
+    const asked = body === "" ? undefined : (JSON.parse(body) as { gussCheck?: { version?: string } }).gussCheck;
+    const opt = state.gussOption;
+    const bad = BAD_USS[state.mode];
+    const gussCheck =
+      asked && opt
+        ? asked.version === opt.version
+          ? { version: opt.version }
+          : {
+              version: opt.version,
+              guss: { bsfInfo: { uiccType: "GBA", lifeTime: opt.lifeTime }, ussList: bad ? [{ uss: bad }] : [] },
+            }
+        : undefined;
     sqn += 32;
     const av = generateAuthVector(
       m,
@@ -94,6 +109,7 @@ async function scriptedHss(): Promise<Scripted> {
           ck: bytesToHex(av.ck),
           ik: bytesToHex(av.ik),
         },
+        gussCheck,
       }),
     );
   };
@@ -122,6 +138,7 @@ describe("Zh client", () => {
   afterAll(() => hss.close());
   afterEach(() => {
     hss.mode = "ok";
+    hss.gussOption = undefined;
     hss.requests.length = 0;
   });
 
@@ -194,6 +211,56 @@ describe("Zh client", () => {
     await zh.close();
   });
 
+  const zhLines = () => hss.requests.map((r) => `${r.method} ${r.url.split("/")[1]} ${r.body}`);
+  const avRequest = (gussCheck?: object) =>
+    `POST nhss-gba-ueau ${JSON.stringify({ authenticationScheme: "DIGEST_AKAV1_MD5", ...(gussCheck && { gussCheck }) })}`;
+
+  it("authData: one exchange with the GUSS timestamp option, the held GUSS while its version is current", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000 });
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    expect((await zh.authData(IMPI)).guss.bsfInfo.lifeTime).toBe(7777);
+    expect((await zh.authData(IMPI)).guss.bsfInfo.lifeTime).toBe(7777);
+    hss.gussOption = { version: "v2", lifeTime: 5555 };
+    const changed = await zh.authData(IMPI);
+    expect(changed.guss.bsfInfo.lifeTime).toBe(5555);
+    expect(changed.av.rand).toHaveLength(16);
+    expect(zhLines()).toEqual([avRequest({}), avRequest({ version: "v1" }), avRequest({ version: "v1" })]);
+    await zh.close();
+  });
+
+  it("authData against an HSS without the option: the vector, then subscriber-data", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000 });
+    expect((await zh.authData(IMPI)).guss).toEqual({ bsfInfo: { uiccType: "GBA" }, ussList: [] });
+    expect(zhLines()).toEqual([avRequest({}), "GET nhss-gba-sdm "]);
+    await zh.close();
+  });
+
+  it("authData with gussCheck false: both operations, the vector request without the option", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000, gussCheck: false });
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    expect((await zh.authData(IMPI)).guss.bsfInfo.lifeTime).toBeUndefined();
+    expect(zhLines().sort()).toEqual(["GET nhss-gba-sdm ", avRequest()]);
+    await zh.close();
+  });
+
+  it("authData holding no GUSS (gussEntries 0) names no version and takes the GUSS from every answer", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000, gussEntries: 0 });
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    for (let i = 0; i < 2; i++) expect((await zh.authData(IMPI)).guss.bsfInfo.lifeTime).toBe(7777);
+    expect(zhLines()).toEqual([avRequest({}), avRequest({})]);
+    await zh.close();
+  });
+
+  it("authData refuses a GUSS in the vector answer whose USS lacks gsType (TS 29.309 Uss), as from subscriber-data", async () => {
+    const zh = createZhClient({ hssUrl: hss.url, timeoutMs: 1000 });
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    hss.mode = "uss-no-gstype";
+    const err = await zh.authData(IMPI).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: "UNAVAILABLE", message: expect.stringContaining("ussList[0].uss.gsType") });
+    expect(hss.requests).toHaveLength(1);
+    await zh.close();
+  });
+
   it("reports an HSS that is not listening as UNAVAILABLE", async () => {
     const zh = createZhClient({ hssUrl: "http://127.0.0.1:1", timeoutMs: 500 });
     await expect(zh.generateAuthData(IMPI)).rejects.toMatchObject({ kind: "UNAVAILABLE" });
@@ -223,13 +290,32 @@ describe("BSF Ub when the HSS fails", () => {
   });
   afterEach(() => {
     hss.mode = "ok";
+    hss.gussOption = undefined;
+    hss.requests.length = 0;
   });
 
   const ue = () => new MiniUe({ impi: IMPI, k: K, opc: OPC });
+  const zhCalls = () => hss.requests.map((r) => `${r.method} ${r.url.split("/")[1]}`);
 
   it("bootstraps against the scripted HSS", async () => {
     const r = await ue().bootstrap(bsf.urls.ub, cfg.bsf.fqdn);
     expect(r.response.status).toBe(200);
+  });
+
+  it("with the GUSS timestamp option, one Zh exchange per bootstrap; a new GUSS version reaches the next bootstrap", async () => {
+    // the key lifetime comes from the GUSS (bsfInfo.lifeTime)
+    const lifetimeS = async () => {
+      const r = await ue().bootstrap(bsf.urls.ub, cfg.bsf.fqdn);
+      expect(r.response.status).toBe(200);
+      return Math.round((r.lifetime.getTime() - Date.now()) / 1000);
+    };
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    for (let i = 0; i < 2; i++) expect(await lifetimeS()).toBeGreaterThan(7700);
+    hss.gussOption = { version: "v2", lifeTime: 5555 };
+    const changed = await lifetimeS();
+    expect(changed).toBeGreaterThan(5500);
+    expect(changed).toBeLessThan(5600);
+    expect(zhCalls()).toEqual(Array(3).fill("POST nhss-gba-ueau"));
   });
 
   for (const mode of ["hang", "reset-always", "500", "garbage", "uss-no-gstype"] as const) {
@@ -262,5 +348,39 @@ describe("BSF Ub when the HSS fails", () => {
     const r = await ubGet(bsf.urls.ub, ue().initialAuthorization(cfg.bsf.fqdn));
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body).cause).toBe("AUTHENTICATION_REJECTED");
+  });
+});
+
+describe("bsf.zhGussCheck false (an HSS that refuses the extension)", () => {
+  it("asks the vector without gussCheck and the GUSS with subscriber-data", async () => {
+    const hss = await scriptedHss();
+    const dir = mkdtempSync(join(tmpdir(), "bsf-zh-off-"));
+    const cfg = withEphemeralPorts(defaultConfig());
+    cfg.data = dir;
+    cfg.logLevel = "silent";
+    cfg.bsf.hssUrl = hss.url;
+    cfg.bsf.zhGussCheck = false;
+    hss.gussOption = { version: "v1", lifeTime: 7777 };
+    const bsf = await startBsf(cfg);
+    try {
+      const r = await new MiniUe({ impi: IMPI, k: K, opc: OPC }).bootstrap(bsf.urls.ub, cfg.bsf.fqdn);
+      expect(r.response.status).toBe(200);
+      expect(hss.requests.map((q) => `${q.method} ${q.body}`).sort()).toEqual([
+        "GET ",
+        `POST ${JSON.stringify({ authenticationScheme: "DIGEST_AKAV1_MD5" })}`,
+      ]);
+    } finally {
+      await bsf.close();
+      await hss.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("bsf.gussCacheEntries and bsf.zhGussCheck are checked", () => {
+    const cfg = defaultConfig();
+    expect(() => bsfConfigSection.check({ ...cfg.bsf, gussCacheEntries: -1 })).toThrow(/bsf.gussCacheEntries/);
+    expect(() => bsfConfigSection.check({ ...cfg.bsf, gussCacheEntries: 1.5 })).toThrow(/bsf.gussCacheEntries/);
+    expect(() => bsfConfigSection.check({ ...cfg.bsf, zhGussCheck: "yes" as unknown as boolean })).toThrow(/bsf.zhGussCheck/);
+    expect(() => bsfConfigSection.check({ ...cfg.bsf, gussCacheEntries: 0 })).not.toThrow();
   });
 });

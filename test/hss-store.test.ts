@@ -13,7 +13,7 @@ import { ConfigError } from "../nf/config.js";
 import { StoreError } from "../nf/common/store.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { csvRecords, parseSubscriberCsv } from "../nf/hss/csv.js";
-import { Lru } from "../nf/hss/lru.js";
+import { Lru } from "../nf/common/lru.js";
 import { aadOf, seal, unseal } from "../nf/hss/sealed.js";
 import { MilenageCache } from "../nf/hss/key-cache.js";
 import type { HssStore } from "../nf/hss/store.js";

@@ -9,15 +9,16 @@ import { Milenage } from "../milenage/milenage.js";
 import { joinSqn, splitSqn, sqnToBytes } from "../milenage/sqn.js";
 import type { RunningNf } from "../nf/common/nf.js";
 import { expectNextSqn } from "./helpers/store-backend.js";
-import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, startTestHss, TestUsim, type ZhAv } from "./hss-fixtures.js";
+import { avUrl, fetchAv, gussUrl, jsonRequest, newSub, runCli, startTestHss, TestUsim, type ZhAv } from "./hss-fixtures.js";
 
 let hss: RunningNf;
 let zh: string;
 let admin: string;
+let data: string;
 const ZH_IND = 3;
 
 beforeAll(async () => {
-  ({ hss, zh, admin } = await startTestHss((c) => {
+  ({ hss, zh, admin, data } = await startTestHss((c) => {
     c.hss.zhInd = ZH_IND;
   }));
 });
@@ -282,6 +283,72 @@ describe("subscriber-data (Nhss_gbaSDM)", () => {
   });
 });
 
+describe("GUSS timestamp option (TS 33.220 §4.5.2 step 2): the GUSS with the vector, only when changed", () => {
+  interface Check {
+    version: string;
+    guss?: unknown;
+  }
+  const check = async (impi: string, version?: string): Promise<Check> => {
+    const res = await fetchAv(zh, impi, { gussCheck: version === undefined ? {} : { version } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.gussCheck as Check;
+  };
+
+  it("a BSF holding no GUSS gets it with the vector, as subscriber-data gives it; its version gets none", async () => {
+    const sub = newSub({ msisdn: "4930999888" });
+    await provision(sub);
+    const first = await check(sub.impi);
+    expect(first.version).toMatch(/^\S+$/);
+    expect({ guss: first.guss }).toEqual((await jsonRequest("GET", gussUrl(zh, sub.impi))).body);
+    expect(await check(sub.impi, first.version)).toEqual({ version: first.version });
+    // a version that is not the current one gets the GUSS again
+    expect((await check(sub.impi, `${first.version}x`)).guss).toEqual(first.guss);
+    // a request without the option gets an answer without it
+    expect((await fetchAv(zh, sub.impi)).body.gussCheck).toBeUndefined();
+  });
+
+  it("answers it after a resynchronisation too", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const usim = new TestUsim(sub);
+    const rand = hexToBytes("00112233445566778899aabbccddeeff");
+    const auts = buildAuts(usim.m, rand, sqnToBytes(joinSqn(1, 0)));
+    const res = await fetchAv(zh, sub.impi, {
+      resynchronizationInfo: { rand: bytesToHex(rand), auts: bytesToHex(auts) },
+      gussCheck: {},
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.gussCheck).toMatchObject({ version: expect.any(String), guss: { bsfInfo: { uiccType: "GBA" } } });
+  });
+
+  it("a change through the provisioning API gives a new version and the new GUSS", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const before = await check(sub.impi);
+    const res = await jsonRequest("PATCH", `${admin}/subscribers/${encodeURIComponent(sub.impi)}`, { lifeTime: 900 });
+    expect(res.status, res.text).toBe(200);
+    const after = await check(sub.impi, before.version);
+    expect(after.version).not.toBe(before.version);
+    expect(after.guss).toMatchObject({ bsfInfo: { lifeTime: 900 } });
+  });
+
+  it("a change by gba provision in another process reaches the next vector request", async () => {
+    const sub = newSub();
+    await provision(sub);
+    const before = await check(sub.impi);
+    for (const args of [
+      ["provision", "remove", sub.impi, "--data", data],
+      ["provision", "add", "--data", data, "--impi", sub.impi, "--k", sub.k, "--opc", sub.opc, "--uicc-type", "GBA_U"],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const after = await check(sub.impi, before.version);
+    expect(after.version).not.toBe(before.version);
+    expect(after.guss).toMatchObject({ bsfInfo: { uiccType: "GBA_U" } });
+  });
+});
+
 describe("malformed requests: 400 naming the field, nothing issued", () => {
   const table: Array<[string, unknown, RegExp]> = [
     ["rand too short", { resynchronizationInfo: { rand: "00", auts: "00".repeat(14) } }, /rand/],
@@ -289,6 +356,8 @@ describe("malformed requests: 400 naming the field, nothing issued", () => {
     ["auts missing", { resynchronizationInfo: { rand: "00".repeat(16) } }, /auts/],
     ["rand as a number", { resynchronizationInfo: { rand: 1234, auts: "00".repeat(14) } }, /rand/],
     ["empty scheme", { authenticationScheme: "" }, /authenticationScheme/],
+    ["gussCheck version empty", { gussCheck: { version: "" } }, /version/],
+    ["gussCheck unknown field", { gussCheck: { timestamp: 1 } }, /gussCheck/],
     ["body is a list", [], /body/],
     ["not JSON", "{nope", /JSON/],
   ];

@@ -1,7 +1,8 @@
 // Zh over HTTP/JSON as the SBI shapes it (TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM): the paths,
 // the AuthenticationInfoRequest / AuthenticationInfoResult with one 3G AKA vector, the
 // resynchronisation info and the GUSS (TS 29.109 Annex A; TS 29.309 Uss). Both the HSS (producer)
-// and the BSF (consumer) use these; AV and GUSS stay separate operations, as on the SBI.
+// and the BSF (consumer) use these; AV and GUSS stay separate operations, as on the SBI, but for
+// the GUSS timestamp option (GussCheckRequest, a project extension of the vector request).
 import { bytesToHex, HexError, hexToBytes } from "./bytes.js";
 
 // ------------------------------------------------------------------ paths
@@ -57,6 +58,28 @@ export interface AuthenticationInfoRequest {
   authenticationScheme?: AuthenticationScheme;
   resynchronizationInfo?: ResynchronizationInfo;
   supportedFeatures?: string;
+  /** the GUSS timestamp option (project extension, below) */
+  gussCheck?: GussCheckRequest;
+}
+
+/**
+ * The GUSS timestamp option of TS 33.220 §4.5.2 step 2 on the SBI shapes (a project extension:
+ * TS 29.562 keeps the vector and the GUSS in two operations; Diameter Zh carries both in one
+ * MAR/MAA, with GUSS-Timestamp in the MAR, TS 29.109 §6.1.1-6.1.2). The BSF asks for the
+ * GUSS in the vector's answer and names the version of the GUSS it holds; the HSS answers the
+ * current version and includes the GUSS unless the versions are equal (33.220: "GUSS TIMESTAMP
+ * EQUAL"). A version is opaque and only compared for equality; every change of the subscriber
+ * gives a new one. One Zh exchange per bootstrap, and a change reaches the BSF at the next one.
+ */
+export interface GussCheckRequest {
+  /** version of the GUSS the BSF holds for this subscriber; absent: it holds none */
+  version?: string;
+}
+
+/** The HSS's side of the GUSS timestamp option: the current version, and the GUSS unless the BSF's is current. */
+export interface GussCheckResult {
+  version: string;
+  guss?: Guss;
 }
 
 export const AUTH_INFO_REQUEST_SCHEMA = {
@@ -73,13 +96,22 @@ export const AUTH_INFO_REQUEST_SCHEMA = {
       },
     },
     supportedFeatures: { type: "string", pattern: "^[A-Fa-f0-9]*$" },
+    gussCheck: {
+      type: "object",
+      additionalProperties: false,
+      properties: { version: { type: "string", minLength: 1, maxLength: 64 } },
+    },
   },
 } as const;
 
-/** The request the BSF sends for a Digest AKA challenge (TS 33.220 §4.5.2 step 2). */
-export function authInfoRequest(resync?: ResyncInfo): AuthenticationInfoRequest {
+/**
+ * The request the BSF sends for a Digest AKA challenge (TS 33.220 §4.5.2 step 2), with the GUSS
+ * timestamp option when `gussCheck` is given.
+ */
+export function authInfoRequest(resync?: ResyncInfo, gussCheck?: GussCheckRequest): AuthenticationInfoRequest {
   const req: AuthenticationInfoRequest = { authenticationScheme: "DIGEST_AKAV1_MD5" };
   if (resync) req.resynchronizationInfo = { rand: bytesToHex(resync.rand), auts: bytesToHex(resync.auts) };
+  if (gussCheck) req.gussCheck = gussCheck.version === undefined ? {} : { version: gussCheck.version };
   return req;
 }
 
@@ -97,28 +129,17 @@ export interface ThreeGAkaAv {
   ik: string;
 }
 
-/** TS 29.562 AuthenticationInfoResult with a 3gAkaAv. */
+/** TS 29.562 AuthenticationInfoResult with a 3gAkaAv (and the GUSS timestamp option's answer). */
 export interface AuthenticationInfoResult {
   impi: string;
   "3gAkaAv": ThreeGAkaAv;
+  gussCheck?: GussCheckResult;
 }
 
 const HEX_STRING = { type: "string" } as const;
 
-/** AuthenticationInfoResult, for the producer's serializer. */
-export const AUTH_INFO_RESULT_SCHEMA = {
-  type: "object",
-  properties: {
-    impi: { type: "string" },
-    "3gAkaAv": {
-      type: "object",
-      properties: { rand: HEX_STRING, xres: HEX_STRING, autn: HEX_STRING, ck: HEX_STRING, ik: HEX_STRING },
-    },
-  },
-} as const;
-
-export function encodeAuthInfoResult(impi: string, av: AuthVector): AuthenticationInfoResult {
-  return {
+export function encodeAuthInfoResult(impi: string, av: AuthVector, gussCheck?: GussCheckResult): AuthenticationInfoResult {
+  const result: AuthenticationInfoResult = {
     impi,
     "3gAkaAv": {
       rand: bytesToHex(av.rand),
@@ -128,6 +149,13 @@ export function encodeAuthInfoResult(impi: string, av: AuthVector): Authenticati
       ik: bytesToHex(av.ik),
     },
   };
+  if (gussCheck) result.gussCheck = gussCheck.guss ? { version: gussCheck.version, guss: encodeGuss(gussCheck.guss) } : gussCheck;
+  return result;
+}
+
+/** The HSS's answer to a GUSS check: the current version, the GUSS (built only then) unless the BSF named that version. */
+export function gussCheckResult(asked: GussCheckRequest, version: string, guss: () => Guss): GussCheckResult {
+  return asked.version === version ? { version } : { version, guss: guss() };
 }
 
 /** A Zh answer that does not have the shape of TS 29.562; the message names what is wrong. */
@@ -148,6 +176,23 @@ function hexField(o: Record<string, unknown>, name: string, min: number, max = m
   }
   if (b.length < min || b.length > max) throw new ZhAnswerError(`3gAkaAv.${name} has ${b.length} bytes`);
   return b;
+}
+
+/** A vector answer: the vector and, from an HSS with the GUSS timestamp option, its GUSS check. */
+export interface AuthInfoAnswer {
+  av: AuthVector;
+  gussCheck?: GussCheckResult;
+}
+
+/** The vector and the GUSS check of an AuthenticationInfoResult; throws ZhAnswerError. */
+export function decodeAuthInfoAnswer(body: unknown): AuthInfoAnswer {
+  const av = decodeAuthInfoResult(body);
+  const check = (body as { gussCheck?: unknown }).gussCheck as Record<string, unknown> | undefined;
+  if (check === undefined) return { av };
+  if (typeof check !== "object" || check === null || typeof check.version !== "string" || check.version === "")
+    throw new ZhAnswerError("gussCheck without a version");
+  if (check.guss === undefined) return { av, gussCheck: { version: check.version } };
+  return { av, gussCheck: { version: check.version, guss: decodeSubscriberData({ guss: check.guss }) } };
 }
 
 /** The vector of an AuthenticationInfoResult; throws ZhAnswerError. */
@@ -261,6 +306,35 @@ export const USS_ITEM_SERIALIZER_SCHEMA = {
         keyChoice: { type: "string" },
       },
     },
+  },
+} as const;
+
+/** A Guss for the serializer of an answer. */
+const GUSS_SERIALIZER_SCHEMA = {
+  type: "object",
+  properties: {
+    bsfInfo: {
+      type: "object",
+      properties: {
+        uiccType: { type: "string" },
+        lifeTime: { type: "integer" },
+        securityFeatures: { type: "array", items: { type: "string" } },
+      },
+    },
+    ussList: { type: "array", items: USS_ITEM_SERIALIZER_SCHEMA },
+  },
+} as const;
+
+/** AuthenticationInfoResult, for the producer's serializer. */
+export const AUTH_INFO_RESULT_SCHEMA = {
+  type: "object",
+  properties: {
+    impi: { type: "string" },
+    "3gAkaAv": {
+      type: "object",
+      properties: { rand: HEX_STRING, xres: HEX_STRING, autn: HEX_STRING, ck: HEX_STRING, ik: HEX_STRING },
+    },
+    gussCheck: { type: "object", properties: { version: { type: "string" }, guss: GUSS_SERIALIZER_SCHEMA } },
   },
 } as const;
 

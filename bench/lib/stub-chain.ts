@@ -1,9 +1,10 @@
 // The protocol floor of a bootstrap (issue 18 goal 2): a stub chain that makes the same HTTP
 // exchanges as our BSF with no crypto and no storage. A Fastify "HSS" answers Zh with bodies
 // shaped like the real ones; a Fastify "BSF" answers the first Ub GET (nonce="") with a 401
-// challenge after `zh` Zh exchanges to the stub HSS over an undici pool (in parallel, as the
-// BSF's vector and GUSS requests are), and any other GET with the BSF's 200 (BootstrappingInfo
-// body and headers). The load generator in front sends two Ub requests per bootstrap with headers
+// challenge after `zh` Zh exchanges to the stub HSS over an undici pool, and any other GET with
+// the BSF's 200 (BootstrappingInfo body and headers). One exchange is the vector request with the
+// GUSS timestamp option and a GUSS the BSF holds (the BSF's steady state, nf/bsf/zh-client.ts);
+// two are the vector and the GUSS in parallel, as without the option. The load generator in front sends two Ub requests per bootstrap with headers
 // shaped like the UE's, so the chain differs from ours only in the work neither side skips.
 //   node dist/bench/lib/targets.js stub-hss
 //   node dist/bench/lib/targets.js stub-bsf HSS_URL ZH_EXCHANGES [WORKERS]
@@ -51,7 +52,11 @@ export const STUB_UE_HEADERS = {
   }),
 };
 
+/** a subscriber record's revision, as the HSS names a GUSS version (8 random octets in hex) */
+const GUSS_VERSION = hex(8);
 const AV_ANSWER = { impi: IMPI, "3gAkaAv": { rand: hex(16), xres: hex(8), autn: hex(16), ck: hex(16), ik: hex(16) } };
+const AV_CHECKED_ANSWER = { ...AV_ANSWER, gussCheck: { version: GUSS_VERSION } };
+const AV_REQUEST = { authenticationScheme: "DIGEST_AKAV1_MD5" };
 const GUSS_ANSWER = {
   guss: {
     bsfInfo: { uiccType: "GBA" },
@@ -64,7 +69,9 @@ type Ready = (info: Record<string, unknown>, stop: () => Promise<unknown>) => vo
 /** The stub HSS: both Zh operations the BSF calls, constant answers. */
 export async function stubHss(ready: Ready): Promise<void> {
   const app = createNfServer({ name: "stub-hss", logLevel: "warn" });
-  app.post("/nhss-gba-ueau/v1/:ueId/security-information/generate-auth-data", async () => AV_ANSWER);
+  app.post<{ Body: { gussCheck?: unknown } }>("/nhss-gba-ueau/v1/:ueId/security-information/generate-auth-data", async (req) =>
+    req.body?.gussCheck ? AV_CHECKED_ANSWER : AV_ANSWER,
+  );
   app.get("/nhss-gba-sdm/v1/:ueId/subscriber-data", async () => GUSS_ANSWER);
   await app.listen({ host: LOOPBACK, port: 0 });
   ready({ url: `http://${LOOPBACK}:${(app.server.address() as { port: number }).port}` }, () => app.close());
@@ -73,6 +80,8 @@ export async function stubHss(ready: Ready): Promise<void> {
 async function stubBsfServer(hssUrl: string, zh: number): Promise<{ port: number; close: () => Promise<unknown> }> {
   const pool = new Pool(hssUrl, { connections: ZH_CONNECTIONS, keepAliveTimeout: 30_000 });
   const path = `/nhss-gba-ueau/v1/${encodeURIComponent(IMPI)}/security-information/generate-auth-data`;
+  // one exchange: the GUSS timestamp option; two: the vector and subscriber-data
+  const avBody = JSON.stringify(zh === 1 ? { ...AV_REQUEST, gussCheck: { version: GUSS_VERSION } } : AV_REQUEST);
   const zhExchange = async (i: number): Promise<void> => {
     const res =
       i === 0
@@ -80,7 +89,7 @@ async function stubBsfServer(hssUrl: string, zh: number): Promise<{ port: number
             method: "POST",
             path,
             headers: { accept: "application/json", "content-type": "application/json" },
-            body: '{"authenticationScheme":"DIGEST_AKAV1_MD5"}',
+            body: avBody,
           })
         : await pool.request({
             method: "GET",

@@ -33,6 +33,9 @@ export interface BsfDiameterConfig extends DiameterServerConfig {
   hss: DiameterPeerSetting;
 }
 
+/** GUSSs a BSF holds for the GUSS timestamp by default (bsf.gussCacheEntries) */
+export const DEFAULT_GUSS_ENTRIES = 20_000;
+
 export type UbAlgorithm = "AKAv1-MD5" | "AKAv2-MD5";
 
 export interface BsfConfig {
@@ -54,6 +57,15 @@ export interface BsfConfig {
   nonceTtl: number;
   /** Zh request timeout in ms */
   zhTimeoutMs: number;
+  /**
+   * SBI Zh: the GUSS timestamp option (TS 33.220 §4.5.2 step 2; wire/zh.ts GussCheckRequest), the
+   * GUSS with the vector only when it changed, so a bootstrap makes one Zh exchange. false: a
+   * subscriber-data request beside every vector request, for an HSS that refuses the extension.
+   * (Diameter Zh always sends GUSS-Timestamp, TS 29.109 §4.2.2.)
+   */
+  zhGussCheck: boolean;
+  /** subscribers whose GUSS the BSF holds for the GUSS timestamp (SBI and Diameter; 0: none) */
+  gussCacheEntries: number;
   /**
    * TMPI support (TS 33.220 §4.5.2, B.4): 3gpp-gba-tmpi in Server, a TMPI with each bootstrapping
    * of a UE that announces it, TMPI usernames resolved to their IMPI. false: none of it.
@@ -98,6 +110,8 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
     algorithm: "AKAv1-MD5",
     nonceTtl: 60,
     zhTimeoutMs: 2000,
+    zhGussCheck: true,
+    gussCacheEntries: DEFAULT_GUSS_ENTRIES,
     tmpi: true,
     nafs: [
       { id: "naf", token: "naf-zn-token", fqdns: ["naf.example.org"], gbaUAware: true, originHost: "naf.example.org" },
@@ -125,6 +139,9 @@ export const bsfConfigSection: ConfigSection<"bsf", BsfConfig> = {
       throw new ConfigError("bsf.algorithm: AKAv1-MD5 or AKAv2-MD5");
     positiveIntegers(bsf, "bsf", ["sessionLifetime", "nonceTtl", "zhTimeoutMs"]);
     if (typeof bsf.tmpi !== "boolean") throw new ConfigError("bsf.tmpi: true or false");
+    if (typeof bsf.zhGussCheck !== "boolean") throw new ConfigError("bsf.zhGussCheck: true or false");
+    if (!Number.isInteger(bsf.gussCacheEntries) || bsf.gussCacheEntries < 0)
+      throw new ConfigError(`bsf.gussCacheEntries: ${JSON.stringify(bsf.gussCacheEntries)} is not a whole number ≥ 0`);
     if (!ZH_BINDINGS.has(bsf.zh)) throw new ConfigError(`bsf.zh: "${bsf.zh}" is not sbi or diameter`);
     checkDiameterServer("bsf.diameter", bsf.diameter);
     checkDiameterPeer("bsf.diameter.hss", bsf.diameter.hss);

@@ -69,13 +69,24 @@ export async function startBsf(cfg: NfConfig<"bsf", BsfConfig>, partialDeps?: Pa
         : undefined;
     let zh: ZhClient;
     if (diameter && zhOverDiameter) {
-      zh = createDiameterZhClient(diameter.node, { hss: dm.hss, timeoutMs: bsf.zhTimeoutMs, clock: deps.clock });
+      zh = createDiameterZhClient(diameter.node, {
+        hss: dm.hss,
+        timeoutMs: bsf.zhTimeoutMs,
+        clock: deps.clock,
+        gussEntries: bsf.gussCacheEntries,
+      });
       // the first bootstraps need the HSS connection: wait for it a little, then start anyway (retried after Tc)
       await diameter.node.waitOpen(dm.hss.originHost, bsf.zhTimeoutMs).catch((err: Error) => {
         ub.log.warn({ hss: dm.hss.originHost, error: err.message }, "Zh over Diameter: the HSS is not connected yet");
       });
     } else {
-      zh = createZhClient({ hssUrl: bsf.hssUrl, timeoutMs: bsf.zhTimeoutMs, capture: deps.capture });
+      zh = createZhClient({
+        hssUrl: bsf.hssUrl,
+        timeoutMs: bsf.zhTimeoutMs,
+        capture: deps.capture,
+        gussCheck: bsf.zhGussCheck,
+        gussEntries: bsf.gussCacheEntries,
+      });
       cleanup.push(() => zh.close());
     }
 

@@ -20,14 +20,14 @@ import {
 } from "../../wire/diameter/index.js";
 import type { Guss } from "../../wire/zh.js";
 import type { DiameterNode, DiameterPeerSetting } from "../common/diameter/index.js";
-import { ZhError, type ZhClient } from "./zh-client.js";
+import { gussCache, ZhError, type ZhClient } from "./zh-client.js";
 
 export interface DiameterZhClientOptions {
   /** the HSS: Destination-Host and Destination-Realm of every MAR */
   hss: DiameterPeerSetting;
   timeoutMs: number;
   clock: () => number;
-  /** GUSSs remembered for GUSS-Timestamp (default 10,000; the oldest go first) */
+  /** GUSSs remembered for GUSS-Timestamp (default DEFAULT_GUSS_ENTRIES; least recently used out; 0 none) */
   gussEntries?: number;
 }
 
@@ -35,19 +35,12 @@ export interface DiameterZhClientOptions {
 const NO_GUSS: Guss = { bsfInfo: { uiccType: "GBA" }, ussList: [] };
 
 export function createDiameterZhClient(node: DiameterNode, o: DiameterZhClientOptions): ZhClient {
-  const gussEntries = o.gussEntries ?? 10_000;
-  const gusses = new Map<string, { guss: Guss; at: number }>();
+  const gusses = gussCache<{ guss: Guss; at: number }>(o.gussEntries);
   let session = 0;
-
-  function remember(impi: string, guss: Guss, at: number): void {
-    gusses.delete(impi);
-    if (gusses.size >= gussEntries) gusses.delete(gusses.keys().next().value as string);
-    gusses.set(impi, { guss, at });
-  }
 
   return {
     async authData(impi, resync) {
-      const held = gusses.get(impi);
+      const held = gusses?.get(impi);
       const sentAt = o.clock();
       let answer: Awaited<ReturnType<DiameterNode["request"]>>;
       try {
@@ -87,7 +80,7 @@ export function createDiameterZhClient(node: DiameterNode, o: DiameterZhClientOp
       if (!isSuccess(r) || maa.av === undefined)
         throw new ZhError("UNAVAILABLE", `HSS answered ${resultName(r.code, r.vendorId)}`);
       let guss = maa.guss;
-      if (guss) remember(impi, guss, sentAt);
+      if (guss) gusses?.set(impi, { guss, at: sentAt });
       else guss = held?.guss ?? NO_GUSS;
       return { av: maa.av, guss };
     },

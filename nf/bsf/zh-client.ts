@@ -2,11 +2,19 @@
 // §4.5.2 step 2). The interface every Zh binding implements, and its SBI binding over the shapes
 // of TS 29.562 Nhss_gbaUEAU and Nhss_gbaSDM (wire/zh.ts); the Diameter binding (TS 29.109
 // MAR/MAA) is zh-client-diameter.ts.
+//
+// Both bindings make one Zh exchange per bootstrap: the BSF keeps the last GUSS of each IMPI
+// (bounded, least recently used out) and the HSS sends it again only when it changed (TS 33.220
+// §4.5.2 step 2 "GUSS timestamp"). Diameter carries GUSS-Timestamp in the MAR; the SBI binding
+// uses the project's gussCheck extension of the vector request (wire/zh.ts GussCheckRequest).
 import { Pool } from "undici";
 import type { Capture } from "../common/capture/index.js";
+import { Lru } from "../common/lru.js";
+import { DEFAULT_GUSS_ENTRIES } from "./config.js";
 import {
   type AuthVector,
   authInfoRequest,
+  decodeAuthInfoAnswer,
   decodeAuthInfoResult,
   decodeSubscriberData,
   type Guss,
@@ -54,6 +62,19 @@ export interface ZhClientOptions {
   timeoutMs: number;
   /** `--pcap`: record the connections to the HSS */
   capture?: Capture;
+  /**
+   * the GUSS timestamp option (default true): the GUSS comes with the vector when it changed.
+   * false: every bootstrap asks generate-auth-data and subscriber-data, for an HSS that refuses
+   * the extension. An HSS that ignores it is detected per answer (no gussCheck in it).
+   */
+  gussCheck?: boolean;
+  /** GUSSs held for the option (default DEFAULT_GUSS_ENTRIES; 0 holds none) */
+  gussEntries?: number;
+}
+
+/** The last GUSS of each IMPI, least recently used out; undefined when `entries` is 0. */
+export function gussCache<V>(entries = DEFAULT_GUSS_ENTRIES): Lru<string, V> | undefined {
+  return entries > 0 ? new Lru<string, V>(entries) : undefined;
 }
 
 /** enough parallel Zh requests for one BSF process; more would only add sockets */
@@ -122,14 +143,35 @@ export function createZhClient(opts: ZhClientOptions): SbiZhClient {
     failOnStatus(ans);
     return decoded(decodeSubscriberData, ans.body);
   }
+  const gussCheck = opts.gussCheck ?? true;
+  const held = gussCache<{ version: string; guss: Guss }>(opts.gussEntries);
+
+  /** TS 33.220 §4.5.2 step 2 with the GUSS timestamp option: one exchange unless the HSS does not know it. */
+  async function checkedAuthData(impi: string, resync?: ResyncInfo): Promise<ZhAuthData> {
+    const mine = held?.get(impi);
+    const ans = await call("POST", generateAuthDataPath(impi), authInfoRequest(resync, { version: mine?.version }));
+    failOnStatus(ans);
+    const { av, gussCheck: check } = decoded(decodeAuthInfoAnswer, ans.body);
+    if (check?.guss !== undefined) {
+      held?.set(impi, { version: check.version, guss: check.guss });
+      return { av, guss: check.guss };
+    }
+    // "GUSS TIMESTAMP EQUAL": the one held is current
+    if (mine !== undefined && check?.version === mine.version) return { av, guss: mine.guss };
+    // an HSS without the option (no gussCheck in its answer): the GUSS separately
+    return { av, guss: await subscriberData(impi) };
+  }
+
   return {
     generateAuthData,
     subscriberData,
-    // the SBI keeps AV and GUSS apart (TS 29.562): both operations at once
-    async authData(impi, resync) {
-      const [av, guss] = await Promise.all([generateAuthData(impi, resync), subscriberData(impi)]);
-      return { av, guss };
-    },
+    authData: gussCheck
+      ? checkedAuthData
+      : // TS 29.562 keeps AV and GUSS apart: both operations at once
+        async (impi, resync) => {
+          const [av, guss] = await Promise.all([generateAuthData(impi, resync), subscriberData(impi)]);
+          return { av, guss };
+        },
     close: () => pool.close(),
   };
 }

@@ -5,7 +5,7 @@
 // far more subscribers than the cache holds, instances built for a single vector then die young
 // instead of churning the cache and the old generation.
 import { Milenage } from "../../milenage/milenage.js";
-import { Lru } from "./lru.js";
+import { Lru } from "../common/lru.js";
 import type { SubscriberSecrets } from "./sealed.js";
 import { constantsOf, type SubscriberRecord } from "./subscriber.js";
 

@@ -8,19 +8,27 @@ import { type AuthVector, generateAuthVector, verifyAuts } from "../../../milena
 import { bytesToSqn, joinSqn, sqnToBytes, sqnToHex } from "../../../milenage/sqn.js";
 import { bytesToHex, hexToBytes } from "../../../wire/bytes.js";
 import type { RandomBytes } from "../../../wire/deps.js";
-import type { Guss, ResyncInfo } from "../../../wire/zh.js";
+import { type Guss, type GussCheckRequest, type GussCheckResult, gussCheckResult, type ResyncInfo } from "../../../wire/zh.js";
 import type { MilenageCache } from "../key-cache.js";
 import type { AuthFailure, HssStore } from "../store.js";
-import { effectiveGuss } from "../subscriber.js";
+import { effectiveGuss, type SubscriberRecord } from "../subscriber.js";
 
 export type AvOutcome =
-  | { kind: "ok"; impi: string; av: AuthVector; sqn: number; resync?: AuthFailure }
+  | {
+      kind: "ok";
+      impi: string;
+      av: AuthVector;
+      sqn: number;
+      resync?: AuthFailure;
+      /** the record the vector was made from */
+      record: SubscriberRecord;
+      gussCheck?: GussCheckResult;
+    }
   | { kind: "not-found" }
   | { kind: "mac-s-failure"; impi: string; failure: AuthFailure }
   | { kind: "sqn-exhausted"; impi: string };
 
-/** `changedAt`: when the subscriber record last changed (ms since 1970), at or after its GUSS did. */
-export type GussOutcome = { kind: "ok"; impi: string; guss: Guss; changedAt: number } | { kind: "not-found" };
+export type GussOutcome = { kind: "ok"; impi: string; guss: Guss } | { kind: "not-found" };
 
 export interface ZhProceduresOptions {
   /** IND of the vectors handed out over Zh (cfg.hss.zhInd) */
@@ -44,11 +52,18 @@ export class ZhProcedures {
     }
   }
 
-  /** One vector for `ueId` (IMPI, imsi-…, msisdn-…), after an optional resynchronisation. */
-  async generateAuthData(ueId: string, resync?: ResyncInfo): Promise<AvOutcome> {
+  /**
+   * One vector for `ueId` (IMPI, imsi-…, msisdn-…), after an optional resynchronisation; with
+   * `gussCheck`, the GUSS timestamp option (TS 33.220 §4.5.2 step 2): the GUSS of the same record
+   * read, unless the BSF holds its version (the record's rev, new on every write).
+   */
+  async generateAuthData(ueId: string, resync?: ResyncInfo, gussCheck?: GussCheckRequest): Promise<AvOutcome> {
     const impi = await this.store.resolveUeId(ueId);
     if (impi === undefined) return { kind: "not-found" };
-    return resync ? this.resynchronise(impi, resync) : this.vector(impi);
+    const out = resync ? await this.resynchronise(impi, resync) : await this.vector(impi);
+    if (out.kind === "ok" && gussCheck)
+      out.gussCheck = gussCheckResult(gussCheck, out.record.rev, () => effectiveGuss(out.record));
+    return out;
   }
 
   /** The subscriber's GUSS (the provisioned one or the default, nf/hss/subscriber.ts). */
@@ -56,14 +71,23 @@ export class ZhProcedures {
     const impi = await this.store.resolveUeId(ueId);
     const record = impi === undefined ? undefined : await this.store.get(impi);
     if (!record) return { kind: "not-found" };
-    return { kind: "ok", impi: record.impi, guss: effectiveGuss(record), changedAt: Date.parse(record.updatedAt) };
+    return { kind: "ok", impi: record.impi, guss: effectiveGuss(record) };
+  }
+
+  /**
+   * TS 29.109 §4.2.2 GUSS-Timestamp: the GUSS of `record` (the one a vector was made from), or
+   * undefined when it has not changed since `heldSince` (ms since 1970), the time the BSF got the one it holds.
+   */
+  gussUnlessHeld(record: SubscriberRecord, heldSince?: number): Guss | undefined {
+    if (heldSince !== undefined && Date.parse(record.updatedAt) <= heldSince) return undefined;
+    return effectiveGuss(record);
   }
 
   private async vector(impi: string): Promise<AvOutcome> {
     const a = await this.store.advanceSqn(impi, { ind: this.opts.ind });
     switch (a.kind) {
       case "ok":
-        return { kind: "ok", impi, av: this.av(a.record, a.sqn), sqn: a.sqn };
+        return { kind: "ok", impi, av: this.av(a.record, a.sqn), sqn: a.sqn, record: a.record };
       case "sqn-exhausted":
         return { kind: "sqn-exhausted", impi };
       default:
@@ -103,7 +127,7 @@ export class ZhProcedures {
         case "changed":
           continue;
         case "ok":
-          return { kind: "ok", impi, av: this.av(a.record, a.sqn), sqn: a.sqn, resync: a.resync };
+          return { kind: "ok", impi, av: this.av(a.record, a.sqn), sqn: a.sqn, resync: a.resync, record: a.record };
         case "sqn-exhausted":
           return { kind: "sqn-exhausted", impi };
         default:

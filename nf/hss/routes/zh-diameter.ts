@@ -56,9 +56,10 @@ export const zhDiameterRoutes: DiameterRoutes<ZhDiameterRoutesOptions> = (node, 
       impi: out.impi,
       av: out.av,
     };
-    // TS 29.109 §4.2.2: a GUSS the BSF holds (GUSS-Timestamp) that is still current is not sent again
-    const guss = await procedures.subscriberData(out.impi);
-    if (guss.kind === "ok" && !(mar.gussTimestamp !== undefined && guss.changedAt <= mar.gussTimestamp)) m.guss = guss.guss;
+    // TS 29.109 §4.2.2: a GUSS the BSF holds (GUSS-Timestamp) that is still current is not sent again;
+    // read from the record the vector was made from, not in a second store read
+    const guss = procedures.gussUnlessHeld(out.record, mar.gussTimestamp);
+    if (guss) m.guss = guss;
     return answer(m);
   });
 };

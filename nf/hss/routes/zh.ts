@@ -48,10 +48,11 @@ export const zhRoutes = defineRoutes<ZhRoutesOptions>("hss-zh", async (app, { pr
         throw refusal(zhRefused("zh-av", { cause: "UNSUPPORTED_AUTHENTICATION_SCHEME", detail }, report));
       }
       const rs = body.resynchronizationInfo;
-      const out = await procedures.generateAuthData(ueId, rs ? decodeResyncInfo(rs) : undefined);
+      // body.gussCheck: the GUSS timestamp option (wire/zh.ts GussCheckRequest)
+      const out = await procedures.generateAuthData(ueId, rs ? decodeResyncInfo(rs) : undefined, body.gussCheck);
       if (out.kind !== "ok") throw refusal(onAvRefused(out, ueId, report));
       onAvDelivered(out, report);
-      return encodeAuthInfoResult(out.impi, out.av);
+      return encodeAuthInfoResult(out.impi, out.av, out.gussCheck);
     },
   );
 
