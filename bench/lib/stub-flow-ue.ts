@@ -12,7 +12,8 @@ import { PSK_IDENTITY_HINT } from "../../gba/btid.js";
 import { formatChallenge, formatCredentials } from "../../gba/digest/index.js";
 import type { PlannedDevice } from "../../scenarios/plan.js";
 import type { FlowStep } from "../../scenarios/types.js";
-import type { Endpoints, FlowFailure, FlowResult, Phase, StepRecord } from "../../scenarios/engine/events.js";
+import { StepError, timedSteps } from "../../scenarios/engine/device.js";
+import type { Endpoints, FlowResult, Phase, StepRecord } from "../../scenarios/engine/events.js";
 import { DEFAULT_TLS12_PSK_SUITES, httpOverTls } from "../../ue/ua/tls-psk.js";
 import { PRODUCT_TOKEN, withProductToken } from "../../wire/ub.js";
 
@@ -71,19 +72,8 @@ const UB_USER_AGENT = withProductToken("gba-emu UE", PRODUCT_TOKEN.GBA);
 const UA_HEADERS = { "content-type": "application/x-pkcs10", "user-agent": UB_USER_AGENT };
 const TLS_CONTEXT = createSecureContext({ minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ciphers: DEFAULT_TLS12_PSK_SUITES[0] });
 
-class StubFailure extends Error {
-  constructor(readonly cause_: string) {
-    super(cause_);
-  }
-}
-
 function expectStatus(got: number, want: number): void {
-  if (got !== want) throw new StubFailure(`HTTP_${got}`);
-}
-
-function stepName(s: FlowStep): string {
-  if (typeof s === "string") return s;
-  return "wait" in s ? "wait" : "fetch";
+  if (got !== want) throw new StepError(`HTTP_${got}`, `answered ${got}, expected ${want}`, got);
 }
 
 export class StubFlowDevice {
@@ -97,23 +87,14 @@ export class StubFlowDevice {
 
   async runFlow(flow: FlowStep[], phase: Phase, phaseStart: number, onStep: (r: StepRecord) => void): Promise<FlowResult> {
     const t0 = performance.now();
-    const steps: StepRecord[] = [];
-    let failure: FlowFailure | undefined;
-    for (const step of flow) {
-      const name = stepName(step);
-      const s0 = performance.now();
-      try {
+    const { steps, failure } = await timedSteps(
+      flow,
+      async (_step, name) => {
         if (name === "bootstrap") await this.bootstrap();
         else if (name === "enrol") await this.enrol();
-      } catch (err) {
-        const e = err as Error & { code?: string; cause_?: string };
-        failure = { step: name, cause: e.cause_ ?? e.code ?? e.name, message: e.message };
-      }
-      const rec = { step: name, ms: performance.now() - s0, ok: failure === undefined };
-      steps.push(rec);
-      onStep(rec);
-      if (failure) break;
-    }
+      },
+      onStep,
+    );
     const end = performance.now();
     return {
       obu: this.d.obu,
