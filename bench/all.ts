@@ -21,6 +21,7 @@ export const ALL_PLAN: Array<[string, number]> = [
   ["ua", 2],
   ["tls-psk", 1],
   ["enrol", 1],
+  ["flow", 1],
   ["hss", 1],
   ["sessions", 1],
   ["dashboard", 1],

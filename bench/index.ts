@@ -36,6 +36,12 @@ export const BENCHES: Record<string, Bench> = {
     external: true,
     run: async (o) => (await import("./enrol.js")).benchEnrol(o),
   },
+  flow: {
+    summary:
+      "IoT.04 flows/s (bootstrap, key, CSR, Ua enrolment, check) on HSS+BSF+ECA vs the stub-chain floor, same load generator",
+    external: false,
+    run: async (o) => (await import("./flow.js")).benchFlow(o),
+  },
   dashboard: {
     summary: "Ub bootstraps/s of gba up with the dashboard open and live vs without it (target ≥ 0.95)",
     external: false,

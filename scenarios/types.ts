@@ -90,5 +90,7 @@ export interface Scenario {
     loadSuccessRatio?: number;
     latency?: LatencyBound[];
     minRate?: number;
+    /** every failed load flow names a declared overload cause (verdict.ts OVERLOAD_CAUSES) */
+    declaredCausesOnly?: boolean;
   };
 }

@@ -4,6 +4,7 @@ import type { CpuFigures } from "../bench/lib/cpu.js";
 import type { FlowResult } from "./engine/events.js";
 import type { LoadPlan } from "./load/driver.js";
 import type { PlannedDevice } from "./plan.js";
+import { FLOW_TIMEOUT_CAUSE } from "./engine/load-flow.js";
 import { errorsByCause, type Results } from "./results.js";
 import { percentile, type StepFigures } from "./stats.js";
 import type { Scenario } from "./types.js";
@@ -137,6 +138,28 @@ export function loadFigures(results: Results, plan: LoadPlan): LoadFigures | und
   };
 }
 
+/**
+ * The causes a load flow may fail with when the deployment is overloaded, each declared by the
+ * side that gives up: an NF shedding (503 NF_CONGESTION, TS 29.500 §5.2.7.2; the UE's Ub client
+ * names the BSF's BSF_UNAVAILABLE), a NAF or ECA whose BSF did not answer Zn in time (503
+ * FST_GBA_BSF_UNAVAILABLE over Digest, internal_error over TLS-PSK), a TLS handshake past its
+ * timer, the load generator's flow timeout. Anything else (a reset, an authentication failure)
+ * under load is a defect to find, not overload.
+ */
+export const OVERLOAD_CAUSES: ReadonlySet<string> = new Set([
+  "NF_CONGESTION",
+  "BSF_UNAVAILABLE",
+  "FST_GBA_BSF_UNAVAILABLE",
+  "NAF_INTERNAL_ERROR",
+  "TIMEOUT",
+  FLOW_TIMEOUT_CAUSE,
+]);
+
+/** The failed load flows whose cause is not a declared overload cause, counted by step and cause. */
+export function undeclaredFailures(results: Results): Record<string, number> {
+  return errorsByCause(results.load.flows.filter((f) => f.failure && !OVERLOAD_CAUSES.has(f.failure.cause)));
+}
+
 export interface AssertionResult {
   name: string;
   ok: boolean;
@@ -187,6 +210,16 @@ export function checkAssertions(
       ok: load.unfinished === 0,
       detail: `${load.unfinished} flows still running at the end of the grace period, ${load.notStarted} arrivals never got a device, ${load.shed} shed at the bound of ${load.inFlightBound ?? "no"} flows in flight`,
     });
+    if (a.declaredCausesOnly) {
+      const undeclared = Object.entries(undeclaredFailures(results));
+      out.push({
+        name: "declared causes",
+        ok: undeclared.length === 0,
+        detail: undeclared.length
+          ? `load failures without a declared overload cause: ${undeclared.map(([k, n]) => `${k} ×${n}`).join(", ")}`
+          : `all ${load.failed} failed load flows carry a declared overload cause, ${load.shed} arrivals shed at the in-flight bound`,
+      });
+    }
     if (a.minRate !== undefined) {
       out.push({
         name: "minimum rate",

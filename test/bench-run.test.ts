@@ -121,6 +121,17 @@ describe.concurrent("gba bench <benchmark> against our own NFs", { timeout: 120_
     expect(result.comparisons[0].goal).toBeUndefined();
   });
 
+  it("flow: IoT.04 flows on HSS+BSF+ECA against the stub-chain floor, same load generator, CPU per flow per process", async () => {
+    const { result } = await runBench("flow");
+    const c = result.comparisons[0];
+    expect(c.subject.unit).toBe("enrolment");
+    expect(Object.keys(c.subject.cpu?.usPerOp ?? {})).toEqual(["HSS", "BSF", "NAF", "ECA", "load generator"]);
+    expect(Object.keys(c.baseline.cpu?.usPerOp ?? {})).toEqual(["stub HSS", "stub BSF", "stub ECA", "load generator"]);
+    // every flow of both systems ended well: the floor makes the same exchanges and they succeed
+    expect(c.subject.errors).toEqual({});
+    expect(c.baseline.errors).toEqual({});
+  });
+
   it("hss: AV/s and the p99 of a large against a small store", async () => {
     const { result } = await runBench("hss", ["--small-store", "50", "--large-store", "500", "--store-dir", join(dir, "stores")]);
     const p99 = result.comparisons.find((c) => c.name === "hss AV p99 large vs small");

@@ -9,7 +9,14 @@ import { Progress } from "../scenarios/progress.js";
 import type { Report } from "../scenarios/report.js";
 import { renderReportFile } from "../scenarios/report-doc.js";
 import { Results } from "../scenarios/results.js";
-import { type AssertionResult, assertionsHold, judgeDevice, timingAdvisory } from "../scenarios/verdict.js";
+import {
+  type AssertionResult,
+  assertionsHold,
+  checkAssertions,
+  judgeDevice,
+  type LoadFigures,
+  timingAdvisory,
+} from "../scenarios/verdict.js";
 
 function device(expect: PlannedDevice["expect"]): PlannedDevice {
   return {
@@ -198,6 +205,44 @@ describe("sequence diagram", () => {
       });
     }
     expect(renderMermaid("o", r.items).match(/Zn bootstrapping-info-retrieval/g)).toHaveLength(1);
+  });
+});
+
+describe("declared overload causes (assertions.declaredCausesOnly)", () => {
+  const failed = (step: string, cause: string, status?: number) =>
+    flow({ phase: "load", outcome: "failed", failure: { step, cause, status, message: cause } });
+  const judge = (flows: FlowResult[]) => {
+    const results = new Results();
+    for (const f of flows) results.add({ t: "flow", result: f });
+    const load = { ok: 1, failed: flows.length - 1, unfinished: 0, notStarted: 0, shed: 7, inFlightBound: 50 } as LoadFigures;
+    const scenario = { name: "s", flow: [], devices: [], assertions: { loadSuccessRatio: 0, declaredCausesOnly: true } };
+    return checkAssertions(scenario, [], results, load).find((a) => a.name === "declared causes");
+  };
+
+  it("holds when every failure is shed by an NF, a Zn timeout at the ECA or a timeout", () => {
+    const a = judge([
+      flow({ phase: "load" }),
+      failed("bootstrap", "BSF_UNAVAILABLE"),
+      failed("enrol", "NF_CONGESTION", 503),
+      failed("enrol", "FST_GBA_BSF_UNAVAILABLE", 503),
+      failed("enrol", "NAF_INTERNAL_ERROR"),
+      failed("verify", "FLOW_TIMEOUT"),
+    ]);
+    expect(a).toMatchObject({
+      ok: true,
+      detail: "all 5 failed load flows carry a declared overload cause, 7 arrivals shed at the in-flight bound",
+    });
+  });
+
+  it("fails naming each other cause with its count: resets, authentication failures", () => {
+    const a = judge([
+      failed("enrol", "NF_CONGESTION", 503),
+      failed("enrol", "ECONNRESET"),
+      failed("enrol", "ECONNRESET"),
+      failed("enrol", "SERVER_AUTH_FAILED"),
+    ]);
+    expect(a?.ok).toBe(false);
+    expect(a?.detail).toBe("load failures without a declared overload cause: enrol: ECONNRESET ×2, enrol: SERVER_AUTH_FAILED ×1");
   });
 });
 

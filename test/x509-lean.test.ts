@@ -10,6 +10,7 @@ import {
   CertificateCheckError,
   generateObuKeys,
   type ObuKeys,
+  p256Spki,
   parseCaPem,
   verifyEnrolmentCertificate,
 } from "../scenarios/engine/enrolment.js";
@@ -53,6 +54,15 @@ describe("the OBU's PKCS#10 request, checked by openssl", () => {
     expect(out).toMatch(/Signature Algorithm: ecdsa-with-SHA256/);
     // and the ECA's own check reads the same request
     expect((await checkCsr(der)).obuId).toBe("OBU-0042");
+  });
+
+  it("the OBU's SubjectPublicKeyInfo (built from the JWK point) is the one openssl derives from its private key", async () => {
+    const keys = await generateObuKeys();
+    const pkcs8 = ossl.write("ue.key", new Uint8Array(keys.privateKey.export({ type: "pkcs8", format: "der" })));
+    const out = ossl.path("ue.pub");
+    opensslOk(["pkey", "-inform", "DER", "-in", pkcs8, "-pubout", "-outform", "DER", "-out", out]);
+    expect(hex(keys.spki)).toBe(hex(readFileSync(out)));
+    expect(() => p256Spki(new Uint8Array(31), new Uint8Array(32))).toThrow(RangeError);
   });
 
   it("a request with a changed byte fails openssl's verification too", async () => {

@@ -18,14 +18,17 @@ export interface Child {
 const READY_TIMEOUT_MS = 120_000;
 
 /**
- * GBA_BENCH_CPU_PROF=DIR: every child runs under `node --cpu-prof`, its profiles in a directory
- * under DIR named after its command line (cluster workers inherit the flags: one file per pid).
+ * `node --cpu-prof` flags writing a child's profiles to a directory under `dir` named after
+ * `what` (its command line); none when dir is unset. Cluster workers and worker threads inherit
+ * them: one file per pid and thread. node refuses --cpu-prof in NODE_OPTIONS, hence flags.
  */
-function profileFlags(what: string): string[] {
-  const dir = process.env.GBA_BENCH_CPU_PROF;
+export function cpuProfFlags(dir: string | undefined, what: string): string[] {
   if (!dir) return [];
   return ["--cpu-prof", "--cpu-prof-dir", join(dir, what.replace(/[^A-Za-z0-9.-]+/g, "_").slice(0, 80))];
 }
+
+/** GBA_BENCH_CPU_PROF=DIR: every child of a benchmark runs under `node --cpu-prof`. */
+const profileFlags = (what: string) => cpuProfFlags(process.env.GBA_BENCH_CPU_PROF, what);
 
 /** Starts `node <args>` and resolves with its first stdout line parsed as JSON; stderr is kept for errors. */
 export function startChild(args: string[], o: { env?: NodeJS.ProcessEnv } = {}): Promise<Child> {

@@ -26,6 +26,14 @@ export class Rig {
     return str(c.info, "url");
   }
 
+  /** A bench target whose ready line says more than its URL (stub-eca: HTTP and TLS-PSK). */
+  async targetChild(kind: string, args: string[], name: string): Promise<Child> {
+    const c = await startTarget(kind, args);
+    this.children.push(c);
+    this.named.set(name, c.pid);
+    return c;
+  }
+
   /** `node <script> [args]`: a baseline that is not one of targets.js's kinds; `name` reports its CPU */
   async script(args: string[], name?: string): Promise<Child> {
     const c = await startChild(args);

@@ -9,7 +9,9 @@
 //     eca-stub DIR        the ECA's routes behind a stub authentication (enrolment baseline)
 //     stub-hss            the Zh side of the bootstrap floor (stub-chain.ts)
 //     stub-bsf URL ZH [N] the Ub side of the bootstrap floor: ZH Zh exchanges to the stub HSS at
-//                         URL per challenge, N cluster workers (stub-chain.ts)
+//                         URL per challenge, N cluster workers (stub-chain.ts); it answers Zn too
+//     stub-eca URL        the ECA side of the IoT.04 flow floor: Ua Digest or TLS-PSK, one Zn
+//                         exchange with the stub BSF at URL per enrolment (stub-chain.ts)
 // Bare routes use the NFs' own server settings (nf/common/server.ts). Each prints one JSON line
 // {"url": ...} once listening and stops on SIGTERM.
 import { constants as cryptoConstants } from "node:crypto";
@@ -26,7 +28,7 @@ import { EnrolmentProcedures } from "../../nf/eca/procedures/enrolment.js";
 import { enrolmentRoutes } from "../../nf/eca/routes/enrolment.js";
 import type { GbaIdentity } from "../../nf/naf/index.js";
 import { BENCH_BTID, BENCH_IMPI, BENCH_MSISDN, benchKsNaf, registerStubZn } from "./stub-bsf.js";
-import { stubBsf, stubHss } from "./stub-chain.js";
+import { stubBsf, stubEca, stubHss } from "./stub-chain.js";
 
 const LOOPBACK = "127.0.0.1";
 const ENROL_FQDN = "eca.vehicleman.example";
@@ -158,6 +160,9 @@ async function main(kind: string | undefined, arg: string | undefined, ...more: 
     case "stub-bsf":
       if (!arg) throw new Error("stub-bsf needs the stub HSS URL");
       return stubBsf(arg, Number(more[0] ?? 2), Number(more[1] ?? 1), ready);
+    case "stub-eca":
+      if (!arg) throw new Error("stub-eca needs the stub BSF URL");
+      return stubEca(arg, ready);
     default:
       throw new Error(`unknown bench target "${kind}"`);
   }

@@ -84,9 +84,33 @@ export async function fetchEcaRoot(ecaHttp: string): Promise<ReturnType<typeof p
   return parseCaPem(text);
 }
 
-function stepName(s: FlowStep): string {
+export function stepName(s: FlowStep): string {
   if (typeof s === "string") return s;
   return "wait" in s ? "wait" : "fetch";
+}
+
+/** Runs a flow's steps in order, timing each and reporting it to onStep; the first failing step ends them. */
+export async function timedSteps(
+  flow: FlowStep[],
+  run: (step: FlowStep, name: string) => Promise<void>,
+  onStep: (r: StepRecord) => void,
+): Promise<{ steps: StepRecord[]; failure?: FlowFailure }> {
+  const steps: StepRecord[] = [];
+  let failure: FlowFailure | undefined;
+  for (const step of flow) {
+    const name = stepName(step);
+    const s0 = performance.now();
+    try {
+      await run(step, name);
+    } catch (err) {
+      failure = failureOf(name, err);
+    }
+    const rec = { step: name, ms: performance.now() - s0, ok: failure === undefined };
+    steps.push(rec);
+    onStep(rec);
+    if (failure) break;
+  }
+  return { steps, failure };
 }
 
 export class DeviceRuntime {
@@ -131,22 +155,14 @@ export class DeviceRuntime {
   async runFlow(flow: FlowStep[], phase: Phase, phaseStart: number, onStep: (r: StepRecord) => void): Promise<FlowResult> {
     const t0 = performance.now();
     const before = { b: this.tracer.bootstraps, r: this.rejected, s: this.tracer.resyncs };
-    const steps: StepRecord[] = [];
-    let failure: FlowFailure | undefined;
-    for (const step of flow) {
-      const name = stepName(step);
-      this.tracer.diagram?.step(name);
-      const s0 = performance.now();
-      try {
-        await this.run(step);
-      } catch (err) {
-        failure = failureOf(name, err);
-      }
-      const rec = { step: name, ms: performance.now() - s0, ok: failure === undefined };
-      steps.push(rec);
-      onStep(rec);
-      if (failure) break;
-    }
+    const { steps, failure } = await timedSteps(
+      flow,
+      (step, name) => {
+        this.tracer.diagram?.step(name);
+        return this.run(step);
+      },
+      onStep,
+    );
     const end = performance.now();
     return {
       obu: this.d.obu,

@@ -25,6 +25,11 @@ export interface EngineInput {
   load?: LoadPlan;
   /** OBU whose functional flow is recorded for the sequence diagram */
   diagramObu?: string;
+  /**
+   * The flow floor (bench/flow.ts): the load flows run on stub devices that make the same
+   * exchanges with no work (bench/lib/stub-flow-ue.ts); worker threads only, no USIM files.
+   */
+  floor?: boolean;
 }
 
 export function usimFileOf(usimDir: string, obu: string): string {
@@ -161,6 +166,7 @@ async function threadedLoadPhase(
     input.endpoints,
     input.loadDevices.map((d) => ({ d, usimFile: usimFileOf(input.usimDir, d.obu) })),
     plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000,
+    input.floor,
   );
   try {
     for (const f of pool.openFailures)
@@ -182,6 +188,7 @@ async function loadPhase(input: EngineInput, plan: LoadPlan, emit: Emit, signal?
   if (plan.driver === "autocannon") return autocannonLoadPhase(input, plan, emit, signal);
   const threads = plan.workers ?? defaultLoadThreads();
   if (threads > 0) return threadedLoadPhase(input, plan, threads, emit, signal);
+  if (input.floor) throw new Error("the flow floor runs its load flows on worker threads (load.workers ≥ 1)");
   const t0 = performance.now();
   const runtimes: DeviceRuntime[] = [];
   try {

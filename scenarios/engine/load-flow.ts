@@ -7,7 +7,10 @@ import type { FlowResult, StepRecord } from "./events.js";
 
 export const FLOW_TIMEOUT_CAUSE = "FLOW_TIMEOUT";
 
-function stepNameAt(rt: DeviceRuntime, i: number): string {
+/** What runs a load flow: a device of the scenario, or the flow floor's stub (bench/lib/stub-flow-ue.ts). */
+export type FlowDevice = Pick<DeviceRuntime, "d" | "runFlow" | "close">;
+
+function stepNameAt(rt: FlowDevice, i: number): string {
   const s = rt.d.flow[i];
   if (s === undefined) return "flow";
   return typeof s === "string" ? s : "wait" in s ? "wait" : "fetch";
@@ -15,7 +18,7 @@ function stepNameAt(rt: DeviceRuntime, i: number): string {
 
 /** Runs the device's flow; `report` gets its result (or the timeout's), then the promise resolves when the device is free. */
 export async function runLoadFlow(
-  rt: DeviceRuntime,
+  rt: FlowDevice,
   phaseStart: number,
   timeoutMs: number | undefined,
   report: (r: FlowResult) => void,

@@ -84,6 +84,7 @@ export class LoadThreads {
     endpoints: Endpoints,
     devices: Array<{ d: PlannedDevice; usimFile: string }>,
     flowTimeoutMs: number | undefined,
+    floor = false,
   ): Promise<LoadThreads> {
     const count = Math.max(1, Math.min(n, devices.length));
     const shares = Array.from({ length: count }, (_, t) => devices.filter((_, i) => i % count === t));
@@ -95,7 +96,7 @@ export class LoadThreads {
         shares.map(
           (share, t) =>
             new Promise<void>((resolve, reject) => {
-              const input: LoadThreadInput = { endpoints, devices: share, flowTimeoutMs };
+              const input: LoadThreadInput = { endpoints, devices: share, flowTimeoutMs, floor };
               const w = new Worker(threadScript(), { workerData: input });
               workers.push(w);
               w.once("error", reject);

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GbaConfig } from "../../nf/config.js";
 import { peerAt } from "../../nf/common/diameter/config.js";
+import { cpuProfFlags } from "../../bench/lib/child.js";
 import { packageRoot } from "../load.js";
 import { type Child, cpuName, spawnChild, stopAll } from "./children.js";
 import { delayFront } from "./delay-proxy.js";
@@ -72,7 +73,15 @@ export async function startProcesses(ctx: TopologyContext): Promise<Deployment> 
       const child = await spawnChild({
         name: `gba ${nf}`,
         command: process.execPath,
-        args: [gbaMain(), nf, "--config", file, "--ephemeral-ports"],
+        // GBA_SCENARIO_CPU_PROF=DIR: each NF under node --cpu-prof, its profiles in DIR/gba_<nf>
+        args: [
+          ...cpuProfFlags(process.env.GBA_SCENARIO_CPU_PROF, `gba ${nf}`),
+          gbaMain(),
+          nf,
+          "--config",
+          file,
+          "--ephemeral-ports",
+        ],
         logFile: join(logDir, `${nf}.log`),
       });
       children.push(child);

@@ -5,7 +5,7 @@
 import { UeError } from "../errors.js";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
-import { connect, type TLSSocket } from "node:tls";
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import { PSK_IDENTITY_HINT, pskIdentity } from "../../gba/btid.js";
 import { UA_ID, type UaId, uaIdForTls } from "../../gba/ua-id.js";
 import { bytesToHex } from "../../wire/bytes.js";
@@ -102,6 +102,25 @@ function classify(err: NodeJS.ErrnoException): Failure {
   return { code: "HANDSHAKE_FAILED", what: "the handshake failed" };
 }
 
+/**
+ * One client SecureContext per protocol version and suite list, shared by every handshake:
+ * creating one costs OpenSSL as much as a PSK handshake's own work. The context holds no key;
+ * the PSK comes from each connection's pskCallback, so handshakes stay independent (no session
+ * tickets are sent by a GBA NAF, and none would be offered: node keeps no client session cache).
+ */
+const contexts = new Map<string, SecureContext>();
+
+function clientContext(tls13: boolean, ciphers: string): SecureContext {
+  const key = `${tls13 ? "1.3" : "1.2"} ${ciphers}`;
+  let ctx = contexts.get(key);
+  if (ctx === undefined) {
+    const version = tls13 ? "TLSv1.3" : "TLSv1.2";
+    ctx = createSecureContext({ minVersion: version, maxVersion: version, ciphers });
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
 function handshake(
   host: string,
   port: number,
@@ -118,9 +137,7 @@ function handshake(
       host,
       port,
       servername: isIP(sni) ? undefined : sni,
-      minVersion: o.tls13 ? "TLSv1.3" : "TLSv1.2",
-      maxVersion: o.tls13 ? "TLSv1.3" : "TLSv1.2",
-      ciphers: a.ciphers,
+      secureContext: clientContext(o.tls13 === true, a.ciphers),
       // no certificate: the PSK authenticates the NAF (TS 33.222 §5.4)
       checkServerIdentity: () => undefined,
       pskCallback: (hint) => {
