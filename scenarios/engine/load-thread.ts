@@ -1,9 +1,15 @@
 // A worker thread of the load generator (load-threads.ts): opens its share of the load pool's
 // devices (USIM, middleware, client), runs the flows the scheduler in the main thread hands it,
 // and reports each finished flow and each freed device. Messages hold no key material.
+//
+// Memory at fleet scale: the first KEEP_OPEN devices of the share are opened before the phase
+// (a pool that fits is then as it always was: every device ready, open failures known first);
+// the others are opened when their first flow comes, and while more than KEEP_OPEN are open,
+// a device whose flow has ended is closed again (its USIM state file written), so a pool of
+// 100,000 OBUs does not keep 100,000 middlewares, key pairs and certificates in memory.
 import { parentPort, workerData } from "node:worker_threads";
 import { DeviceRuntime } from "./device.js";
-import type { Endpoints, FlowResult } from "./events.js";
+import { type Endpoints, type FlowResult, openFailure } from "./events.js";
 import { runLoadFlow } from "./load-flow.js";
 import type { PlannedDevice } from "../plan.js";
 
@@ -12,6 +18,8 @@ export interface LoadThreadInput {
   /** this thread's devices with their USIM state files */
   devices: Array<{ d: PlannedDevice; usimFile: string }>;
   flowTimeoutMs?: number;
+  /** devices kept open between their flows (default KEEP_OPEN) */
+  keepOpen?: number;
 }
 
 /** main → thread */
@@ -20,10 +28,13 @@ export type ToThread = { t: "run"; id: number; device: number; phaseStartAbs: nu
 export type FromThread =
   | { t: "opened"; devices: number[]; failures: Array<{ device: number; cause: string; message: string }> }
   | { t: "flow"; id: number; result: FlowResult }
-  | { t: "free"; id: number }
+  /** the device is free again; `open`: devices of the thread open now */
+  | { t: "free"; id: number; open: number }
   | { t: "closed" };
 
 const OPEN_AT_ONCE = 32;
+/** devices of one thread kept open between their flows (see above) */
+export const KEEP_OPEN = 4096;
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -32,9 +43,11 @@ async function main(): Promise<void> {
   const post = (m: FromThread) => port.postMessage(m);
   const runtimes = new Map<number, DeviceRuntime>();
   const failures: Array<{ device: number; cause: string; message: string }> = [];
-  for (let i = 0; i < input.devices.length; i += OPEN_AT_ONCE) {
+  const keepOpen = input.keepOpen ?? KEEP_OPEN;
+  const eager = Math.min(input.devices.length, keepOpen);
+  for (let i = 0; i < eager; i += OPEN_AT_ONCE) {
     await Promise.all(
-      input.devices.slice(i, i + OPEN_AT_ONCE).map(async ({ d, usimFile }, k) => {
+      input.devices.slice(i, Math.min(i + OPEN_AT_ONCE, eager)).map(async ({ d, usimFile }, k) => {
         try {
           runtimes.set(i + k, await DeviceRuntime.open(d, input.endpoints, usimFile));
         } catch (err) {
@@ -44,15 +57,38 @@ async function main(): Promise<void> {
       }),
     );
   }
-  post({ t: "opened", devices: [...runtimes.keys()], failures });
+  /** Opens the device if it is not, runs its flow, and closes it again when too many are open. */
+  const runOnDevice = async (device: number, phaseStart: number, report: (r: FlowResult) => void): Promise<void> => {
+    let rt = runtimes.get(device);
+    if (!rt) {
+      const { d, usimFile } = input.devices[device];
+      const t0 = performance.now();
+      try {
+        rt = await DeviceRuntime.open(d, input.endpoints, usimFile);
+      } catch (err) {
+        report(openFailure(d.obu, "load", err, t0 - phaseStart, performance.now() - phaseStart));
+        return;
+      }
+      runtimes.set(device, rt);
+    }
+    try {
+      await runLoadFlow(rt, phaseStart, input.flowTimeoutMs, report);
+    } finally {
+      if (runtimes.size > keepOpen) {
+        runtimes.delete(device);
+        await rt.close().catch(() => undefined);
+      }
+    }
+  };
+  const failed = new Set(failures.map((f) => f.device));
+  const usable = input.devices.map((_, i) => i).filter((i) => !failed.has(i));
+  post({ t: "opened", devices: usable, failures });
   port.on("message", (m: ToThread) => {
     if (m.t === "run") {
-      const rt = runtimes.get(m.device) as DeviceRuntime;
       // performance.now() counts from each thread's own origin: the phase start comes as an absolute time
       const phaseStart = m.phaseStartAbs - performance.timeOrigin;
-      void runLoadFlow(rt, phaseStart, input.flowTimeoutMs, (result) => post({ t: "flow", id: m.id, result })).finally(() =>
-        post({ t: "free", id: m.id }),
-      );
+      const report = (result: FlowResult) => post({ t: "flow", id: m.id, result });
+      void runOnDevice(m.device, phaseStart, report).finally(() => post({ t: "free", id: m.id, open: runtimes.size }));
     } else {
       void Promise.allSettled([...runtimes.values()].map((r) => r.close())).then(() => {
         post({ t: "closed" });
