@@ -25,8 +25,9 @@ nothing is started; output paths are checked first too).
   --devices N           OBUs shared among the device groups without a count (scenario deviceCount)
   --load, --no-load     run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
   --report FILE|-       report: per-step counts and latency percentiles, load figures (offered,
-                        achieved, CPU µs per flow for each process), failures with their
-                        reasons, assertions (no key material); JSON ("-" writes it to stdout
+                        achieved, CPU µs per flow for each process), provisioning times,
+                        peak RSS per process, failures with their reasons, assertions (no
+                        key material); JSON ("-" writes it to stdout
                         and the summary to stderr); a FILE ending in .md is Markdown, one ending
                         in .html a self-contained page with the same charts as the dashboard
   --dashboard           serve the dashboard (URL on stderr): the run's progress, then its report;

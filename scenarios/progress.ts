@@ -69,8 +69,8 @@ export class Progress {
   private functionalLine(): string {
     const f = this.results.functional;
     const done = f.flows.length;
-    const ok = f.flows.filter((x) => x.outcome === "success").length;
-    const denied = f.flows.filter((x) => x.outcome === "denied").length;
+    const ok = f.outcomes.success;
+    const denied = f.outcomes.denied;
     const failed = done - ok - denied;
     const steps = [...f.stepOk].map(([s, n]) => `${s} ${n}`).join("  ");
     return `functional ${done}/${f.devices} OBUs │ ${steps || "starting"} │ ok ${ok} refused ${denied} failed ${failed}`;
@@ -79,7 +79,7 @@ export class Progress {
   private loadLine(): string {
     const l = this.results.load;
     const elapsed = ((l.ended ? l.endedAtMs : performance.now()) ?? 0) - (l.startedAtMs ?? 0);
-    const ok = l.flows.filter((x) => x.outcome === "success").length;
+    const ok = l.outcomes.success;
     const failed = l.flows.length - ok;
     const enrols = l.stepOk.get("enrol") ?? 0;
     const secs = Math.max(0.001, elapsed / 1000);

@@ -9,8 +9,10 @@ import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
 import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
 import { ProvisioningError } from "./errors.js";
-import type { SubscriberSecret } from "./plan.js";
+import type { Plan, SubscriberSecret } from "./plan.js";
 import type { ScenarioBinding } from "./types.js";
+import { type Provisioned, type Provisioning, secondsText } from "./report.js";
+import { writeUsims } from "./usims.js";
 
 export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret[]): Promise<number> {
   const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
@@ -50,4 +52,34 @@ export async function provisionEca(cfg: GbaConfig, bindings: ScenarioBinding[]):
   } finally {
     await store.close();
   }
+}
+
+/** runs this large say how far provisioning got, part by part */
+const LARGE_RUN = 10_000;
+
+async function timed(what: () => Promise<number>): Promise<Provisioned> {
+  const t0 = performance.now();
+  const count = await what();
+  return { count, ms: Math.round(performance.now() - t0) };
+}
+
+/** The USIM state files of every OBU, then the HSS subscribers, then the ECA's vehicle bindings. */
+export async function provisionRun(
+  cfg: GbaConfig,
+  plan: Plan,
+  usimDir: string,
+  info: (line: string) => void,
+): Promise<Provisioning> {
+  const all = [...plan.devices, ...plan.loadDevices];
+  const many = all.length >= LARGE_RUN;
+  const usims = await timed(async () => {
+    await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
+    return all.length;
+  });
+  if (many) info(`provisioning: ${usims.count} USIM state files in ${secondsText(usims.ms)}`);
+  const subscribers = await timed(() => provisionHss(cfg, plan.subscribers));
+  if (many) info(`provisioning: ${subscribers.count} HSS subscribers in ${secondsText(subscribers.ms)}`);
+  const bindings = await timed(() => provisionEca(cfg, plan.bindings));
+  if (many) info(`provisioning: ${bindings.count} ECA vehicle bindings in ${secondsText(bindings.ms)}`);
+  return { usims, subscribers, bindings };
 }

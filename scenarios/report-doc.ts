@@ -2,7 +2,7 @@
 // the load figures with the CPU cost per process, the step percentiles per phase, failures by
 // cause and the assertions. Identifiers only: no key material. `--report FILE.html` is the
 // dashboard's page (report-html.ts).
-import { assertionMark, type Report } from "./report.js";
+import { assertionMark, type Provisioned, type Report } from "./report.js";
 import { reportHtmlPage } from "./report-html.js";
 import type { StepFigures } from "./stats.js";
 
@@ -23,6 +23,8 @@ function stepTable(title: string, steps: Record<string, StepFigures>): Table {
       .map(([name, f]) => [name, f.ok, f.failed, f.p50, f.p90, f.p95, f.p99, f.max].map(String)),
   };
 }
+
+const provisionedRow = (what: string, p: Provisioned) => [what, String(p.count), (p.ms / 1000).toFixed(1)];
 
 function tables(r: Report): Table[] {
   const out: Table[] = [];
@@ -65,6 +67,24 @@ function tables(r: Report): Table[] {
       });
   }
   out.push(stepTable("Functional phase, per step", r.functional.steps));
+  if (r.provisioning) {
+    const p = r.provisioning;
+    out.push({
+      title: "Provisioning (before the NFs start)",
+      header: ["what", "count", "seconds"],
+      rows: [
+        provisionedRow("USIM state files", p.usims),
+        provisionedRow("HSS subscribers", p.subscribers),
+        provisionedRow("ECA vehicle bindings", p.bindings),
+      ],
+    });
+  }
+  if (r.peakRss && Object.keys(r.peakRss).length)
+    out.push({
+      title: "Peak resident memory (VmHWM), by process",
+      header: ["process", "MiB"],
+      rows: Object.entries(r.peakRss).map(([name, bytes]) => [name, String(Math.round(bytes / 1024 / 1024))]),
+    });
   const fErrors = Object.entries(r.functional.errors);
   if (fErrors.length)
     out.push({

@@ -1,6 +1,7 @@
 // The run's JSON report (per-step counts and percentiles, load figures, failures with their
 // reasons, assertions) and the table printed at the end. Identifiers only: no key material.
 import { cpuText } from "../bench/lib/cpu.js";
+import { rssText } from "../bench/lib/rss.js";
 import type { FlowResult } from "./engine/events.js";
 import type { Plan, PlannedDevice } from "./plan.js";
 import { errorsByCause, type Results } from "./results.js";
@@ -45,9 +46,35 @@ export interface Report {
     expected: boolean;
   }>;
   assertions: AssertionResult[];
+  /** USIM files, HSS subscribers and ECA bindings written before the NFs started, with their times */
+  provisioning?: Provisioning;
+  /** peak resident memory (VmHWM) per process, bytes */
+  peakRss?: Record<string, number>;
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
+
+/** What one part of the provisioning wrote, and how long it took. */
+export interface Provisioned {
+  count: number;
+  ms: number;
+}
+
+/** The run's provisioning, part by part (issue 18 goal 5 reports each). */
+export interface Provisioning {
+  usims: Provisioned;
+  subscribers: Provisioned;
+  bindings: Provisioned;
+}
+
+export const secondsText = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function provisioningText(p: Provisioning): string {
+  return (
+    `${p.subscribers.count} subscribers and ${p.bindings.count} vehicle bindings provisioned, ${p.usims.count} USIMs ` +
+    `(${secondsText(p.usims.ms + p.subscribers.ms + p.bindings.ms)}: USIMs ${secondsText(p.usims.ms)}, HSS ${secondsText(p.subscribers.ms)}, ECA ${secondsText(p.bindings.ms)})`
+  );
+}
 
 export function deviceRow(d: PlannedDevice, f: FlowResult | undefined, v: DeviceVerdict): DeviceRow {
   return {
@@ -79,6 +106,8 @@ export function buildReport(o: {
   results: Results;
   load?: LoadFigures;
   assertions: AssertionResult[];
+  provisioning?: Provisioning;
+  peakRss?: Record<string, number>;
 }): Report {
   const { results } = o;
   const fn = results.functional;
@@ -110,6 +139,8 @@ export function buildReport(o: {
     load: o.load,
     failures,
     assertions: o.assertions,
+    provisioning: o.provisioning,
+    peakRss: o.peakRss,
   };
 }
 
@@ -185,6 +216,8 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
     for (const [cause, n] of Object.entries(l.errors)) out.push(`  error ${cause}: ${n}`);
     out.push("");
   }
+  if (report.provisioning) out.push(`provisioning: ${provisioningText(report.provisioning)}`);
+  if (report.peakRss && Object.keys(report.peakRss).length) out.push(`peak RSS: ${rssText(report.peakRss)}`);
   for (const a of report.assertions) out.push(`${assertionMark(a)} ${a.name}: ${a.detail}`);
   out.push(`${report.ok ? "PASS" : "FAIL"} ${report.scenario} (${report.backend}, ${(report.wallMs / 1000).toFixed(1)} s)`);
   return out.join("\n");

@@ -7,6 +7,8 @@ import { StepTable } from "./stats.js";
 
 export interface PhaseResults {
   flows: FlowResult[];
+  /** flows by outcome so far (live progress without a pass over every flow) */
+  outcomes: Record<FlowResult["outcome"], number>;
   steps: StepTable;
   /** step name → successful runs so far (live progress) */
   stepOk: Map<string, number>;
@@ -18,7 +20,15 @@ export interface PhaseResults {
 }
 
 function newPhase(): PhaseResults {
-  return { flows: [], steps: new StepTable(), stepOk: new Map(), started: false, ended: false, devices: 0 };
+  return {
+    flows: [],
+    outcomes: { success: 0, denied: 0, failed: 0 },
+    steps: new StepTable(),
+    stepOk: new Map(),
+    started: false,
+    ended: false,
+    devices: 0,
+  };
 }
 
 export class Results {
@@ -42,9 +52,12 @@ export class Results {
         if (e.ok) ph.stepOk.set(e.step, (ph.stepOk.get(e.step) ?? 0) + 1);
         return;
       }
-      case "flow":
-        this.phase(e.result.phase).flows.push(e.result);
+      case "flow": {
+        const ph = this.phase(e.result.phase);
+        ph.flows.push(e.result);
+        ph.outcomes[e.result.outcome]++;
         return;
+      }
       case "phase": {
         const ph = this.phase(e.phase);
         ph.devices = e.devices;

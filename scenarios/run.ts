@@ -13,17 +13,17 @@ import type { LoadPlan } from "./load/driver.js";
 import { type LoadedScenario, loadScenario } from "./load.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { Progress } from "./progress.js";
-import { provisionEca, provisionHss } from "./provision.js";
+import { provisionRun } from "./provision.js";
+import { peakRssOf } from "../bench/lib/rss.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
 import { EventBus } from "../nf/common/events.js";
 import { RunFeed } from "./dashboard-feed.js";
-import { buildReport, deviceRow, renderSummary } from "./report.js";
+import { buildReport, deviceRow, type Provisioning, provisioningText, renderSummary } from "./report.js";
 import { renderReportFile } from "./report-doc.js";
 import { Results } from "./results.js";
 import { preflight, startBackend } from "./topology/index.js";
 import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
 import type { LoadPhase } from "./types.js";
-import { writeUsims } from "./usims.js";
 import { makeWorkDir, markKept, sweepStaleWorkDirs } from "./workdir.js";
 import { checkAssertions, judgeDevice, loadFigures, timingAdvisory } from "./verdict.js";
 
@@ -187,16 +187,15 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const loadCpu = new LoadCpu();
   let deployment: Deployment | undefined;
   let progress: Progress | undefined;
+  let provisioning: Provisioning | undefined;
+  let peakRss: Record<string, number> = {};
   try {
     const cfg = runConfig(scenario, plan, join(workDir, "data"), backend);
     const usimDir = join(workDir, "usim");
-    const all = [...plan.devices, ...plan.loadDevices];
-    await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
-    const subs = await provisionHss(cfg, plan.subscribers);
-    const bound = await provisionEca(cfg, plan.bindings);
+    provisioning = await provisionRun(cfg, plan, usimDir, info);
     info(
       `${plan.name}: ${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}, ` +
-        `${subs} subscribers and ${bound} vehicle bindings provisioned, backend ${backend}`,
+        `${provisioningText(provisioning)}, backend ${backend}`,
     );
     deployment = await startBackend(backend, {
       cfg,
@@ -235,6 +234,8 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     else await runEngine(input, emit, signal);
   } finally {
     progress?.stop();
+    // read before the children stop: the kernel's high-water mark of each process
+    peakRss = peakRssOf(deployment?.cpu?.().sources ?? [{ name: "runner", pid: "self" }]);
     await deployment?.stop().catch((err: unknown) => o.err(`gba scenario: stopping the topology: ${(err as Error).message}\n`));
     if (capture && o.pcap) {
       const file = o.pcap.file;
@@ -266,6 +267,8 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     results,
     load,
     assertions,
+    provisioning,
+    peakRss,
   });
   // with the report on stdout, stdout is the JSON alone: the summary goes to stderr
   (o.report === "-" ? o.err : o.out)(`${renderSummary(report, plan, !o.quiet)}\n`);

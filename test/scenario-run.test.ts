@@ -285,6 +285,17 @@ describe("gba scenario run: IoT.04 OBU enrolment", () => {
     // the load flows enrol with the ECA only: the NAF idles
     expectCpu(rep, ["HSS", "BSF", "ECA", "load generator"], ["NAF"]);
     expect(r.stdout).toMatch(/CPU per successful flow: HSS \d+ µs, BSF \d+ µs, NAF \d+ µs, ECA \d+ µs, load generator \d+ µs/);
+    // issue 18 goal 5: what provisioning wrote, part by part, and every process's peak RSS
+    const scale = rep as unknown as {
+      provisioning: Record<"usims" | "subscribers" | "bindings", { count: number; ms: number }>;
+      peakRss: Record<string, number>;
+    };
+    const parts = Object.values(scale.provisioning);
+    expect(parts.map((p) => p.count)).toEqual(Array(3).fill(parts[0].count));
+    expect(parts[0].count).toBeGreaterThan(4);
+    expect(Object.keys(scale.peakRss).sort()).toEqual(["BSF", "ECA", "HSS", "NAF", "load generator"]);
+    for (const bytes of Object.values(scale.peakRss)) expect(bytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(r.stdout).toMatch(/peak RSS: HSS \d+ MiB, BSF \d+ MiB, NAF \d+ MiB, ECA \d+ MiB, load generator \d+ MiB/);
     const kept = keptDir(r);
     const logs = ["hss", "bsf", "naf", "eca"].map((nf) => readFileSync(join(kept, "logs", `${nf}.log`), "utf8"));
     expect(logs[3]).toContain("enrolment certificate issued");

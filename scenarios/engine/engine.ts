@@ -10,7 +10,7 @@ import { driveLoad, type LoadPlan } from "../load/driver.js";
 import type { PlannedDevice } from "../plan.js";
 import { DeviceRuntime } from "./device.js";
 import { DiagramRecorder, type OriginMap } from "./diagram-recorder.js";
-import type { Emit, Endpoints, FlowResult, Phase } from "./events.js";
+import { type Emit, type Endpoints, type FlowResult, openFailure, type Phase } from "./events.js";
 import { flowEvents, runLoadFlow } from "./load-flow.js";
 import { LoadThreads } from "./load-threads.js";
 
@@ -52,21 +52,9 @@ function totalWait(d: PlannedDevice): number {
 }
 
 /** The failed flow of a device that could not be opened. */
-function openFailure(d: PlannedDevice, phase: Phase, t0: number, err: unknown): FlowResult {
-  const e = err as Error & { code?: string };
-  return {
-    obu: d.obu,
-    phase,
-    outcome: "failed",
-    failure: { step: "open", cause: e.code ?? e.name, message: e.message },
-    steps: [],
-    ms: 0,
-    bootstraps: 0,
-    rebootstraps: 0,
-    resyncs: 0,
-    startedAt: performance.now() - t0,
-    endedAt: performance.now() - t0,
-  };
+function openFailed(d: PlannedDevice, phase: Phase, t0: number, err: unknown): FlowResult {
+  const now = performance.now() - t0;
+  return openFailure(d.obu, phase, err, now, now);
 }
 
 /** Opens a device; a failure to open becomes the device's failed flow instead of an exception. */
@@ -80,7 +68,7 @@ async function openOrFail(
   try {
     return await DeviceRuntime.open(d, input.endpoints, usimFileOf(input.usimDir, d.obu), diagram);
   } catch (err) {
-    return openFailure(d, phase, t0, err);
+    return openFailed(d, phase, t0, err);
   }
 }
 
@@ -120,7 +108,7 @@ async function autocannonLoadPhase(input: EngineInput, plan: LoadPlan, emit: Emi
     try {
       devices.push(await openLoadDevice(d, usimFileOf(input.usimDir, d.obu)));
     } catch (err) {
-      emit({ t: "flow", result: openFailure(d, "load", t0, err) });
+      emit({ t: "flow", result: openFailed(d, "load", t0, err) });
     }
   }
   emit({ t: "phase", phase: "load", state: "start", devices: devices.length });
@@ -166,11 +154,11 @@ async function threadedLoadPhase(
     input.endpoints,
     input.loadDevices.map((d) => ({ d, usimFile: usimFileOf(input.usimDir, d.obu) })),
     plan.flowTimeoutSeconds === undefined ? undefined : plan.flowTimeoutSeconds * 1000,
-    input.floor,
+    { floor: input.floor },
   );
   try {
     for (const f of pool.openFailures)
-      emit({ t: "flow", result: openFailure(f.d, "load", t0, Object.assign(new Error(f.message), { code: f.cause })) });
+      emit({ t: "flow", result: openFailed(f.d, "load", t0, Object.assign(new Error(f.message), { code: f.cause })) });
     emit({ t: "phase", phase: "load", state: "start", devices: pool.devices.length });
     if (pool.devices.length === 0) throw new Error("no device of the load pool could be opened");
     const start = performance.now();

@@ -51,6 +51,24 @@ export interface FlowResult {
   endedAt: number;
 }
 
+/** The failed flow of a device that could not be opened (step "open", the error's code or name as cause). */
+export function openFailure(obu: string, phase: Phase, err: unknown, startedAt: number, endedAt: number): FlowResult {
+  const e = err as Error & { code?: string };
+  return {
+    obu,
+    phase,
+    outcome: "failed",
+    failure: { step: "open", cause: e.code ?? e.name, message: e.message },
+    steps: [],
+    ms: endedAt - startedAt,
+    bootstraps: 0,
+    rebootstraps: 0,
+    resyncs: 0,
+    startedAt,
+    endedAt,
+  };
+}
+
 export type EngineEvent =
   | { t: "step"; phase: Phase; obu: string; step: string; ms: number; ok: boolean }
   | { t: "flow"; result: FlowResult }

@@ -36,6 +36,8 @@ interface Pending {
 export class LoadThreads {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** most devices one thread held open at the end of a flow (bounded by keepOpen + flows in flight) */
+  maxOpen = 0;
 
   private constructor(
     private readonly workers: Worker[],
@@ -46,6 +48,7 @@ export class LoadThreads {
       w.on("message", (m: FromThread) => {
         if (m.t === "flow") this.pending.get(m.id)?.onResult(m.result);
         else if (m.t === "free") {
+          this.maxOpen = Math.max(this.maxOpen, m.open);
           this.pending.get(m.id)?.free();
           this.pending.delete(m.id);
         }
@@ -84,7 +87,7 @@ export class LoadThreads {
     endpoints: Endpoints,
     devices: Array<{ d: PlannedDevice; usimFile: string }>,
     flowTimeoutMs: number | undefined,
-    floor = false,
+    opts: { floor?: boolean; keepOpen?: number } = {},
   ): Promise<LoadThreads> {
     const count = Math.max(1, Math.min(n, devices.length));
     const shares = Array.from({ length: count }, (_, t) => devices.filter((_, i) => i % count === t));
@@ -96,7 +99,7 @@ export class LoadThreads {
         shares.map(
           (share, t) =>
             new Promise<void>((resolve, reject) => {
-              const input: LoadThreadInput = { endpoints, devices: share, flowTimeoutMs, floor };
+              const input: LoadThreadInput = { endpoints, devices: share, flowTimeoutMs, floor: opts.floor, keepOpen: opts.keepOpen };
               const w = new Worker(threadScript(), { workerData: input });
               workers.push(w);
               w.once("error", reject);

@@ -4,7 +4,7 @@
 // journals a killed process left in its directory, so a reader never sees a state older than
 // what was journaled.
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, rename, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { recoverJournals } from "./state-writer.js";
 import { stateFromJson, stateToJson, type UsimState, UsimStateError } from "./usim-state.js";
@@ -54,4 +54,14 @@ export async function saveUsimStateFile(path: string, state: UsimState, options:
     throw err;
   }
   if (options.exclusive) await unlink(tmp);
+}
+
+/**
+ * Creates a new state file (fails if it exists) in one write, without the temporary file and
+ * without fsync: for a directory that nothing reads before its writer is done and that is worth
+ * nothing after a crash, as a scenario run's USIMs (the run's work directory is removed with it).
+ * 100,000 cards cost 100,000 fsyncs otherwise.
+ */
+export async function createUsimStateFile(path: string, state: UsimState): Promise<void> {
+  await writeFile(path, `${JSON.stringify(stateToJson(state), null, 2)}\n`, { flag: "wx", mode: STATE_FILE_MODE });
 }
