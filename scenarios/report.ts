@@ -45,6 +45,8 @@ export interface Report {
     expected: boolean;
   }>;
   assertions: AssertionResult[];
+  /** what the topology measured beyond the flows (multi-host: Zn p99, resyncs, lost sessions, faults) */
+  topology?: Record<string, number | string>;
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -79,6 +81,7 @@ export function buildReport(o: {
   results: Results;
   load?: LoadFigures;
   assertions: AssertionResult[];
+  topology?: Record<string, number | string>;
 }): Report {
   const { results } = o;
   const fn = results.functional;
@@ -110,6 +113,7 @@ export function buildReport(o: {
     load: o.load,
     failures,
     assertions: o.assertions,
+    ...(o.topology ? { topology: o.topology } : {}),
   };
 }
 
@@ -183,6 +187,11 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
     out.push(table(["step", "ok", "failed", "p50", "p95", "p99", "max"], stepRows(l.steps)));
     if (l.cpu) out.push(`  CPU per successful flow: ${cpuText(l.cpu)}`);
     for (const [cause, n] of Object.entries(l.errors)) out.push(`  error ${cause}: ${n}`);
+    out.push("");
+  }
+  if (report.topology) {
+    out.push(`topology (${report.backend}):`);
+    for (const [k, v] of Object.entries(report.topology)) out.push(`  ${k}: ${v}`);
     out.push("");
   }
   for (const a of report.assertions) out.push(`${assertionMark(a)} ${a.name}: ${a.detail}`);
