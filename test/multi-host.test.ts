@@ -29,7 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), "gba-multi-host-test-"));
 function shortScenario(change: (s: Scenario) => void = () => {}): string {
   const s = parseYaml(readFileSync(SHIPPED, "utf8")) as Scenario;
   s.deviceCount = 3;
-  s.load = { ...s.load, rate: 5, durationSeconds: 6, devices: 12 };
+  s.load = { ...s.load, mode: "rate", rate: 5, durationSeconds: 6, devices: 12 };
   s.topology = {
     ...s.topology,
     multiHost: { ...s.topology?.multiHost, znBenchSeconds: 1, faults: [{ kill: "naf", replica: 1, afterSeconds: 2 }] },
