@@ -159,7 +159,6 @@ function randomHex(bytes: number): string {
 interface FaultRecord {
   kill: "bsf" | "naf";
   host: string;
-  atMs: number;
   /** ms from the kill until HAProxy's health check marked it DOWN in every service it serves */
   downAfterMs?: number;
   /** ms into the load phase: the kill */
@@ -480,7 +479,7 @@ class MultiHostSession {
   private async kill(nf: "bsf" | "naf", replica: number, t0: number): Promise<void> {
     const host = this.net.hosts[nf][replica - 1];
     const child = this.byHost.get(host);
-    const rec: FaultRecord = { kill: nf, host, atMs: Date.now(), loadMs: t0 - this.loadT0 };
+    const rec: FaultRecord = { kill: nf, host, loadMs: t0 - this.loadT0 };
     this.faults.push(rec);
     if (!child) {
       rec.error = `no replica ${host}`;
