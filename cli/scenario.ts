@@ -22,6 +22,8 @@ nothing is started; output paths are checked first too).
                         process: each NF as a \`gba hss|bsf|naf|eca\` child process
                         netns: each NF and the UEs in their own network namespace (Linux, root)
                         container: needs Docker or podman (skipped with one line without)
+                        multi-host: replicas in network namespaces behind HAProxy, stores on a
+                        Redis Cluster (Linux, root, redis-server, haproxy; topology.multiHost)
   --devices N           OBUs shared among the device groups without a count (scenario deviceCount)
   --load, --no-load     run the load phase (a 5/s, 5 s one if the scenario has none) / skip it
   --report FILE|-       report: per-step counts and latency percentiles, load figures (offered,

@@ -1,35 +1,59 @@
-// Provisioning of a run's data root before any NF starts: subscribers into the HSS store (the
+// Provisioning of a run's stores before any NF starts: subscribers into the HSS store (the
 // same checked bulk import as `gba provision import`), vehicle bindings into the ECA's registry
 // (as `gba provision vehicle import`). Stores, not APIs, so every topology backend (also NFs in
 // network namespaces, whose admin listeners the runner cannot reach) starts from the same data.
+// The store is the configured one: LMDB in the run's data root, or the Redis Cluster of the
+// multi-host topology (there from its UE host, ./topology/provision-worker.ts).
 import { bytesToHex } from "../wire/bytes.js";
 import { sqnToBytes } from "../milenage/sqn.js";
 import type { GbaConfig } from "../nf/config.js";
-import { LmdbEcaStore } from "../nf/eca/store-lmdb.js";
+import { openEcaStore } from "../nf/eca/store-open.js";
 import { checkRows, writeRows } from "../nf/hss/bulk.js";
-import { LmdbHssStore } from "../nf/hss/store-lmdb.js";
+import { openHssStore } from "../nf/hss/store-open.js";
 import { ProvisioningError } from "./errors.js";
 import type { Plan, SubscriberSecret } from "./plan.js";
 import type { ScenarioBinding } from "./types.js";
 import { type Provisioned, type Provisioning, secondsText } from "./report.js";
 import { writeUsims } from "./usims.js";
 
+/** A subscriber as `gba provision import` reads it: identifiers and hex strings, no bytes. */
+export interface HssRow {
+  label: string;
+  input: {
+    impi: string;
+    imsi: string;
+    msisdn: string;
+    k: string;
+    opc: string;
+    sqn: string;
+    uiccType?: "GBA" | "GBA_U";
+    lifeTime?: number;
+  };
+}
+
+export function hssRows(subscribers: SubscriberSecret[]): HssRow[] {
+  return subscribers.map((s) => ({
+    label: s.impi,
+    input: {
+      impi: s.impi,
+      imsi: s.imsi,
+      msisdn: s.msisdn,
+      k: bytesToHex(s.k),
+      opc: bytesToHex(s.opc),
+      sqn: bytesToHex(sqnToBytes(s.sqn)),
+      uiccType: s.uiccType,
+      ...(s.keyLifetime !== undefined ? { lifeTime: s.keyLifetime } : {}),
+    },
+  }));
+}
+
 export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret[]): Promise<number> {
-  const store = LmdbHssStore.open(cfg.data, { indBits: cfg.hss.indBits });
+  return provisionHssRows(cfg, hssRows(subscribers));
+}
+
+export async function provisionHssRows(cfg: GbaConfig, rows: HssRow[]): Promise<number> {
+  const store = await openHssStore(cfg, { indBits: cfg.hss.indBits });
   try {
-    const rows = subscribers.map((s) => ({
-      label: s.impi,
-      input: {
-        impi: s.impi,
-        imsi: s.imsi,
-        msisdn: s.msisdn,
-        k: bytesToHex(s.k),
-        opc: bytesToHex(s.opc),
-        sqn: bytesToHex(sqnToBytes(s.sqn)),
-        uiccType: s.uiccType,
-        ...(s.keyLifetime !== undefined ? { lifeTime: s.keyLifetime } : {}),
-      },
-    }));
     const { valid, errors } = await checkRows(rows, store, { defaultAmf: cfg.hss.defaultAmf });
     if (errors.length)
       throw new ProvisioningError(`HSS refused subscribers: ${errors.map((e) => `${e.label}: ${e.reason}`).join("; ")}`);
@@ -40,7 +64,7 @@ export async function provisionHss(cfg: GbaConfig, subscribers: SubscriberSecret
 }
 
 export async function provisionEca(cfg: GbaConfig, bindings: ScenarioBinding[]): Promise<number> {
-  const store = LmdbEcaStore.open(cfg.data);
+  const store = await openEcaStore(cfg);
   try {
     const r = await store.addBindings(
       bindings.map((b) => ({ vehicleId: b.vehicle, obuId: b.obu, msisdn: b.msisdn })),

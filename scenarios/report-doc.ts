@@ -92,6 +92,12 @@ function tables(r: Report): Table[] {
       header: ["cause", "flows"],
       rows: fErrors.map(([k, v]) => [k, String(v)]),
     });
+  if (r.topology)
+    out.push({
+      title: `Topology (${r.backend})`,
+      header: ["figure", "value"],
+      rows: Object.entries(r.topology).map(([k, v]) => [k, String(v)]),
+    });
   out.push({
     title: "Assertions",
     header: ["", "assertion", "detail"],

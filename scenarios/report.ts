@@ -50,6 +50,8 @@ export interface Report {
   provisioning?: Provisioning;
   /** peak resident memory (VmHWM) per process, bytes */
   peakRss?: Record<string, number>;
+  /** what the topology measured beyond the flows (multi-host: Zn p99, resyncs, lost sessions, faults) */
+  topology?: Record<string, number | string>;
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -108,6 +110,7 @@ export function buildReport(o: {
   assertions: AssertionResult[];
   provisioning?: Provisioning;
   peakRss?: Record<string, number>;
+  topology?: Record<string, number | string>;
 }): Report {
   const { results } = o;
   const fn = results.functional;
@@ -141,6 +144,7 @@ export function buildReport(o: {
     assertions: o.assertions,
     provisioning: o.provisioning,
     peakRss: o.peakRss,
+    ...(o.topology ? { topology: o.topology } : {}),
   };
 }
 
@@ -218,6 +222,11 @@ export function renderSummary(report: Report, plan: Plan, withDevices: boolean):
   }
   if (report.provisioning) out.push(`provisioning: ${provisioningText(report.provisioning)}`);
   if (report.peakRss && Object.keys(report.peakRss).length) out.push(`peak RSS: ${rssText(report.peakRss)}`);
+  if (report.topology) {
+    out.push(`topology (${report.backend}):`);
+    for (const [k, v] of Object.entries(report.topology)) out.push(`  ${k}: ${v}`);
+    out.push("");
+  }
   for (const a of report.assertions) out.push(`${assertionMark(a)} ${a.name}: ${a.detail}`);
   out.push(`${report.ok ? "PASS" : "FAIL"} ${report.scenario} (${report.backend}, ${(report.wallMs / 1000).toFixed(1)} s)`);
   return out.join("\n");

@@ -13,7 +13,7 @@ import type { LoadPlan } from "./load/driver.js";
 import { type LoadedScenario, loadScenario } from "./load.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { Progress } from "./progress.js";
-import { provisionRun } from "./provision.js";
+import { hssRows, provisionRun } from "./provision.js";
 import { peakRssOf } from "../bench/lib/rss.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
 import { EventBus } from "../nf/common/events.js";
@@ -22,8 +22,10 @@ import { buildReport, deviceRow, type Provisioning, provisioningText, renderSumm
 import { renderReportFile } from "./report-doc.js";
 import { Results } from "./results.js";
 import { preflight, startBackend } from "./topology/index.js";
+import { checkMultiHostShape } from "./topology/multi-host.js";
 import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
 import type { LoadPhase } from "./types.js";
+import { writeUsims } from "./usims.js";
 import { makeWorkDir, markKept, sweepStaleWorkDirs } from "./workdir.js";
 import { checkAssertions, judgeDevice, loadFigures, timingAdvisory } from "./verdict.js";
 
@@ -154,7 +156,14 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const loadPlan = scenario.load && plan.loadDevices.length > 0 ? loadPlanOf(scenario.load) : undefined;
   if (o.pcap && backend !== "inprocess")
     throw new RangeError(`--pcap records the NFs of the inprocess backend only, not ${backend}`);
-  if (s.operator?.binding === "diameter" && (backend === "netns" || backend === "container"))
+  if (backend !== "multi-host" && s.topology?.multiHost)
+    throw new RangeError(`topology.multiHost configures the multi-host backend, not ${backend}`);
+  if (backend === "multi-host") checkMultiHostShape(s.topology?.multiHost);
+  if (backend === "multi-host" && (s.topology?.latencyMs ?? 0) > 0)
+    throw new RangeError(
+      "topology.latencyMs is not available on the multi-host backend (its hosts are namespaces without a delay proxy)",
+    );
+  if (s.operator?.binding === "diameter" && (backend === "netns" || backend === "container" || backend === "multi-host"))
     throw new RangeError(`operator.binding diameter runs on the inprocess and process backends, not ${backend}`);
   try {
     await preflight(backend);
@@ -192,11 +201,17 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   try {
     const cfg = runConfig(scenario, plan, join(workDir, "data"), backend);
     const usimDir = join(workDir, "usim");
-    provisioning = await provisionRun(cfg, plan, usimDir, info);
-    info(
-      `${plan.name}: ${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}, ` +
-        `${provisioningText(provisioning)}, backend ${backend}`,
-    );
+    const pool = `${plan.devices.length} OBUs${plan.loadDevices.length ? ` + ${plan.loadDevices.length} in the load pool` : ""}`;
+    // multi-host: the stores are on a Redis Cluster inside the topology's namespaces; the backend provisions them
+    const selfProvisioning = backend === "multi-host";
+    if (!selfProvisioning) {
+      provisioning = await provisionRun(cfg, plan, usimDir, info);
+      info(`${plan.name}: ${pool}, ${provisioningText(provisioning)}, backend ${backend}`);
+    } else {
+      const all = [...plan.devices, ...plan.loadDevices];
+      await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
+      info(`${plan.name}: ${pool}, backend ${backend} (the topology provisions its stores)`);
+    }
     deployment = await startBackend(backend, {
       cfg,
       workDir,
@@ -204,6 +219,8 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
       info,
       events,
       capture,
+      multiHost: scenario.topology?.multiHost,
+      provision: selfProvisioning ? { rows: hssRows(plan.subscribers), bindings: plan.bindings } : undefined,
     });
     const input: EngineInput = {
       endpoints: deployment.endpoints,
@@ -254,7 +271,8 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
   const judged = plan.devices.map((d) => ({ d, f: flows.get(d.obu), verdict: judgeDevice(d, flows.get(d.obu)) }));
   const load = loadPlan ? loadFigures(results, loadPlan) : undefined;
   if (load) load.cpu = loadCpu.figures(load.ok, backend);
-  const checked = checkAssertions(scenario, judged, results, load);
+  const found = o.signal?.aborted ? undefined : deployment?.findings?.();
+  const checked = [...checkAssertions(scenario, judged, results, load), ...(found?.checks ?? [])];
   const assertions = o.timingAdvisory ? timingAdvisory(checked) : checked;
   if (o.signal?.aborted) assertions.push({ name: "interrupted", ok: false, detail: "the run was interrupted" });
   const report = buildReport({
@@ -269,6 +287,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
     assertions,
     provisioning,
     peakRss,
+    topology: found?.figures,
   });
   // with the report on stdout, stdout is the JSON alone: the summary goes to stderr
   (o.report === "-" ? o.err : o.out)(`${renderSummary(report, plan, !o.quiet)}\n`);

@@ -65,10 +65,34 @@ export interface LatencyBound {
   maxMs: number;
 }
 
+/** The multi-host topology's shape, checks and faults (scenarios/topology/multi-host.ts). */
+export interface MultiHostTopology {
+  /** BSF replicas and NAF replicas, each (default 2) */
+  replicas?: number;
+  /** HSS replicas (default 2) */
+  hss?: number;
+  /** Redis Cluster primaries, each with one replica (default 3) */
+  redisPrimaries?: number;
+  /** Redis cluster-node-timeout: how long a primary may be unreachable before its replica takes over (default 2000) */
+  redisNodeTimeoutMs?: number;
+  /** HAProxy health-check interval (default 500; a server is DOWN after 2 failed checks) */
+  haproxyCheckMs?: number;
+  /** the cross-replica checks (B-TID on every BSF, supersede, nonce-count replay; default true) */
+  checks?: boolean;
+  /** seconds of `gba bench zn` through HAProxy after the flows, for the Zn p99 (default 3; 0: none) */
+  znBenchSeconds?: number;
+  /** kill -9 of a replica (1-based) this many seconds into the load phase */
+  faults?: Array<{ kill: "bsf" | "naf"; replica: number; afterSeconds: number }>;
+}
+
 export interface Scenario {
   name: string;
   description?: string;
-  topology?: { backend?: "inprocess" | "process" | "netns" | "container"; latencyMs?: number };
+  topology?: {
+    backend?: "inprocess" | "process" | "netns" | "container" | "multi-host";
+    latencyMs?: number;
+    multiHost?: MultiHostTopology;
+  };
   operator?: {
     bsfFqdn?: string;
     sessionLifetime?: number;

@@ -331,6 +331,18 @@ describe("the report as Markdown and HTML (--report FILE.md / FILE.html)", () =>
     expect(md).toContain("| WARN | enrol p95 (load) | 1200 ms (bound 1000 ms) |");
   });
 
+  it("Markdown: a topology's own figures (multi-host) as a table of their own, only when there are some", () => {
+    expect(renderReportFile("r.md", report)).not.toContain("## Topology");
+    const md = renderReportFile("r.md", {
+      ...report,
+      backend: "multi-host",
+      topology: { resyncs: 0, lostSessions: 0, znP99Ms: 14.7, fault1: "kill -9 naf1, DOWN after 972 ms" },
+    });
+    expect(md).toContain("## Topology (multi-host)");
+    expect(md).toContain("| lostSessions | 0 |");
+    expect(md).toContain("| fault1 | kill -9 naf1, DOWN after 972 ms |");
+  });
+
   it("HTML: the dashboard's self-contained page, with the CPU table and advisory marks; JSON for any other name", () => {
     const html = renderReportFile("r.html", report);
     expect(html).toMatch(/^<!doctype html>/);

@@ -99,7 +99,13 @@ export class LoadThreads {
         shares.map(
           (share, t) =>
             new Promise<void>((resolve, reject) => {
-              const input: LoadThreadInput = { endpoints, devices: share, flowTimeoutMs, floor: opts.floor, keepOpen: opts.keepOpen };
+              const input: LoadThreadInput = {
+                endpoints,
+                devices: share,
+                flowTimeoutMs,
+                floor: opts.floor,
+                keepOpen: opts.keepOpen,
+              };
               const w = new Worker(threadScript(), { workerData: input });
               workers.push(w);
               w.once("error", reject);

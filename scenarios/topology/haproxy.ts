@@ -118,9 +118,9 @@ export interface ServerState {
   status: string;
 }
 
-export function findHaproxy(): string {
+export function findHaproxy(env: NodeJS.ProcessEnv = process.env, sbin = "/usr/sbin/haproxy"): string {
   // Debian installs it in /usr/sbin, which a non-root PATH may lack
-  const bin = onPath("haproxy") ?? (existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : undefined);
+  const bin = onPath("haproxy", env) ?? (existsSync(sbin) ? sbin : undefined);
   if (!bin) throw new TopologyError("haproxy is not installed: apt-get install haproxy (Debian package haproxy, 2.6)");
   return bin;
 }

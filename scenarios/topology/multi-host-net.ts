@@ -37,6 +37,8 @@ export const MULTI_HOST_PORTS = {
   zn: 8081,
   uaHttp: 9080,
   uaTlsPsk: 9443,
+  ecaHttp: 9090,
+  ecaTlsPsk: 9444,
   redis: 6379,
   redisBus: 16379,
 } as const;

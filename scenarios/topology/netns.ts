@@ -251,7 +251,7 @@ export async function startNetns(ctx: TopologyContext): Promise<Deployment> {
 }
 
 /** The UE population as a worker process inside the UE namespace; its events come back as JSON lines. */
-async function runUeInNamespace(
+export async function runUeInNamespace(
   ns: string,
   input: EngineInput,
   emit: Emit,

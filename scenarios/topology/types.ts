@@ -6,10 +6,13 @@ import type { Capture } from "../../nf/common/capture/index.js";
 import type { CpuSource } from "../../bench/lib/cpu.js";
 import type { GbaConfig } from "../../nf/config.js";
 import type { EngineInput } from "../engine/engine.js";
+import type { HssRow } from "../provision.js";
+import type { MultiHostTopology, ScenarioBinding } from "../types.js";
+import type { AssertionResult } from "../verdict.js";
 import type { Emit, Endpoints } from "../engine/events.js";
 
-export type Backend = "inprocess" | "process" | "netns" | "container";
-export const BACKENDS: readonly Backend[] = ["inprocess", "process", "netns", "container"];
+export type Backend = "inprocess" | "process" | "netns" | "container" | "multi-host";
+export const BACKENDS: readonly Backend[] = ["inprocess", "process", "netns", "container", "multi-host"];
 
 export interface TopologyContext {
   /** provisioned data root, operator settings applied */
@@ -24,6 +27,19 @@ export interface TopologyContext {
   events?: EventBus;
   /** `--pcap`: the NFs' capture (inprocess only) */
   capture?: Capture;
+  /** the scenario's `topology.multiHost` */
+  multiHost?: MultiHostTopology;
+  /**
+   * What a backend whose stores the runner cannot reach provisions itself (multi-host: the
+   * Redis Cluster inside its namespaces); the others find cfg.data provisioned.
+   */
+  provision?: { rows: HssRow[]; bindings: ScenarioBinding[] };
+}
+
+/** What a topology checked and measured beyond the scenario's flows (multi-host: the replica checks). */
+export interface TopologyFindings {
+  checks: AssertionResult[];
+  figures: Record<string, number | string>;
 }
 
 export interface Deployment {
@@ -38,6 +54,10 @@ export interface Deployment {
    * load phase starts; absent when they cannot be measured from here (containers).
    */
   cpu?: () => { sources: CpuSource[]; note?: string };
+  /** set when the backend provisioned the stores itself (TopologyContext.provision) */
+  provisioned?: { subscribers: number; bindings: number };
+  /** its own checks (assertions of the run) and figures (the report's `topology`), after the flows */
+  findings?: () => TopologyFindings;
   stop(): Promise<void>;
 }
 
