@@ -126,7 +126,14 @@ async function phase(rig: Rig, o: BenchOptions, withDashboard: boolean, seconds:
     };
     if (o.warmupS > 0) await load(o.warmupS);
     const sources = [{ name: UP, pid: up.pid }, ...(page ? [page.source] : []), LOAD_GENERATOR];
-    return await metered(sources, load)(seconds);
+    const sample = await metered(sources, load)(seconds);
+    const perOp = Object.entries(sample.cpu?.us ?? {}).map(
+      ([n, us]) => `${n} ${us === undefined ? "n/a" : Math.round(us / Math.max(1, sample.ok))} µs`,
+    );
+    o.log(
+      `  ${withDashboard ? "with   " : "without"}: ${Math.round(sample.ok / sample.seconds)} bootstraps/s; ${perOp.join(", ")}`,
+    );
+    return sample;
   } finally {
     if (page) {
       await page.close();
