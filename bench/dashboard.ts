@@ -24,13 +24,13 @@ import { type Child, startChild, startGba, stopAll, str } from "./lib/child.js";
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./lib/chromium.js";
 import type { CpuSource } from "./lib/cpu.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./lib/hss-store.js";
-import { metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { metered, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
 import { type BenchOptions, loadConfig } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
 import { LOAD_GENERATOR, Rig } from "./lib/rig.js";
 import { benchSubscriber, UePool } from "./lib/ue-load.js";
-import { bootstrapRequests } from "./ub.js";
+import { bootstrapLoad } from "./ub.js";
 
 export const DASHBOARD_COST_TARGET = 0.95;
 const STREAM_READER = fileURLToPath(new URL("./lib/stream-reader.js", import.meta.url));
@@ -109,21 +109,7 @@ async function phase(rig: Rig, o: BenchOptions, withDashboard: boolean, seconds:
     const ub = str(up.info, "bsf", "ub");
     const realm = str(up.info, "bsf", "fqdn");
     const pool = new UePool(Array.from({ length: subscribers }, (_, i) => new LoadUe(benchSubscriber(i))));
-    const load = async (s: number): Promise<Sample> => {
-      const sample = await runAutocannon({
-        opts: (x) => ({
-          url: ub,
-          connections: o.connections,
-          duration: s,
-          overallRate: o.rate && o.rate * 2,
-          requests: bootstrapRequests(pool, realm, x),
-        }),
-        classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
-        recordLatency: false,
-      });
-      pool.reclaim();
-      return sample;
-    };
+    const load = bootstrapLoad({ url: ub, realm, pool, connections: o.connections, rate: o.rate });
     if (o.warmupS > 0) await load(o.warmupS);
     const sources = [{ name: UP, pid: up.pid }, ...(page ? [page.source] : []), LOAD_GENERATOR];
     const sample = await metered(sources, load)(seconds);
