@@ -1,149 +1,166 @@
 // What the dashboard costs the NFs (issue 21: ≤ 5 % of their throughput when open with live
-// updates): `gba up --dashboard` with a page following its live stream, against `gba up` without
-// a dashboard, measured in the same run, interleaved, under the same Ub bootstrap load as `gba
-// bench ub` (2 Ub exchanges + 1 Zh each; the NFs report 3 events per bootstrap). The page is a
-// reader of the Server-Sent Events stream in this process (every byte the server writes to a
-// browser), or with --browser Debian's chromium on the Live tab (charts drawing, on the same
-// cores, so it measures the machine too). Besides the ratio, CPU µs per bootstrap of each
-// `gba up` process (utime + stime from /proc), which the load elsewhere on the machine
-// disturbs less than throughput.
-import { setTimeout as sleep } from "node:timers/promises";
-import { request } from "undici";
+// updates): `gba up --dashboard` with a page following its live stream, against `gba up`
+// without a dashboard, under the same Ub bootstrap load as `gba bench ub` (2 Ub exchanges + 1
+// Zh each; with the dashboard the NFs report 3 events per bootstrap).
+//
+// The method, so that the only difference between the two is the dashboard:
+// - one `gba up` alive at a time: each phase starts a fresh one (fresh data root, same
+//   subscribers, fresh UEs), warms it up for --warmup seconds, measures, and stops it, so an idle
+//   second instance never shares the cores or the page cache with the measured one;
+// - the same load generator (autocannon in this process) and the same process layout in both;
+// - the page is a process of its own, as a browser tab is: a stream reader (`node
+//   stream-reader.js`, an EventSource parsing every message) or, with --browser, Debian's
+//   chromium on the Live tab (charts drawing); it connects after the dashboard is up and before
+//   the warm-up, and stops with its phase;
+// - phases alternate with and without in A B B A order each round, so neither always follows
+//   the other.
+// CPU µs per bootstrap are reported per process: `gba up` (the four NFs and, with it, the
+// dashboard, one process), the page, the load generator.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { LoadUe } from "../ue/load-ue.js";
-import { type Child, str } from "./lib/child.js";
+import { type Child, startChild, startGba, stopAll, str } from "./lib/child.js";
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "./lib/chromium.js";
+import type { CpuSource } from "./lib/cpu.js";
 import { hssChildEnv, provisionBenchSubscribers } from "./lib/hss-store.js";
-import { interleave, metered, runAutocannon, type Sample, toMeasurement } from "./lib/load.js";
+import { metered, type Sample, toMeasurement } from "./lib/load.js";
 import { machineInfo } from "./lib/machine.js";
-import { type BenchOptions, loadConfig, roundPlan } from "./lib/options.js";
+import { type BenchOptions, loadConfig } from "./lib/options.js";
 import { type BenchResult, compare } from "./lib/result.js";
-import { Rig } from "./lib/rig.js";
+import { LOAD_GENERATOR, Rig } from "./lib/rig.js";
 import { benchSubscriber, UePool } from "./lib/ue-load.js";
-import { bootstrapRequests } from "./ub.js";
+import { bootstrapLoad } from "./ub.js";
 
 export const DASHBOARD_COST_TARGET = 0.95;
-interface Up {
-  child: Child;
-  ub: string;
-  realm: string;
-  dashboard?: string;
-  pool: UePool;
-  /** how the process is named in the CPU figures */
-  name: string;
-}
+const STREAM_READER = fileURLToPath(new URL("./lib/stream-reader.js", import.meta.url));
+/** how the processes are named in the CPU figures */
+const UP = "gba up";
+const PAGE_NAME = { stream: "page (stream reader)", chromium: "page (chromium)" } as const;
 
-async function startUp(rig: Rig, subscribers: number, withDashboard: boolean): Promise<Up> {
-  const data = rig.tmp(withDashboard ? "up-dashboard" : "up");
-  await provisionBenchSubscribers(data, subscribers);
-  const args = ["up", "--ephemeral-ports", "--log-level", "warn", "--data", data, ...(withDashboard ? ["--dashboard"] : [])];
-  const name = withDashboard ? "gba up --dashboard" : "gba up";
-  const child = await rig.gba(args, hssChildEnv(), name);
-  return {
-    child,
-    ub: str(child.info, "bsf", "ub"),
-    realm: str(child.info, "bsf", "fqdn"),
-    dashboard: withDashboard ? str(child.info, "dashboard") : undefined,
-    pool: new UePool(Array.from({ length: subscribers }, (_, i) => new LoadUe(benchSubscriber(i)))),
-    name,
-  };
-}
-
-interface Viewer {
-  messages: number;
-  bytes: number;
+/** A page following the dashboard's live stream, in its own process (tree). */
+interface Page {
+  source: CpuSource;
+  /** messages and bytes read, when the page counts them */
+  counts(): { messages: number; bytes: number } | undefined;
   close(): Promise<void>;
 }
 
-/** A page following the live stream: reads and parses every message, as the browser does. */
-async function streamReader(url: string): Promise<Viewer> {
-  const res = await request(`${url}/api/stream`);
-  if (res.statusCode !== 200) throw new Error(`dashboard stream answered ${res.statusCode}`);
-  const viewer: Viewer = {
-    messages: 0,
-    bytes: 0,
+async function streamReaderPage(rig: Rig, dashboard: string): Promise<Page> {
+  const countsFile = join(rig.tmp("reader"), "counts.json");
+  const child = await startChild([STREAM_READER, dashboard, countsFile]);
+  let counts: { messages: number; bytes: number } | undefined;
+  return {
+    source: { name: PAGE_NAME.stream, pid: child.pid },
+    counts: () => counts,
     close: async () => {
-      res.body.destroy();
+      await child.stop();
+      counts = JSON.parse(readFileSync(countsFile, "utf8")) as { messages: number; bytes: number };
     },
   };
-  let buffer = "";
-  res.body.setEncoding("utf8");
-  res.body.on("data", (chunk: string) => {
-    viewer.bytes += chunk.length;
-    buffer += chunk;
-    for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-      const data = /^data: (.*)$/m.exec(buffer.slice(0, i))?.[1];
-      buffer = buffer.slice(i + 2);
-      if (data) {
-        JSON.parse(data);
-        viewer.messages++;
-      }
-    }
-  });
-  res.body.on("error", () => {});
-  return viewer;
 }
 
 /** --browser: chromium on the Live tab (playwright-core, a development dependency of gba-emu). */
-async function browserViewer(url: string): Promise<Viewer> {
+async function chromiumPage(dashboard: string): Promise<Page> {
+  requireChromium();
   let pw: typeof import("playwright-core");
   try {
     pw = await import("playwright-core");
   } catch {
-    throw new Error("--browser needs playwright-core (npm install in a checkout of gba-emu) and Debian's chromium");
+    throw new Error("--browser needs playwright-core (npm install in a checkout of gba-emu)");
   }
-  const browser = await pw.chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-sync",
-    ],
-  });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${url}/#live`);
-  await page.waitForSelector("body[data-ready]");
-  return { messages: 0, bytes: 0, close: () => browser.close() };
+  // launchServer, not launch: the browser's own process (and its renderers under it) is measured
+  const server = await pw.chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const pid = server.process().pid;
+  try {
+    const browser = await pw.chromium.connect(server.wsEndpoint());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${dashboard}/#live`);
+    await page.waitForSelector("body[data-ready]");
+    if (pid === undefined) throw new Error("chromium started without a pid");
+    return {
+      source: { name: PAGE_NAME.chromium, pid },
+      counts: () => undefined,
+      close: async () => {
+        await browser.close();
+        await server.close();
+      },
+    };
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+}
+
+/** One phase: a fresh `gba up` (with the dashboard and a page, or without), warmed up, then measured. */
+async function phase(rig: Rig, o: BenchOptions, withDashboard: boolean, seconds: number, pages: Page[]): Promise<Sample> {
+  const subscribers = o.connections * 2;
+  const data = rig.tmp(withDashboard ? "up-dashboard" : "up");
+  await provisionBenchSubscribers(data, subscribers);
+  const args = ["up", "--ephemeral-ports", "--log-level", "warn", "--data", data, ...(withDashboard ? ["--dashboard"] : [])];
+  let up: Child | undefined;
+  let page: Page | undefined;
+  try {
+    up = await startGba(args, hssChildEnv());
+    if (withDashboard) {
+      const board = str(up.info, "dashboard");
+      page = o.browser ? await chromiumPage(board) : await streamReaderPage(rig, board);
+    }
+    const ub = str(up.info, "bsf", "ub");
+    const realm = str(up.info, "bsf", "fqdn");
+    const pool = new UePool(Array.from({ length: subscribers }, (_, i) => new LoadUe(benchSubscriber(i))));
+    const load = bootstrapLoad({ url: ub, realm, pool, connections: o.connections, rate: o.rate });
+    if (o.warmupS > 0) await load(o.warmupS);
+    const sources = [{ name: UP, pid: up.pid }, ...(page ? [page.source] : []), LOAD_GENERATOR];
+    const sample = await metered(sources, load)(seconds);
+    const perOp = Object.entries(sample.cpu?.us ?? {}).map(
+      ([n, us]) => `${n} ${us === undefined ? "n/a" : Math.round(us / Math.max(1, sample.ok))} µs`,
+    );
+    o.log(
+      `  ${withDashboard ? "with   " : "without"}: ${Math.round(sample.ok / sample.seconds)} bootstraps/s; ${perOp.join(", ")}`,
+    );
+    return sample;
+  } finally {
+    if (page) {
+      await page.close();
+      pages.push(page);
+    }
+    await stopAll([up]);
+  }
 }
 
 export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
   const machine = machineInfo();
   const rig = new Rig();
-  let viewer: Viewer | undefined;
   try {
-    const subscribers = o.connections * 2;
-    const plain = await startUp(rig, subscribers, false);
-    const watched = await startUp(rig, subscribers, true);
-    viewer = o.browser ? await browserViewer(watched.dashboard as string) : await streamReader(watched.dashboard as string);
-    await sleep(500);
-    const bootstraps = (up: Up) =>
-      metered(rig.cpu(up.name), async (seconds: number): Promise<Sample> => {
-        const s = await runAutocannon({
-          opts: (x) => ({
-            url: up.ub,
-            connections: o.connections,
-            duration: seconds,
-            overallRate: o.rate && o.rate * 2,
-            requests: bootstrapRequests(up.pool, up.realm, x),
-          }),
-          classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
-          recordLatency: false,
-        });
-        up.pool.reclaim();
-        return s;
-      });
+    const pageKind = o.browser ? "chromium" : "stream";
     o.log(
-      `dashboard: gba up --dashboard (${o.browser ? "chromium on the Live tab" : "live stream read"}) vs gba up, ${o.durationS} s each`,
+      `dashboard: gba up --dashboard (${o.browser ? "chromium on the Live tab" : "a stream reader"}) vs gba up, ${o.durationS} s each, ${o.rounds} rounds A B B A, one gba up alive at a time, ${o.warmupS} s warm-up per phase`,
     );
-    const [withBoard, without] = await interleave([bootstraps(watched), bootstraps(plain)], { ...roundPlan(o), balanced: true });
+    const withBoard: Sample[] = [];
+    const without: Sample[] = [];
+    const pages: Page[] = [];
+    const half = o.durationS / o.rounds / 2;
+    for (let r = 0; r < o.rounds; r++) {
+      for (const on of [true, false, false, true]) (on ? withBoard : without).push(await phase(rig, o, on, half, pages));
+      o.log(`dashboard: round ${r + 1} of ${o.rounds} done`);
+    }
+    const counts = pages.map((p) => p.counts()).filter((c) => c !== undefined);
+    const read = counts.reduce((a, c) => ({ messages: a.messages + c.messages, bytes: a.bytes + c.bytes }), {
+      messages: 0,
+      bytes: 0,
+    });
     return {
       bench: "dashboard",
       title: "Dashboard cost: Ub bootstraps of gba up with the dashboard open and live, vs without it",
       target: "built-in",
       machine,
-      config: loadConfig(o, { subscribers, viewer: o.browser ? "chromium" : "stream reader" }),
+      config: loadConfig(o, {
+        subscribers: o.connections * 2,
+        warmupS: o.warmupS,
+        page: PAGE_NAME[pageKind],
+        order: "A B B A per round, one gba up alive at a time",
+      }),
       comparisons: [
         compare(
           "dashboard open",
@@ -153,14 +170,17 @@ export async function benchDashboard(o: BenchOptions): Promise<BenchResult> {
         ),
       ],
       // the stream reader counts what it read; chromium reads its own stream
-      facts: o.browser ? {} : { "live messages read": viewer.messages, "live bytes read": viewer.bytes },
+      facts: pageKind === "stream" ? { "live messages read": read.messages, "live bytes read": read.bytes } : {},
       notes: [
-        "CPU µs per bootstrap: the gba up process (all four NFs and the dashboard) from /proc, and the load generator",
-        "with the dashboard each bootstrap makes 3 events (Zh AV with the GUSS, Ub 401, Ub 200), recorded and streamed to the page; without it the NFs build none",
+        `CPU µs per bootstrap: ${UP} (the four NFs and, with --dashboard, the dashboard: one process) and the page from /proc, the load generator (autocannon, this process) from process.cpuUsage()`,
+        "each phase is a fresh gba up (fresh data root and UEs) warmed up before it is measured; the other one is not running",
+        "with the dashboard each bootstrap makes 3 events (Zh AV with the GUSS check, Ub 401, Ub 200), recorded and streamed to the page; without it the NFs build none",
+        ...(pageKind === "chromium"
+          ? ["chromium runs on the same cores as the NFs and the load generator: its CPU is the machine's, not the NFs'"]
+          : []),
       ],
     };
   } finally {
-    await viewer?.close();
     await rig.close();
   }
 }

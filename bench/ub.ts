@@ -41,6 +41,35 @@ interface Ctx {
   t0?: number;
 }
 
+/**
+ * A load run of bootstraps against the Ub URL: `connections` autocannon connections running
+ * bootstraps back to back (with `rate`, that many bootstraps/s over all), a bootstrap counted
+ * when its 200 arrives; the UEs of a cut-off exchange go back to the pool.
+ */
+export function bootstrapLoad(o: {
+  url: string;
+  realm: string;
+  pool: UePool;
+  connections: number;
+  rate?: number;
+}): (seconds: number) => Promise<Sample> {
+  return async (seconds) => {
+    const s = await runAutocannon({
+      opts: (x) => ({
+        url: o.url,
+        connections: o.connections,
+        duration: seconds,
+        overallRate: o.rate && o.rate * 2,
+        requests: bootstrapRequests(o.pool, o.realm, x),
+      }),
+      classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
+      recordLatency: false,
+    });
+    o.pool.reclaim();
+    return s;
+  };
+}
+
 /** autocannon requests running bootstraps back to back on each connection. */
 export function bootstrapRequests(pool: UePool, realm: string, s: Sample): autocannon.Request[] {
   return [
@@ -137,24 +166,7 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       }
     }
     const connections = Math.min(o.connections, ues.length);
-    const bootstrapsAt =
-      (url: string, pool: UePool) =>
-      async (seconds: number): Promise<Sample> => {
-        const s = await runAutocannon({
-          opts: (x) => ({
-            url,
-            connections,
-            duration: seconds,
-            overallRate: o.rate && o.rate * 2,
-            requests: bootstrapRequests(pool, realm, x),
-          }),
-          classify: (status) => (status === 200 ? "ok" : status === 401 ? "step" : "error"),
-          recordLatency: false,
-        });
-        pool.reclaim();
-        return s;
-      };
-    const bootstraps = bootstrapsAt(ub, new UePool(ues));
+    const bootstraps = bootstrapLoad({ url: ub, realm, pool: new UePool(ues), connections, rate: o.rate });
     const stubHss = await rig.target("stub-hss", [], "stub HSS");
     const floor = async (zh: number) => {
       const name = `stub BSF (${zh} Zh)`;
@@ -180,7 +192,13 @@ export async function benchUb(o: BenchOptions): Promise<BenchResult> {
       `ub: ${o.target ?? `built-in BSF, ${workersText(o.workers)}`} vs stub chains with ${ours.join(" and ")} Zh exchanges, ${o.durationS} s each`,
     );
     const systems = [subject, same, other];
-    if (onRedis) systems.push(metered(rig.cpu(...REDIS_STACK), onRedis.meter.wrap(bootstrapsAt(onRedis.ub, onRedis.pool))));
+    if (onRedis)
+      systems.push(
+        metered(
+          rig.cpu(...REDIS_STACK),
+          onRedis.meter.wrap(bootstrapLoad({ url: onRedis.ub, realm, pool: onRedis.pool, connections, rate: o.rate })),
+        ),
+      );
     const [s, f1, f2, r] = await interleave(systems, roundPlan(o));
     const workers = o.target ? "" : `, ${workersText(o.workers)}`;
     const real = toMeasurement(

@@ -89,6 +89,40 @@ describe("event bus", () => {
     expect(bus.totals()["ua.ok"]).toBe(2);
   });
 
+  it("gives back every field it recorded, from the ring and to a listener alike", () => {
+    const { bus } = pinned(4);
+    const full: EventInput = {
+      nf: "naf",
+      kind: "ua",
+      outcome: "refused",
+      impi: IMPI,
+      btid: BTID,
+      nafFqdn: "naf.example.org",
+      cause: "FST_GBA_RESPONSE_MISMATCH",
+      status: 403,
+      peer: "127.0.0.1",
+      latencyMs: 1.23456,
+      resync: true,
+      auth: "tls-psk",
+    };
+    const heard: unknown[] = [];
+    bus.subscribe((e) => heard.push(e));
+    bus.emit(full); // a listener only: no ring
+    bus.record();
+    bus.emit({ ...full, auth: "digest", resync: false, latencyMs: undefined, status: undefined });
+    const kept = { ...full, time: T0, latencyMs: 1.235 };
+    expect(heard).toEqual([
+      { ...kept, seq: 1 },
+      { ...kept, seq: 2, auth: "digest", resync: undefined, latencyMs: undefined, status: undefined },
+    ]);
+    expect(Object.keys(heard[1] as object)).not.toContain("status");
+    expect(bus.query()).toEqual([heard[1]]);
+    // a refused event of an unknown NF is counted, never recorded
+    bus.emit({ ...full, nf: "pcrf" as never });
+    expect(bus.query()).toHaveLength(1);
+    expect(bus.totals()["ua.refused"]).toBe(3);
+  });
+
   it("a throwing listener does not stop the others or the emitter", () => {
     const { bus } = pinned();
     const got: string[] = [];
