@@ -11,7 +11,7 @@ export interface Bench {
 
 export const BENCHES: Record<string, Bench> = {
   ub: {
-    summary: "Ub bootstraps/s (2 Ub + 2 Zh) vs the stub-chain floors (same exchanges, no crypto, no storage)",
+    summary: "Ub bootstraps/s (2 Ub + 1 Zh) vs the stub-chain floors (same exchanges, no crypto, no storage)",
     external: true,
     run: async (o) => (await import("./ub.js")).benchUb(o),
   },
