@@ -70,6 +70,7 @@ async function chromiumPage(dashboard: string): Promise<Page> {
     throw new Error("--browser needs playwright-core (npm install in a checkout of gba-emu)");
   }
   // launchServer, not launch: the browser's own process (and its renderers under it) is measured
+  // spawns: chromium
   const server = await pw.chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const pid = server.process().pid;
   try {

@@ -45,6 +45,7 @@ describe("multi-host topology: refusals before anything starts", () => {
     const saved = process.env.PATH;
     process.env.PATH = onlyIp;
     try {
+      // spawns: redis-server, redis-cli (looked up on PATH, not run)
       await expect(checkMultiHost({ findRedis: () => findRedisBinaries() })).rejects.toThrow(
         /multi-host topology: redis-server is not installed: apt-get install redis-server \(Debian package redis-server/,
       );

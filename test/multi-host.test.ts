@@ -125,7 +125,7 @@ describe("multi-host topology: gba scenario run", () => {
     const file = shortScenario((s) => {
       s.load = { ...s.load, durationSeconds: 60 };
     });
-    // spawns: node dist/cli/main.js scenario run (a runner of its own, interrupted like a user would)
+    // a runner of its own (dist/cli/main.js scenario run on this Node), interrupted like a user would
     const child = spawn(process.execPath, [MAIN, "scenario", "run", file], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -5,5 +5,6 @@ import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from "../../bench/lib/chromi
 
 export async function launchChromium(): Promise<Browser> {
   requireChromium();
+  // spawns: chromium
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
