@@ -88,18 +88,21 @@ async function timed(what: () => Promise<number>): Promise<Provisioned> {
 }
 
 /** The USIM state files of every OBU, then the HSS subscribers, then the ECA's vehicle bindings. */
+/** The state file of every USIM of the run (functional devices and load pool); resolves to their count. */
+export async function writeRunUsims(cfg: GbaConfig, plan: Plan, usimDir: string): Promise<number> {
+  const all = [...plan.devices, ...plan.loadDevices];
+  await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
+  return all.length;
+}
+
 export async function provisionRun(
   cfg: GbaConfig,
   plan: Plan,
   usimDir: string,
   info: (line: string) => void,
 ): Promise<Provisioning> {
-  const all = [...plan.devices, ...plan.loadDevices];
-  const many = all.length >= LARGE_RUN;
-  const usims = await timed(async () => {
-    await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
-    return all.length;
-  });
+  const many = plan.devices.length + plan.loadDevices.length >= LARGE_RUN;
+  const usims = await timed(() => writeRunUsims(cfg, plan, usimDir));
   if (many) info(`provisioning: ${usims.count} USIM state files in ${secondsText(usims.ms)}`);
   const subscribers = await timed(() => provisionHss(cfg, plan.subscribers));
   if (many) info(`provisioning: ${subscribers.count} HSS subscribers in ${secondsText(subscribers.ms)}`);

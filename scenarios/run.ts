@@ -13,7 +13,7 @@ import type { LoadPlan } from "./load/driver.js";
 import { type LoadedScenario, loadScenario } from "./load.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { Progress } from "./progress.js";
-import { hssRows, provisionRun } from "./provision.js";
+import { hssRows, provisionRun, writeRunUsims } from "./provision.js";
 import { peakRssOf } from "../bench/lib/rss.js";
 import type { ScenarioFeed } from "../dashboard/scenario-feed.js";
 import { EventBus } from "../nf/common/events.js";
@@ -25,7 +25,6 @@ import { preflight, startBackend } from "./topology/index.js";
 import { checkMultiHostShape } from "./topology/multi-host.js";
 import { type Backend, type Deployment, TopologyUnavailable } from "./topology/types.js";
 import type { LoadPhase } from "./types.js";
-import { writeUsims } from "./usims.js";
 import { makeWorkDir, markKept, sweepStaleWorkDirs } from "./workdir.js";
 import { checkAssertions, judgeDevice, loadFigures, timingAdvisory } from "./verdict.js";
 
@@ -208,8 +207,7 @@ export async function runScenario(file: string, o: RunOptions): Promise<number> 
       provisioning = await provisionRun(cfg, plan, usimDir, info);
       info(`${plan.name}: ${pool}, ${provisioningText(provisioning)}, backend ${backend}`);
     } else {
-      const all = [...plan.devices, ...plan.loadDevices];
-      await writeUsims(usimDir, all, plan.subscribers, { indBits: cfg.hss.indBits, autnStar: cfg.gbaU.autnStar });
+      await writeRunUsims(cfg, plan, usimDir);
       info(`${plan.name}: ${pool}, backend ${backend} (the topology provisions its stores)`);
     }
     deployment = await startBackend(backend, {
